@@ -1,0 +1,22 @@
+# make run   serves the platform with a ready demo study (PostgreSQL found or started by scripts/db.sh)
+# make test  checks generated files, vets, and runs every test against a real PostgreSQL and Chromium
+SHELL := /bin/bash
+GO ?= go
+ADDR ?= :8080
+
+.PHONY: run test generate bench
+
+run:
+	@url=$$(scripts/db.sh) && DATABASE_URL="$$url" $(GO) run ./cmd/server serve -addr $(ADDR) -demo
+
+test:
+	@scripts/need.sh
+	@scripts/check-generated.sh
+	$(GO) vet ./...
+	@url=$$(scripts/db.sh) && DATABASE_URL="$$url" $(GO) test -count=1 -timeout 12m ./...
+
+generate:
+	$(GO) tool templ generate
+
+bench:
+	@url=$$(scripts/db.sh) && DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem ./...
