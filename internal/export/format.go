@@ -1,0 +1,278 @@
+package export
+
+import (
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"strconv"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// imageFile is the image of the group being written.
+type imageFile struct {
+	id, ext, mime, split string
+	data                 []byte // the bytes, only for formats that embed them
+}
+
+func (img imageFile) base() string { return img.id + img.ext }
+
+// formatWriter is what differs between the formats: where images go and what the
+// text lines say.
+type formatWriter interface {
+	imageEntry(img imageFile) string // the image's path inside the ZIP
+	embedsImages() bool              // the lines need the image bytes
+	lines(sp *spools, img imageFile, g []Answer, examples []example) error
+	describe() string // the card's paragraph on the files
+}
+
+func newFormatWriter(f Format, src Source) formatWriter {
+	switch f {
+	case ImageFolder:
+		return &imageFolderWriter{}
+	case CSV:
+		return &csvWriter{source: src}
+	case OpenAI:
+		return &openAIWriter{}
+	}
+	return &messagesWriter{}
+}
+
+// The parts of a chat message are separate types so that a text part can never
+// carry an "image" key, not even a null one: TRL and unsloth take a present
+// "image" key to mean an image part.
+type (
+	imagePart struct {
+		Type  string `json:"type"` // "image"
+		Image string `json:"image"`
+	}
+	textPart struct {
+		Type string `json:"type"` // "text"
+		Text string `json:"text"`
+	}
+	chatMessage struct {
+		Role    string `json:"role"`
+		Content []any  `json:"content"`
+	}
+	chatExample struct {
+		Messages []chatMessage `json:"messages"`
+	}
+)
+
+// labelCache holds the one or two lines of an image whose lines depend only on the
+// label, so that a hundred answers to one image cost two encodings, not a hundred.
+type labelCache struct {
+	id      string
+	yes, no []byte
+}
+
+func (c *labelCache) line(id, label string, build func(string) ([]byte, error)) ([]byte, error) {
+	if c.id != id {
+		c.id, c.yes, c.no = id, nil, nil
+	}
+	p := &c.no
+	if label == task.Yes {
+		p = &c.yes
+	}
+	if *p == nil {
+		b, err := build(label)
+		if err != nil {
+			return nil, err
+		}
+		*p = append(b, '\n')
+	}
+	return *p, nil
+}
+
+// messagesWriter writes images/ID.png and train.jsonl / validation.jsonl.
+type messagesWriter struct{ cache labelCache }
+
+func (*messagesWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*messagesWriter) embedsImages() bool              { return false }
+func (w *messagesWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	sp, err := sps.get(img.split + ".jsonl")
+	if err != nil {
+		return err
+	}
+	prompt := g[0].Domain.Prompt()
+	for _, e := range examples {
+		b, err := w.cache.line(img.id, e.label, func(label string) ([]byte, error) {
+			return json.Marshal(chatExample{Messages: []chatMessage{
+				{Role: "user", Content: []any{
+					imagePart{Type: "image", Image: "images/" + img.base()},
+					textPart{Type: "text", Text: prompt},
+				}},
+				{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
+			}})
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := sp.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (*messagesWriter) describe() string {
+	return "Format: chat messages JSONL for TRL / unsloth vision fine-tuning. `train.jsonl` and " +
+		"`validation.jsonl` hold one example per line (`{\"messages\": [...]}`); the image part's " +
+		"`image` is a path relative to the ZIP's root, where `images/` holds every image once."
+}
+
+// imageFolderWriter writes SPLIT/images/ID.png and SPLIT/metadata.jsonl, the layout
+// of Hugging Face's imagefolder loader; file_name is relative to the split folder.
+type imageFolderWriter struct{}
+
+type folderRow struct {
+	FileName      string `json:"file_name"`
+	StimulusID    string `json:"stimulus_id"`
+	Domain        string `json:"domain"`
+	Size          int    `json:"size"`
+	SetSplit      string `json:"set_split"`
+	Prompt        string `json:"prompt"`
+	Answer        string `json:"answer"`
+	GroundTruth   string `json:"ground_truth"`
+	ParticipantID string `json:"participant_id"`
+	Study         string `json:"study"`
+}
+
+func (*imageFolderWriter) imageEntry(img imageFile) string {
+	return img.split + "/images/" + img.base()
+}
+func (*imageFolderWriter) embedsImages() bool { return false }
+func (*imageFolderWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	sp, err := sps.get(img.split + "/metadata.jsonl")
+	if err != nil {
+		return err
+	}
+	a := &g[0]
+	row := folderRow{FileName: "images/" + img.base(), StimulusID: a.StimulusID, Domain: string(a.Domain),
+		Size: a.Size, SetSplit: a.SetSplit, Prompt: a.Domain.Prompt(), GroundTruth: a.Truth}
+	enc := json.NewEncoder(sp.w)
+	for _, e := range examples {
+		row.Answer, row.ParticipantID, row.Study = e.label, "", ""
+		if e.answer != nil {
+			row.ParticipantID, row.Study = e.answer.ParticipantID, e.answer.Study
+		}
+		if err := enc.Encode(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (*imageFolderWriter) describe() string {
+	return "Format: Hugging Face `imagefolder`. `train/` and `validation/` each hold `metadata.jsonl` " +
+		"and `images/`; `file_name` is relative to the split folder. Load with " +
+		"`datasets.load_dataset(\"imagefolder\", data_dir=...)`; the `prompt` and `answer` columns are the " +
+		"question and the label."
+}
+
+// csvWriter writes images/ID.png and one tidy data.csv: one row per response
+// (per image when there is none), with the label the chosen source gives it.
+type csvWriter struct {
+	source Source
+	w      *csv.Writer
+}
+
+var csvHeader = []string{"split", "stimulus_id", "domain", "size", "set_split", "image", "label",
+	"label_source", "ground_truth", "response", "participant_id", "study"}
+
+func (*csvWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*csvWriter) embedsImages() bool              { return false }
+func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	if w.w == nil {
+		sp, err := sps.get("data.csv")
+		if err != nil {
+			return err
+		}
+		w.w = csv.NewWriter(sp.w)
+		if err := w.w.Write(csvHeader); err != nil {
+			return err
+		}
+	}
+	// Per-answer sources have one example per row; the others one for the image.
+	label := func(i int) string { return examples[0].label }
+	if examples[0].answer != nil {
+		label = func(i int) string { return examples[i].label }
+	}
+	rec := make([]string, len(csvHeader))
+	for i := range g {
+		a := &g[i]
+		rec = append(rec[:0], img.split, a.StimulusID, string(a.Domain), strconv.Itoa(a.Size), a.SetSplit,
+			"images/"+img.base(), label(i), string(w.source), a.Truth, a.Response, a.ParticipantID, a.Study)
+		if err := w.w.Write(rec); err != nil {
+			return err
+		}
+	}
+	w.w.Flush() // into the spool's buffer, so that the spool holds every row at the end
+	return w.w.Error()
+}
+func (*csvWriter) describe() string {
+	return "Format: one tidy CSV, `data.csv`, one row per response (a stimulus without responses has " +
+		"one row with an empty `response`); `label` is the label the chosen source gives the row, " +
+		"`image` a path relative to the ZIP's root, `split` train or validation."
+}
+
+// openAIWriter writes train.jsonl / validation.jsonl in OpenAI's vision fine-tuning
+// format, each image inline as a base64 data URL; images/ keeps a copy of each.
+type openAIWriter struct {
+	cache labelCache
+	url   []byte
+}
+
+type (
+	openAIImageURL struct {
+		URL string `json:"url"`
+	}
+	openAIImagePart struct {
+		Type     string         `json:"type"` // "image_url"
+		ImageURL openAIImageURL `json:"image_url"`
+	}
+	openAIUser struct {
+		Role    string `json:"role"`
+		Content []any  `json:"content"`
+	}
+	openAIAssistant struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	openAIExample struct {
+		Messages []any `json:"messages"`
+	}
+)
+
+func (*openAIWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*openAIWriter) embedsImages() bool              { return true }
+func (w *openAIWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	sp, err := sps.get(img.split + ".jsonl")
+	if err != nil {
+		return err
+	}
+	prompt := g[0].Domain.Prompt()
+	for _, e := range examples {
+		b, err := w.cache.line(img.id, e.label, func(label string) ([]byte, error) {
+			w.url = append(w.url[:0], "data:"+img.mime+";base64,"...)
+			w.url = base64.StdEncoding.AppendEncode(w.url, img.data)
+			return json.Marshal(openAIExample{Messages: []any{
+				openAIUser{Role: "user", Content: []any{
+					textPart{Type: "text", Text: prompt},
+					openAIImagePart{Type: "image_url", ImageURL: openAIImageURL{URL: string(w.url)}},
+				}},
+				openAIAssistant{Role: "assistant", Content: label},
+			}})
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := sp.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (*openAIWriter) describe() string {
+	return "Format: OpenAI vision fine-tuning JSONL. `train.jsonl` and `validation.jsonl` hold one " +
+		"example per line, the image inline as a base64 data URL (`image_url`); `images/` keeps a " +
+		"copy of each image."
+}
