@@ -1,0 +1,424 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+func TestWilsonReference(t *testing.T) {
+	// DESIGN.md: 7/10 gives 0.396778 to 0.892209, 0/10 gives 0 to 0.277533.
+	for _, c := range []struct {
+		k, n   int
+		lo, hi float64
+	}{
+		{7, 10, 0.396778, 0.892209},
+		{0, 10, 0, 0.277533},
+		{10, 10, 0.722467, 1}, // the mirror image of 0/10
+	} {
+		a := NewAccuracy(c.k, c.n)
+		if !near(a.Lo, c.lo, 5e-7) || !near(a.Hi, c.hi, 5e-7) {
+			t.Errorf("Wilson %d/%d = %.6f..%.6f, want %.6f..%.6f", c.k, c.n, a.Lo, a.Hi, c.lo, c.hi)
+		}
+		if a.Lo < 0 || a.Hi > 1 {
+			t.Errorf("Wilson %d/%d outside [0,1]: %v %v", c.k, c.n, a.Lo, a.Hi)
+		}
+	}
+	if a := NewAccuracy(0, 0); !math.IsNaN(a.P) || !math.IsNaN(a.Lo) {
+		t.Errorf("0/0 should be unknown, got %+v", a)
+	}
+}
+
+func TestErrorConsistencyReference(t *testing.T) {
+	// DESIGN.md: N = 100, p1 = 0.84, p2 = 0.93, c_obs = 0.89 -> c_exp 0.7924, kappa 0.470135.
+	k := ErrorConsistencyRates(100, 0.84, 0.93, 0.89)
+	if !k.Defined || !near(k.Expected, 0.7924, 1e-12) || !near(k.Value, 0.470135, 5e-7) {
+		t.Fatalf("got %+v", k)
+	}
+	// The same from answer vectors: 84 and 93 right, 89 trials alike.
+	// Both right on x, 84-x only first, 93-x only second, both wrong 100-(177-x):
+	// alike = x + 100 - 177 + x = 89 -> x = 83.
+	truth := make([]Answer, 100)
+	a := make([]Answer, 100)
+	b := make([]Answer, 100)
+	for i := range truth {
+		truth[i], a[i], b[i] = Yes, Yes, Yes
+		switch {
+		case i < 83: // both right
+		case i < 84: // only a right
+			b[i] = No
+		case i < 94: // only b right (10 items)
+			a[i] = No
+		default: // both wrong (6 items)
+			a[i], b[i] = No, No
+		}
+	}
+	if k2 := ErrorConsistency(a, b, truth); !near(k2.Value, k.Value, 1e-12) || k2.N != 100 {
+		t.Errorf("from vectors %+v, from rates %+v", k2, k)
+	}
+}
+
+func TestKappaUndefined(t *testing.T) {
+	truth := []Answer{Yes, No, Yes, No}
+	perfect := []Answer{Yes, No, Yes, No}
+	allWrong := []Answer{No, Yes, No, Yes}
+	allYes := []Answer{Yes, Yes, Yes, Yes}
+	cases := []struct {
+		name string
+		k    Kappa
+	}{
+		{"both 100%", ErrorConsistency(perfect, perfect, truth)},
+		{"both 0%", ErrorConsistency(allWrong, allWrong, truth)},
+		{"nothing in common", ErrorConsistency([]Answer{Yes, 0, 0, 0}, []Answer{0, No, 0, 0}, truth)},
+		{"cohen both always yes", CohenKappa(allYes, allYes)},
+		{"rates c_exp = 1", ErrorConsistencyRates(10, 1, 1, 1)},
+	}
+	for _, c := range cases {
+		if c.k.Defined || !math.IsNaN(c.k.Value) {
+			t.Errorf("%s: want undefined, got %+v", c.name, c.k)
+		}
+	}
+	// One perfect observer against an imperfect one is defined and exactly 0.
+	if k := ErrorConsistency(perfect, []Answer{Yes, Yes, Yes, No}, truth); !k.Defined || k.Value != 0 {
+		t.Errorf("perfect vs 75%%: %+v", k)
+	}
+	// Cohen: one observer always Yes against a balanced one: p_e = 0.5, p_o = 0.5 -> 0.
+	if k := CohenKappa(allYes, truth); !k.Defined || k.Value != 0 {
+		t.Errorf("cohen all yes vs truth: %+v", k)
+	}
+}
+
+// handMatrix is the small data set worked on paper in TestHandWorked.
+func handMatrix() *Matrix {
+	Y, N := Yes, No
+	items := []Item{
+		{ID: "i1", Task: task.Tower, Size: 2, Truth: Y},
+		{ID: "i2", Task: task.Tower, Size: 2, Truth: Y},
+		{ID: "i3", Task: task.Tower, Size: 2, Truth: Y},
+		{ID: "i4", Task: task.Tower, Size: 2, Truth: N},
+		{ID: "i5", Task: task.Tower, Size: 2, Truth: N},
+		{ID: "i6", Task: task.Tower, Size: 2, Truth: N},
+		// Dropped by its flag: everyone "fails" it, which would change every number.
+		{ID: "check", Task: task.Tower, Size: 2, Truth: Y, AttentionCheck: true},
+	}
+	return &Matrix{Items: items, Observers: []Observer{
+		{ID: "A", Kind: Human, Answers: []Answer{Y, Y, N, N, N, Y, N}},
+		{ID: "B", Kind: Human, Answers: []Answer{Y, N, Y, N, N, N, N}},
+		{ID: "C", Kind: Human, Answers: []Answer{Y, Y, Y, N, N, N, N}},
+		{ID: "D", Kind: Human, Answers: []Answer{Y, Y, Y, N, N, N, N}},
+		// Rejected: dropped by its flag; it would pull every mean towards 1.
+		{ID: "R", Kind: Human, Excluded: true, Answers: []Answer{Y, Y, N, N, N, Y, N}},
+		{ID: "m-s2", Kind: Model, Model: "M", Seed: 2, Answers: []Answer{N, N, Y, N, N, N, N}},
+		{ID: "m-s1", Kind: Model, Model: "M", Seed: 1, Answers: []Answer{Y, Y, Y, Y, N, N, N}},
+	}}
+}
+
+// TestHandWorked checks every number of a six-item data set worked on paper.
+//
+//	truth      Y Y Y N N N
+//	A          Y Y N N N Y   correct 1 1 0 1 1 0   4/6
+//	B          Y N Y N N N   correct 1 0 1 1 1 1   5/6
+//	C, D       Y Y Y N N N   correct 1 1 1 1 1 1   6/6
+//	M seed 1   Y Y Y Y N N   correct 1 1 1 0 1 1   5/6
+//	M seed 2   N N Y N N N   correct 0 0 1 1 1 1   4/6
+//
+// Human accuracy pooled: (4+5+6+6)/24 = 21/24 = 0.875; Wilson (z = 1.959964, n = 24):
+// centre (0.875 + z²/48)/(1 + z²/24) = 0.955030/1.160061 = 0.823259, half width
+// z/1.160061 * sqrt(0.875*0.125/24 + z²/2304) = 1.689536 * sqrt(0.0062246) = 0.133298
+// -> 0.689961..0.956557 (to rounding; the test uses 1e-5).
+//
+// Human-human error consistency, c_exp = p1 p2 + (1-p1)(1-p2):
+//
+//	A-B: alike on i1, i4, i5 -> c_obs 1/2; c_exp = 2/3*5/6 + 1/3*1/6 = 11/18; kappa = (9/18-11/18)/(7/18) = -2/7
+//	A-C, A-D: c_obs = 2/3 = c_exp -> 0;  B-C, B-D: c_obs = 5/6 = c_exp -> 0
+//	C-D: both 100%, c_exp = 1 -> undefined, left out
+//	mean = (-2/7 + 0 + 0 + 0 + 0)/5 = -2/35 = -0.057143, 5 pairs, 1 undefined
+//
+// Model-human, per seed then averaged over seeds per person:
+//
+//	s1 vs A: alike i1 i2 i5 -> 1/2; c_exp 11/18 -> -2/7
+//	s1 vs B: alike i1 i3 i5 i6 -> 2/3; c_exp = 25/36 + 1/36 = 13/18 -> (12-13)/5 = -1/5
+//	s2 vs A: alike i4 i5 -> 1/3; c_exp = 4/9 + 1/9 = 5/9 -> (3/9-5/9)/(4/9) = -1/2
+//	s2 vs B: alike i2..i6 -> 5/6; c_exp 11/18 -> (15-11)/7 = 4/7
+//	s1, s2 vs C or D: c_obs = c_exp -> 0
+//	per person: A (-2/7 - 1/2)/2 = -11/28, B (-1/5 + 4/7)/2 = 13/70, C 0, D 0
+//	mean = (-55/140 + 26/140)/4 = -29/560 = -0.051786
+//
+// Model-truth Cohen's kappa, chance from each side's Yes rate (truth 1/2 Yes):
+//
+//	s1: agree on 5/6; model Yes 4/6; p_e = 2/3*1/2 + 1/3*1/2 = 1/2 -> (5/6-1/2)/(1/2) = 2/3
+//	s2: agree on 4/6; model Yes 1/6; p_e = 1/12 + 5/12 = 1/2 -> (2/3-1/2)/(1/2) = 1/3
+//	mean over seeds = 1/2
+//
+// Model accuracy pooled over seeds: 9/12 = 0.75, Wilson 0.467695..0.911058.
+func TestHandWorked(t *testing.T) {
+	rep, err := Analyze(handMatrix(), Options{Resamples: 2000, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Size 2, then the task over all sizes: the same items here, so the same numbers.
+	if len(rep.Groups) != 2 || rep.Groups[0].Size != 2 || rep.Groups[1].Size != 0 {
+		t.Fatalf("groups: %+v", rep.Groups)
+	}
+	for _, g := range rep.Groups {
+		if g.Items != 6 || g.Humans != 4 {
+			t.Errorf("items %d humans %d, want 6 and 4", g.Items, g.Humans)
+		}
+		checkAcc(t, "humans", g.HumanAccuracy, 21, 24, 0.689961, 0.956557)
+		checkEst(t, "human-human", g.HumanHuman, -2.0/35, 5, 1)
+		if len(g.Models) != 1 {
+			t.Fatalf("models: %+v", g.Models)
+		}
+		m := g.Models[0]
+		if m.Model != "M" || !reflect.DeepEqual(m.Seeds, []int64{1, 2}) {
+			t.Errorf("model %q seeds %v", m.Model, m.Seeds)
+		}
+		checkAcc(t, "model", m.Accuracy, 9, 12, 0.467695, 0.911058)
+		checkEst(t, "model-human", m.ModelHuman, -29.0/560, 4, 0)
+		checkEst(t, "model-truth", m.ModelTruth, 0.5, 6, 0)
+	}
+}
+
+func checkAcc(t *testing.T, what string, a Accuracy, k, n int, lo, hi float64) {
+	t.Helper()
+	if a.Correct != k || a.N != n || !near(a.Lo, lo, 1e-5) || !near(a.Hi, hi, 1e-5) {
+		t.Errorf("%s accuracy %+v, want %d/%d %.6f..%.6f", what, a, k, n, lo, hi)
+	}
+}
+
+func checkEst(t *testing.T, what string, e Estimate, mean float64, n, undef int) {
+	t.Helper()
+	if !e.Defined || !near(e.Mean, mean, 1e-12) || e.N != n || e.Undefined != undef {
+		t.Errorf("%s: %+v, want mean %.6f over %d (%d undefined)", what, e, mean, n, undef)
+	}
+	if !(e.Lo <= e.Mean && e.Mean <= e.Hi) || e.Resamples == 0 {
+		t.Errorf("%s: interval %.4f..%.4f does not hold the mean %.4f", what, e.Lo, e.Hi, e.Mean)
+	}
+}
+
+func TestSizesSplit(t *testing.T) {
+	// Two sizes; size 3 items make people perfect so human-human is undefined there.
+	m := handMatrix()
+	m.Items = append(m.Items, Item{ID: "j1", Task: task.Tower, Size: 3, Truth: Yes}, Item{ID: "j2", Task: task.Tower, Size: 3, Truth: No})
+	for i := range m.Observers {
+		m.Observers[i].Answers = append(m.Observers[i].Answers, Yes, No)
+	}
+	rep, err := Analyze(m, Options{Resamples: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, g := range rep.Groups {
+		sizes = append(sizes, g.Size)
+	}
+	if !reflect.DeepEqual(sizes, []int{2, 3, 0}) {
+		t.Fatalf("sizes %v", sizes)
+	}
+	g3 := rep.Groups[1]
+	if g3.Items != 2 || g3.HumanAccuracy.Correct != 8 || g3.HumanHuman.Defined || g3.HumanHuman.Undefined != 6 {
+		t.Errorf("size 3: %+v", g3)
+	}
+	if !math.IsNaN(g3.HumanHuman.Mean) {
+		t.Errorf("undefined mean must be NaN, got %v", g3.HumanHuman.Mean)
+	}
+	if all := rep.Groups[2]; all.Items != 8 || all.HumanAccuracy.N != 32 {
+		t.Errorf("all sizes: %+v", all)
+	}
+}
+
+func TestBootstrapDeterministicAcrossWorkers(t *testing.T) {
+	m := randomMatrix(30, 40, 3, 1)
+	a, err := Analyze(m, Options{Resamples: 1200, Seed: 42, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Analyze(m, Options{Resamples: 1200, Seed: 42, Workers: 4})
+	if !reflect.DeepEqual(a, b) {
+		t.Error("results depend on the number of workers")
+	}
+	c, _ := Analyze(m, Options{Resamples: 1200, Seed: 43, Workers: 4})
+	if reflect.DeepEqual(a.Groups[0].HumanHuman, c.Groups[0].HumanHuman) {
+		t.Error("a different seed gave the same interval")
+	}
+}
+
+func TestBootstrapIntervalWidth(t *testing.T) {
+	// The percentile interval of a mean of n values with standard deviation s
+	// should be close to mean ± 1.96 s/sqrt(n).
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := make([]float64, 400)
+	var sum, sq float64
+	for i := range vals {
+		vals[i] = r.NormFloat64()
+		sum += vals[i]
+	}
+	mean := sum / float64(len(vals))
+	for _, v := range vals {
+		sq += (v - mean) * (v - mean)
+	}
+	se := math.Sqrt(sq/float64(len(vals))) / math.Sqrt(float64(len(vals)))
+	var got Estimate
+	jb, fin := meanEstimate(vals, 0, 10000, func(e Estimate) { got = e })
+	runJobs([]*job{jb}, 9, 2)
+	fin()
+	if !near(got.Mean, mean, 1e-12) || !near(got.Hi-got.Lo, 2*1.96*se, 0.1*2*1.96*se) || !near((got.Hi+got.Lo)/2, mean, 0.1*se) {
+		t.Errorf("interval %.4f..%.4f around %.4f, expected width %.4f", got.Lo, got.Hi, mean, 2*1.96*se)
+	}
+	// Constant values have a zero-width interval.
+	jb, fin = meanEstimate([]float64{0.3, 0.3, 0.3}, 0, 100, func(e Estimate) { got = e })
+	runJobs([]*job{jb}, 9, 1)
+	fin()
+	if !near(got.Lo, 0.3, 1e-15) || !near(got.Hi, 0.3, 1e-15) {
+		t.Errorf("constant: %+v", got)
+	}
+}
+
+func TestDrawerUniform(t *testing.T) {
+	d := newDrawer(3, 0)
+	const n, draws = 7, 700000
+	var counts [n]int
+	for range draws {
+		counts[d.index(n)]++
+	}
+	// Chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
+	var chi float64
+	for _, c := range counts {
+		e := float64(draws) / n
+		chi += (float64(c) - e) * (float64(c) - e) / e
+	}
+	if chi > 22.46 {
+		t.Errorf("chi-square %.1f for counts %v", chi, counts)
+	}
+}
+
+func TestBitsMatchSlices(t *testing.T) {
+	m := randomMatrix(6, 150, 1, 5)
+	nItems := len(m.Items)
+	mask := newBitset(nItems)
+	for j := range nItems {
+		if j%3 != 0 {
+			mask.set(j)
+		}
+	}
+	truth := make([]Answer, nItems)
+	for j, it := range m.Items {
+		if mask.has(j) {
+			truth[j] = it.Truth
+		}
+	}
+	toBits := func(o Observer) observerBits {
+		b := observerBits{newBitset(nItems), newBitset(nItems), newBitset(nItems)}
+		for j, a := range o.Answers {
+			if a != Missing {
+				b.answered.set(j)
+				if a == m.Items[j].Truth {
+					b.correct.set(j)
+				}
+			}
+		}
+		return b
+	}
+	for i := 1; i < len(m.Observers); i++ {
+		a, b := m.Observers[0], m.Observers[i]
+		want := ErrorConsistency(a.Answers, b.Answers, truth)
+		got := errorConsistencyBits(toBits(a), toBits(b), mask)
+		if want.N != got.N || !near(want.Value, got.Value, 1e-12) {
+			t.Errorf("pair %d: slices %+v, bits %+v", i, want, got)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	m := handMatrix()
+	m.Observers[0].Answers = m.Observers[0].Answers[:3]
+	if _, err := Analyze(m, Options{}); err == nil || !strings.Contains(err.Error(), "answers for") {
+		t.Errorf("short answers: %v", err)
+	}
+	m = handMatrix()
+	m.Items[1].Truth = Missing
+	if _, err := Analyze(m, Options{}); err == nil {
+		t.Error("missing truth accepted")
+	}
+	if _, err := ParseAnswer("yes"); err == nil {
+		t.Error(`ParseAnswer("yes") accepted`)
+	}
+}
+
+func TestBuilder(t *testing.T) {
+	m := NewMatrix([]Item{{ID: "a", Task: task.Pyramid, Size: 3, Truth: Yes}})
+	i := m.AddObserver(Observer{ID: "p", Kind: Human})
+	m.Observers[i].Answers[0] = Yes
+	if err := m.Validate(); err != nil || len(m.Observers[0].Answers) != 1 {
+		t.Fatal(err)
+	}
+}
+
+// randomMatrix builds people who are right with probability 0.6-0.95 and models
+// of the same kind, a few answers missing, items of six tower sizes.
+func randomMatrix(people, items, runs int, seed uint64) *Matrix {
+	r := rand.New(rand.NewPCG(seed, 99))
+	its := make([]Item, items)
+	for j := range its {
+		its[j] = Item{ID: "s" + itoa(j), Task: task.Tower, Size: 2 + j%6, Truth: Answer(1 + r.IntN(2))}
+	}
+	m := NewMatrix(its)
+	add := func(o Observer) {
+		i := m.AddObserver(o)
+		acc := 0.6 + 0.35*r.Float64()
+		for j, it := range its {
+			switch {
+			case r.Float64() < 0.01:
+			case r.Float64() < acc:
+				m.Observers[i].Answers[j] = it.Truth
+			default:
+				m.Observers[i].Answers[j] = 3 - it.Truth
+			}
+		}
+	}
+	for p := range people {
+		add(Observer{ID: "p" + itoa(p), Kind: Human})
+	}
+	for k := range runs {
+		add(Observer{ID: "run" + itoa(k), Kind: Model, Model: "model" + itoa(k), Seed: 1})
+	}
+	return m
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+func TestIndicesUniform(t *testing.T) {
+	// Both paths: four 16-bit draws per output (n = 5) and 32-bit draws (n = 70000,
+	// bucketed by 10,000).
+	for _, c := range []struct{ n, buckets uint32 }{{5, 5}, {70000, 7}} {
+		d := newDrawer(11, 1)
+		out := make([]uint32, 350003)
+		d.indices(c.n, out)
+		counts := make([]float64, c.buckets)
+		for _, v := range out {
+			if v >= c.n {
+				t.Fatalf("n=%d: drew %d", c.n, v)
+			}
+			counts[v*c.buckets/c.n]++
+		}
+		var chi float64
+		e := float64(len(out)) / float64(c.buckets)
+		for _, k := range counts {
+			chi += (k - e) * (k - e) / e
+		}
+		// 0.999 quantiles of chi-square with 4 and 6 degrees of freedom.
+		if limit := map[uint32]float64{5: 18.47, 7: 22.46}[c.buckets]; chi > limit {
+			t.Errorf("n=%d: chi-square %.1f, counts %v", c.n, chi, counts)
+		}
+	}
+}

@@ -1,0 +1,383 @@
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// DefaultResamples is the number of bootstrap resamples when Options leaves it 0.
+const DefaultResamples = 10000
+
+// Grouping chooses which conditions Analyze reports.
+type Grouping int8
+
+// Groupings; the zero value reports both.
+const (
+	BySizeAndTask Grouping = iota // every (task, size) and every task over all its sizes
+	ByTask                        // every task over all its sizes only
+)
+
+// Options tune Analyze; the zero value is the default analysis.
+type Options struct {
+	Resamples int    // bootstrap resamples, DefaultResamples when 0
+	Seed      uint64 // the same seed and data give the same intervals
+	Workers   int    // goroutines for the bootstrap, GOMAXPROCS when 0
+	Grouping  Grouping
+}
+
+// Report is every number the comparison shows, one Group per condition.
+type Report struct {
+	Resamples int
+	Seed      uint64
+	Groups    []Group
+}
+
+// Group holds the results for one task and size; Size 0 means all sizes of the task.
+type Group struct {
+	Task   task.Domain
+	Size   int
+	Items  int
+	Humans int
+	// HumanAccuracy pools every human answer in the group.
+	HumanAccuracy Accuracy
+	// HumanHuman is the mean error consistency over every pair of people,
+	// bootstrapped over the pairs.
+	HumanHuman Estimate
+	Models     []ModelResult
+}
+
+// ModelResult is one model and condition, averaged over its seeds.
+type ModelResult struct {
+	Model     string
+	Condition string
+	Seeds     []int64
+	// Accuracy pools the answers of every seed.
+	Accuracy Accuracy
+	// ModelHuman is the mean error consistency with every person (each
+	// person's kappa first averaged over seeds), bootstrapped over people.
+	ModelHuman Estimate
+	// ModelTruth is Cohen's kappa on the answers against the ground truth,
+	// averaged over seeds, bootstrapped over items.
+	ModelTruth Estimate
+}
+
+// bitset has one bit per item of the matrix.
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// observerBits is an observer's answers as bit sets: answered, correct, said Yes.
+type observerBits struct{ answered, correct, yes bitset }
+
+type run struct {
+	obs  int // index into Matrix.Observers
+	bits observerBits
+}
+
+type modelKey struct{ model, condition string }
+
+// Analyze computes accuracies, error consistencies and Cohen's kappas for every
+// condition, with bootstrap intervals. Attention-check items and excluded
+// observers are dropped first.
+func Analyze(m *Matrix, opt Options) (*Report, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Resamples == 0 {
+		opt.Resamples = DefaultResamples
+	}
+	if opt.Resamples < 0 {
+		return nil, fmt.Errorf("analysis: %d resamples", opt.Resamples)
+	}
+	nItems := len(m.Items)
+	truthYes := newBitset(nItems)
+	for j, it := range m.Items {
+		if it.Truth == Yes {
+			truthYes.set(j)
+		}
+	}
+	var humans []run
+	models := map[modelKey][]run{}
+	var modelOrder []modelKey
+	for i, o := range m.Observers {
+		if o.Excluded {
+			continue
+		}
+		r := run{obs: i, bits: observerBits{newBitset(nItems), newBitset(nItems), newBitset(nItems)}}
+		for j, a := range o.Answers {
+			if a == Missing || m.Items[j].AttentionCheck {
+				continue
+			}
+			r.bits.answered.set(j)
+			if a == Yes {
+				r.bits.yes.set(j)
+			}
+			if a == m.Items[j].Truth {
+				r.bits.correct.set(j)
+			}
+		}
+		if o.Kind == Human {
+			humans = append(humans, r)
+			continue
+		}
+		k := modelKey{o.Model, o.Condition}
+		if _, ok := models[k]; !ok {
+			modelOrder = append(modelOrder, k)
+		}
+		models[k] = append(models[k], r)
+	}
+	slices.SortFunc(modelOrder, func(a, b modelKey) int {
+		return cmp.Or(cmp.Compare(a.model, b.model), cmp.Compare(a.condition, b.condition))
+	})
+	for _, k := range modelOrder {
+		slices.SortStableFunc(models[k], func(a, b run) int {
+			return cmp.Compare(m.Observers[a.obs].Seed, m.Observers[b.obs].Seed)
+		})
+	}
+
+	rep := &Report{Resamples: opt.Resamples, Seed: opt.Seed}
+	var jobs []*job
+	var finish []func()
+	for _, g := range groupsOf(m.Items, opt.Grouping) {
+		mask := newBitset(nItems)
+		var items []int
+		for j, it := range m.Items {
+			if !it.AttentionCheck && it.Task == g.Task && (g.Size == 0 || it.Size == g.Size) {
+				mask.set(j)
+				items = append(items, j)
+			}
+		}
+		g.Items = len(items)
+		g.HumanAccuracy = pooledAccuracy(humans, mask)
+		for _, h := range humans {
+			if intersects(h.bits.answered, mask) {
+				g.Humans++
+			}
+		}
+
+		// Human-human: every pair's error consistency once, then resample pairs.
+		var hh []float64
+		hhUndef := 0
+		for a := range humans {
+			for b := a + 1; b < len(humans); b++ {
+				k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
+				if k.Defined {
+					hh = append(hh, k.Value)
+				} else if k.N > 0 {
+					hhUndef++
+				}
+			}
+		}
+		gi := len(rep.Groups)
+		rep.Groups = append(rep.Groups, g)
+		jb, fin := meanEstimate(hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
+		jobs, finish = appendJob(jobs, finish, jb, fin)
+
+		for _, key := range modelOrder {
+			runs := models[key]
+			mr := ModelResult{Model: key.model, Condition: key.condition, Accuracy: pooledAccuracy(runs, mask)}
+			for _, r := range runs {
+				mr.Seeds = append(mr.Seeds, m.Observers[r.obs].Seed)
+			}
+			mi := len(rep.Groups[gi].Models)
+			rep.Groups[gi].Models = append(rep.Groups[gi].Models, mr)
+			result := func() *ModelResult { return &rep.Groups[gi].Models[mi] }
+
+			// Model-human: per person, the kappa averaged over seeds.
+			var mh []float64
+			mhUndef := 0
+			for _, h := range humans {
+				var s float64
+				var n, answered int
+				for _, r := range runs {
+					k := errorConsistencyBits(r.bits, h.bits, mask)
+					if k.N > 0 {
+						answered++
+					}
+					if k.Defined {
+						s += k.Value
+						n++
+					}
+				}
+				if n > 0 {
+					mh = append(mh, s/float64(n))
+				} else if answered > 0 {
+					mhUndef++
+				}
+			}
+			jb, fin := meanEstimate(mh, mhUndef, opt.Resamples, func(e Estimate) { result().ModelHuman = e })
+			jobs, finish = appendJob(jobs, finish, jb, fin)
+
+			jb, fin = truthEstimate(runs, items, truthYes, opt.Resamples, func(e Estimate) { result().ModelTruth = e })
+			jobs, finish = appendJob(jobs, finish, jb, fin)
+		}
+	}
+	runJobs(jobs, opt.Seed, opt.Workers)
+	for _, f := range finish {
+		f()
+	}
+	return rep, nil
+}
+
+func appendJob(jobs []*job, finish []func(), jb *job, fin func()) ([]*job, []func()) {
+	if jb != nil {
+		jobs = append(jobs, jb)
+	}
+	return jobs, append(finish, fin)
+}
+
+// groupsOf lists the conditions present: per task in task.Domains order, each size
+// ascending, then the task over all sizes.
+func groupsOf(items []Item, by Grouping) []Group {
+	sizes := map[task.Domain][]int{}
+	for _, it := range items {
+		if !it.AttentionCheck && !slices.Contains(sizes[it.Task], it.Size) {
+			sizes[it.Task] = append(sizes[it.Task], it.Size)
+		}
+	}
+	var gs []Group
+	for _, d := range task.Domains {
+		ss, ok := sizes[d]
+		if !ok {
+			continue
+		}
+		if by == BySizeAndTask {
+			slices.Sort(ss)
+			for _, s := range ss {
+				if s != 0 {
+					gs = append(gs, Group{Task: d, Size: s})
+				}
+			}
+		}
+		gs = append(gs, Group{Task: d, Size: 0})
+	}
+	return gs
+}
+
+func pooledAccuracy(runs []run, mask bitset) Accuracy {
+	var correct, n int
+	for _, r := range runs {
+		for w := range mask {
+			n += bits.OnesCount64(r.bits.answered[w] & mask[w])
+			correct += bits.OnesCount64(r.bits.correct[w] & mask[w])
+		}
+	}
+	return NewAccuracy(correct, n)
+}
+
+func intersects(a, b bitset) bool {
+	for w := range a {
+		if a[w]&b[w] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// errorConsistencyBits is ErrorConsistency on bit sets, restricted to mask.
+func errorConsistencyBits(a, b observerBits, mask bitset) Kappa {
+	var n, r1, r2, same int
+	for w := range mask {
+		both := a.answered[w] & b.answered[w] & mask[w]
+		n += bits.OnesCount64(both)
+		r1 += bits.OnesCount64(a.correct[w] & both)
+		r2 += bits.OnesCount64(b.correct[w] & both)
+		same += bits.OnesCount64(^(a.correct[w] ^ b.correct[w]) & both)
+	}
+	return errorConsistencyCounts(n, r1, r2, same)
+}
+
+// meanEstimate prepares the bootstrap of a mean of kappas; set receives the result.
+func meanEstimate(vals []float64, undefined, resamples int, set func(Estimate)) (*job, func()) {
+	if len(vals) == 0 {
+		e := undefinedEstimate()
+		e.Undefined = undefined
+		return nil, func() { set(e) }
+	}
+	var s float64
+	for _, v := range vals {
+		s += v
+	}
+	mean := s / float64(len(vals))
+	jb := meanJob(vals, resamples)
+	return jb, func() { set(percentileEstimate(mean, len(vals), undefined, jb.out)) }
+}
+
+// truthEstimate prepares Cohen's kappa against the truth averaged over seeds and
+// its bootstrap over items: every seed sees the same drawn items, so the
+// interval reflects the items, not the pairing of seeds with draws.
+func truthEstimate(runs []run, items []int, truthYes bitset, resamples int, set func(Estimate)) (*job, func()) {
+	// codes[s][i]: 0..3 = model Yes/No x truth Yes/No for item items[i], -1 unanswered.
+	codes := make([][]int8, len(runs))
+	for s, r := range runs {
+		codes[s] = make([]int8, len(items))
+		for i, j := range items {
+			c := int8(-1)
+			if r.bits.answered.has(j) {
+				c = 0
+				if !r.bits.yes.has(j) {
+					c += 2
+				}
+				if !truthYes.has(j) {
+					c++
+				}
+			}
+			codes[s][i] = c
+		}
+	}
+	var sum float64
+	var defined, undefined int
+	for s := range runs {
+		var t table
+		for _, c := range codes[s] {
+			if c >= 0 {
+				t[c>>1][c&1]++
+			}
+		}
+		if k := t.kappa(); k.Defined {
+			sum += k.Value
+			defined++
+		} else if k.N > 0 {
+			undefined++
+		}
+	}
+	if defined == 0 || len(items) == 0 {
+		e := undefinedEstimate()
+		e.Undefined = undefined
+		return nil, func() { set(e) }
+	}
+	mean := sum / float64(defined)
+	n := uint32(len(items))
+	jb := &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
+		drawn := make([]uint32, n)
+		for r := from; r < to; r++ {
+			d.indices(n, drawn)
+			var s float64
+			var k int
+			for _, cs := range codes {
+				var t [4]int
+				for _, i := range drawn {
+					if c := cs[i]; c >= 0 {
+						t[c]++
+					}
+				}
+				if kp := (&table{{t[0], t[1]}, {t[2], t[3]}}).kappa(); kp.Defined {
+					s += kp.Value
+					k++
+				}
+			}
+			out[r] = math.NaN()
+			if k > 0 {
+				out[r] = s / float64(k)
+			}
+		}
+	}}
+	return jb, func() { set(percentileEstimate(mean, len(items), undefined, jb.out)) }
+}
