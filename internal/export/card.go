@@ -200,7 +200,8 @@ func writeCard(w io.Writer, s *Summary, files string) error {
 		fmt.Fprintf(b, "Exported %s.\n\n", o.Modified.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	fmt.Fprintf(b, "## Labels\n\nLabel source: %s (`%s`).\n\n", sourceText(o), o.Source)
-	fmt.Fprintf(b, "Every example asks the task's verbatim prompt and answers exactly `Yes` or `No`. "+
+	fmt.Fprintf(b, "Every example asks the task's verbatim prompt (the one participants saw; in the CSV the `domain` column "+
+		"names it) and its label is exactly `Yes` or `No`. "+
 		"Attention-check items and the answers of rejected participants were left out before the export.\n\n")
 	fmt.Fprintf(b, "Filters: studies %s; domains %s; sizes %s; stimulus-set splits %s.", listText(o.Filter.Studies),
 		listText(o.Filter.Domains), listText(o.Filter.Sizes), listText(o.Filter.SetSplits))

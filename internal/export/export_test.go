@@ -592,3 +592,40 @@ func TestWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyExport(t *testing.T) {
+	data, sum, _ := export(t, nil, Options{Source: EveryAnswer, Format: Messages, ValidationFraction: 0.1})
+	files := zipFiles(t, data)
+	if len(files) != 1 || sum.Examples != 0 {
+		t.Fatalf("files %v, %d examples; want the card alone", keysOf(files), sum.Examples)
+	}
+	if card := string(files["README.md"]); !strings.Contains(card, "| exported labels | 0 | undefined (no pairs) | undefined (no pairs) |") {
+		t.Errorf("card:\n%s", card)
+	}
+}
+
+func keysOf(m map[string][]byte) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	return k
+}
+
+func TestImageType(t *testing.T) {
+	for p, want := range map[string]string{"a/b.png": "image/png", "": "image/png", "x.JPG": "image/jpeg", "y.jpeg": "image/jpeg", "z.webp": "image/webp"} {
+		if _, mime, err := imageType(p); err != nil || mime != want {
+			t.Errorf("imageType(%q) = %q, %v; want %q", p, mime, err, want)
+		}
+	}
+	// A JPEG keeps its extension in the ZIP and its type in the data URL.
+	rows := []Answer{{StimulusID: "j1", Domain: task.Tower, Size: 2, Truth: task.No, Response: task.No, ImagePath: "set/j1.jpg"}}
+	data, _, _ := export(t, rows, Options{Source: EveryAnswer, Format: OpenAI})
+	files := zipFiles(t, data)
+	if _, ok := files["images/j1.jpg"]; !ok {
+		t.Errorf("files %v", keysOf(files))
+	}
+	if !bytes.Contains(files["train.jsonl"], []byte(`"url":"data:image/jpeg;base64,`)) {
+		t.Errorf("train.jsonl: %.200s", files["train.jsonl"])
+	}
+}

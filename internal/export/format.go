@@ -165,7 +165,9 @@ func (*imageFolderWriter) describe() string {
 	return "Format: Hugging Face `imagefolder`. `train/` and `validation/` each hold `metadata.jsonl` " +
 		"and `images/`; `file_name` is relative to the split folder. Load with " +
 		"`datasets.load_dataset(\"imagefolder\", data_dir=...)`; the `prompt` and `answer` columns are the " +
-		"question and the label."
+		"question and the label. With one example per answer, `file_name` repeats once per answer: current " +
+		"releases of `datasets` read one example per metadata row, but releases that keyed the metadata by " +
+		"file name keep only one row per image."
 }
 
 // csvWriter writes images/ID.png and one tidy data.csv: one row per response
