@@ -76,15 +76,17 @@ func runJobs(jobs []*job, seed uint64, workers int) {
 // drawer draws uniform indices with Lemire's multiply-shift method, taking two
 // 32-bit draws from each 64-bit PCG output; rejection keeps them exactly uniform.
 type drawer struct {
-	pcg  rand.PCG
-	buf  uint64
-	have bool
+	pcg, pcg2 rand.PCG
+	buf       uint64
+	have      bool
+	flip      bool
 }
 
 func newDrawer(seed, stream uint64) *drawer {
 	d := &drawer{}
 	// splitmix-style scrambling keeps neighbouring streams unrelated.
 	d.pcg.Seed(seed, stream*0x9e3779b97f4a7c15+0x632be59bd9b4e019)
+	d.pcg2.Seed(seed^0xd1b54a32d192ed03, stream*0x9e3779b97f4a7c15+0x8cb92ba72f3d8dd7)
 	return d
 }
 
@@ -110,23 +112,41 @@ func (d *drawer) index(n uint32) uint32 {
 	return uint32(m >> 32)
 }
 
-// indices fills out with uniform draws from [0, n). For n <= 2^16 it takes four
-// 16-bit draws from each 64-bit output, which is where the bootstrap spends its
-// time; rejection (probability (2^16 mod n)/2^16) keeps every draw exactly uniform.
+// The bootstrap spends nearly all its time drawing indices, so for n <= 2^16
+// each 64-bit PCG output gives four 16-bit draws (Lemire's method); a draw is
+// rejected when its low half falls under (2^16 mod n), which keeps every draw
+// exactly uniform. Two generators advance side by side because each PCG step
+// waits on the last; the rare word with a rejected lane takes a slow path.
+
+// lanes splits x into four products of 16-bit draws with n; draw k is m[k]>>16.
+func lanes(x uint64, n uint32) (m0, m1, m2, m3 uint32) {
+	return uint32(x&0xffff) * n, uint32(x>>16&0xffff) * n, uint32(x>>32&0xffff) * n, uint32(x>>48) * n
+}
+
+// anyRejected reports whether one of the four lanes must be drawn again.
+func anyRejected(m0, m1, m2, m3, t uint32) bool {
+	return m0&0xffff < t || m1&0xffff < t || m2&0xffff < t || m3&0xffff < t
+}
+
+// indices fills out with uniform draws from [0, n).
 func (d *drawer) indices(n uint32, out []uint32) {
 	i := 0
 	if n <= 1<<16 {
 		t := (1 << 16) % n
 		for i+4 <= len(out) {
-			x := d.pcg.Uint64()
-			for range 4 {
-				m := uint32(x&0xffff) * n
-				x >>= 16
-				if m&0xffff >= t {
-					out[i] = m >> 16
-					i++
+			m0, m1, m2, m3 := lanes(d.next(), n)
+			if anyRejected(m0, m1, m2, m3, t) {
+				for _, m := range [4]uint32{m0, m1, m2, m3} {
+					if m&0xffff >= t {
+						out[i] = m >> 16
+						i++
+					}
 				}
+				continue
 			}
+			o := (*[4]uint32)(out[i : i+4])
+			o[0], o[1], o[2], o[3] = m0>>16, m1>>16, m2>>16, m3>>16
+			i += 4
 		}
 	}
 	for ; i < len(out); i++ {
@@ -134,26 +154,53 @@ func (d *drawer) indices(n uint32, out []uint32) {
 	}
 }
 
+// next alternates between the two generators.
+func (d *drawer) next() uint64 {
+	d.flip = !d.flip
+	if d.flip {
+		return d.pcg2.Uint64()
+	}
+	return d.pcg.Uint64()
+}
+
+// resampleSum is the sum of len(vals) values drawn from vals with replacement.
+func (d *drawer) resampleSum(vals []float64) float64 {
+	n := uint32(len(vals))
+	left := len(vals)
+	// Four sums break the chain of dependent additions.
+	var s0, s1, s2, s3 float64
+	if n <= 1<<16 {
+		t := (1 << 16) % n
+		for left >= 8 {
+			a0, a1, a2, a3 := lanes(d.pcg.Uint64(), n)
+			b0, b1, b2, b3 := lanes(d.pcg2.Uint64(), n)
+			if anyRejected(a0, a1, a2, a3, t) || anyRejected(b0, b1, b2, b3, t) {
+				for _, m := range [8]uint32{a0, a1, a2, a3, b0, b1, b2, b3} {
+					if m&0xffff >= t {
+						s0 += vals[m>>16]
+						left--
+					}
+				}
+				continue
+			}
+			s0 += vals[a0>>16] + vals[b0>>16]
+			s1 += vals[a1>>16] + vals[b1>>16]
+			s2 += vals[a2>>16] + vals[b2>>16]
+			s3 += vals[a3>>16] + vals[b3>>16]
+			left -= 8
+		}
+	}
+	for ; left > 0; left-- {
+		s0 += vals[d.index(n)]
+	}
+	return s0 + s1 + s2 + s3
+}
+
 // meanJob resamples vals with replacement and records each resample's mean.
 func meanJob(vals []float64, resamples int) *job {
-	n := uint32(len(vals))
 	return &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
-		idx := make([]uint32, n)
 		for r := from; r < to; r++ {
-			d.indices(n, idx)
-			// Four sums break the chain of dependent additions.
-			var s0, s1, s2, s3 float64
-			k := 0
-			for ; k+4 <= len(idx); k += 4 {
-				s0 += vals[idx[k]]
-				s1 += vals[idx[k+1]]
-				s2 += vals[idx[k+2]]
-				s3 += vals[idx[k+3]]
-			}
-			for ; k < len(idx); k++ {
-				s0 += vals[idx[k]]
-			}
-			out[r] = (s0 + s1 + s2 + s3) / float64(n)
+			out[r] = d.resampleSum(vals) / float64(len(vals))
 		}
 	}}
 }
