@@ -29,7 +29,7 @@ type formatWriter interface {
 func newFormatWriter(f Format, src Source) formatWriter {
 	switch f {
 	case ImageFolder:
-		return &imageFolderWriter{}
+		return &imageFolderWriter{perAnswer: src == EveryAnswer}
 	case CSV:
 		return &csvWriter{source: src}
 	case OpenAI:
@@ -122,7 +122,7 @@ func (*messagesWriter) describe() string {
 
 // imageFolderWriter writes SPLIT/images/ID.png and SPLIT/metadata.jsonl, the layout
 // of Hugging Face's imagefolder loader; file_name is relative to the split folder.
-type imageFolderWriter struct{}
+type imageFolderWriter struct{ perAnswer bool }
 
 type folderRow struct {
 	FileName      string `json:"file_name"`
@@ -161,13 +161,17 @@ func (*imageFolderWriter) lines(sps *spools, img imageFile, g []Answer, examples
 	}
 	return nil
 }
-func (*imageFolderWriter) describe() string {
-	return "Format: Hugging Face `imagefolder`. `train/` and `validation/` each hold `metadata.jsonl` " +
+func (w *imageFolderWriter) describe() string {
+	s := "Format: Hugging Face `imagefolder`. `train/` and `validation/` each hold `metadata.jsonl` " +
 		"and `images/`; `file_name` is relative to the split folder. Load with " +
 		"`datasets.load_dataset(\"imagefolder\", data_dir=...)`; the `prompt` and `answer` columns are the " +
-		"question and the label. With one example per answer, `file_name` repeats once per answer: current " +
-		"releases of `datasets` read one example per metadata row, but releases that keyed the metadata by " +
-		"file name keep only one row per image."
+		"question and the label."
+	if w.perAnswer {
+		s += " With one example per answer, `file_name` repeats once per answer: current releases of " +
+			"`datasets` read one example per metadata row, but releases that keyed the metadata by file name " +
+			"keep only one row per image."
+	}
+	return s
 }
 
 // csvWriter writes images/ID.png and one tidy data.csv: one row per response
