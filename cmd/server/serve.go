@@ -2,10 +2,214 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/server"
+	"github.com/cubelab/cubelab/internal/stimulus"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
-// runServe is not built yet; the issue that owns it replaces this file.
+// serveConfig is the serve command's configuration: flags, with the
+// environment as their defaults.
+type serveConfig struct {
+	addr        string
+	databaseURL string
+	stimuli     string
+	baseURL     string
+	demo        bool
+}
+
+func parseServe(args []string, e env) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&c.addr, "addr", envOr(e, "ADDR", ":8080"), "address to listen on (env ADDR)")
+	fs.StringVar(&c.databaseURL, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	fs.StringVar(&c.stimuli, "stimuli", envOr(e, "CUBELAB_STIMULI", "assets/stimuli"), "folder of stimulus sets for -demo (env CUBELAB_STIMULI)")
+	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
+	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if c.databaseURL == "" {
+		return c, errors.New("serve: no database: set -database-url or DATABASE_URL")
+	}
+	return c, nil
+}
+
+func envOr(e env, key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// runServe migrates the database, optionally sets up the demo, and serves
+// until ctx is cancelled, then shuts down gracefully.
 func runServe(ctx context.Context, args []string, e env) error {
-	return errors.New("serve: not built yet")
+	c, err := parseServe(args, e)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+
+	version, err := postgres.Migrate(ctx, c.databaseURL)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("database schema ready", "version", version)
+	pool, err := postgres.Open(ctx, c.databaseURL)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer pool.Close()
+	store := postgres.NewStore(pool)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	base := c.baseURL
+	if base == "" {
+		base = "http://" + displayAddr(ln.Addr())
+	}
+	base = strings.TrimRight(base, "/")
+	if c.demo {
+		if err := setUpDemo(ctx, store, c.stimuli, base, e, log); err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: demo: %w", err)
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+	fmt.Fprintf(e.stdout, "listening on %s\n", base)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+// displayAddr turns a listener's address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// The demo study: the paper's evaluation design on the 120 shipped towers.
+const (
+	demoSlug = "demo"
+	demoSet  = "towers-eval"
+)
+
+// setUpDemo imports every set under dir (idempotent), creates the demo study
+// when no study has its slug, and prints a participant link and a preview link.
+func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e env, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("stimulus sets: %w", err)
+	}
+	var names []string
+	for _, ent := range entries {
+		if ent.IsDir() {
+			names = append(names, ent.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		set, err := stimulus.Load(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		in, err := postgres.ReadSet(set)
+		if err != nil {
+			return err
+		}
+		_, created, err := store.ImportSet(ctx, in)
+		if err != nil {
+			return err
+		}
+		log.Info("stimulus set", "name", name, "items", len(in.Items), "imported", created)
+	}
+
+	if _, err := store.StudyBySlug(ctx, demoSlug); study.ErrorCode(err) == study.ENOTFOUND {
+		setID, err := store.SetIDByName(ctx, demoSet)
+		if err != nil {
+			return err
+		}
+		st := &study.Study{
+			Slug:             demoSlug,
+			Title:            "Will the tower fall?",
+			Domain:           task.Tower,
+			SetID:            setID,
+			Design:           study.Fixed,
+			ResponsesPerItem: 1,
+			Places:           1000,
+			TimeLimitMinutes: 60,
+			ConsentText: "This is a study of how people judge whether a tower of blocks will fall. " +
+				"It takes about 15 minutes. You will see pictures of block towers and answer one question about each.\n\n" +
+				"Your answers are stored with your Prolific ID and used only for research. You may stop at any time " +
+				"by returning the study on Prolific.\n\nBy pressing \"I agree\" you confirm that you are at least 18 " +
+				"years old and agree to take part.",
+			InstructionsText: "Look at each picture and decide whether the tower will fall. There is no time limit " +
+				"for a single picture, but please answer at your natural pace. You earn a bonus for every correct answer.",
+			Pay:            study.Pay{BaseMinor: 200, PerCorrectMinor: 1, MaxBonusMinor: 120, Currency: "GBP"},
+			CompletionCode: "CUBELABDEMO",
+			Status:         study.Published,
+		}
+		if err := store.CreateStudy(ctx, st); err != nil {
+			return err
+		}
+		log.Info("demo study created", "slug", demoSlug)
+	} else if err != nil {
+		return err
+	}
+
+	pid := make([]byte, 12)
+	_, _ = rand.Read(pid)
+	fmt.Fprintf(e.stdout, "participant link: %s/s/%s?PROLIFIC_PID=%s&STUDY_ID=%s&SESSION_ID=%s\n",
+		base, demoSlug, hex.EncodeToString(pid), strings.Repeat("0", 24), "demo-session")
+	fmt.Fprintf(e.stdout, "preview link:     %s/s/%s\n", base, demoSlug)
+	return nil
 }

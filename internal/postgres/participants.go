@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/prolific"
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// participantColumns are read by scanParticipant, in this order.
+const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
+	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
+	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor`
+
+func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
+	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
+		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
+		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor}, extra...)...)
+}
+
+// Join finds or creates the participant (st, params.PID) and ties a new
+// session token (by its hash) to them. A second opening of the link resumes the
+// same record. seed is used only when the participant is new.
+//
+// Concurrent first openings cannot create two records: the insert is
+// INSERT .. ON CONFLICT DO NOTHING against UNIQUE (study_id, prolific_pid), and
+// the loser reads the winner's row. New participants are serialised per study
+// by a lock on the study's row, which keeps the count of places exact.
+func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte) (study.Participant, error) {
+	var p study.Participant
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
+			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), &p)
+		if err == pgx.ErrNoRows {
+			if err := s.createParticipant(ctx, tx, st, params, seed, &p); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return fmt.Errorf("postgres: find participant: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id) VALUES ($1, $2)`,
+			tokenHash, p.ID); err != nil {
+			return fmt.Errorf("postgres: session: %w", err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// createParticipant adds a participant and their trial list, or finds the one
+// a concurrent request created first.
+func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, p *study.Participant) error {
+	var status study.Status
+	var active int
+	err := tx.QueryRow(ctx, `
+		SELECT st.status, (SELECT count(*) FROM participants
+			WHERE study_id = st.id AND status NOT IN ('returned', 'timed_out', 'rejected'))
+		FROM studies st WHERE st.id = $1 FOR UPDATE`, st.ID).Scan(&status, &active)
+	if err != nil {
+		return fmt.Errorf("postgres: lock study: %w", err)
+	}
+	// Under the lock, a concurrent opening may have won the race.
+	err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
+		WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), p)
+	if err == nil {
+		return nil
+	} else if err != pgx.ErrNoRows {
+		return fmt.Errorf("postgres: find participant: %w", err)
+	}
+	if !status.AcceptsNew() {
+		return study.Errorf(study.EGONE, "This study is not taking new participants at the moment.")
+	}
+	if active >= st.Places {
+		return study.Errorf(study.EGONE, "All places in this study are taken. Please return the study on Prolific.")
+	}
+
+	var ids []uuid.UUID
+	switch st.Design {
+	case study.Fixed:
+		if ids, err = itemIDs(ctx, tx, st); err != nil {
+			return err
+		}
+	default:
+		return study.Errorf(study.EINTERNAL, "design %q cannot assign items yet", st.Design)
+	}
+	checks := len(st.AttentionCheckIDs)
+	ids = append(ids, st.AttentionCheckIDs...)
+	if len(ids) == 0 {
+		return study.Errorf(study.ECONFLICT, "This study has no items yet.")
+	}
+
+	err = scanParticipant(tx.QueryRow(ctx, `
+		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (study_id, prolific_pid) DO NOTHING
+		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids)), p)
+	if err != nil {
+		return fmt.Errorf("postgres: insert participant: %w", err)
+	}
+	stimuli := make([]uuid.UUID, len(ids))
+	attention := make([]bool, len(ids))
+	for pos, j := range study.Order(seed, len(ids)) {
+		stimuli[pos] = ids[j]
+		attention[pos] = j >= len(ids)-checks
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check)
+		SELECT $1, t.ord, t.stimulus_id, t.attention
+		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
+		p.ID, stimuli, attention); err != nil {
+		return fmt.Errorf("postgres: insert trials: %w", err)
+	}
+	return nil
+}
+
+// Session finds the participant of the study at slug whose session token has
+// this hash. A token of another study does not match.
+func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (study.Study, study.Participant, error) {
+	var st study.Study
+	var p study.Participant
+	row := s.pool.QueryRow(ctx, `SELECT `+participantColumns+`, `+studyColumns+`
+		FROM participant_sessions ps
+		JOIN participants p ON p.id = ps.participant_id
+		JOIN studies st ON st.id = p.study_id
+		WHERE ps.token_hash = $1 AND st.slug = $2`, tokenHash, slug)
+	err := scanParticipant(row, &p, &st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split,
+		&st.Design, &st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
+		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
+		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt)
+	if err == pgx.ErrNoRows {
+		return st, p, study.Errorf(study.EUNAUTHORIZED,
+			"We could not recognise your session. Please open the study again from its Prolific link.")
+	} else if err != nil {
+		return st, p, fmt.Errorf("postgres: session: %w", err)
+	}
+	return st, p, nil
+}
+
+// Consent records consent; a repeated consent keeps the first time.
+func (s *Store) Consent(ctx context.Context, participantID uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `UPDATE participants SET consented_at = COALESCE(consented_at, now())
+		WHERE id = $1 AND status = 'started'`, participantID)
+	if err != nil {
+		return fmt.Errorf("postgres: consent: %w", err)
+	}
+	return nil
+}
+
+// SaveDemographics records the optional age and gender, once: a form sent
+// again (back button) does not overwrite what was given first.
+func (s *Store) SaveDemographics(ctx context.Context, participantID uuid.UUID, age *int, gender string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE participants SET demographics_at = now(), age = $2, gender = $3
+		WHERE id = $1 AND status = 'started' AND consented_at IS NOT NULL AND demographics_at IS NULL`,
+		participantID, age, gender)
+	if err != nil {
+		return fmt.Errorf("postgres: demographics: %w", err)
+	}
+	return nil
+}
+
+// ShowTrial returns the trial at position and stamps the time it was first
+// shown, from which the server response time is measured.
+func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int) (study.Trial, error) {
+	t := study.Trial{Position: position, Total: p.NTrials}
+	err := s.pool.QueryRow(ctx, `
+		UPDATE trials t SET shown_at = COALESCE(t.shown_at, now())
+		FROM stimuli s
+		WHERE t.participant_id = $1 AND t.position = $2 AND s.id = t.stimulus_id
+		RETURNING s.domain, t.is_attention_check`, p.ID, position).Scan(&t.Domain, &t.IsAttentionCheck)
+	if err == pgx.ErrNoRows {
+		return t, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+	} else if err != nil {
+		return t, fmt.Errorf("postgres: show trial: %w", err)
+	}
+	return t, nil
+}
+
+// TrialImage returns the image of the participant's trial at position.
+func (s *Store) TrialImage(ctx context.Context, participantID uuid.UUID, position int) (img []byte, contentType string, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT s.image, s.content_type FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
+		WHERE t.participant_id = $1 AND t.position = $2`, participantID, position).Scan(&img, &contentType)
+	if err == pgx.ErrNoRows {
+		return nil, "", study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+	} else if err != nil {
+		return nil, "", fmt.Errorf("postgres: trial image: %w", err)
+	}
+	return img, contentType, nil
+}
+
+// Answer records the participant's answer to the trial at position and
+// returns it. The position must be the next unanswered one; an answer to a
+// position already answered returns the stored answer unchanged, whatever was
+// sent (a double click, a retried POST, the back button). The last answer
+// completes the participant and fixes the bonus, min(correct x per correct,
+// max), attention checks not counted.
+//
+// It is one statement, hence one transaction and one round trip: the UPDATE
+// of the participant row both checks the position against n_answered and
+// locks the row, so two concurrent answers to one position serialise and the
+// second finds n_answered moved on and inserts nothing.
+func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position int, answer string, browserRTMs *int) (study.Response, error) {
+	r := study.Response{Position: position}
+	err := s.pool.QueryRow(ctx, `
+		WITH cur AS (
+			SELECT p.id, p.n_trials, p.n_correct, s.answer = $3 AS correct, t.is_attention_check,
+				st.bonus_per_correct_minor, st.max_bonus_minor, t.shown_at
+			FROM participants p
+			JOIN trials t ON t.participant_id = p.id AND t.position = $2
+			JOIN stimuli s ON s.id = t.stimulus_id
+			JOIN studies st ON st.id = p.study_id
+			WHERE p.id = $1 AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+		), upd AS (
+			UPDATE participants p SET
+				n_answered = p.n_answered + 1,
+				n_correct = p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int,
+				status = CASE WHEN $2 = cur.n_trials THEN 'completed' ELSE p.status END,
+				completed_at = CASE WHEN $2 = cur.n_trials THEN now() END,
+				bonus_minor = CASE WHEN $2 = cur.n_trials THEN LEAST(
+					(p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int) * cur.bonus_per_correct_minor,
+					cur.max_bonus_minor) END
+			FROM cur
+			WHERE p.id = cur.id AND p.status = 'started' AND p.n_answered = $2 - 1
+			RETURNING p.id, p.status
+		)
+		INSERT INTO responses (participant_id, position, answer, correct, browser_rt_ms, server_rt_ms)
+		SELECT upd.id, $2, $3, cur.correct, $4,
+			GREATEST(0, round(extract(epoch FROM now() - cur.shown_at) * 1000))::int
+		FROM upd, cur
+		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at,
+			(SELECT status = 'completed' FROM upd)`,
+		participantID, position, answer, browserRTMs,
+	).Scan(&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Completed)
+	if err == nil {
+		r.Answer = answer
+		return r, nil
+	} else if err != pgx.ErrNoRows {
+		return r, fmt.Errorf("postgres: answer: %w", err)
+	}
+	return s.explainNoAnswer(ctx, participantID, position)
+}
+
+// explainNoAnswer works out why Answer inserted nothing: the position was
+// already answered (return the stored answer) or it was not the next one.
+func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, position int) (study.Response, error) {
+	r := study.Response{Position: position}
+	var status study.ParticipantStatus
+	var nAnswered, nTrials int
+	err := s.pool.QueryRow(ctx, `
+		SELECT p.status, p.n_answered, p.n_trials, COALESCE(r.answer, ''), COALESCE(r.correct, false),
+			r.browser_rt_ms, COALESCE(r.server_rt_ms, 0), COALESCE(r.answered_at, 'epoch')
+		FROM participants p LEFT JOIN responses r ON r.participant_id = p.id AND r.position = $2
+		WHERE p.id = $1`, participantID, position).
+		Scan(&status, &nAnswered, &nTrials, &r.Answer, &r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt)
+	if err != nil {
+		return r, fmt.Errorf("postgres: answer: %w", err)
+	}
+	switch {
+	case r.Answer != "":
+		r.Completed = status.Finished() && position == nTrials
+		return r, nil
+	case status != study.Started:
+		return r, study.Errorf(study.EGONE, "Your participation in this study has ended, so no more answers can be recorded.")
+	case position == nAnswered+1:
+		return r, study.Errorf(study.ECONFLICT, "This trial was not shown yet. Please go back to the current trial.")
+	}
+	return r, study.Errorf(study.ECONFLICT, "This answer is for trial %d, but you are on trial %d. Nothing was recorded; please continue from the current trial.", position, nAnswered+1)
+}

@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// studyColumns are read by scanStudy, in this order.
+const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, st.split, st.design,
+	COALESCE(st.items_per_participant, 0), st.responses_per_item, st.places, st.time_limit_minutes,
+	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
+	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
+	st.prolific_study_id, st.status, st.created_at`
+
+func scanStudy(row pgx.Row, st *study.Study) error {
+	return row.Scan(&st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split, &st.Design,
+		&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
+		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
+		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt)
+}
+
+// CreateStudy stores a new study and fills in its id and creation time.
+func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
+	var ipp *int
+	if st.Design == study.Pool {
+		ipp = &st.ItemsPerParticipant
+	}
+	if st.Sizes == nil {
+		st.Sizes = []int{}
+	}
+	if st.AttentionCheckIDs == nil {
+		st.AttentionCheckIDs = []uuid.UUID{}
+	}
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO studies (slug, title, domain, set_id, sizes, split, design, items_per_participant,
+			responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
+			instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
+			completion_code, prolific_study_id, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		RETURNING id, created_at`,
+		st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
+		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
+		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
+		st.CompletionCode, st.ProlificStudyID, string(st.Status),
+	).Scan(&st.ID, &st.CreatedAt)
+	if isUniqueViolation(err) {
+		return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
+	} else if err != nil {
+		return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
+	}
+	return nil
+}
+
+// StudyBySlug finds a study by the name in its link.
+func (s *Store) StudyBySlug(ctx context.Context, slug string) (study.Study, error) {
+	var st study.Study
+	err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.slug = $1`, slug), &st)
+	if err == pgx.ErrNoRows {
+		return st, study.Errorf(study.ENOTFOUND, "There is no study at this address. Please check the link.")
+	} else if err != nil {
+		return st, fmt.Errorf("postgres: study %q: %w", slug, err)
+	}
+	return st, nil
+}
+
+// itemIDs lists the study's items (its set filtered by domain, sizes and split,
+// attention checks excluded) in a stable order, the input of every shuffle.
+func itemIDs(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, st study.Study) ([]uuid.UUID, error) {
+	rows, err := q.Query(ctx, `
+		SELECT id FROM stimuli
+		WHERE set_id = $1 AND domain = $2
+		  AND (cardinality($3::int[]) = 0 OR size = ANY($3))
+		  AND ($4 = '' OR split = $4)
+		  AND NOT (id = ANY($5))
+		ORDER BY ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
+	}
+	return ids, nil
+}
+
+// PreviewItems is the list a preview walks through: the items one participant
+// would get, in the order of seed 0. Nothing is written.
+func (s *Store) PreviewItems(ctx context.Context, st study.Study) ([]uuid.UUID, error) {
+	ids, err := itemIDs(ctx, s.pool, st)
+	if err != nil {
+		return nil, err
+	}
+	ids = append(ids, st.AttentionCheckIDs...)
+	out := make([]uuid.UUID, len(ids))
+	for i, j := range study.Order(0, len(ids)) {
+		out[i] = ids[j]
+	}
+	if st.Design == study.Pool && st.ItemsPerParticipant > 0 && st.ItemsPerParticipant < len(out) {
+		out = out[:st.ItemsPerParticipant]
+	}
+	return out, nil
+}
+
+// StimulusImage returns the image of a stimulus of the study's set.
+func (s *Store) StimulusImage(ctx context.Context, setID, id uuid.UUID) (img []byte, contentType string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1 AND set_id = $2`, id, setID).
+		Scan(&img, &contentType)
+	if err == pgx.ErrNoRows {
+		return nil, "", study.Errorf(study.ENOTFOUND, "No such image.")
+	} else if err != nil {
+		return nil, "", fmt.Errorf("postgres: image %s: %w", id, err)
+	}
+	return img, contentType, nil
+}
+
+// ExampleImage is the picture the instructions show: an item of the study's
+// domain that is not among its items (preferring its own set), or else its
+// first item.
+func (s *Store) ExampleImage(ctx context.Context, st study.Study) (img []byte, contentType string, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT image, content_type FROM stimuli
+		WHERE domain = $2 AND NOT (id = ANY($5))
+		ORDER BY (set_id = $1
+			AND (cardinality($3::int[]) = 0 OR size = ANY($3))
+			AND ($4 = '' OR split = $4)),
+			set_id <> $1, ext_id
+		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&img, &contentType)
+	if err == pgx.ErrNoRows {
+		return nil, "", study.Errorf(study.ENOTFOUND, "This study has no example picture.")
+	} else if err != nil {
+		return nil, "", fmt.Errorf("postgres: example image: %w", err)
+	}
+	return img, contentType, nil
+}

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// handleHealth answers 200 when the database answers and 503 when it does not,
+// so a load balancer stops sending participants to a process that cannot
+// record their answers.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// staticFiles serves the embedded CSS and JavaScript. They change only with a
+// new build, so browsers may keep them for an hour.
+func staticFiles(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return study.Errorf(study.ENOTFOUND, "There is no page at this address.")
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Allow", "GET") // refined by chi where it knows better
+	return study.Errorf(study.EINVALID, "This page cannot be used this way.")
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// maxBrowserRTMs bounds the browser's response time: a day, beyond which the
+// number is not a response time.
+const maxBrowserRTMs = 24 * 3600 * 1000
+
+// answerForm is what the trial form carries: nothing that names a participant
+// or an item, so a participant can answer only their own list.
+type answerForm struct {
+	Position    int
+	Answer      string
+	BrowserRTMs *int
+}
+
+// parseAnswerForm validates the trial form.
+func parseAnswerForm(r *http.Request) (answerForm, error) {
+	var f answerForm
+	if err := r.ParseForm(); err != nil {
+		return f, err
+	}
+	pos, err := strconv.Atoi(r.PostForm.Get("position"))
+	if err != nil || pos < 1 {
+		return f, study.Errorf(study.EINVALID, "The answer did not say which trial it was for. Nothing was recorded.")
+	}
+	f.Position = pos
+	f.Answer = r.PostForm.Get("answer")
+	if !task.ValidAnswer(f.Answer) {
+		return f, study.Errorf(study.EINVALID, "The answer must be Yes or No. Nothing was recorded.")
+	}
+	if rt := r.PostForm.Get("rt"); rt != "" {
+		n, err := strconv.Atoi(rt)
+		if err != nil || n < 0 || n > maxBrowserRTMs {
+			return f, study.Errorf(study.EINVALID, "The response time sent with the answer is not a number of milliseconds. Nothing was recorded.")
+		}
+		f.BrowserRTMs = &n
+	}
+	return f, nil
+}
+
+// handleAnswer records one answer and moves on. Only after the last answer is
+// committed does the participant see the end page with the completion link.
+func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	f, err := parseAnswerForm(r)
+	if err != nil {
+		return err
+	}
+	resp, err := s.store.Answer(r.Context(), p.ID, f.Position, f.Answer, f.BrowserRTMs)
+	if err != nil {
+		if study.ErrorCode(err) == study.ECONFLICT || study.ErrorCode(err) == study.EGONE {
+			return withLink(err, stepURL(st.Slug, p.Step()), "Go to the current page")
+		}
+		return err
+	}
+	if resp.Completed {
+		return redirect(w, r, "/s/"+st.Slug+"/done")
+	}
+	return redirect(w, r, "/s/"+st.Slug+"/trial")
+}

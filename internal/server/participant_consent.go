@@ -1,0 +1,87 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// handleConsent shows the consent text.
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	if onStep(w, r, st, p, study.StepConsent) {
+		return nil
+	}
+	return render(w, r, http.StatusOK, web.Consent(web.ConsentView{
+		Page:   web.Page{Title: "Consent", Study: st.Title},
+		Text:   st.ConsentText,
+		Action: "/s/" + st.Slug + "/consent",
+		Method: "post",
+	}))
+}
+
+// handleConsentSave records consent, or thanks someone who declines.
+func (s *Server) handleConsentSave(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	switch r.PostFormValue("consent") {
+	case "yes":
+		if err := s.store.Consent(r.Context(), p.ID); err != nil {
+			return err
+		}
+		return redirect(w, r, "/s/"+st.Slug+"/instructions")
+	case "no":
+		return render(w, r, http.StatusOK, web.Declined(web.DeclinedView{Page: web.Page{Title: "Thank you", Study: st.Title}}))
+	}
+	return study.Errorf(study.EINVALID, "Please choose whether you agree to take part.")
+}
+
+// handleInstructions shows the exact task prompt and an example image.
+func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	if onStep(w, r, st, p, study.StepInstructions, study.StepTrial) {
+		return nil
+	}
+	return render(w, r, http.StatusOK, web.Instructions(web.InstructionsView{
+		Page:         web.Page{Title: "Instructions", Study: st.Title},
+		Text:         st.InstructionsText,
+		Prompt:       st.Domain.Prompt(),
+		ExampleImage: "/s/" + st.Slug + "/example",
+		Next:         "/s/" + st.Slug + "/about-you",
+		Total:        p.NTrials,
+	}))
+}
+
+// handleExampleImage serves the instructions' example picture: an item of the
+// study's task that is not one of its trials when the database has one.
+func (s *Server) handleExampleImage(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	img, ct, err := s.store.ExampleImage(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	return writeImage(w, img, ct, "public, max-age=3600")
+}
+
+// writeImage sends an image from the database. A failed write means the
+// client went away; there is no one left to show an error page to.
+func writeImage(w http.ResponseWriter, img []byte, contentType, cache string) error {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", cache)
+	_, _ = w.Write(img)
+	return nil
+}

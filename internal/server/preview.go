@@ -1,0 +1,133 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// The preview walks the participant path with its state in the URL and
+// writes nothing to the database, so that experimenters and Prolific's
+// reviewers can try a study without becoming participants.
+
+// previewItems loads the study and the item list a preview shows.
+func (s *Server) previewItems(r *http.Request) (study.Study, []uuid.UUID, error) {
+	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return st, nil, err
+	}
+	ids, err := s.store.PreviewItems(r.Context(), st)
+	if err != nil {
+		return st, nil, err
+	}
+	if len(ids) == 0 {
+		return st, nil, study.Errorf(study.ECONFLICT, "This study has no items yet.")
+	}
+	return st, ids, nil
+}
+
+// previewPosition reads a 1-based position and checks it against the list.
+func previewPosition(s string, n int) (int, error) {
+	pos, err := strconv.Atoi(s)
+	if err != nil || pos < 1 || pos > n {
+		return 0, study.Errorf(study.ENOTFOUND, "There is no trial %q in this preview.", s)
+	}
+	return pos, nil
+}
+
+func previewBase(st study.Study) string { return "/s/" + url.PathEscape(st.Slug) + "/preview" }
+
+func (s *Server) handlePreviewInstructions(w http.ResponseWriter, r *http.Request) error {
+	st, ids, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("consent") == "no" {
+		return render(w, r, http.StatusOK, web.Declined(web.DeclinedView{Page: web.Page{Title: "Thank you", Study: st.Title, Preview: true}}))
+	}
+	return render(w, r, http.StatusOK, web.Instructions(web.InstructionsView{
+		Page:         web.Page{Title: "Instructions", Study: st.Title, Preview: true},
+		Text:         st.InstructionsText,
+		Prompt:       st.Domain.Prompt(),
+		ExampleImage: "/s/" + url.PathEscape(st.Slug) + "/example",
+		Next:         previewBase(st) + "/trial/1",
+		Total:        len(ids),
+	}))
+}
+
+func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) error {
+	st, ids, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(ids))
+	if err != nil {
+		return err
+	}
+	base := previewBase(st)
+	v := web.TrialView{
+		Page:     web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
+		Position: pos,
+		Total:    len(ids),
+		Prompt:   st.Domain.Prompt(),
+		Image:    base + "/image/" + strconv.Itoa(pos),
+		Action:   base + "/answer",
+		Method:   "get",
+	}
+	if pos < len(ids) {
+		v.NextImage = base + "/image/" + strconv.Itoa(pos+1)
+	}
+	return render(w, r, http.StatusOK, web.Trial(v))
+}
+
+// handlePreviewAnswer moves the preview on; the answer is not kept.
+func (s *Server) handlePreviewAnswer(w http.ResponseWriter, r *http.Request) error {
+	st, ids, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(r.URL.Query().Get("position"), len(ids))
+	if err != nil {
+		return err
+	}
+	if pos == len(ids) {
+		return redirect(w, r, previewBase(st)+"/done")
+	}
+	return redirect(w, r, previewBase(st)+"/trial/"+strconv.Itoa(pos+1))
+}
+
+func (s *Server) handlePreviewImage(w http.ResponseWriter, r *http.Request) error {
+	st, ids, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(ids))
+	if err != nil {
+		return err
+	}
+	img, ct, err := s.store.StimulusImage(r.Context(), st.SetID, ids[pos-1])
+	if err != nil {
+		return err
+	}
+	return writeImage(w, img, ct, "private, max-age=3600")
+}
+
+func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, web.End(web.EndView{
+		Page:          web.Page{Title: "Thank you", Study: st.Title, Preview: true},
+		Base:          study.FormatMoney(st.Pay.BaseMinor, st.Pay.Currency),
+		Bonus:         study.FormatMoney(0, st.Pay.Currency),
+		Total:         study.FormatMoney(st.Pay.BaseMinor, st.Pay.Currency),
+		CompletionURL: "/s/" + url.PathEscape(st.Slug),
+	}))
+}

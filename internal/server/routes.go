@@ -1,0 +1,48 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/cubelab/cubelab/web"
+)
+
+// Handler is every route of cubelab. All routes live in this one function,
+// so that the whole surface of the server can be read in one place.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, s.logRequests, securityHeaders)
+
+	r.Get("/healthz", s.handleHealth)
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(web.Static())))
+
+	// The participant path. Every page after the entry identifies the
+	// participant by the study's cookie alone.
+	r.Route("/s/{slug}", func(r chi.Router) {
+		r.Use(limitBody(16 << 10))
+		r.Get("/", s.handle(s.handleEntry))
+		r.Get("/example", s.handle(s.handleExampleImage))
+		r.Get("/consent", s.handle(s.handleConsent))
+		r.Post("/consent", s.handle(s.handleConsentSave))
+		r.Get("/instructions", s.handle(s.handleInstructions))
+		r.Get("/about-you", s.handle(s.handleDemographics))
+		r.Post("/about-you", s.handle(s.handleDemographicsSave))
+		r.Get("/trial", s.handle(s.handleTrial))
+		r.Post("/trial", s.handle(s.handleAnswer))
+		r.Get("/image/{position}", s.handle(s.handleTrialImage))
+		r.Get("/done", s.handle(s.handleEnd))
+
+		// The preview: the same pages, state in the URL, nothing recorded.
+		r.Get("/preview/instructions", s.handle(s.handlePreviewInstructions))
+		r.Get("/preview/trial/{position}", s.handle(s.handlePreviewTrial))
+		r.Get("/preview/answer", s.handle(s.handlePreviewAnswer))
+		r.Get("/preview/image/{position}", s.handle(s.handlePreviewImage))
+		r.Get("/preview/done", s.handle(s.handlePreviewEnd))
+	})
+
+	r.NotFound(s.handle(notFound))
+	r.MethodNotAllowed(s.handle(methodNotAllowed))
+	return r
+}

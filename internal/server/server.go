@@ -1,0 +1,72 @@
+// Package server is cubelab's HTTP side: chi routes, small handlers that
+// return errors, one function that turns errors into pages, and middleware.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+)
+
+// Config is what a Server needs from outside.
+type Config struct {
+	Store   *postgres.Store
+	Log     *slog.Logger
+	BaseURL string // e.g. https://lab.example.org; "" when unknown
+
+	// Seed draws a participant's order seed; nil means crypto/rand.
+	Seed func() int64
+}
+
+// Server serves every route of cubelab.
+type Server struct {
+	store   *postgres.Store
+	log     *slog.Logger
+	baseURL string
+	seed    func() int64
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.seed == nil {
+		s.seed = randomSeed
+	}
+	return s
+}
+
+func randomSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+}
+
+// render writes a page. Pages hold a participant's state, so no cache may
+// keep them: the back button then reloads and lands on the current trial.
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return c.Render(r.Context(), w)
+}
+
+// redirect answers a form or an out-of-place request with 303 See Other, so
+// that reloading the next page never re-sends the form.
+func redirect(w http.ResponseWriter, r *http.Request, url string) error {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, url, http.StatusSeeOther)
+	return nil
+}
+
+// Ping reports whether the database answers, for /healthz.
+func (s *Server) ping(ctx context.Context) error { return s.store.Ping(ctx) }

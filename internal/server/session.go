@@ -1,0 +1,84 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// cookieName is per study, so that one browser can take part in two studies.
+func cookieName(slug string) string { return "cubelab_" + slug }
+
+// newToken returns a random session token and the hash the database keeps.
+func newToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	token = base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, sum[:]
+}
+
+func tokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// setSession gives the browser the participant's token for this study only.
+func (s *Server) setSession(w http.ResponseWriter, r *http.Request, slug, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     cookieName(slug),
+		Value:    token,
+		Path:     "/s/" + slug,
+		MaxAge:   7 * 24 * 3600,
+		HttpOnly: true,
+		Secure:   r.TLS != nil || strings.HasPrefix(s.baseURL, "https://"),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// participant finds the study and participant of the request by its cookie.
+func (s *Server) participant(r *http.Request) (study.Study, study.Participant, error) {
+	slug := chi.URLParam(r, "slug")
+	c, err := r.Cookie(cookieName(slug))
+	if err != nil || c.Value == "" {
+		return study.Study{}, study.Participant{}, withLink(
+			study.Errorf(study.EUNAUTHORIZED, "We could not recognise your session (cookies may be blocked). Please open the study again from its Prolific link."),
+			"", "")
+	}
+	return s.store.Session(r.Context(), slug, tokenHash(c.Value))
+}
+
+// stepURL is the page of a step of the participant path.
+func stepURL(slug string, step study.Step) string {
+	base := "/s/" + slug + "/"
+	switch step {
+	case study.StepConsent:
+		return base + "consent"
+	case study.StepInstructions:
+		return base + "instructions"
+	case study.StepTrial:
+		return base + "trial"
+	case study.StepDone, study.StepInactive:
+		return base + "done"
+	}
+	return base + "consent"
+}
+
+// onStep sends the participant to their current page unless they are on one
+// of the allowed steps; it reports whether it redirected.
+func onStep(w http.ResponseWriter, r *http.Request, st study.Study, p study.Participant, allowed ...study.Step) bool {
+	cur := p.Step()
+	for _, a := range allowed {
+		if cur == a {
+			return false
+		}
+	}
+	_ = redirect(w, r, stepURL(st.Slug, cur))
+	return true
+}

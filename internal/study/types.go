@@ -1,0 +1,106 @@
+package study
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// Study is one experiment on one stimulus set, as an experimenter set it up.
+type Study struct {
+	ID                  uuid.UUID
+	Slug                string
+	Title               string
+	Domain              task.Domain
+	SetID               uuid.UUID
+	Sizes               []int  // empty: every size
+	Split               string // empty: every split
+	Design              Design
+	ItemsPerParticipant int // pool only; 0 for fixed
+	ResponsesPerItem    int
+	Places              int
+	TimeLimitMinutes    int
+	AttentionCheckIDs   []uuid.UUID
+	ConsentText         string
+	InstructionsText    string
+	Pay                 Pay
+	CompletionCode      string
+	ProlificStudyID     string
+	Status              Status
+	CreatedAt           time.Time
+}
+
+// Participant is one Prolific participant in one study.
+type Participant struct {
+	ID             uuid.UUID
+	StudyID        uuid.UUID
+	PID            string
+	StudyParam     string // STUDY_ID as the link carried it
+	SessionParam   string // SESSION_ID as the link carried it
+	Status         ParticipantStatus
+	Seed           int64
+	NTrials        int
+	NAnswered      int
+	NCorrect       int // attention checks not counted
+	StartedAt      time.Time
+	ConsentedAt    *time.Time
+	DemographicsAt *time.Time
+	CompletedAt    *time.Time
+	Age            *int
+	Gender         string
+	BonusMinor     *int64
+}
+
+// Step is the page a participant should be on.
+type Step string
+
+// The participant's path, in order.
+const (
+	StepConsent      Step = "consent"
+	StepInstructions Step = "instructions" // then the optional demographics
+	StepTrial        Step = "trial"
+	StepDone         Step = "done"
+	StepInactive     Step = "inactive" // returned, timed out or rejected
+)
+
+// Step says where the participant stands on the path, so that every page
+// can send someone who arrives out of order to the right one.
+func (p Participant) Step() Step {
+	switch {
+	case p.Status.Finished():
+		return StepDone
+	case p.Status != Started:
+		return StepInactive
+	case p.ConsentedAt == nil:
+		return StepConsent
+	case p.DemographicsAt == nil:
+		return StepInstructions
+	case p.NAnswered < p.NTrials:
+		return StepTrial
+	}
+	return StepDone
+}
+
+// Trial is one position of a participant's list.
+type Trial struct {
+	Position         int
+	Total            int
+	Domain           task.Domain
+	IsAttentionCheck bool
+}
+
+// Response is a recorded answer.
+type Response struct {
+	Position    int
+	Answer      string
+	Correct     bool
+	BrowserRTMs *int
+	ServerRTMs  int
+	AnsweredAt  time.Time
+	Completed   bool // this answer was the last one
+}
+
+// Gender choices offered on the demographics form; "" means not given.
+var Genders = []string{"Woman", "Man", "Non-binary", "Prefer to self-describe", "Prefer not to say"}

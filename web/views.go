@@ -1,0 +1,73 @@
+package web
+
+// Page is what every participant page shows around its content.
+type Page struct {
+	Title   string // the browser tab and the heading
+	Study   string // the study's title
+	Preview bool   // a preview that records nothing
+}
+
+// ConsentView is the consent page.
+type ConsentView struct {
+	Page
+	Text   string
+	Action string // where the form goes
+	Method string // "post", or "get" in a preview, which records nothing
+}
+
+// DeclinedView is shown to someone who does not consent.
+type DeclinedView struct {
+	Page
+}
+
+// InstructionsView shows the task's exact prompt and an example image.
+type InstructionsView struct {
+	Page
+	Text         string
+	Prompt       string
+	ExampleImage string
+	Next         string
+	Total        int
+}
+
+// DemographicsView is the optional age and gender form.
+type DemographicsView struct {
+	Page
+	Action  string
+	Genders []string
+	Age     string
+	Gender  string
+	Error   string
+}
+
+// TrialView is one trial.
+type TrialView struct {
+	Page
+	Position  int
+	Total     int
+	Prompt    string
+	Image     string
+	NextImage string // "" on the last trial
+	Action    string
+	Method    string
+}
+
+// EndView thanks the participant and sends them back to Prolific.
+type EndView struct {
+	Page
+	Base          string
+	Bonus         string
+	Total         string
+	Correct       int
+	Counted       int
+	CompletionURL string
+}
+
+// ErrorView explains what went wrong and what to do.
+type ErrorView struct {
+	Page
+	Status   int
+	Message  string
+	Link     string // "" for none
+	LinkText string
+}
