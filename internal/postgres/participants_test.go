@@ -1,0 +1,427 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/prolific"
+	"github.com/cubelab/cubelab/internal/stimulus"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+func pid(i int) string { return fmt.Sprintf("%024x", 0xfeed00+i) }
+
+// joined is a participant of a fresh study of n towers, past consent and
+// demographics.
+func joined(t *testing.T, n int) (*postgres.Store, study.Study, study.Participant) {
+	t.Helper()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	st := pgtest.NewStudy(t, store, "s", n)
+	p, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 99, hashOf("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Consent(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveDemographics(ctx, p.ID, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	return store, st, p
+}
+
+// truth reads the correct answer of a trial straight from the tables.
+func truth(t *testing.T, store *postgres.Store, p study.Participant, pos int) string {
+	t.Helper()
+	var a string
+	if err := store.Pool().QueryRow(context.Background(), `SELECT s.answer FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
+		WHERE t.participant_id = $1 AND t.position = $2`, p.ID, pos).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func flip(a string) string {
+	if a == task.Yes {
+		return task.No
+	}
+	return task.Yes
+}
+
+func TestJoin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("OrderFromSeed", func(t *testing.T) {
+		t.Parallel()
+		store, st, p := joined(t, 9)
+		rows, err := store.Pool().Query(ctx, `SELECT s.ext_id FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
+			WHERE t.participant_id = $1 ORDER BY t.position`, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			got = append(got, id)
+		}
+		var want []string
+		for _, j := range study.Order(99, 9) {
+			want = append(want, fmt.Sprintf("t%02d", j+1))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || p.NTrials != 9 || st.ID != p.StudyID {
+			t.Fatalf("trials %v, want %v from seed 99", got, want)
+		}
+	})
+	t.Run("Resume", func(t *testing.T) {
+		t.Parallel()
+		store, st, p := joined(t, 3)
+		again, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 12345, hashOf("tok2"))
+		if err != nil || again.ID != p.ID || again.Seed != 99 {
+			t.Fatalf("second join = %v (seed %d), %v; want the same participant, seed 99", again.ID, again.Seed, err)
+		}
+		if _, q, err := store.Session(ctx, st.Slug, hashOf("tok")); err != nil || q.ID != p.ID {
+			t.Fatalf("first token no longer works: %v", err)
+		}
+	})
+	t.Run("ConcurrentFirstOpens", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		st := pgtest.NewStudy(t, store, "c", 4)
+		var wg sync.WaitGroup
+		ids := make([]uuid.UUID, 20)
+		errs := make([]error, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				p, err := store.Join(ctx, st, prolific.Params{PID: pid(7)}, int64(i), hashOf(fmt.Sprint("t", i)))
+				ids[i], errs[i] = p.ID, err
+			})
+		}
+		wg.Wait()
+		for i := range 20 {
+			if errs[i] != nil || ids[i] != ids[0] {
+				t.Fatalf("join %d = %v, %v; want %v", i, ids[i], errs[i], ids[0])
+			}
+		}
+		var n, trials int
+		_ = pool.QueryRow(ctx, `SELECT count(*), (SELECT count(*) FROM trials) FROM participants`).Scan(&n, &trials)
+		if n != 1 || trials != 4 {
+			t.Fatalf("%d participants with %d trials, want 1 with 4", n, trials)
+		}
+	})
+	t.Run("ErrPlacesTaken", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		st := pgtest.NewStudy(t, store, "p", 2)
+		st.Places = 1
+		if _, err := pool.Exec(ctx, `UPDATE studies SET places = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 1, hashOf("b"))
+		if study.ErrorCode(err) != study.EGONE {
+			t.Fatalf("second participant on one place: %v, want EGONE", err)
+		}
+	})
+	t.Run("ErrNotPublished", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		st := pgtest.NewStudy(t, store, "d", 2)
+		if _, err := pool.Exec(ctx, `UPDATE studies SET status = 'paused'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); study.ErrorCode(err) != study.EGONE {
+			t.Fatalf("join on a paused study: %v, want EGONE", err)
+		}
+	})
+	t.Run("ErrSessionOfOtherStudy", func(t *testing.T) {
+		t.Parallel()
+		store, _, _ := joined(t, 2)
+		if _, _, err := store.Session(ctx, "other", hashOf("tok")); study.ErrorCode(err) != study.EUNAUTHORIZED {
+			t.Fatalf("token used on another study: %v, want EUNAUTHORIZED", err)
+		}
+	})
+}
+
+func TestAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rt := 700
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 4)
+		for pos := 1; pos <= 4; pos++ {
+			if _, err := store.ShowTrial(ctx, p, pos); err != nil {
+				t.Fatal(err)
+			}
+			a := truth(t, store, p, pos)
+			if pos == 2 {
+				a = flip(a)
+			}
+			r, err := store.Answer(ctx, p.ID, pos, a, &rt)
+			if err != nil {
+				t.Fatalf("answer %d: %v", pos, err)
+			}
+			if r.Correct != (pos != 2) || r.Completed != (pos == 4) || *r.BrowserRTMs != 700 || r.ServerRTMs < 0 {
+				t.Fatalf("answer %d = %+v", pos, r)
+			}
+		}
+		var status string
+		var bonus int64
+		var nc int
+		_ = store.Pool().QueryRow(ctx, `SELECT status, bonus_minor, n_correct FROM participants WHERE id = $1`, p.ID).Scan(&status, &bonus, &nc)
+		if status != "completed" || nc != 3 || bonus != 30 {
+			t.Fatalf("after the last answer: %s, %d correct, bonus %d; want completed, 3, 30", status, nc, bonus)
+		}
+	})
+	t.Run("BonusCapped", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 3)
+		if _, err := store.Pool().Exec(ctx, `UPDATE studies SET max_bonus_minor = 25`); err != nil {
+			t.Fatal(err)
+		}
+		for pos := 1; pos <= 3; pos++ {
+			_, _ = store.ShowTrial(ctx, p, pos)
+			if _, err := store.Answer(ctx, p.ID, pos, truth(t, store, p, pos), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var bonus int64
+		_ = store.Pool().QueryRow(ctx, `SELECT bonus_minor FROM participants WHERE id = $1`, p.ID).Scan(&bonus)
+		if bonus != 25 {
+			t.Fatalf("bonus %d, want the cap 25", bonus)
+		}
+	})
+	t.Run("AttentionChecksEarnNothing", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		st := pgtest.NewStudy(t, store, "a", 4)
+		var check uuid.UUID
+		_ = pool.QueryRow(ctx, `SELECT id FROM stimuli WHERE ext_id = 't01'`).Scan(&check)
+		if _, err := pool.Exec(ctx, `UPDATE studies SET attention_check_ids = ARRAY[$1::uuid]`, check); err != nil {
+			t.Fatal(err)
+		}
+		st.AttentionCheckIDs = []uuid.UUID{check}
+		p, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 5, hashOf("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var checks int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM trials WHERE participant_id = $1 AND is_attention_check AND stimulus_id = $2`, p.ID, check).Scan(&checks)
+		if p.NTrials != 4 || checks != 1 {
+			t.Fatalf("%d trials, %d attention checks; want 4 and 1", p.NTrials, checks)
+		}
+		_ = store.Consent(ctx, p.ID)
+		_ = store.SaveDemographics(ctx, p.ID, nil, "")
+		for pos := 1; pos <= 4; pos++ {
+			_, _ = store.ShowTrial(ctx, p, pos)
+			if _, err := store.Answer(ctx, p.ID, pos, truth(t, store, p, pos), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var bonus int64
+		_ = pool.QueryRow(ctx, `SELECT bonus_minor FROM participants WHERE id = $1`, p.ID).Scan(&bonus)
+		if bonus != 30 {
+			t.Fatalf("bonus %d, want 30 (3 counted items x 10; the check earns nothing)", bonus)
+		}
+	})
+	t.Run("Idempotent", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 3)
+		_, _ = store.ShowTrial(ctx, p, 1)
+		first, err := store.Answer(ctx, p.ID, 1, task.Yes, &rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := 5
+		again, err := store.Answer(ctx, p.ID, 1, task.No, &other)
+		if err != nil || again.Answer != task.Yes || *again.BrowserRTMs != 700 || again.Correct != first.Correct {
+			t.Fatalf("second answer to 1 = %+v, %v; want the stored Yes unchanged", again, err)
+		}
+		var n int
+		_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM responses`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d responses, want 1", n)
+		}
+	})
+	t.Run("ConcurrentDuplicates", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 3)
+		_, _ = store.ShowTrial(ctx, p, 1)
+		var wg sync.WaitGroup
+		answers := make([]string, 16)
+		for i := range 16 {
+			wg.Go(func() {
+				a := task.Yes
+				if i%2 == 1 {
+					a = task.No
+				}
+				r, err := store.Answer(ctx, p.ID, 1, a, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				answers[i] = r.Answer
+			})
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a != answers[0] {
+				t.Fatalf("concurrent answers returned %v; every one must return the one stored", answers)
+			}
+		}
+		var n, answered int
+		_ = store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM responses), n_answered FROM participants`).Scan(&n, &answered)
+		if n != 1 || answered != 1 {
+			t.Fatalf("%d responses, n_answered %d; want 1, 1", n, answered)
+		}
+	})
+	t.Run("ErrOutOfOrder", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 4)
+		_, _ = store.ShowTrial(ctx, p, 1)
+		for _, pos := range []int{2, 3, 5, 0, -1} {
+			if _, err := store.Answer(ctx, p.ID, pos, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+				t.Fatalf("answer to %d before 1: %v, want ECONFLICT", pos, err)
+			}
+		}
+		var n int
+		_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM responses`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d responses after refused answers, want 0", n)
+		}
+	})
+	t.Run("ErrNotShown", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 2)
+		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+			t.Fatalf("answer to a trial never shown: %v, want ECONFLICT", err)
+		}
+	})
+	t.Run("ErrInactive", func(t *testing.T) {
+		t.Parallel()
+		store, _, p := joined(t, 2)
+		_, _ = store.ShowTrial(ctx, p, 1)
+		_, _ = store.Pool().Exec(ctx, `UPDATE participants SET status = 'returned'`)
+		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.EGONE {
+			t.Fatalf("answer after return: %v, want EGONE", err)
+		}
+	})
+	t.Run("ErrOtherParticipantsTrial", func(t *testing.T) {
+		t.Parallel()
+		store, st, p := joined(t, 2)
+		other, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 3, hashOf("other"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = store.ShowTrial(ctx, p, 1)
+		// The other participant never saw a trial; p's shown trial is not theirs.
+		if _, err := store.Answer(ctx, other.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+			t.Fatalf("answer by a participant whose trial was not shown: %v", err)
+		}
+	})
+}
+
+func TestImportSet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("Idempotent", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		in := pgtest.TowerSet("towers", 5)
+		id1, created1, err1 := store.ImportSet(ctx, in)
+		id2, created2, err2 := store.ImportSet(ctx, in)
+		if err1 != nil || err2 != nil || !created1 || created2 || id1 != id2 {
+			t.Fatalf("imports: (%v %v %v), (%v %v %v)", id1, created1, err1, id2, created2, err2)
+		}
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM stimuli`).Scan(&n)
+		if n != 5 {
+			t.Fatalf("%d stimuli, want 5", n)
+		}
+	})
+	t.Run("ErrDifferentContent", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		if _, _, err := store.ImportSet(ctx, pgtest.TowerSet("towers", 5)); err != nil {
+			t.Fatal(err)
+		}
+		changed := pgtest.TowerSet("towers", 5)
+		changed.Items[2].Answer = flip(changed.Items[2].Answer)
+		if _, _, err := store.ImportSet(ctx, changed); study.ErrorCode(err) != study.ECONFLICT {
+			t.Fatalf("import of changed content: %v, want ECONFLICT", err)
+		}
+	})
+	t.Run("ErrAllOrNothing", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		in := pgtest.TowerSet("dup", 4)
+		in.Items[3].ExtID = in.Items[0].ExtID
+		if _, _, err := store.ImportSet(ctx, in); study.ErrorCode(err) != study.EINVALID {
+			t.Fatalf("import with a duplicate id: %v, want EINVALID", err)
+		}
+		var sets, items int
+		_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM stimulus_sets), (SELECT count(*) FROM stimuli)`).Scan(&sets, &items)
+		if sets != 0 || items != 0 {
+			t.Fatalf("a failed import left %d sets and %d stimuli", sets, items)
+		}
+	})
+	t.Run("FromFolder", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(t.TempDir(), "mini")
+		_ = os.MkdirAll(filepath.Join(dir, "images"), 0o755)
+		manifest := "id,domain,n_blocks,n_rows,red_row,answer,split,pair_id,file\n" +
+			"p1,pyramid,6,3,2,Yes,test,pair1,images/p1.png\n" +
+			"p1r,pyramid-removed,5,3,2,No,test,pair1,images/p1r.png\n"
+		scenes := `{"id":"p1","domain":"pyramid","blocks":[],"red":0,"answer":"Yes"}` + "\n" +
+			`{"id":"p1r","domain":"pyramid-removed","blocks":[],"red":null,"answer":"No"}` + "\n"
+		_ = os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(manifest), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "scenes.jsonl"), []byte(scenes), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "images", "p1.png"), pgtest.PNG(1), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "images", "p1r.png"), pgtest.PNG(2), 0o644)
+		set, err := stimulus.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := postgres.ReadSet(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		if _, _, err := store.ImportSet(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		var size, redRow int
+		var img []byte
+		var ct, sceneDomain string
+		err = pool.QueryRow(ctx, `SELECT size, red_row, image, content_type, scene->>'domain' FROM stimuli WHERE ext_id = 'p1r'`).
+			Scan(&size, &redRow, &img, &ct, &sceneDomain)
+		if err != nil || size != 3 || redRow != 2 || !bytes.Equal(img, pgtest.PNG(2)) || ct != "image/png" || sceneDomain != "pyramid-removed" {
+			t.Fatalf("stored p1r: size %d red_row %d ct %q scene %q err %v", size, redRow, ct, sceneDomain, err)
+		}
+	})
+}
