@@ -50,14 +50,14 @@ func (e *env) client(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type page struct {
+type response struct {
 	status   int
 	location string
 	body     string
 	header   http.Header
 }
 
-func (e *env) do(t *testing.T, c *http.Client, method, path string, form url.Values) page {
+func (e *env) do(t *testing.T, c *http.Client, method, path string, form url.Values) response {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -76,7 +76,7 @@ func (e *env) do(t *testing.T, c *http.Client, method, path string, form url.Val
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b), header: resp.Header}
+	return response{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b), header: resp.Header}
 }
 
 // join opens the study link as participant i and walks to the first trial.
@@ -108,7 +108,7 @@ func (e *env) trial(t *testing.T, c *http.Client) int {
 	return n
 }
 
-func (e *env) answer(t *testing.T, c *http.Client, pos int, answer string) page {
+func (e *env) answer(t *testing.T, c *http.Client, pos int, answer string) response {
 	t.Helper()
 	return e.do(t, c, "POST", "/s/towers/trial", url.Values{"position": {strconv.Itoa(pos)}, "answer": {answer}, "rt": {"850"}})
 }

@@ -14,20 +14,31 @@ import (
 	"github.com/cubelab/cubelab/internal/task"
 )
 
-// PNG returns a small solid-colour PNG that differs for every i.
+// PNG returns a 512x512 picture of a few stacked blocks on a grey floor,
+// different for every i, so that pages look as they will with real stimuli.
 func PNG(i int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
-	c := color.RGBA{uint8(40 + 37*i), uint8(200 - 23*i), uint8(90 + 11*i), 255}
-	for y := 0; y < 64; y++ {
-		for x := 0; x < 64; x++ {
-			img.Set(x, y, c)
+	img := image.NewRGBA(image.Rect(0, 0, 512, 512))
+	fill := func(x0, y0, x1, y1 int, c color.RGBA) {
+		for y := max(y0, 0); y < min(y1, 512); y++ {
+			for x := max(x0, 0); x < min(x1, 512); x++ {
+				img.SetRGBA(x, y, c)
+			}
 		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	fill(0, 0, 512, 360, color.RGBA{200, 200, 204, 255})   // wall
+	fill(0, 360, 512, 512, color.RGBA{150, 150, 156, 255}) // floor
+	palette := []color.RGBA{{52, 101, 164, 255}, {78, 154, 6, 255}, {237, 212, 0, 255}, {117, 80, 123, 255}, {245, 121, 0, 255}}
+	blocks := 2 + i%3
+	for b := range blocks {
+		off := ((i+1)*(b+3)*37)%61 - 30
+		y1 := 400 - b*70
+		fill(206+off, y1-70, 306+off, y1, palette[(i+b)%len(palette)])
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
 		panic(err) // encoding an in-memory RGBA cannot fail
 	}
-	return b.Bytes()
+	return buf.Bytes()
 }
 
 // TowerSet is an in-memory set of n towers named name: item i (t01, t02, ...)
