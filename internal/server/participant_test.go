@@ -1,0 +1,199 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// count returns a count(*) query's result.
+func (e *env) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestEntry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	for name, c := range map[string]struct {
+		query  string
+		status int
+		says   string
+	}{
+		"ErrMalformedPID": {"PROLIFIC_PID=12345", 400, "PROLIFIC_PID must be 24 characters"},
+		"ErrEmptyPID":     {"PROLIFIC_PID=", 400, "empty PROLIFIC_PID"},
+		"ErrScriptPID":    {"PROLIFIC_PID=%3Cscript%3Ealert(1)%3C/script%3E", 400, "PROLIFIC_PID"},
+		"ErrBadSession":   {"PROLIFIC_PID=" + pid(1) + "&SESSION_ID=%3Cx%3E", 400, "SESSION_ID"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := e.do(t, e.client(t), "GET", "/s/towers?"+c.query, nil)
+			if p.status != c.status || !strings.Contains(p.body, c.says) || strings.Contains(p.body, "<script>") {
+				t.Fatalf("GET ?%s = %d, want %d with %q; body:\n%s", c.query, p.status, c.status, c.says, p.body)
+			}
+		})
+	}
+	t.Run("ErrUnknownStudy", func(t *testing.T) {
+		if p := e.do(t, e.client(t), "GET", "/s/nope?PROLIFIC_PID="+pid(1), nil); p.status != 404 {
+			t.Fatalf("unknown study = %d, want 404", p.status)
+		}
+	})
+	t.Run("ErrWrongProlificStudy", func(t *testing.T) {
+		if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET prolific_study_id = '60ffe5c8371090c7041d43f9'`); err != nil {
+			t.Fatal(err)
+		}
+		defer e.pool.Exec(context.Background(), `UPDATE studies SET prolific_study_id = ''`)
+		p := e.do(t, e.client(t), "GET", "/s/towers?PROLIFIC_PID="+pid(9)+"&STUDY_ID=60ffe5c8371090c7041d43fa", nil)
+		if p.status != 400 || !strings.Contains(p.body, "different Prolific study") {
+			t.Fatalf("entry with another STUDY_ID = %d:\n%s", p.status, p.body)
+		}
+	})
+	t.Run("SecurityHeaders", func(t *testing.T) {
+		p := e.do(t, e.client(t), "GET", "/s/towers?PROLIFIC_PID="+pid(2), nil)
+		h := p.header
+		if !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Fatalf("headers %v", h)
+		}
+		cookie := h.Get("Set-Cookie")
+		if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") || !strings.Contains(cookie, "Path=/s/towers") {
+			t.Fatalf("cookie %q lacks HttpOnly, SameSite=Lax or its path", cookie)
+		}
+		if strings.Contains(cookie, pid(2)) {
+			t.Fatalf("the cookie carries the Prolific id: %q", cookie)
+		}
+	})
+	t.Run("Preview", func(t *testing.T) {
+		before := e.count(t, `SELECT count(*) FROM participants`)
+		c := e.client(t)
+		p := e.do(t, c, "GET", "/s/towers", nil)
+		if p.status != 200 || !strings.Contains(p.body, "Preview") || p.header.Get("Set-Cookie") != "" {
+			t.Fatalf("preview entry = %d, cookie %q", p.status, p.header.Get("Set-Cookie"))
+		}
+		for _, path := range []string{"/s/towers/preview/instructions?consent=yes", "/s/towers/preview/trial/1", "/s/towers/preview/image/1", "/s/towers/example"} {
+			if p := e.do(t, c, "GET", path, nil); p.status != 200 {
+				t.Fatalf("GET %s = %d", path, p.status)
+			}
+		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/answer?position=1&answer=Yes", nil); p.location != "/s/towers/preview/trial/2" {
+			t.Fatalf("preview answer 1 goes to %q", p.location)
+		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/answer?position=3&answer=No", nil); p.location != "/s/towers/preview/done" {
+			t.Fatalf("preview answer 3 goes to %q", p.location)
+		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/trial/4", nil); p.status != 404 {
+			t.Fatalf("preview trial past the end = %d, want 404", p.status)
+		}
+		if after := e.count(t, `SELECT count(*) FROM participants`); after != before || e.count(t, `SELECT count(*) FROM responses`) != 0 {
+			t.Fatalf("the preview recorded something: %d participants before, %d after", before, after)
+		}
+	})
+}
+
+func TestAnswerForm(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4)
+	c := e.client(t)
+	e.join(t, c, 1)
+	pos := e.trial(t, c)
+
+	for name, form := range map[string]url.Values{
+		"ErrNoPosition":  {"answer": {"Yes"}},
+		"ErrBadAnswer":   {"position": {"1"}, "answer": {"yes please"}},
+		"ErrBadRT":       {"position": {"1"}, "answer": {"Yes"}, "rt": {"-5"}},
+		"ErrFuture":      {"position": {"3"}, "answer": {"Yes"}},
+		"ErrPastTheEnd":  {"position": {"99"}, "answer": {"Yes"}},
+		"ErrNotAPositon": {"position": {"1e3"}, "answer": {"No"}},
+	} {
+		p := e.do(t, c, "POST", "/s/towers/trial", form)
+		if p.status != 400 && p.status != 409 {
+			t.Errorf("%s: %v = %d, want 400 or 409", name, form, p.status)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM responses`); n != 0 {
+		t.Fatalf("refused forms stored %d responses", n)
+	}
+
+	t.Run("ErrNoCookie", func(t *testing.T) {
+		p := e.do(t, e.client(t), "POST", "/s/towers/trial", url.Values{"position": {"1"}, "answer": {"Yes"}})
+		if p.status != 401 {
+			t.Fatalf("answer without a session = %d, want 401", p.status)
+		}
+	})
+	t.Run("ErrForgedCookie", func(t *testing.T) {
+		jar := e.client(t)
+		u, _ := url.Parse(e.srv.URL + "/s/towers")
+		jar.Jar.SetCookies(u, []*http.Cookie{{Name: "cubelab_towers", Value: "forged", Path: "/s/towers"}})
+		if p := e.do(t, jar, "POST", "/s/towers/trial", url.Values{"position": {"1"}, "answer": {"Yes"}}); p.status != 401 {
+			t.Fatalf("answer with a forged session = %d, want 401", p.status)
+		}
+	})
+	t.Run("ErrOtherParticipantsImages", func(t *testing.T) {
+		if p := e.do(t, c, "GET", "/s/towers/image/4", nil); p.status != 404 {
+			t.Fatalf("an image two trials ahead = %d, want 404", p.status)
+		}
+		if p := e.do(t, c, "GET", "/s/towers/image/2", nil); p.status != 200 || p.header.Get("Content-Type") != "image/png" {
+			t.Fatalf("the next image (preload) = %d %s, want 200 image/png", p.status, p.header.Get("Content-Type"))
+		}
+	})
+	t.Run("Replay", func(t *testing.T) {
+		first := e.answer(t, c, pos, task.Yes)
+		if first.status != http.StatusSeeOther {
+			t.Fatalf("answer = %d", first.status)
+		}
+		// The same POST again, and one with the other answer: nothing changes.
+		for _, a := range []string{task.Yes, task.No} {
+			if p := e.answer(t, c, pos, a); p.status != http.StatusSeeOther || p.location != "/s/towers/trial" {
+				t.Fatalf("replayed answer = %d %q", p.status, p.location)
+			}
+		}
+		var answer string
+		_ = e.pool.QueryRow(context.Background(), `SELECT answer FROM responses WHERE position = 1`).Scan(&answer)
+		if n := e.count(t, `SELECT count(*) FROM responses`); n != 1 || answer != task.Yes {
+			t.Fatalf("%d responses, first answer %s; want 1, Yes", n, answer)
+		}
+		if next := e.trial(t, c); next != 2 {
+			t.Fatalf("after the replays the trial page shows %d, want 2", next)
+		}
+	})
+	t.Run("ErrOtherStudysCookie", func(t *testing.T) {
+		// A token is tied to its study: the cookie of "towers" sent to another
+		// study's path finds no session there.
+		jar := e.client(t)
+		u, _ := url.Parse(e.srv.URL + "/s/other")
+		for _, ck := range c.Jar.Cookies(mustURL(t, e.srv.URL+"/s/towers/trial")) {
+			jar.Jar.SetCookies(u, []*http.Cookie{{Name: "cubelab_other", Value: ck.Value, Path: "/s/other"}})
+		}
+		if p := e.do(t, jar, "GET", "/s/other/trial", nil); p.status != 401 {
+			t.Fatalf("a towers token on another study = %d, want 401", p.status)
+		}
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	if p := e.do(t, e.client(t), "GET", "/healthz", nil); p.status != 200 {
+		t.Fatalf("healthz = %d", p.status)
+	}
+	e.pool.Close()
+	if p := e.do(t, e.client(t), "GET", "/healthz", nil); p.status != 503 {
+		t.Fatalf("healthz without a database = %d, want 503", p.status)
+	}
+}
