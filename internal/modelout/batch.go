@@ -98,6 +98,10 @@ func (p *parser) batchLine(line []byte, n int) {
 	if p.opt.Seed != nil {
 		r.Seed = *p.opt.Seed
 	}
+	if py+pn > maxCoverage {
+		p.fail(n, "response.body.choices[0].logprobs.content[0].top_logprobs", "Yes and No tokens have probability %.6g, more than 1", py+pn)
+		return
+	}
 	r.fromLogprobs(logOrNil(py), logOrNil(pn), p.opt.MinCoverage)
 	if !p.fillIdentity(&r, p.opt.Seed != nil) {
 		return
