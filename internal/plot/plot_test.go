@@ -1,0 +1,160 @@
+package plot
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// examples are realistic figures; set PLOT_OUT=dir to write them for a look.
+func examples() map[string]interface{ Render(io.Writer) error } {
+	nan := math.NaN()
+	return map[string]interface{ Render(io.Writer) error }{
+		"accuracy": AccuracyBySize{
+			Title:  "Towers: accuracy by size",
+			XLabel: "Tower size (blocks)",
+			Series: []Series{
+				{Name: "People (n = 100)", Points: []Point{{2, 0.95, 0.92, 0.97, 400, ""}, {3, 0.9, 0.86, 0.93, 400, ""}, {4, 0.84, 0.8, 0.87, 400, ""}, {5, 0.8, 0.76, 0.84, 400, ""}, {6, 0.74, 0.7, 0.78, 400, ""}, {7, 0.71, 0.66, 0.75, 400, ""}}},
+				{Name: "Qwen2-VL-7B, base", Points: []Point{{2, 0.55, 0.34, 0.74, 20, ""}, {3, 0.5, 0.3, 0.7, 20, ""}, {4, 0.6, 0.39, 0.78, 20, ""}, {5, 0.45, 0.26, 0.66, 20, ""}, {6, 0.5, 0.3, 0.7, 20, ""}, {7, 0.55, 0.34, 0.74, 20, ""}}},
+				{Name: "Qwen2-VL-7B, fine-tuned on towers 2-4", Points: []Point{{2, 1, 0.84, 1, 20, ""}, {3, 0.95, 0.76, 0.99, 20, ""}, {4, 0.9, 0.7, 0.97, 20, ""}, {5, 0.7, 0.48, 0.85, 20, ""}, {6, 0.6, 0.39, 0.78, 20, ""}, {7, 0.55, 0.34, 0.74, 20, ""}}},
+				{Name: "<script>alert(1)</script>", Points: []Point{{2, 0.3, 0.15, 0.52, 20, ""}, {4, nan, nan, nan, 0, ""}, {7, 0.0, 0, 0.16, 20, ""}}},
+			},
+		},
+		"heatmap": Heatmap{
+			Title:  "Towers: accuracy of every model and condition",
+			XLabel: "Tower size (blocks)",
+			Rows:   []string{"Qwen2-VL-7B, base", "Qwen2-VL-7B, fine-tuned on towers 2-4", "LLaVA-1.6 & <friends>", "GPT-4o"},
+			Cols:   []int{2, 3, 4, 5, 6, 7},
+			Values: [][]float64{{0.55, 0.5, 0.6, 0.45, 0.5, 0.55}, {1, 0.95, 0.9, 0.7, 0.6, 0.55}, {0.2, 0.35, nan, 0.5, 0.65, 0.8}, {0.75, 0.7, 0.65, 0.6, 0.6, 0.58}},
+		},
+		"kappa": KappaBars{
+			Title:  "Towers: error consistency and agreement with the ground truth",
+			YLabel: "Kappa",
+			Groups: []BarGroup{
+				{Label: "People", Bars: []Bar{{"human-human", 0.32, 0.3, 0.34, 4950}}},
+				{Label: "Qwen2-VL-7B, base", Bars: []Bar{{"model-human", 0.02, -0.03, 0.07, 100}, {"model-ground truth", 0.05, -0.12, 0.22, 120}}},
+				{Label: "Qwen2-VL-7B, fine-tuned on towers 2-4", Bars: []Bar{{"model-human", 0.28, 0.24, 0.31, 100}, {"model-ground truth", 0.62, 0.48, 0.75, 120}}},
+				{Label: "<b>bold</b>", Bars: []Bar{{"model-human", nan, nan, nan, 0}, {"model-ground truth", -0.3, -0.45, -0.1, 120}}},
+			},
+		},
+	}
+}
+
+// parse decodes an SVG fully (well-formed XML) and counts elements by class.
+func parse(t *testing.T, svg []byte) (classes map[string]int, texts []string, elements map[string]int) {
+	t.Helper()
+	classes, elements = map[string]int{}, map[string]int{}
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("not well-formed XML: %v", err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			elements[x.Name.Local]++
+			for _, a := range x.Attr {
+				if a.Name.Local == "class" {
+					for _, c := range strings.Fields(a.Value) {
+						classes[c]++
+					}
+				}
+			}
+		case xml.CharData:
+			if s := strings.TrimSpace(string(x)); s != "" {
+				texts = append(texts, s)
+			}
+		}
+	}
+	return classes, texts, elements
+}
+
+func render(t *testing.T, name string, r interface{ Render(io.Writer) error }) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := r.Render(&b); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("PLOT_OUT"); dir != "" {
+		os.WriteFile(filepath.Join(dir, name+".svg"), b.Bytes(), 0o644)
+	}
+	if !strings.HasPrefix(b.String(), `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 `) {
+		t.Errorf("%s: no viewBox on the root", name)
+	}
+	return b.Bytes()
+}
+
+func TestAccuracyBySize(t *testing.T) {
+	a := examples()["accuracy"].(AccuracyBySize)
+	classes, texts, _ := parse(t, render(t, "accuracy", a))
+	// One marker and one interval per defined point: 6 + 6 + 6 + 2 (one NaN).
+	if classes["point"] != 20 || classes["interval"] != 20 {
+		t.Errorf("points %d intervals %d, want 20 and 20", classes["point"], classes["interval"])
+	}
+	for _, want := range []string{"Tower size (blocks)", "Accuracy", "<script>alert(1)</script>", "chance", "7"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("text %q missing", want)
+		}
+	}
+}
+
+func TestHeatmap(t *testing.T) {
+	h := examples()["heatmap"].(Heatmap)
+	classes, texts, _ := parse(t, render(t, "heatmap", h))
+	if classes["cell"] != 24 {
+		t.Errorf("cells %d, want 24", classes["cell"])
+	}
+	for _, want := range []string{"0.55", "1.00", "n/a", "LLaVA-1.6 & <friends>", "Accuracy"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("text %q missing", want)
+		}
+	}
+	h.Values[0] = h.Values[0][:2]
+	if err := h.Render(io.Discard); err == nil {
+		t.Error("ragged values accepted")
+	}
+}
+
+func TestKappaBars(t *testing.T) {
+	k := examples()["kappa"].(KappaBars)
+	classes, texts, elements := parse(t, render(t, "kappa", k))
+	// Seven bars, one undefined drawn as "n/a" text rather than a zero-height bar.
+	if classes["bar"] != 7 || classes["undefined"] != 1 || classes["interval"] != 6 {
+		t.Errorf("bars %d undefined %d intervals %d", classes["bar"], classes["undefined"], classes["interval"])
+	}
+	if elements["b"] != 0 || !slices.Contains(texts, "<b>bold</b>") {
+		t.Error("a label's markup was not escaped")
+	}
+	for _, want := range []string{"human-human", "model-human", "model-ground truth", "-0.50", "Kappa"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("text %q missing", want)
+		}
+	}
+}
+
+func TestEscapeEverywhere(t *testing.T) {
+	evil := `"><script>x</script><x a='`
+	for name, r := range map[string]interface{ Render(io.Writer) error }{
+		"acc":  AccuracyBySize{Title: evil, XLabel: evil, Series: []Series{{Name: evil, Points: []Point{{X: 2, Y: 0.5, Lo: 0.4, Hi: 0.6}}}}},
+		"heat": Heatmap{Title: evil, XLabel: evil, Rows: []string{evil}, Cols: []int{2}, Values: [][]float64{{0.5}}},
+		"bars": KappaBars{Title: evil, YLabel: evil, Groups: []BarGroup{{Label: evil, Bars: []Bar{{Series: evil, Value: 0.5, Lo: 0.4, Hi: 0.6}}}}},
+	} {
+		var b bytes.Buffer
+		if err := r.Render(&b); err != nil {
+			t.Fatal(err)
+		}
+		_, _, elements := parse(t, b.Bytes())
+		if elements["script"] != 0 || elements["x"] != 0 {
+			t.Errorf("%s: injected elements %v", name, elements)
+		}
+	}
+}
