@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -419,6 +420,29 @@ func TestIndicesUniform(t *testing.T) {
 		// 0.999 quantiles of chi-square with 4 and 6 degrees of freedom.
 		if limit := map[uint32]float64{5: 18.47, 7: 22.46}[c.buckets]; chi > limit {
 			t.Errorf("n=%d: chi-square %.1f, counts %v", c.n, chi, counts)
+		}
+	}
+}
+
+func TestQuantileMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 2, 3, 10, 41, 1000, 10000} {
+		a := make([]float64, n)
+		for i := range a {
+			a[i] = math.Round(r.NormFloat64()*4) / 4 // ties on purpose
+		}
+		sorted := slices.Clone(a)
+		slices.Sort(sorted)
+		for _, q := range []float64{0, 0.025, 0.5, 0.975, 1} {
+			pos := q * float64(n-1)
+			i := int(pos)
+			want := sorted[i]
+			if i+1 < n {
+				want += (pos - float64(i)) * (sorted[i+1] - sorted[i])
+			}
+			if got := quantile(slices.Clone(a), q); !near(got, want, 1e-12) {
+				t.Errorf("n=%d q=%v: %v, want %v", n, q, got, want)
+			}
 		}
 	}
 }

@@ -163,13 +163,15 @@ func (d *drawer) next() uint64 {
 	return d.pcg.Uint64()
 }
 
-// resampleSum is the sum of len(vals) values drawn from vals with replacement.
-func (d *drawer) resampleSum(vals []float64) float64 {
+// resampleSum is the sum of len(vals) values drawn from vals with replacement;
+// table is vals padded to 2^16 entries (nil when vals is longer), so that a
+// 16-bit draw indexes it without a bounds check.
+func (d *drawer) resampleSum(vals []float64, table *[1 << 16]float64) float64 {
 	n := uint32(len(vals))
 	left := len(vals)
 	// Four sums break the chain of dependent additions.
 	var s0, s1, s2, s3 float64
-	if n <= 1<<16 {
+	if table != nil {
 		t := (1 << 16) % n
 		for left >= 8 {
 			a0, a1, a2, a3 := lanes(d.pcg.Uint64(), n)
@@ -177,16 +179,16 @@ func (d *drawer) resampleSum(vals []float64) float64 {
 			if anyRejected(a0, a1, a2, a3, t) || anyRejected(b0, b1, b2, b3, t) {
 				for _, m := range [8]uint32{a0, a1, a2, a3, b0, b1, b2, b3} {
 					if m&0xffff >= t {
-						s0 += vals[m>>16]
+						s0 += table[m>>16]
 						left--
 					}
 				}
 				continue
 			}
-			s0 += vals[a0>>16] + vals[b0>>16]
-			s1 += vals[a1>>16] + vals[b1>>16]
-			s2 += vals[a2>>16] + vals[b2>>16]
-			s3 += vals[a3>>16] + vals[b3>>16]
+			s0 += table[a0>>16] + table[b0>>16]
+			s1 += table[a1>>16] + table[b1>>16]
+			s2 += table[a2>>16] + table[b2>>16]
+			s3 += table[a3>>16] + table[b3>>16]
 			left -= 8
 		}
 	}
@@ -198,9 +200,14 @@ func (d *drawer) resampleSum(vals []float64) float64 {
 
 // meanJob resamples vals with replacement and records each resample's mean.
 func meanJob(vals []float64, resamples int) *job {
+	var table *[1 << 16]float64
+	if len(vals) <= 1<<16 {
+		table = new([1 << 16]float64)
+		copy(table[:], vals)
+	}
 	return &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
 		for r := from; r < to; r++ {
-			out[r] = d.resampleSum(vals) / float64(len(vals))
+			out[r] = d.resampleSum(vals, table) / float64(len(vals))
 		}
 	}}
 }
@@ -212,7 +219,6 @@ func percentileEstimate(mean float64, n, undefined int, boot []float64) Estimate
 		return e
 	}
 	ok := slices.DeleteFunc(boot, math.IsNaN)
-	slices.Sort(ok)
 	e.Resamples = len(ok)
 	if len(ok) > 0 {
 		e.Lo, e.Hi = quantile(ok, 0.025), quantile(ok, 0.975)
@@ -220,13 +226,58 @@ func percentileEstimate(mean float64, n, undefined int, boot []float64) Estimate
 	return e
 }
 
-// quantile interpolates linearly between order statistics (numpy's default), sorted input.
-func quantile(sorted []float64, q float64) float64 {
-	pos := q * float64(len(sorted)-1)
+// quantile interpolates linearly between order statistics (numpy's default).
+// It reorders a: selection instead of a full sort, since it runs once per
+// estimate on 10,000 values while the workers wait.
+func quantile(a []float64, q float64) float64 {
+	pos := q * float64(len(a)-1)
 	i := int(pos)
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
+	lo := selectRank(a, i)
+	if i+1 >= len(a) {
+		return lo
 	}
-	f := pos - float64(i)
-	return sorted[i] + f*(sorted[i+1]-sorted[i])
+	// Everything after rank i is no smaller; the next order statistic is its minimum.
+	return lo + (pos-float64(i))*(slices.Min(a[i+1:])-lo)
+}
+
+// selectRank reorders a so that a[k] holds the value of rank k, smaller ones
+// before it and larger ones after (Hoare's quickselect, median-of-three pivot).
+func selectRank(a []float64, k int) float64 {
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < pivot {
+				i++
+			}
+			for a[j] > pivot {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return a[k]
+		}
+	}
+	return a[k]
 }

@@ -314,34 +314,46 @@ func meanEstimate(vals []float64, undefined, resamples int, set func(Estimate)) 
 // its bootstrap over items: every seed sees the same drawn items, so the
 // interval reflects the items, not the pairing of seeds with draws.
 func truthEstimate(runs []run, items []int, truthYes bitset, resamples int, set func(Estimate)) (*job, func()) {
-	// codes[s][i]: 0..3 = model Yes/No x truth Yes/No for item items[i], -1 unanswered.
-	codes := make([][]int8, len(runs))
+	// Each item's contribution to a seed's 2x2 table packed into two words of
+	// two 32-bit counters, so a resample's table is two sums, not a branch per
+	// draw: lo = answered | model Yes<<32, hi = truth Yes | both Yes<<32
+	// (counting only answered items).
+	type packed struct{ lo, hi uint64 }
+	packs := make([][]packed, len(runs))
 	for s, r := range runs {
-		codes[s] = make([]int8, len(items))
+		packs[s] = make([]packed, len(items))
 		for i, j := range items {
-			c := int8(-1)
-			if r.bits.answered.has(j) {
-				c = 0
-				if !r.bits.yes.has(j) {
-					c += 2
-				}
-				if !truthYes.has(j) {
-					c++
-				}
+			if !r.bits.answered.has(j) {
+				continue
 			}
-			codes[s][i] = c
+			my, ty := r.bits.yes.has(j), truthYes.has(j)
+			p := packed{lo: 1}
+			if my {
+				p.lo |= 1 << 32
+			}
+			if ty {
+				p.hi |= 1
+			}
+			if my && ty {
+				p.hi |= 1 << 32
+			}
+			packs[s][i] = p
 		}
+	}
+	kappaOf := func(lo, hi uint64) Kappa {
+		n, myes := int(uint32(lo)), int(lo>>32)
+		tyes, both := int(uint32(hi)), int(hi>>32)
+		return (&table{{both, myes - both}, {tyes - both, n - myes - tyes + both}}).kappa()
 	}
 	var sum float64
 	var defined, undefined int
 	for s := range runs {
-		var t table
-		for _, c := range codes[s] {
-			if c >= 0 {
-				t[c>>1][c&1]++
-			}
+		var lo, hi uint64
+		for _, p := range packs[s] {
+			lo += p.lo
+			hi += p.hi
 		}
-		if k := t.kappa(); k.Defined {
+		if k := kappaOf(lo, hi); k.Defined {
 			sum += k.Value
 			defined++
 		} else if k.N > 0 {
@@ -361,14 +373,13 @@ func truthEstimate(runs []run, items []int, truthYes bitset, resamples int, set 
 			d.indices(n, drawn)
 			var s float64
 			var k int
-			for _, cs := range codes {
-				var t [4]int
+			for _, ps := range packs {
+				var lo, hi uint64
 				for _, i := range drawn {
-					if c := cs[i]; c >= 0 {
-						t[c]++
-					}
+					lo += ps[i].lo
+					hi += ps[i].hi
 				}
-				if kp := (&table{{t[0], t[1]}, {t[2], t[3]}}).kappa(); kp.Defined {
+				if kp := kappaOf(lo, hi); kp.Defined {
 					s += kp.Value
 					k++
 				}
