@@ -1,0 +1,10 @@
+DROP TABLE bonus_batch_items;
+DROP TABLE bonus_batches;
+DROP TABLE pool_slots;
+DROP INDEX participants_started;
+DROP INDEX participants_study_started;
+ALTER TABLE participants DROP COLUMN status_changed_at;
+ALTER TABLE participants DROP COLUMN status_reason;
+DROP TABLE login_failures;
+DROP TABLE admin_sessions;
+DROP TABLE admins;
