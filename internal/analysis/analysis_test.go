@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -444,5 +445,51 @@ func TestQuantileMatchesSort(t *testing.T) {
 				t.Errorf("n=%d q=%v: %v, want %v", n, q, got, want)
 			}
 		}
+	}
+}
+
+func TestReportOutputs(t *testing.T) {
+	m := handMatrix()
+	// Size 3 with perfect people: human-human undefined there.
+	m.Items = append(m.Items, Item{ID: "j1", Task: task.Tower, Size: 3, Truth: Yes})
+	for i := range m.Observers {
+		m.Observers[i].Answers = append(m.Observers[i].Answers, Yes)
+	}
+	rep, err := Analyze(m, Options{Resamples: 300, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csvOut strings.Builder
+	if err := rep.WriteCSV(&csvOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(csvOut.String()), "\n")
+	// Header + 3 groups x (2 people rows + 3 rows for the one model).
+	if len(lines) != 1+3*5 {
+		t.Fatalf("%d lines:\n%s", len(lines), csvOut.String())
+	}
+	if !strings.HasPrefix(lines[2], "tower,2,people,,,,kappa_human_human,-0.057143,") {
+		t.Errorf("line 3: %s", lines[2])
+	}
+	if !strings.HasPrefix(lines[7], "tower,3,people,,,,kappa_human_human,,,,0,,6,") {
+		t.Errorf("undefined kappa must be empty, not 0: %s", lines[7])
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Groups []struct {
+			HumanHuman struct {
+				Mean    *float64 `json:"mean"`
+				Defined bool     `json:"defined"`
+			} `json:"human_human"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Groups[1].HumanHuman.Mean != nil || back.Groups[1].HumanHuman.Defined || back.Groups[0].HumanHuman.Mean == nil {
+		t.Errorf("JSON: %s", js)
 	}
 }

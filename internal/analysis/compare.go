@@ -32,38 +32,38 @@ type Options struct {
 
 // Report is every number the comparison shows, one Group per condition.
 type Report struct {
-	Resamples int
-	Seed      uint64
-	Groups    []Group
+	Resamples int     `json:"resamples"`
+	Seed      uint64  `json:"seed"`
+	Groups    []Group `json:"groups"`
 }
 
 // Group holds the results for one task and size; Size 0 means all sizes of the task.
 type Group struct {
-	Task   task.Domain
-	Size   int
-	Items  int
-	Humans int
+	Task   task.Domain `json:"task"`
+	Size   int         `json:"size"`
+	Items  int         `json:"items"`
+	Humans int         `json:"humans"`
 	// HumanAccuracy pools every human answer in the group.
-	HumanAccuracy Accuracy
+	HumanAccuracy Accuracy `json:"human_accuracy"`
 	// HumanHuman is the mean error consistency over every pair of people,
 	// bootstrapped over the pairs.
-	HumanHuman Estimate
-	Models     []ModelResult
+	HumanHuman Estimate      `json:"human_human"`
+	Models     []ModelResult `json:"models"`
 }
 
 // ModelResult is one model and condition, averaged over its seeds.
 type ModelResult struct {
-	Model     string
-	Condition string
-	Seeds     []int64
+	Model     string  `json:"model"`
+	Condition string  `json:"condition"`
+	Seeds     []int64 `json:"seeds"`
 	// Accuracy pools the answers of every seed.
-	Accuracy Accuracy
+	Accuracy Accuracy `json:"accuracy"`
 	// ModelHuman is the mean error consistency with every person (each
 	// person's kappa first averaged over seeds), bootstrapped over people.
-	ModelHuman Estimate
+	ModelHuman Estimate `json:"model_human"`
 	// ModelTruth is Cohen's kappa on the answers against the ground truth,
 	// averaged over seeds, bootstrapped over items.
-	ModelTruth Estimate
+	ModelTruth Estimate `json:"model_truth"`
 }
 
 // bitset has one bit per item of the matrix.

@@ -3,6 +3,7 @@ package plot
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // examples are realistic figures; set PLOT_OUT=dir to write them for a look.
@@ -156,5 +160,45 @@ func TestEscapeEverywhere(t *testing.T) {
 		if elements["script"] != 0 || elements["x"] != 0 {
 			t.Errorf("%s: injected elements %v", name, elements)
 		}
+	}
+}
+
+func TestFiguresFromReport(t *testing.T) {
+	Y, N := analysis.Yes, analysis.No
+	m := analysis.NewMatrix([]analysis.Item{
+		{ID: "a", Task: task.Tower, Size: 2, Truth: Y}, {ID: "b", Task: task.Tower, Size: 2, Truth: N},
+		{ID: "c", Task: task.Tower, Size: 3, Truth: Y}, {ID: "d", Task: task.Tower, Size: 3, Truth: N},
+	})
+	for i, answers := range [][]analysis.Answer{{Y, N, Y, Y}, {Y, Y, Y, N}, {N, N, Y, N}} {
+		m.Observers = append(m.Observers, analysis.Observer{ID: fmt.Sprint("p", i), Kind: analysis.Human, Answers: answers})
+	}
+	for s, answers := range [][]analysis.Answer{{Y, Y, Y, Y}, {Y, N, N, N}} {
+		m.Observers = append(m.Observers, analysis.Observer{ID: fmt.Sprint("m", s), Kind: analysis.Model, Model: "<m>", Condition: "base", Seed: int64(s), Answers: answers})
+	}
+	rep, err := analysis.Analyze(m, analysis.Options{Resamples: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := AccuracyFigure(rep, task.Tower)
+	if len(acc.Series) != 2 || acc.Series[0].Name != "People (n = 3)" || acc.Series[1].Name != "<m>, base (2 seeds)" || len(acc.Series[1].Points) != 2 {
+		t.Fatalf("accuracy figure: %+v", acc)
+	}
+	// Model at size 2: seed 0 right on a, wrong on b; seed 1 right on both -> 3/4.
+	if p := acc.Series[1].Points[0]; p.X != 2 || p.Y != 0.75 || p.N != 4 {
+		t.Errorf("model size 2: %+v", p)
+	}
+	h := HeatmapFigure(rep, task.Tower)
+	if len(h.Rows) != 1 || !slices.Equal(h.Cols, []int{2, 3}) || h.Values[0][0] != 0.75 {
+		t.Errorf("heat map: %+v", h)
+	}
+	k, err := KappaFigure(rep, task.Tower, 0)
+	if err != nil || len(k.Groups) != 2 || len(k.Groups[1].Bars) != 2 {
+		t.Fatalf("kappa figure: %+v %v", k, err)
+	}
+	if _, err := KappaFigure(rep, task.Pyramid, 0); err == nil {
+		t.Error("a task without results gave a figure")
+	}
+	for name, f := range map[string]interface{ Render(io.Writer) error }{"acc-report": acc, "heat-report": h, "kappa-report": k} {
+		parse(t, render(t, name, f))
 	}
 }

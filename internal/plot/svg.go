@@ -18,11 +18,14 @@ import (
 	"strings"
 )
 
-// Okabe-Ito colours, safe for the common colour-vision deficiencies; black
-// first, for people.
-var palette = [...]string{"#000000", "#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"}
+// palette holds the Okabe-Ito colours, safe for the common colour-vision
+// deficiencies, seven characters each; black first, for people.
+const palette = "#000000#E69F00#0072B2#009E73#D55E00#CC79A7#56B4E9#F0E442"
 
-func colour(i int) string { return palette[i%len(palette)] }
+func colour(i int) string {
+	i %= len(palette) / 7
+	return palette[i*7 : i*7+7]
+}
 
 const (
 	fontSize  = 12.0

@@ -1,0 +1,121 @@
+package analysis
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Measure names used in the CSV output.
+const (
+	MeasureAccuracy   = "accuracy"
+	MeasureHumanHuman = "kappa_human_human" // error consistency, mean over pairs of people
+	MeasureModelHuman = "kappa_model_human" // error consistency, mean over people
+	MeasureModelTruth = "kappa_model_truth" // Cohen's kappa on the answers against the truth
+)
+
+// CSVHeader is the header row of WriteCSV.
+var CSVHeader = []string{"task", "size", "observer", "model", "condition", "seeds", "measure",
+	"value", "lo", "hi", "n", "correct", "undefined", "resamples"}
+
+// WriteCSV writes every number of the report as one tidy row per measure;
+// size is "all" for a task over all its sizes, undefined values are empty.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
+	for _, g := range r.Groups {
+		size := "all"
+		if g.Size != 0 {
+			size = strconv.Itoa(g.Size)
+		}
+		acc := func(observer, model, cond, seeds string, a Accuracy) []string {
+			return []string{string(g.Task), size, observer, model, cond, seeds, MeasureAccuracy,
+				fnum(a.P), fnum(a.Lo), fnum(a.Hi), strconv.Itoa(a.N), strconv.Itoa(a.Correct), "", ""}
+		}
+		est := func(observer, model, cond, seeds, measure string, e Estimate) []string {
+			return []string{string(g.Task), size, observer, model, cond, seeds, measure,
+				fnum(e.Mean), fnum(e.Lo), fnum(e.Hi), strconv.Itoa(e.N), "", strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples)}
+		}
+		rows := [][]string{
+			acc("people", "", "", "", g.HumanAccuracy),
+			est("people", "", "", "", MeasureHumanHuman, g.HumanHuman),
+		}
+		for _, m := range g.Models {
+			seeds := make([]string, len(m.Seeds))
+			for i, s := range m.Seeds {
+				seeds[i] = strconv.FormatInt(s, 10)
+			}
+			ss := strings.Join(seeds, " ")
+			rows = append(rows,
+				acc("model", m.Model, m.Condition, ss, m.Accuracy),
+				est("model", m.Model, m.Condition, ss, MeasureModelHuman, m.ModelHuman),
+				est("model", m.Model, m.Condition, ss, MeasureModelTruth, m.ModelTruth))
+		}
+		if err := cw.WriteAll(rows); err != nil {
+			return fmt.Errorf("analysis: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
+	return nil
+}
+
+func fnum(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', 6, 64)
+}
+
+// jnum is a float that encodes NaN (undefined) as JSON null.
+type jnum float64
+
+func (v jnum) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(v), 'g', -1, 64), nil
+}
+
+// MarshalJSON writes undefined values as null, which encoding/json cannot do for NaN.
+func (a Accuracy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Correct int  `json:"correct"`
+		N       int  `json:"n"`
+		P       jnum `json:"p"`
+		Lo      jnum `json:"lo"`
+		Hi      jnum `json:"hi"`
+	}{a.Correct, a.N, jnum(a.P), jnum(a.Lo), jnum(a.Hi)})
+}
+
+// MarshalJSON writes undefined values as null.
+func (e Estimate) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Mean      jnum `json:"mean"`
+		Lo        jnum `json:"lo"`
+		Hi        jnum `json:"hi"`
+		Defined   bool `json:"defined"`
+		N         int  `json:"n"`
+		Undefined int  `json:"undefined"`
+		Resamples int  `json:"resamples"`
+	}{jnum(e.Mean), jnum(e.Lo), jnum(e.Hi), e.Defined, e.N, e.Undefined, e.Resamples})
+}
+
+// MarshalJSON writes an undefined kappa as null.
+func (k Kappa) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Value    jnum `json:"value"`
+		Defined  bool `json:"defined"`
+		N        int  `json:"n"`
+		Observed jnum `json:"observed"`
+		Expected jnum `json:"expected"`
+	}{jnum(k.Value), k.Defined, k.N, jnum(k.Observed), jnum(k.Expected)})
+}
