@@ -50,6 +50,7 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 	)
 	plotW := max(320, float64(len(xs))*64)
 	width := max(left+plotW+48+legendW+12, textWidth(a.Title, 14)+left+16)
+	plotW = width - left - 48 - legendW - 12
 	height := max(top+plotH+bottomPad, top+8+20*float64(len(a.Series))+12)
 	c := &canvas{}
 	c.open(width, height, a.Title)
@@ -260,6 +261,7 @@ func (k KappaBars) Render(w io.Writer) error {
 		legendW += 30 + textWidth(s, smallFont)
 	}
 	width := max(left+plotW+20, left+legendW+20, textWidth(k.Title, 14)+left+16)
+	plotW = width - left - 20 // a long title widens the plot, not the margin
 	height := top + plotH + 70
 	c := &canvas{}
 	c.open(width, height, k.Title)
