@@ -88,6 +88,7 @@ type Observer struct {
 type Matrix struct {
 	Items     []Item
 	Observers []Observer
+	index     map[string]int // item id -> position, built by Set
 }
 
 // NewMatrix starts a matrix over items, ready for AddObserver and Set.
@@ -100,6 +101,26 @@ func (m *Matrix) AddObserver(o Observer) int {
 	o.Answers = make([]Answer, len(m.Items))
 	m.Observers = append(m.Observers, o)
 	return len(m.Observers) - 1
+}
+
+// Set records observer's answer to the item with the given id, so that rows
+// from the database can be poured in as they come.
+func (m *Matrix) Set(observer int, itemID string, a Answer) error {
+	if m.index == nil || len(m.index) != len(m.Items) {
+		m.index = make(map[string]int, len(m.Items))
+		for j, it := range m.Items {
+			m.index[it.ID] = j
+		}
+	}
+	j, ok := m.index[itemID]
+	if !ok {
+		return fmt.Errorf("analysis: answer to unknown item %q", itemID)
+	}
+	if observer < 0 || observer >= len(m.Observers) {
+		return fmt.Errorf("analysis: no observer %d", observer)
+	}
+	m.Observers[observer].Answers[j] = a
+	return nil
 }
 
 // Validate checks that every observer has one answer per item and that items are usable.

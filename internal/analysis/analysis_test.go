@@ -355,9 +355,17 @@ func TestValidate(t *testing.T) {
 func TestBuilder(t *testing.T) {
 	m := NewMatrix([]Item{{ID: "a", Task: task.Pyramid, Size: 3, Truth: Yes}})
 	i := m.AddObserver(Observer{ID: "p", Kind: Human})
-	m.Observers[i].Answers[0] = Yes
-	if err := m.Validate(); err != nil || len(m.Observers[0].Answers) != 1 {
+	if err := m.Set(i, "a", Yes); err != nil {
 		t.Fatal(err)
+	}
+	if err := m.Validate(); err != nil || m.Observers[0].Answers[0] != Yes {
+		t.Fatal(err)
+	}
+	if err := m.Set(i, "zz", No); err == nil {
+		t.Error("unknown item accepted")
+	}
+	if err := m.Set(5, "a", No); err == nil {
+		t.Error("unknown observer accepted")
 	}
 }
 

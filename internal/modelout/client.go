@@ -44,6 +44,8 @@ type Client struct {
 	// Backoff is the first retry's delay, doubled each time up to MaxBackoff
 	// (1 s and 60 s when 0); a Retry-After header in seconds takes precedence.
 	Backoff, MaxBackoff time.Duration
+	// Timeout bounds each attempt, so a server that hangs is retried (2 min when 0).
+	Timeout time.Duration
 	// Progress, when set, is called after each stimulus with the counts so far.
 	Progress func(done, total int)
 }
@@ -184,6 +186,12 @@ type permanentError struct{ msg string }
 func (e *permanentError) Error() string { return e.msg }
 
 func (c *Client) post(ctx context.Context, body []byte) (resp []byte, requestID string, retryAfter time.Duration, err error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(), bytes.NewReader(body))
 	if err != nil {
 		return nil, "", 0, &permanentError{err.Error()}

@@ -256,3 +256,26 @@ func TestClientRefusesResponseWithoutLogprobs(t *testing.T) {
 		t.Errorf("%+v", sum)
 	}
 }
+
+func TestClientRetriesAfterTimeout(t *testing.T) {
+	var calls atomic.Int32
+	fs := &fakeServer{t: t, calls: map[string]int{}, fail: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select { // hang until the client gives up on this attempt
+			case <-r.Context().Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+		fs.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	img := tinyPNG(t, 5)
+	var out bytes.Buffer
+	c := &Client{Endpoint: srv.URL, Model: "m", Timeout: 100 * time.Millisecond, Backoff: time.Millisecond}
+	sum, err := c.Run(context.Background(), []Stimulus{{"t", task.Tower}}, func(context.Context, string) ([]byte, error) { return img, nil }, &out, nil)
+	if err != nil || sum.Answered != 1 || calls.Load() != 2 {
+		t.Fatalf("%+v %v, %d calls", sum, err, calls.Load())
+	}
+}
