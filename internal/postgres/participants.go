@@ -56,12 +56,18 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, p *study.Participant) error {
 	var status study.Status
 	var active int
-	err := tx.QueryRow(ctx, `
-		SELECT st.status, (SELECT count(*) FROM participants
-			WHERE study_id = st.id AND status NOT IN ('returned', 'timed_out', 'rejected'))
-		FROM studies st WHERE st.id = $1 FOR UPDATE`, st.ID).Scan(&status, &active)
+	err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1 FOR UPDATE`, st.ID).Scan(&status)
 	if err != nil {
 		return fmt.Errorf("postgres: lock study: %w", err)
+	}
+	// The count is a statement of its own, after the lock: in READ COMMITTED a
+	// statement sees the database as it was when the statement began, so a
+	// count inside the locking statement misses the joins committed while it
+	// waited for the lock, and the places overfill (internal/faulttest).
+	err = tx.QueryRow(ctx, `SELECT count(*) FROM participants
+		WHERE study_id = $1 AND status NOT IN ('returned', 'timed_out', 'rejected')`, st.ID).Scan(&active)
+	if err != nil {
+		return fmt.Errorf("postgres: count places: %w", err)
 	}
 	// Under the lock, a concurrent opening may have won the race.
 	err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
@@ -79,11 +85,17 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	var ids []uuid.UUID
+	var claim poolClaim // pool design only: the slots locked for this participant (pool.go)
 	switch st.Design {
 	case study.Fixed:
 		if ids, err = itemIDs(ctx, tx, st); err != nil {
 			return err
 		}
+	case study.Pool:
+		if claim, err = lockPoolSlots(ctx, tx, st); err != nil {
+			return err
+		}
+		ids = append(ids, claim.stimuli...)
 	default:
 		return study.Errorf(study.EINTERNAL, "design %q cannot assign items yet", st.Design)
 	}
@@ -113,6 +125,9 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
 		p.ID, stimuli, attention); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
+	}
+	if st.Design == study.Pool {
+		return claim.assign(ctx, tx, p.ID)
 	}
 	return nil
 }

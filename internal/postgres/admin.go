@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/account"
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// CreateAdmin stores a new experimenter account with a password hash made by
+// account.Hash; the email must already be normalised.
+func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) RETURNING id`,
+		email, passwordHash).Scan(&id)
+	if isUniqueViolation(err) {
+		return id, study.Errorf(study.ECONFLICT, "an account for %s already exists", email)
+	} else if err != nil {
+		return id, fmt.Errorf("postgres: create admin: %w", err)
+	}
+	return id, nil
+}
+
+// SetAdminPassword replaces the password hash of an existing account.
+func (s *Store) SetAdminPassword(ctx context.Context, email, passwordHash string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE admins SET password_hash = $2 WHERE email = $1`, email, passwordHash)
+	if err != nil {
+		return fmt.Errorf("postgres: set password: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return study.Errorf(study.ENOTFOUND, "there is no account for %s", email)
+	}
+	return nil
+}
+
+// AdminByEmail finds an account and its password hash.
+func (s *Store) AdminByEmail(ctx context.Context, email string) (account.Admin, string, error) {
+	var a account.Admin
+	var hash string
+	err := s.pool.QueryRow(ctx, `SELECT id, email, password_hash FROM admins WHERE email = $1`, email).
+		Scan(&a.ID, &a.Email, &hash)
+	if err == pgx.ErrNoRows {
+		return a, "", study.Errorf(study.ENOTFOUND, "no such account")
+	} else if err != nil {
+		return a, "", fmt.Errorf("postgres: admin: %w", err)
+	}
+	return a, hash, nil
+}
+
+// LoginFailures counts the failed logins within the window from ip and for
+// email.
+func (s *Store) LoginFailures(ctx context.Context, ip, email string, window time.Duration) (byIP, byEmail int, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM login_failures WHERE ip = $1 AND at > now() - $3::interval),
+		       (SELECT count(*) FROM login_failures WHERE email = $2 AND at > now() - $3::interval)`,
+		ip, email, window).Scan(&byIP, &byEmail)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: login failures: %w", err)
+	}
+	return byIP, byEmail, nil
+}
+
+// RecordLoginFailure notes a failed login; failures older than a day are
+// deleted on the way, so the table stays small.
+func (s *Store) RecordLoginFailure(ctx context.Context, ip, email string) error {
+	_, err := s.pool.Exec(ctx, `
+		WITH old AS (DELETE FROM login_failures WHERE at < now() - interval '1 day')
+		INSERT INTO login_failures (ip, email) VALUES ($1, $2)`, ip, email)
+	if err != nil {
+		return fmt.Errorf("postgres: record login failure: %w", err)
+	}
+	return nil
+}
+
+// CreateAdminSession stores a session by its token's hash.
+func (s *Store) CreateAdminSession(ctx context.Context, adminID uuid.UUID, tokenHash []byte, csrf string, expires time.Time) error {
+	_, err := s.pool.Exec(ctx, `
+		WITH old AS (DELETE FROM admin_sessions WHERE expires_at < now())
+		INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)`,
+		tokenHash, adminID, csrf, expires)
+	if err != nil {
+		return fmt.Errorf("postgres: create admin session: %w", err)
+	}
+	return nil
+}
+
+// AdminSession finds the unexpired session whose token has this hash.
+func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (account.Session, error) {
+	var ses account.Session
+	err := s.pool.QueryRow(ctx, `
+		SELECT a.id, a.email, s.csrf_token, s.expires_at
+		FROM admin_sessions s JOIN admins a ON a.id = s.admin_id
+		WHERE s.token_hash = $1 AND s.expires_at > now()`, tokenHash).
+		Scan(&ses.Admin.ID, &ses.Admin.Email, &ses.CSRFToken, &ses.ExpiresAt)
+	if err == pgx.ErrNoRows {
+		return ses, study.Errorf(study.EUNAUTHORIZED, "Please log in.")
+	} else if err != nil {
+		return ses, fmt.Errorf("postgres: admin session: %w", err)
+	}
+	return ses, nil
+}
+
+// DeleteAdminSession ends a session (logout).
+func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM admin_sessions WHERE token_hash = $1`, tokenHash); err != nil {
+		return fmt.Errorf("postgres: delete admin session: %w", err)
+	}
+	return nil
+}

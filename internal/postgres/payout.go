@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/prolific"
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// BonusBatch is one "Export bonuses": a numbered set of bonus lines.
+type BonusBatch struct {
+	Number      int
+	CreatedAt   time.Time
+	PaidAt      *time.Time
+	People      int
+	AmountMinor int64
+}
+
+// CreateBonusBatch puts every approved participant of the study with a bonus
+// above zero who is in no batch yet into a new batch, numbered one more than
+// the last, and returns its number. Nobody is ever in two batches:
+// bonus_batch_items.participant_id is UNIQUE, and concurrent exports of one
+// study are ordered by a lock on the study row, so the second one's insert
+// (a later statement, hence a later snapshot) sees the first one's items and
+// leaves those participants out. With nobody to pay it creates nothing and
+// returns an ECONFLICT error.
+func (s *Store) CreateBonusBatch(ctx context.Context, studyID uuid.UUID) (int, error) {
+	var number int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM studies WHERE id = $1 FOR UPDATE`, studyID).Scan(new(int)); err == pgx.ErrNoRows {
+			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+		} else if err != nil {
+			return fmt.Errorf("postgres: lock study: %w", err)
+		}
+		var batchID uuid.UUID
+		err := tx.QueryRow(ctx, `
+			INSERT INTO bonus_batches (study_id, number)
+			SELECT $1, COALESCE(max(number), 0) + 1 FROM bonus_batches WHERE study_id = $1
+			RETURNING id, number`, studyID).Scan(&batchID, &number)
+		if err != nil {
+			return fmt.Errorf("postgres: new bonus batch: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO bonus_batch_items (batch_id, participant_id, amount_minor)
+			SELECT $2, p.id, p.bonus_minor FROM participants p
+			WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+			  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID, batchID)
+		if err != nil {
+			return fmt.Errorf("postgres: bonus batch items: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return study.Errorf(study.ECONFLICT, "Nobody is owed a bonus that is not already in a batch: approve completed participants first.")
+		}
+		return nil
+	})
+	return number, err
+}
+
+// BonusBatches lists a study's batches, newest first.
+func (s *Store) BonusBatches(ctx context.Context, studyID uuid.UUID) ([]BonusBatch, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT b.number, b.created_at, b.paid_at, count(bi.participant_id), COALESCE(sum(bi.amount_minor), 0)::bigint
+		FROM bonus_batches b LEFT JOIN bonus_batch_items bi ON bi.batch_id = b.id
+		WHERE b.study_id = $1 GROUP BY b.id ORDER BY b.number DESC`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bonus batches: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BonusBatch, error) {
+		var b BonusBatch
+		return b, r.Scan(&b.Number, &b.CreatedAt, &b.PaidAt, &b.People, &b.AmountMinor)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bonus batches: %w", err)
+	}
+	return out, nil
+}
+
+// BonusLines returns the lines of one batch, by Prolific id.
+func (s *Store) BonusLines(ctx context.Context, studyID uuid.UUID, number int) ([]prolific.BonusLine, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bonus_batches WHERE study_id = $1 AND number = $2)`,
+		studyID, number).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("postgres: bonus batch: %w", err)
+	}
+	if !exists {
+		return nil, study.Errorf(study.ENOTFOUND, "There is no bonus batch %d.", number)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.prolific_pid, bi.amount_minor
+		FROM bonus_batches b JOIN bonus_batch_items bi ON bi.batch_id = b.id JOIN participants p ON p.id = bi.participant_id
+		WHERE b.study_id = $1 AND b.number = $2 ORDER BY p.prolific_pid`, studyID, number)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bonus lines: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (prolific.BonusLine, error) {
+		var l prolific.BonusLine
+		return l, r.Scan(&l.PID, &l.AmountMinor)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bonus lines: %w", err)
+	}
+	return out, nil
+}
+
+// MarkBatchPaid records that a batch was paid on Prolific; marking it again
+// keeps the first time.
+func (s *Store) MarkBatchPaid(ctx context.Context, studyID uuid.UUID, number int) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE bonus_batches SET paid_at = COALESCE(paid_at, now())
+		WHERE study_id = $1 AND number = $2`, studyID, number)
+	if err != nil {
+		return fmt.Errorf("postgres: mark paid: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return study.Errorf(study.ENOTFOUND, "There is no bonus batch %d.", number)
+	}
+	return nil
+}
+
+// flushEvery is how many CSV rows are buffered before they go to the client.
+const flushEvery = 500
+
+// WritePayCSV streams one line per participant with what they are owed:
+// base pay only once completed or approved, the bonus, the total, and the
+// bonus batch that holds them. Amounts are decimals of the study currency.
+func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.prolific_pid, p.status, p.status IN ('completed', 'approved'), COALESCE(p.bonus_minor, 0),
+			COALESCE(b.number, 0), b.paid_at IS NOT NULL
+		FROM participants p
+		LEFT JOIN bonus_batch_items bi ON bi.participant_id = p.id
+		LEFT JOIN bonus_batches b ON b.id = bi.batch_id
+		WHERE p.study_id = $1
+		ORDER BY p.started_at, p.id`, st.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: pay csv: %w", err)
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"participant_id", "status", "currency", "base_pay", "bonus", "total", "bonus_batch", "bonus_paid"}); err != nil {
+		return fmt.Errorf("postgres: pay csv: %w", err)
+	}
+	var n int
+	for rows.Next() {
+		var pid, status string
+		var finished, paid bool
+		var bonus int64
+		var batch int
+		if err := rows.Scan(&pid, &status, &finished, &bonus, &batch, &paid); err != nil {
+			return fmt.Errorf("postgres: pay csv: %w", err)
+		}
+		base := int64(0)
+		if finished {
+			base = st.Pay.BaseMinor
+		} else {
+			bonus = 0 // nobody is owed a bonus they did not finish
+		}
+		batchCol := ""
+		if batch > 0 {
+			batchCol = strconv.Itoa(batch)
+		}
+		if err := cw.Write([]string{pid, status, st.Pay.Currency, prolific.Amount(base), prolific.Amount(bonus),
+			prolific.Amount(base + bonus), batchCol, strconv.FormatBool(paid)}); err != nil {
+			return fmt.Errorf("postgres: pay csv: %w", err)
+		}
+		if n++; n%flushEvery == 0 {
+			if cw.Flush(); cw.Error() != nil {
+				return fmt.Errorf("postgres: pay csv: %w", cw.Error())
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: pay csv: %w", err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("postgres: pay csv: %w", err)
+	}
+	return nil
+}
+
+// WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
+// per answer, rows written as they arrive from the database: memory does not
+// grow with the study. Times are RFC 3339 in UTC with milliseconds.
+func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.prolific_pid, p.status, r.position, s.ext_id, s.domain, s.size, t.is_attention_check,
+			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at
+		FROM participants p
+		JOIN responses r ON r.participant_id = p.id
+		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
+		JOIN stimuli s ON s.id = t.stimulus_id
+		WHERE p.study_id = $1
+		ORDER BY p.started_at, p.id, r.position`, studyID)
+	if err != nil {
+		return fmt.Errorf("postgres: answers csv: %w", err)
+	}
+	defer rows.Close()
+	answerHeader := []string{"participant_id", "status", "position", "stimulus_id", "domain", "size", "attention_check",
+		"answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(answerHeader); err != nil {
+		return fmt.Errorf("postgres: answers csv: %w", err)
+	}
+	rec := make([]string, len(answerHeader))
+	var n int
+	for rows.Next() {
+		var pid, status, ext, domain, answer, truth string
+		var pos, size, serverRT int
+		var check, correct bool
+		var browserRT *int
+		var shown *time.Time
+		var answered time.Time
+		if err := rows.Scan(&pid, &status, &pos, &ext, &domain, &size, &check, &answer, &truth, &correct,
+			&browserRT, &serverRT, &shown, &answered); err != nil {
+			return fmt.Errorf("postgres: answers csv: %w", err)
+		}
+		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = pid, status, strconv.Itoa(pos), ext, domain, strconv.Itoa(size)
+		rec[6], rec[7], rec[8], rec[9] = strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct)
+		rec[10], rec[11], rec[12] = "", strconv.Itoa(serverRT), ""
+		if browserRT != nil {
+			rec[10] = strconv.Itoa(*browserRT)
+		}
+		if shown != nil {
+			rec[12] = shown.UTC().Format(timeFormat)
+		}
+		rec[13] = answered.UTC().Format(timeFormat)
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("postgres: answers csv: %w", err)
+		}
+		if n++; n%flushEvery == 0 {
+			if cw.Flush(); cw.Error() != nil {
+				return fmt.Errorf("postgres: answers csv: %w", cw.Error())
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: answers csv: %w", err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("postgres: answers csv: %w", err)
+	}
+	return nil
+}
+
+// timeFormat is RFC 3339 with milliseconds.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"

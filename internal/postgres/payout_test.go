@@ -1,0 +1,113 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// Exports running at once never put one participant in two batches, and a
+// later export holds only participants approved since.
+func TestBonusBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	st := poolStudy(t, store, 40, 4, 1)
+	ps := joinAll(t, store, st, 0, 10)
+	for _, p := range ps {
+		answerN(t, store, p, p.NTrials)
+	}
+	approve := func(ps []study.Participant) {
+		for _, p := range ps {
+			if err := store.ActOnParticipant(ctx, st.ID, p.ID, postgres.Approve, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := store.CreateBonusBatch(ctx, st.ID); study.ErrorCode(err) != study.ECONFLICT {
+		t.Errorf("export with nobody approved: %v, want ECONFLICT", err)
+	}
+	approve(ps[:6])
+
+	var wg sync.WaitGroup
+	numbers := make(chan int, 8)
+	for range 8 {
+		wg.Go(func() {
+			n, err := store.CreateBonusBatch(ctx, st.ID)
+			if err == nil {
+				numbers <- n
+			} else if study.ErrorCode(err) != study.ECONFLICT {
+				t.Errorf("concurrent export: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	close(numbers)
+	var made []int
+	for n := range numbers {
+		made = append(made, n)
+	}
+	if len(made) != 1 || made[0] != 1 {
+		t.Fatalf("8 concurrent exports made batches %v, want exactly [1]", made)
+	}
+	lines, err := store.BonusLines(ctx, st.ID, 1)
+	if err != nil || len(lines) != 6 {
+		t.Fatalf("batch 1: %d lines, %v; want 6", len(lines), err)
+	}
+	for _, l := range lines {
+		if l.AmountMinor != 20 { // 4 correct x 5
+			t.Errorf("line %+v, want 20", l)
+		}
+	}
+
+	approve(ps[6:8])
+	n, err := store.CreateBonusBatch(ctx, st.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("second export: %d, %v", n, err)
+	}
+	lines2, _ := store.BonusLines(ctx, st.ID, 2)
+	if len(lines2) != 2 || lines2[0].PID == lines[0].PID {
+		t.Errorf("batch 2: %+v, want the two newly approved only", lines2)
+	}
+	if err := store.MarkBatchPaid(ctx, st.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	bs, _ := store.BonusBatches(ctx, st.ID)
+	if len(bs) != 2 || bs[0].Number != 2 || bs[0].PaidAt == nil || bs[1].PaidAt != nil || bs[0].People != 2 || bs[0].AmountMinor != 40 {
+		t.Errorf("batches: %+v", bs)
+	}
+	if err := store.MarkBatchPaid(ctx, st.ID, 9); study.ErrorCode(err) != study.ENOTFOUND {
+		t.Errorf("mark a missing batch: %v", err)
+	}
+
+	var pay strings.Builder
+	if err := store.WritePayCSV(ctx, st, &pay); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(pay.String()), "\n")
+	if len(rows) != 11 || rows[0] != "participant_id,status,currency,base_pay,bonus,total,bonus_batch,bonus_paid" {
+		t.Fatalf("pay CSV:\n%s", pay.String())
+	}
+	if !strings.Contains(pay.String(), ",approved,GBP,1.00,0.20,1.20,2,true\n") {
+		t.Errorf("pay CSV lacks a paid approved line:\n%s", pay.String())
+	}
+
+	var answers strings.Builder
+	if err := store.WriteAnswersCSV(ctx, st.ID, &answers); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(answers.String()), "\n")
+	if len(got) != 1+40 {
+		t.Errorf("answers CSV has %d lines, want a header and 40 answers", len(got))
+	}
+	if got[0] != "participant_id,status,position,stimulus_id,domain,size,attention_check,answer,correct_answer,correct,browser_rt_ms,server_rt_ms,shown_at,answered_at" ||
+		strings.Count(answers.String(), ",tower,") != 40 || strings.Count(answers.String(), ",true,,") != 40 {
+		t.Errorf("answers CSV:\n%s", strings.Join(got[:3], "\n"))
+	}
+}

@@ -1,0 +1,306 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// The pool design: how K items per participant add up to exactly R answers
+// per item, whatever the concurrency.
+//
+//   - Publishing makes R rows in pool_slots per item, (study, stimulus,
+//     replica). A slot row has one participant column, so no slot can be held
+//     twice, and an item has only R rows, so it can never be answered more
+//     than R times: the bound is in the shape of the data, not in the code.
+//   - A join claims K free slots of distinct items inside the join's
+//     transaction with SELECT ... FOR UPDATE SKIP LOCKED. Each candidate row
+//     is locked as it is read; a row that another transaction holds locked
+//     (being claimed by a concurrent join, or being freed) is skipped, not
+//     waited for, so two joins can never take the same slot and neither
+//     blocks on the other. A claimed row is then written with the new
+//     participant's id in the same transaction; if the join fails, the
+//     rollback leaves the slots free. (Joins of one study are also ordered by
+//     the lock on the study row that keeps the count of places exact; SKIP
+//     LOCKED keeps claims correct without relying on it.)
+//   - Returning, timing out or being rejected changes the participant's row
+//     first, which locks it and makes the answer statement, which only writes
+//     for a participant still 'started', record nothing more. A second
+//     statement of the same transaction, whose snapshot therefore sees every
+//     answer committed before the lock, frees the slots of unanswered trials.
+//     Answered slots stay taken, so those answers still count towards R.
+
+// createPoolSlots makes R slots for each of the study's items.
+func createPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study, items []uuid.UUID) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO pool_slots (study_id, stimulus_id, replica)
+		SELECT $1, i.id, r FROM unnest($2::uuid[]) AS i(id), generate_series(1, $3::int) AS r
+		ON CONFLICT DO NOTHING`, st.ID, items, max(st.ResponsesPerItem, 1))
+	if err != nil {
+		return fmt.Errorf("postgres: pool slots: %w", err)
+	}
+	return nil
+}
+
+// poolClaim is the slots a join has locked but not yet written.
+type poolClaim struct {
+	studyID  uuid.UUID
+	stimuli  []uuid.UUID
+	replicas []int32
+}
+
+// lockPoolSlots locks up to K free slots of distinct items, lowest replica
+// first (every item's first answer before any item's second), and returns
+// them. Only the lowest free replica of an item is a candidate, which keeps
+// the items distinct; if another transaction holds it, the item is skipped
+// for this join. No free slot is the "no places left" error.
+func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
+	c := poolClaim{studyID: st.ID}
+	rows, err := tx.Query(ctx, `
+		SELECT ps.stimulus_id, ps.replica FROM pool_slots ps
+		WHERE ps.study_id = $1 AND ps.participant_id IS NULL
+		  AND ps.replica = (SELECT min(f.replica) FROM pool_slots f
+			WHERE f.study_id = ps.study_id AND f.stimulus_id = ps.stimulus_id AND f.participant_id IS NULL)
+		ORDER BY ps.replica, ps.stimulus_id
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED`, st.ID, st.ItemsPerParticipant)
+	if err != nil {
+		return c, fmt.Errorf("postgres: claim slots: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var r int32
+		if err := rows.Scan(&id, &r); err != nil {
+			return c, fmt.Errorf("postgres: claim slots: %w", err)
+		}
+		c.stimuli, c.replicas = append(c.stimuli, id), append(c.replicas, r)
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("postgres: claim slots: %w", err)
+	}
+	if len(c.stimuli) == 0 {
+		return c, study.Errorf(study.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
+	}
+	return c, nil
+}
+
+// assign writes the participant into the locked slots.
+func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUID) error {
+	tag, err := tx.Exec(ctx, `
+		UPDATE pool_slots ps SET participant_id = $2
+		FROM unnest($3::uuid[], $4::int[]) AS c(stimulus_id, replica)
+		WHERE ps.study_id = $1 AND ps.stimulus_id = c.stimulus_id AND ps.replica = c.replica
+		  AND ps.participant_id IS NULL`, c.studyID, participantID, c.stimuli, c.replicas)
+	if err != nil {
+		return fmt.Errorf("postgres: assign slots: %w", err)
+	}
+	if int(tag.RowsAffected()) != len(c.stimuli) {
+		// Cannot happen while the rows are locked; refuse rather than over-assign.
+		return fmt.Errorf("postgres: assign slots: %d of %d slots were free", tag.RowsAffected(), len(c.stimuli))
+	}
+	return nil
+}
+
+// freeUnanswered gives back the slots of the participants' unanswered
+// trials. It must run after the statement that took them out of 'started',
+// in the same transaction (see the comment at the top of this file).
+func freeUnanswered(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int64, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE pool_slots ps SET participant_id = NULL
+		FROM trials t
+		WHERE ps.participant_id = ANY($1) AND t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+		  AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.participant_id = t.participant_id AND r.position = t.position)`,
+		participantIDs)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: free slots: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Action is what an experimenter does to a participant.
+type Action string
+
+// Actions on a participant, with the statuses each applies to.
+const (
+	MarkReturned Action = "return"  // started -> returned
+	Reject       Action = "reject"  // started, completed, timed out -> rejected
+	Approve      Action = "approve" // completed -> approved
+)
+
+// actionFrom lists the statuses an action may start from, and where it leads.
+func actionFrom(a Action) (from []string, to study.ParticipantStatus, ok bool) {
+	switch a {
+	case MarkReturned:
+		return []string{"started"}, study.Returned, true
+	case Reject:
+		return []string{"started", "completed", "timed_out"}, study.Rejected, true
+	case Approve:
+		return []string{"completed"}, study.Approved, true
+	}
+	return nil, "", false
+}
+
+// ActOnParticipant applies an action to a participant of the study, with a
+// reason for a rejection, and frees the slots of their unanswered trials in
+// the same transaction.
+func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uuid.UUID, a Action, reason string) error {
+	from, to, ok := actionFrom(a)
+	if !ok {
+		return study.Errorf(study.EINVALID, "Unknown action %q.", a)
+	}
+	if a == Reject && reason == "" {
+		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var cur study.ParticipantStatus
+		err := tx.QueryRow(ctx, `SELECT status FROM participants WHERE id = $1 AND study_id = $2 FOR UPDATE`,
+			participantID, studyID).Scan(&cur)
+		if err == pgx.ErrNoRows {
+			return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+		} else if err != nil {
+			return fmt.Errorf("postgres: participant: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = $3, status_changed_at = now()
+			WHERE id = $1 AND status = ANY($4)`, participantID, string(to), reason, from)
+		if err != nil {
+			return fmt.Errorf("postgres: participant status: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
+		}
+		_, err = freeUnanswered(ctx, tx, []uuid.UUID{participantID})
+		return err
+	})
+}
+
+// SweepTimeouts marks every started participant past their study's time
+// limit as timed out and frees their unanswered slots. It is idempotent and
+// safe to run from several processes at once: the UPDATE takes only rows
+// still 'started', so each participant is marked by exactly one sweep.
+func (s *Store) SweepTimeouts(ctx context.Context) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE participants p SET status = 'timed_out', status_changed_at = now()
+			FROM studies st
+			WHERE st.id = p.study_id AND p.status = 'started'
+			  AND p.started_at + st.time_limit_minutes * interval '1 minute' < now()
+			RETURNING p.id`)
+		if err != nil {
+			return fmt.Errorf("postgres: sweep: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("postgres: sweep: %w", err)
+		}
+		n = len(ids)
+		if n == 0 {
+			return nil
+		}
+		_, err = freeUnanswered(ctx, tx, ids)
+		return err
+	})
+	return n, err
+}
+
+// RunSweeper sweeps timeouts every interval until ctx ends, logging errors
+// through report (a failed sweep is retried at the next tick).
+func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, report func(n int, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.SweepTimeouts(ctx)
+		if report != nil && (n > 0 || err != nil) && ctx.Err() == nil {
+			report(n, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PoolCounts is the state of a pool study's slots.
+type PoolCounts struct {
+	Items     int
+	Slots     int
+	Held      int   // slots with a participant
+	Answered  int   // slots whose trial has an answer
+	ByAnswers []int // ByAnswers[n] = items with n answers, n = 0..R
+}
+
+// PoolState counts a pool study's slots and answers per item.
+func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, error) {
+	c := PoolCounts{ByAnswers: make([]int, max(st.ResponsesPerItem, 1)+1)}
+	rows, err := s.pool.Query(ctx, `
+		WITH per_item AS (
+			SELECT ps.stimulus_id, count(*) AS slots, count(ps.participant_id) AS held, count(r.position) AS answered
+			FROM pool_slots ps
+			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+			WHERE ps.study_id = $1
+			GROUP BY ps.stimulus_id
+		)
+		SELECT answered, count(*), sum(slots)::bigint, sum(held)::bigint FROM per_item GROUP BY answered ORDER BY answered`, st.ID)
+	if err != nil {
+		return c, fmt.Errorf("postgres: pool counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var answered, items, slots, held int
+		if err := rows.Scan(&answered, &items, &slots, &held); err != nil {
+			return c, fmt.Errorf("postgres: pool counts: %w", err)
+		}
+		c.Items += items
+		c.Slots += slots
+		c.Held += held
+		c.Answered += answered * items
+		if answered < len(c.ByAnswers) {
+			c.ByAnswers[answered] += items
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("postgres: pool counts: %w", err)
+	}
+	return c, nil
+}
+
+// Totals are a study's figures for the experimenter.
+type Totals struct {
+	Started        int
+	Completed      int // completed or approved
+	Returned       int
+	TimedOut       int
+	Rejected       int
+	MedianDuration time.Duration // of completed participants; 0 when none
+	CommittedMinor int64         // base pay and bonus of completed and approved participants
+}
+
+// StudyTotals counts a study's participants and sums what is owed.
+func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error) {
+	var t Totals
+	var medianSeconds float64
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'started'),
+			count(*) FILTER (WHERE status IN ('completed', 'approved')),
+			count(*) FILTER (WHERE status = 'returned'),
+			count(*) FILTER (WHERE status = 'timed_out'),
+			count(*) FILTER (WHERE status = 'rejected'),
+			COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
+				FILTER (WHERE status IN ('completed', 'approved')), 0),
+			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE status IN ('completed', 'approved')), 0)::bigint
+		FROM participants WHERE study_id = $1`, st.ID, st.Pay.BaseMinor).
+		Scan(&t.Started, &t.Completed, &t.Returned, &t.TimedOut, &t.Rejected, &medianSeconds, &t.CommittedMinor)
+	if err != nil {
+		return t, fmt.Errorf("postgres: totals: %w", err)
+	}
+	t.MedianDuration = time.Duration(medianSeconds * float64(time.Second)).Round(time.Second)
+	return t, nil
+}

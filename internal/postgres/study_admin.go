@@ -1,0 +1,326 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// SetSummary is a stimulus set as the study form offers it.
+type SetSummary struct {
+	ID      uuid.UUID
+	Name    string
+	Items   int
+	Domains string // e.g. "tower" or "pyramid, pyramid-removed"
+}
+
+// Sets lists every stimulus set by name.
+func (s *Store) Sets(ctx context.Context) ([]SetSummary, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT ss.id, ss.name, count(st.id), COALESCE(string_agg(DISTINCT st.domain, ', '), '')
+		FROM stimulus_sets ss LEFT JOIN stimuli st ON st.set_id = ss.id
+		GROUP BY ss.id, ss.name ORDER BY ss.name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sets: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SetSummary, error) {
+		var v SetSummary
+		return v, r.Scan(&v.ID, &v.Name, &v.Items, &v.Domains)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sets: %w", err)
+	}
+	return out, nil
+}
+
+// StimulusIDs resolves manifest ids of a set to stimulus ids, in the order
+// given; an unknown id is an EINVALID error that names it.
+func (s *Store) StimulusIDs(ctx context.Context, setID uuid.UUID, extIDs []string) ([]uuid.UUID, error) {
+	if len(extIDs) == 0 {
+		return []uuid.UUID{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.ext_id, st.id FROM unnest($2::text[]) WITH ORDINALITY AS e(ext_id, ord)
+		LEFT JOIN stimuli st ON st.set_id = $1 AND st.ext_id = e.ext_id ORDER BY e.ord`, setID, extIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: stimulus ids: %w", err)
+	}
+	defer rows.Close()
+	out := make([]uuid.UUID, 0, len(extIDs))
+	for rows.Next() {
+		var ext string
+		var id *uuid.UUID
+		if err := rows.Scan(&ext, &id); err != nil {
+			return nil, fmt.Errorf("postgres: stimulus ids: %w", err)
+		}
+		if id == nil {
+			return nil, study.Errorf(study.EINVALID, "The stimulus set has no item %q.", ext)
+		}
+		out = append(out, *id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: stimulus ids: %w", err)
+	}
+	return out, nil
+}
+
+// ExtIDs turns stimulus ids back into the manifest's ids, in the order given.
+func (s *Store) ExtIDs(ctx context.Context, ids []uuid.UUID) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT st.ext_id FROM unnest($1::uuid[]) WITH ORDINALITY AS i(id, ord)
+		JOIN stimuli st ON st.id = i.id ORDER BY i.ord`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: ext ids: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: ext ids: %w", err)
+	}
+	return out, nil
+}
+
+// StudySummary is a line of the study list.
+type StudySummary struct {
+	study.Study
+	Started   int
+	Completed int // completed or approved
+	Inactive  int // returned, timed out or rejected
+}
+
+// Studies lists every study, newest first, with participant counts.
+func (s *Store) Studies(ctx context.Context) ([]StudySummary, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+studyColumns+`,
+		count(p.id) FILTER (WHERE p.status = 'started'),
+		count(p.id) FILTER (WHERE p.status IN ('completed', 'approved')),
+		count(p.id) FILTER (WHERE p.status IN ('returned', 'timed_out', 'rejected'))
+		FROM studies st LEFT JOIN participants p ON p.study_id = st.id
+		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: studies: %w", err)
+	}
+	defer rows.Close()
+	var out []StudySummary
+	for rows.Next() {
+		var v StudySummary
+		st := &v.Study
+		if err := rows.Scan(&st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split, &st.Design,
+			&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
+			&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
+			&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
+			&st.ProlificStudyID, &st.Status, &st.CreatedAt, &v.Started, &v.Completed, &v.Inactive); err != nil {
+			return nil, fmt.Errorf("postgres: studies: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: studies: %w", err)
+	}
+	return out, nil
+}
+
+// StudyByID finds a study by its id.
+func (s *Store) StudyByID(ctx context.Context, id uuid.UUID) (study.Study, error) {
+	var st study.Study
+	err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1`, id), &st)
+	if err == pgx.ErrNoRows {
+		return st, study.Errorf(study.ENOTFOUND, "There is no such study.")
+	} else if err != nil {
+		return st, fmt.Errorf("postgres: study %s: %w", id, err)
+	}
+	return st, nil
+}
+
+// UpdateStudy saves every setting of a study that is still a draft; once
+// published, participants hold what they were given, so nothing may change.
+func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
+	var ipp *int
+	if st.Design == study.Pool {
+		ipp = &st.ItemsPerParticipant
+	}
+	if st.Sizes == nil {
+		st.Sizes = []int{}
+	}
+	if st.AttentionCheckIDs == nil {
+		st.AttentionCheckIDs = []uuid.UUID{}
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE studies SET slug = $2, title = $3, domain = $4, set_id = $5, sizes = $6, split = $7, design = $8,
+			items_per_participant = $9, responses_per_item = $10, places = $11, time_limit_minutes = $12,
+			attention_check_ids = $13, consent_text = $14, instructions_text = $15, base_pay_minor = $16,
+			bonus_per_correct_minor = $17, max_bonus_minor = $18, currency = $19, completion_code = $20,
+			prolific_study_id = $21
+		WHERE id = $1 AND status = 'draft'`,
+		st.ID, st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
+		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
+		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
+		st.CompletionCode, st.ProlificStudyID)
+	if isUniqueViolation(err) {
+		return study.Errorf(study.ECONFLICT, "A study with the link name %q already exists.", st.Slug)
+	} else if err != nil {
+		return fmt.Errorf("postgres: update study %q: %w", st.Slug, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return study.Errorf(study.ECONFLICT, "Only a draft study can be edited; this one is no longer a draft.")
+	}
+	return nil
+}
+
+// statusMoves are the changes of a study's status an experimenter may make.
+var statusMoves = map[study.Status][]study.Status{
+	study.Draft:     {study.Published},
+	study.Published: {study.Paused, study.Closed},
+	study.Paused:    {study.Published, study.Closed},
+}
+
+// SetStudyStatus moves a study to status to. Publishing a pool study for the
+// first time makes its slots, in the same transaction, so a published pool
+// study always has them.
+func (s *Store) SetStudyStatus(ctx context.Context, id uuid.UUID, to study.Status) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var st study.Study
+		err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1 FOR UPDATE`, id), &st)
+		if err == pgx.ErrNoRows {
+			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+		} else if err != nil {
+			return fmt.Errorf("postgres: lock study: %w", err)
+		}
+		allowed := false
+		for _, s := range statusMoves[st.Status] {
+			allowed = allowed || s == to
+		}
+		if !allowed {
+			return study.Errorf(study.ECONFLICT, "A %s study cannot be made %s.", st.Status, to)
+		}
+		if to == study.Published && st.Status == study.Draft {
+			if st.CompletionCode == "" {
+				return study.Errorf(study.EINVALID, "Set a completion code before publishing: Prolific needs it to accept submissions.")
+			}
+			ids, err := itemIDs(ctx, tx, st)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return study.Errorf(study.EINVALID, "The study's filters leave no items of its stimulus set.")
+			}
+			if st.Design == study.Pool {
+				if err := createPoolSlots(ctx, tx, st, ids); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET status = $2 WHERE id = $1`, id, string(to)); err != nil {
+			return fmt.Errorf("postgres: study status: %w", err)
+		}
+		return nil
+	})
+}
+
+// ItemCount is the number of items the study's filters select, attention
+// checks excluded.
+func (s *Store) ItemCount(ctx context.Context, st study.Study) (int, error) {
+	ids, err := itemIDs(ctx, s.pool, st)
+	return len(ids), err
+}
+
+// MonitorQuery is a page of the participant table.
+type MonitorQuery struct {
+	Status string // "" for every status
+	PID    string // a prefix of the Prolific id; "" for all
+	Sort   string // one of MonitorSorts
+	Desc   bool
+	Offset int
+	Limit  int
+}
+
+// MonitorSorts are the columns the participant table sorts on, each backed
+// by an expression whose ties are broken by the participant id.
+var monitorSorts = map[string]string{
+	"started":  "p.started_at",
+	"pid":      "p.prolific_pid",
+	"status":   "p.status",
+	"progress": "p.n_answered",
+	"duration": "COALESCE(p.completed_at, now()) - p.started_at",
+	"bonus":    "COALESCE(p.bonus_minor, -1)",
+	"correct":  "p.n_correct",
+}
+
+// ValidSort reports whether the table can sort on key.
+func ValidSort(key string) bool { _, ok := monitorSorts[key]; return ok }
+
+// MonitorRow is one participant as the monitor shows them.
+type MonitorRow struct {
+	study.Participant
+	StatusReason  string
+	Counted       int // answered trials that are not attention checks
+	CheckFailures int
+	Duration      time.Duration
+	InBatch       int // the bonus batch holding them, 0 for none
+}
+
+// Participants returns a page of a study's participants and the number that
+// match the filter. The page is chosen first (the LIMIT keeps the planner
+// from merging it into the outer query), and only its rows get their
+// per-trial counts, so the cost of those counts does not grow with the study.
+func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQuery) ([]MonitorRow, int, error) {
+	key, ok := monitorSorts[q.Sort]
+	if !ok {
+		key = monitorSorts["started"]
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 50
+	}
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM participants p
+		WHERE p.study_id = $1 AND ($2 = '' OR p.status = $2) AND ($3 = '' OR starts_with(p.prolific_pid, $3))`,
+		studyID, q.Status, q.PID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("postgres: count participants: %w", err)
+	}
+	// key and dir come from the fixed map above, never from the request.
+	rows, err := s.pool.Query(ctx, `
+		WITH page AS (
+			SELECT p.id, row_number() OVER (ORDER BY `+key+` `+dir+`, p.id `+dir+`) AS rn
+			FROM participants p
+			WHERE p.study_id = $1 AND ($2 = '' OR p.status = $2) AND ($3 = '' OR starts_with(p.prolific_pid, $3))
+			ORDER BY `+key+` `+dir+`, p.id `+dir+`
+			OFFSET $4 LIMIT $5
+		)
+		SELECT `+participantColumns+`, p.status_reason,
+			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
+			c.counted, c.failures, COALESCE(b.number, 0)
+		FROM page JOIN participants p ON p.id = page.id
+		CROSS JOIN LATERAL (
+			SELECT count(*) FILTER (WHERE NOT t.is_attention_check) AS counted,
+			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS failures
+			FROM responses r JOIN trials t USING (participant_id, position)
+			WHERE r.participant_id = page.id
+		) c
+		LEFT JOIN bonus_batch_items bi ON bi.participant_id = page.id
+		LEFT JOIN bonus_batches b ON b.id = bi.batch_id
+		ORDER BY page.rn`,
+		studyID, q.Status, q.PID, q.Offset, q.Limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: participants: %w", err)
+	}
+	defer rows.Close()
+	out := make([]MonitorRow, 0, q.Limit)
+	for rows.Next() {
+		var m MonitorRow
+		if err := scanParticipant(rows, &m.Participant, &m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch); err != nil {
+			return nil, 0, fmt.Errorf("postgres: participants: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("postgres: participants: %w", err)
+	}
+	return out, total, nil
+}
