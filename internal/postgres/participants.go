@@ -85,11 +85,17 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	var ids []uuid.UUID
+	var claim poolClaim // pool design only: the slots locked for this participant (pool.go)
 	switch st.Design {
 	case study.Fixed:
 		if ids, err = itemIDs(ctx, tx, st); err != nil {
 			return err
 		}
+	case study.Pool:
+		if claim, err = lockPoolSlots(ctx, tx, st); err != nil {
+			return err
+		}
+		ids = append(ids, claim.stimuli...)
 	default:
 		return study.Errorf(study.EINTERNAL, "design %q cannot assign items yet", st.Design)
 	}
@@ -119,6 +125,9 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
 		p.ID, stimuli, attention); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
+	}
+	if st.Design == study.Pool {
+		return claim.assign(ctx, tx, p.ID)
 	}
 	return nil
 }
