@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The load benchmark of docs/BENCHMARKS.md ("Load"): a private PostgreSQL in a
+# temporary folder (durable settings: fsync and synchronous_commit on), one
+# server, cmd/loadgen playing the participants, then pgbench running the
+# equivalent single-row INSERT on the same cluster, and the ratio of the two.
+#
+#   scripts/load.sh                      # 1,000 participants, think 400 ms
+#   N=200 THINK=100ms scripts/load.sh    # anything loadgen takes, via env
+#
+# Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), PGCLIENTS
+# (pgbench clients, default the server's pool size 16), PGTIME (s, default 20),
+# PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+N=${N:-1000} C=${C:-0} THINK=${THINK:-400ms} TRIALS=${TRIALS:-120} IMAGES=${IMAGES:-true}
+PGCLIENTS=${PGCLIENTS:-16} PGTIME=${PGTIME:-20} PGOPTS=${PGOPTS:-}
+port=${PORT:-54391} http=${HTTPPORT:-18091}
+
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ] && bindir=$(pg_config --bindir)
+[ -x "$bindir/initdb" ] || { echo "load.sh: no initdb found" >&2; exit 1; }
+as=()
+[ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+
+work=$(mktemp -d /tmp/cubelab-load.XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  "${as[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"${as[@]}" "$bindir/initdb" -D "$work/data" --auth=trust --username=postgres >"$work/initdb.log"
+# shellcheck disable=SC2086
+"${as[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/pg.log" -w start \
+  -o "-k $work -p $port -h 127.0.0.1 -c max_connections=200 -c shared_buffers=256MB $PGOPTS" >/dev/null
+url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+psql() { "$bindir/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres "$@"; }
+echo "PostgreSQL $(psql -Atc 'show server_version'): fsync=$(psql -Atc 'show fsync')," \
+  "synchronous_commit=$(psql -Atc 'show synchronous_commit'), shared_buffers=$(psql -Atc 'show shared_buffers')"
+
+go build -o "$work/server" ./cmd/server
+go build -o "$work/loadgen" ./cmd/loadgen
+DATABASE_URL="$url" "$work/server" serve -addr "127.0.0.1:$http" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+echo "== loadgen"
+"$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" \
+  -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
+
+echo "== pgbench: $PGCLIENTS clients, ${PGTIME}s, one single-row INSERT per transaction"
+psql -c "CREATE TABLE bench_answers (participant_id uuid NOT NULL, position integer NOT NULL,
+  answer text NOT NULL, correct boolean NOT NULL, server_rt_ms integer NOT NULL,
+  answered_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (participant_id, position))"
+cat >"$work/insert.sql" <<'EOF'
+\set pos random(1, 120)
+INSERT INTO bench_answers (participant_id, position, answer, correct, server_rt_ms)
+VALUES (gen_random_uuid(), :pos, 'Yes', true, 1500);
+EOF
+"$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c "$PGCLIENTS" -j 2 -T "$PGTIME" \
+  -f "$work/insert.sql" postgres | tee "$work/pgbench.out"
+
+ours=$(sed -n 's/.* \([0-9]*\) sustained.*/\1/p' "$work/loadgen.out")
+[ -n "$ours" ] || ours=$(sed -n 's/^answers\/s \([0-9]*\).*/\1/p' "$work/loadgen.out")
+tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out")
+echo "== ratio: $ours answers/s / $tps pgbench tps = $(awk -v a="$ours" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"
