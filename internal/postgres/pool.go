@@ -54,13 +54,19 @@ type poolClaim struct {
 	replicas []int32
 }
 
-// lockPoolSlots locks up to K free slots of distinct items, lowest replica
+// lockPoolSlots first times out the study's participants past the time
+// limit, then locks up to K free slots of distinct items, lowest replica
 // first (every item's first answer before any item's second), and returns
 // them. Only the lowest free replica of an item is a candidate, which keeps
 // the items distinct; if another transaction holds it, the item is skipped
 // for this join. No free slot is the "no places left" error.
 func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
 	c := poolClaim{studyID: st.ID}
+	// Slots held by participants past the time limit go back first, so the
+	// pool never turns people away while the background sweep is yet to run.
+	if _, err := sweepTimeouts(ctx, tx, st.ID); err != nil {
+		return c, err
+	}
 	rows, err := tx.Query(ctx, `
 		SELECT ps.stimulus_id, ps.replica FROM pool_slots ps
 		WHERE ps.study_id = $1 AND ps.participant_id IS NULL
@@ -181,32 +187,44 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 
 // SweepTimeouts marks every started participant past their study's time
 // limit as timed out and frees their unanswered slots. It is idempotent and
-// safe to run from several processes at once: the UPDATE takes only rows
-// still 'started', so each participant is marked by exactly one sweep.
+// safe to run from several processes at once: it takes only rows still
+// 'started', and skips rows another sweep or an answer holds locked (they
+// are taken by that sweep, or by the next one).
 func (s *Store) SweepTimeouts(ctx context.Context) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE participants p SET status = 'timed_out', status_changed_at = now()
-			FROM studies st
-			WHERE st.id = p.study_id AND p.status = 'started'
-			  AND p.started_at + st.time_limit_minutes * interval '1 minute' < now()
-			RETURNING p.id`)
-		if err != nil {
-			return fmt.Errorf("postgres: sweep: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("postgres: sweep: %w", err)
-		}
-		n = len(ids)
-		if n == 0 {
-			return nil
-		}
-		_, err = freeUnanswered(ctx, tx, ids)
+		var err error
+		n, err = sweepTimeouts(ctx, tx, uuid.Nil)
 		return err
 	})
 	return n, err
+}
+
+// sweepTimeouts is SweepTimeouts in tx, for one study or (uuid.Nil) all.
+func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, error) {
+	rows, err := tx.Query(ctx, `
+		UPDATE participants p SET status = 'timed_out', status_changed_at = now()
+		WHERE p.id IN (
+			SELECT p2.id FROM participants p2 JOIN studies st ON st.id = p2.study_id
+			WHERE p2.status = 'started' AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR p2.study_id = $1)
+			  AND p2.started_at + st.time_limit_minutes * interval '1 minute' < now()
+			FOR UPDATE OF p2 SKIP LOCKED)
+		  AND p.status = 'started'
+		RETURNING p.id`, studyID)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: sweep: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("postgres: sweep: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := freeUnanswered(ctx, tx, ids); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }
 
 // RunSweeper sweeps timeouts every interval until ctx ends, logging errors
