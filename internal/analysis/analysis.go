@@ -138,7 +138,24 @@ func (m *Matrix) Validate() error {
 			return fmt.Errorf("analysis: item %q has no ground truth", it.ID)
 		}
 	}
+	type runKey struct {
+		model, condition string
+		seed             int64
+	}
+	runs := map[runKey]bool{}
 	for i, o := range m.Observers {
+		switch o.Kind {
+		case Human:
+		case Model:
+			// A run loaded twice would count as two seeds and halve the others' weight.
+			k := runKey{o.Model, o.Condition, o.Seed}
+			if runs[k] {
+				return fmt.Errorf("analysis: model %q condition %q seed %d appears twice", o.Model, o.Condition, o.Seed)
+			}
+			runs[k] = true
+		default:
+			return fmt.Errorf("analysis: observer %d (%s) is neither human nor model", i, o.ID)
+		}
 		if len(o.Answers) != len(m.Items) {
 			return fmt.Errorf("analysis: observer %d (%s) has %d answers for %d items", i, o.ID, len(o.Answers), len(m.Items))
 		}

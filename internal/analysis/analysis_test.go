@@ -347,6 +347,11 @@ func TestValidate(t *testing.T) {
 	if _, err := Analyze(m, Options{}); err == nil {
 		t.Error("missing truth accepted")
 	}
+	m = handMatrix()
+	m.Observers[5].Seed = 1 // now two runs of M with seed 1
+	if _, err := Analyze(m, Options{}); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate run: %v", err)
+	}
 	if _, err := ParseAnswer("yes"); err == nil {
 		t.Error(`ParseAnswer("yes") accepted`)
 	}
