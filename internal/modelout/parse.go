@@ -70,9 +70,8 @@ func Parse(r io.Reader, opt Options) ([]Row, error) {
 		case BatchOutput:
 			p.batchLine(line, n)
 		}
-		if len(p.errs.List) >= opt.MaxErrors {
-			p.errs.Truncated = true
-			break
+		if p.errs.Truncated {
+			break // the cap is reached and more are coming: enough to go on
 		}
 	}
 	if len(p.errs.List) > 0 {
@@ -112,7 +111,8 @@ type parser struct {
 	errs     *Errors
 	rows     []Row
 	seen     map[rowKey]int // line of each row, to report duplicates
-	cols     map[string]int // CSV header
+	cols     map[string]int // CSV header: column of each name
+	fields   int            // CSV header: number of columns
 	headerOK bool
 }
 
@@ -225,6 +225,7 @@ func (p *parser) csvHeader(line []byte, n int) {
 		return
 	}
 	p.cols = map[string]int{}
+	p.fields = len(rec)
 	before := len(p.errs.List)
 	defer func() { p.headerOK = len(p.errs.List) == before }()
 	for i, name := range rec {
@@ -269,8 +270,8 @@ func (p *parser) csvLine(line []byte, n int) {
 		p.fail(n, "", "%v", err)
 		return
 	}
-	if len(rec) != len(p.cols) && len(rec) < maxCol(p.cols)+1 {
-		p.fail(n, "", "%d fields, the header has %d", len(rec), maxCol(p.cols)+1)
+	if len(rec) != p.fields {
+		p.fail(n, "", "%d fields, the header has %d", len(rec), p.fields)
 		return
 	}
 	get := func(name string) (string, bool) {
@@ -316,14 +317,6 @@ func (p *parser) csvLine(line []byte, n int) {
 		return
 	}
 	p.add(r)
-}
-
-func maxCol(cols map[string]int) int {
-	m := -1
-	for _, i := range cols {
-		m = max(m, i)
-	}
-	return m
 }
 
 // jsonRow is a JSONL row; pointers tell absent from zero.

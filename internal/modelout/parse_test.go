@@ -203,6 +203,10 @@ func TestAllErrorsUpToCap(t *testing.T) {
 	if !errors.As(err, &errs) || len(errs.List) != 10 || !errs.Truncated {
 		t.Fatalf("%v", err)
 	}
+	_, err = Parse(strings.NewReader(b.String()), Options{MaxErrors: 30})
+	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.Truncated {
+		t.Fatalf("exactly at the cap is not truncated: %v", err)
+	}
 	_, err = Parse(strings.NewReader(b.String()), Options{})
 	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.Truncated {
 		t.Fatalf("want all 30: %v", err)
