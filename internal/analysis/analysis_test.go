@@ -506,3 +506,97 @@ func TestReportOutputs(t *testing.T) {
 		t.Errorf("JSON: %s", js)
 	}
 }
+
+// TestAnalyzeMatchesNaive recomputes every point estimate of a random data set
+// (missing answers, two seeds per model, six sizes) with the slice functions.
+func TestAnalyzeMatchesNaive(t *testing.T) {
+	m := randomMatrix(12, 60, 4, 8)
+	for i := range m.Observers {
+		if o := &m.Observers[i]; o.Kind == Model {
+			o.Model = "model" + itoa(i%2) // two models, two seeds each
+			o.Seed = int64(i / 2)
+		}
+	}
+	rep, err := Analyze(m, Options{Resamples: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rep.Groups {
+		in := func(j int) bool { return g.Size == 0 || m.Items[j].Size == g.Size }
+		restrict := func(a []Answer) []Answer {
+			out := make([]Answer, len(a))
+			for j := range a {
+				if in(j) {
+					out[j] = a[j]
+				}
+			}
+			return out
+		}
+		truth := make([]Answer, len(m.Items))
+		for j, it := range m.Items {
+			truth[j] = it.Truth
+		}
+		truth = restrict(truth)
+		var humans [][]Answer
+		byModel := map[string][][]Answer{}
+		for _, o := range m.Observers {
+			if o.Kind == Human {
+				humans = append(humans, restrict(o.Answers))
+			} else {
+				byModel[o.Model] = append(byModel[o.Model], restrict(o.Answers))
+			}
+		}
+		mean := func(vs []float64) float64 {
+			s := 0.0
+			for _, v := range vs {
+				s += v
+			}
+			return s / float64(len(vs))
+		}
+		var hh []float64
+		for a := range humans {
+			for b := a + 1; b < len(humans); b++ {
+				if k := ErrorConsistency(humans[a], humans[b], truth); k.Defined {
+					hh = append(hh, k.Value)
+				}
+			}
+		}
+		if !near(g.HumanHuman.Mean, mean(hh), 1e-12) || g.HumanHuman.N != len(hh) {
+			t.Errorf("size %d human-human %v over %d, naive %v over %d", g.Size, g.HumanHuman.Mean, g.HumanHuman.N, mean(hh), len(hh))
+		}
+		for _, mr := range g.Models {
+			seeds := byModel[mr.Model]
+			var perHuman []float64
+			for _, h := range humans {
+				var ks []float64
+				for _, s := range seeds {
+					if k := ErrorConsistency(s, h, truth); k.Defined {
+						ks = append(ks, k.Value)
+					}
+				}
+				if len(ks) > 0 {
+					perHuman = append(perHuman, mean(ks))
+				}
+			}
+			var gt []float64
+			correct, n := 0, 0
+			for _, s := range seeds {
+				if k := CohenKappa(s, truth); k.Defined {
+					gt = append(gt, k.Value)
+				}
+				for j := range s {
+					if s[j] != Missing && truth[j] != Missing {
+						n++
+						if s[j] == truth[j] {
+							correct++
+						}
+					}
+				}
+			}
+			if !near(mr.ModelHuman.Mean, mean(perHuman), 1e-12) || !near(mr.ModelTruth.Mean, mean(gt), 1e-12) ||
+				mr.Accuracy.Correct != correct || mr.Accuracy.N != n || len(mr.Seeds) != 2 {
+				t.Errorf("size %d %s: %+v, naive model-human %v truth %v accuracy %d/%d", g.Size, mr.Model, mr, mean(perHuman), mean(gt), correct, n)
+			}
+		}
+	}
+}
