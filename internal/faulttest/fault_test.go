@@ -15,6 +15,7 @@ import (
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // The size of a faulted run: enough participants and trials that the fault
@@ -73,7 +74,7 @@ func countAnswers(t *testing.T, pool *pgxpool.Pool) int {
 // checkRun holds a run to the rules that a fault must not break: every
 // participant admitted finished, the database holds exactly one answer per
 // trial of each, and every acknowledged answer is there, unchanged.
-func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, admitted int) {
+func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, slug string, admitted, trials int) {
 	t.Helper()
 	ctx := context.Background()
 	byPID := map[string]*loadgen.Participant{}
@@ -99,8 +100,10 @@ func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, admitted in
 
 	rows, err := pool.Query(ctx, `
 		SELECT p.prolific_pid, p.status, p.n_answered, p.n_trials, r.position, r.answer
-		FROM participants p LEFT JOIN responses r ON r.participant_id = p.id
-		ORDER BY p.prolific_pid, r.position`)
+		FROM participants p JOIN studies st ON st.id = p.study_id
+		LEFT JOIN responses r ON r.participant_id = p.id
+		WHERE st.slug = $1
+		ORDER BY p.prolific_pid, r.position`, slug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,16 +111,16 @@ func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, admitted in
 	for rows.Next() {
 		var id string
 		var status study.ParticipantStatus
-		var answered, trials int
+		var answered, n int
 		var pos *int
 		var answer *string
-		if err := rows.Scan(&id, &status, &answered, &trials, &pos, &answer); err != nil {
+		if err := rows.Scan(&id, &status, &answered, &n, &pos, &answer); err != nil {
 			t.Fatal(err)
 		}
 		if stored[id] == nil {
 			stored[id] = map[int]string{}
-			if status != study.Completed || answered != trials || trials != nItems {
-				t.Errorf("participant %s: status %s, %d of %d answered, want completed, %d of %d", id, status, answered, trials, nItems, nItems)
+			if status != study.Completed || answered != n || n != trials {
+				t.Errorf("participant %s: status %s, %d of %d answered, want completed, %d of %d", id, status, answered, n, trials, trials)
 			}
 		}
 		if pos == nil {
@@ -141,8 +144,8 @@ func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, admitted in
 			t.Errorf("the database holds participant %s, whom no one played", id)
 			continue
 		}
-		if len(answers) != nItems {
-			t.Errorf("participant %s has %d answers stored, want %d", id, len(answers), nItems)
+		if len(answers) != trials {
+			t.Errorf("participant %s has %d answers stored, want %d", id, len(answers), trials)
 		}
 		for _, a := range p.Acks {
 			acks++
@@ -151,8 +154,8 @@ func checkRun(t *testing.T, pool *pgxpool.Pool, res *loadgen.Result, admitted in
 			}
 		}
 	}
-	if acks < admitted*nItems {
-		t.Errorf("%d answers acknowledged, want at least %d (one per trial; replays add more)", acks, admitted*nItems)
+	if acks < admitted*trials {
+		t.Errorf("%d answers acknowledged, want at least %d (one per trial; replays add more)", acks, admitted*trials)
 	}
 }
 
@@ -190,7 +193,7 @@ func newStudy(t *testing.T, pool *pgxpool.Pool) {
 }
 
 func loadConfig(targets ...string) loadgen.Config {
-	return loadgen.Config{Targets: targets, Slug: "faults", Participants: nParticipants, Think: think,
+	return loadgen.Config{Targets: append([]string{}, targets...), Slug: "faults", Participants: nParticipants, Think: think,
 		Images: true, Retry: 30 * time.Second, PID: pid}
 }
 
@@ -219,7 +222,7 @@ func TestKillServer(t *testing.T) {
 		t.Fatalf("no request failed: the kill did not hit the run")
 	}
 	t.Logf("killed at %d of %d answers; %d failed requests retried", atKill, nParticipants*nItems, failures(res))
-	checkRun(t, pool, res, nParticipants)
+	checkRun(t, pool, res, "faults", nParticipants, nItems)
 	checkResume(t, srv.url, []string{pid(0), pid(1), pid(nParticipants - 1)})
 }
 
@@ -253,7 +256,7 @@ func TestRestartPostgres(t *testing.T) {
 		t.Fatalf("no request failed: the restart did not hit the run")
 	}
 	t.Logf("%d failed requests retried", failures(res))
-	checkRun(t, pool, res, nParticipants)
+	checkRun(t, pool, res, "faults", nParticipants, nItems)
 	checkResume(t, srv.url, []string{pid(0), pid(nParticipants / 2)})
 }
 
@@ -287,5 +290,73 @@ func TestTwoServers(t *testing.T) {
 	if full != nParticipants-places {
 		t.Errorf("%d participants were turned away, want %d", full, nParticipants-places)
 	}
-	checkRun(t, pool, res, places)
+	checkRun(t, pool, res, "faults", places, nItems)
+}
+
+// TestTwoServersPool runs the label-collection design through two servers:
+// K items per participant add up to exactly R answers per item, and the
+// participants beyond the pool's capacity are turned away.
+func TestTwoServersPool(t *testing.T) {
+	const k, r = 6, 2
+	c := newCluster(t)
+	dsn, pool := c.newDatabase(t, "twopool")
+	ctx := context.Background()
+	store := postgres.NewStore(pool)
+	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("pool-set", nItems))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := study.Study{
+		Slug: "pool", Title: "Pool", Domain: task.Tower, SetID: setID, Design: study.Pool,
+		ItemsPerParticipant: k, ResponsesPerItem: r, Places: 100, TimeLimitMinutes: 30,
+		ConsentText: "Consent.", InstructionsText: "Answer.",
+		Pay:            study.Pay{BaseMinor: 100, PerCorrectMinor: 1, MaxBonusMinor: k, Currency: "GBP"},
+		CompletionCode: "TESTCODE1", Status: study.Draft,
+	}
+	if err := store.CreateStudy(ctx, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetStudyStatus(ctx, st.ID, study.Published); err != nil {
+		t.Fatal(err)
+	}
+	a := startServer(t, dsn, freePort(t))
+	b := startServer(t, dsn, freePort(t))
+
+	cfg := loadConfig(a.url, b.url)
+	cfg.Slug = "pool"
+	res := <-startLoad(t, cfg)
+	if n := failures(res); n != 0 {
+		t.Fatalf("%d requests failed with nothing killed: %v", n, res.Failures)
+	}
+	capacity := nItems * r / k
+	for _, p := range res.Participants {
+		if p.Err != nil && !strings.Contains(p.Err.Error(), "status 410") {
+			t.Errorf("participant %s: %v", p.PID, p.Err)
+		}
+	}
+	checkRun(t, pool, res, "pool", capacity, k)
+
+	rows, err := pool.Query(ctx, `SELECT s.ext_id, count(r.*) FROM stimuli s
+		LEFT JOIN trials tr ON tr.stimulus_id = s.id
+		LEFT JOIN responses r ON r.participant_id = tr.participant_id AND r.position = tr.position
+		WHERE s.set_id = $1 GROUP BY s.ext_id`, setID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	items := 0
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		items++
+		if n != r {
+			t.Errorf("item %s has %d answers, want exactly %d", id, n, r)
+		}
+	}
+	if items != nItems {
+		t.Errorf("%d items, want %d", items, nItems)
+	}
 }
