@@ -2,6 +2,8 @@ package cubeworld
 
 import (
 	"fmt"
+	"image/color"
+	"math"
 	"strconv"
 )
 
@@ -36,4 +38,12 @@ func palette() [8]string {
 		"#7fbf3f", // lime
 		"#1f4f8f", // navy
 	}
+}
+
+func (c rgb) scale(s float64) rgb { return rgb{c[0] * s, c[1] * s, c[2] * s} }
+
+// color converts to 8-bit sRGB, clamping.
+func (c rgb) color() color.NRGBA {
+	ch := func(v float64) uint8 { return uint8(math.Round(255 * math.Max(0, math.Min(1, v)))) }
+	return color.NRGBA{ch(c[0]), ch(c[1]), ch(c[2]), 255}
 }

@@ -114,6 +114,18 @@ func Tower(r *rand.Rand, n int, margin float64, want string) (Scene, error) {
 	if n < MinTowerBlocks || n > MaxTowerBlocks {
 		return Scene{}, fmt.Errorf("cubeworld: towers have %d to %d blocks, not %d", MinTowerBlocks, MaxTowerBlocks, n)
 	}
+	blocks, v, err := towerByClosedForm(r, n, margin, want)
+	if err != nil {
+		return Scene{}, err
+	}
+	if Stands(blocks) != (v == Stable) {
+		return Scene{}, fmt.Errorf("cubeworld: closed form says %v but the linear program disagrees", v)
+	}
+	return Scene{Domain: task.Tower, Blocks: blocks, Answer: answerOf(v)}, nil
+}
+
+// towerByClosedForm is Tower without the final check by linear program.
+func towerByClosedForm(r *rand.Rand, n int, margin float64, want string) ([]Block, Verdict, error) {
 	for range maxAttempts {
 		blocks, ok := sampleTower(r, n, towerSpread(n))
 		if !ok {
@@ -123,12 +135,9 @@ func Tower(r *rand.Rand, n int, margin float64, want string) (Scene, error) {
 		if v == Ambiguous || (want != "" && answerOf(v) != want) {
 			continue
 		}
-		if Stands(blocks) != (v == Stable) {
-			return Scene{}, fmt.Errorf("cubeworld: closed form says %v but the linear program disagrees", v)
-		}
-		return Scene{Domain: task.Tower, Blocks: blocks, Answer: answerOf(v)}, nil
+		return blocks, v, nil
 	}
-	return Scene{}, fmt.Errorf("%w (tower of %d, want %q)", ErrAttempts, n, want)
+	return nil, Ambiguous, fmt.Errorf("%w (tower of %d, want %q)", ErrAttempts, n, want)
 }
 
 // answerOf turns a verdict on what is left standing into the answer "will it fall?".
