@@ -165,10 +165,11 @@ func runExport(ctx context.Context, args []string, e env) error {
 	}
 	defer pool.Close()
 	store := postgres.NewStore(pool)
-	rows, err := store.ExportRows(ctx, c.sel)
+	x, err := store.OpenExport(ctx, c.sel)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	defer x.Close()
 
 	dir := filepath.Dir(c.out)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(c.out)+".*.partial")
@@ -183,7 +184,7 @@ func runExport(ctx context.Context, args []string, e env) error {
 	}()
 	c.opts.TempDir = dir // the spooled text is as large as the ZIP's: keep it on the same disk
 	c.opts.Modified = time.Now().UTC().Truncate(time.Second)
-	sum, err := export.Write(ctx, f, rows, store.ExportImages(), c.opts)
+	sum, err := export.Write(ctx, f, x.Rows(), x.Image, c.opts)
 	if err != nil {
 		return err
 	}

@@ -27,15 +27,32 @@ type ExportSelection struct {
 	Filter  export.Filter
 }
 
-// ExportRows checks the selection and returns the stream that export.Write
-// reads: one row per answer (or per item, for a set), sorted by the stimulus's
-// UUID, attention-check trials and rejected participants left out. Nothing is
-// read until the stream is ranged over, and the rows are never held together:
-// each is scanned from the connection as export.Write asks for it.
+// ExportReader feeds one export.Write from the database: Rows streams the
+// selected rows and Image their images, each on a connection of its own, both
+// sorted by the stimulus's UUID. Neither holds more than one row or one image:
+// everything is scanned off the wire as export.Write asks for it.
+type ExportReader struct {
+	store     *Store
+	ctx       context.Context
+	cancel    context.CancelFunc
+	rowsSQL   string
+	imagesSQL string
+	args      []any
+
+	images pgx.Rows  // the image stream, started by the first Image
+	ended  bool      // the image stream has no more rows
+	cur    uuid.UUID // the stimulus whose image is in img
+	img    []byte
+}
+
+// OpenExport checks the selection and prepares its streams; nothing is read
+// until Rows is ranged over. Unknown studies or sets are reported here, with
+// study.ENOTFOUND, before any byte of the ZIP exists. Close releases the
+// connections; ctx bounds both streams.
 //
-// Unknown studies or sets are reported here, with study.ENOTFOUND, before any
-// byte of the ZIP exists.
-func (s *Store) ExportRows(ctx context.Context, sel ExportSelection) (iter.Seq2[export.Answer, error], error) {
+// The rows are one per answer (one per item, with an empty Response, for a
+// set), attention-check trials and rejected participants left out.
+func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportReader, error) {
 	switch {
 	case len(sel.Studies) > 0 && sel.Set != "":
 		return nil, study.Errorf(study.EINVALID, "choose studies or a stimulus set, not both")
@@ -57,46 +74,49 @@ func (s *Store) ExportRows(ctx context.Context, sel ExportSelection) (iter.Seq2[
 	if splits == nil {
 		splits = []string{}
 	}
-
+	// $2, $3, $4 of both queries; $1 is the set or the studies.
+	const filters = `
+		AND (cardinality($2::text[]) = 0 OR s.domain = ANY($2))
+		AND (cardinality($3::int[]) = 0 OR s.size = ANY($3))
+		AND (cardinality($4::text[]) = 0 OR s.split = ANY($4))`
+	x := &ExportReader{store: s}
 	if sel.Set != "" {
 		setID, err := s.SetIDByName(ctx, sel.Set)
 		if err != nil {
 			return nil, err
 		}
-		// Ground truth needs no answer: one row per item, Response empty.
-		return s.exportStream(ctx, `
-			SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file
-			FROM stimuli s
-			WHERE s.set_id = $1
-			  AND (cardinality($2::text[]) = 0 OR s.domain = ANY($2))
-			  AND (cardinality($3::int[]) = 0 OR s.size = ANY($3))
-			  AND (cardinality($4::text[]) = 0 OR s.split = ANY($4))
-			ORDER BY s.id`, setID, domains, sizes, splits), nil
+		// Ground truth needs no answer: one row per item.
+		from := `FROM stimuli s WHERE s.set_id = $1` + filters + ` ORDER BY s.id`
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file ` + from
+		x.imagesSQL = `SELECT s.id, s.image ` + from
+		x.args = []any{setID, domains, sizes, splits}
+	} else {
+		ids, err := s.studyIDs(ctx, sel.Studies)
+		if err != nil {
+			return nil, err
+		}
+		// A trial is an attention check by its own flag; the study's list is
+		// checked too, so that an item listed later is still left out.
+		from := `
+			FROM responses r
+			JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
+			JOIN participants p ON p.id = r.participant_id
+			JOIN studies st ON st.id = p.study_id
+			JOIN stimuli s ON s.id = t.stimulus_id
+			WHERE p.study_id = ANY($1)
+			  AND p.status <> 'rejected'
+			  AND NOT t.is_attention_check
+			  AND NOT (t.stimulus_id = ANY(st.attention_check_ids))` + filters
+		// Within a stimulus the rows are ordered by study and participant, so
+		// that the same data always gives the same ZIP.
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file ` +
+			from + ` ORDER BY s.id, st.slug, p.prolific_pid`
+		// Only the images some row refers to, not the whole set.
+		x.imagesSQL = `SELECT si.id, si.image FROM stimuli si WHERE si.id IN (SELECT s.id ` + from + `) ORDER BY si.id`
+		x.args = []any{ids, domains, sizes, splits}
 	}
-
-	ids, err := s.studyIDs(ctx, sel.Studies)
-	if err != nil {
-		return nil, err
-	}
-	// A trial is an attention check by its own flag; the study's list is
-	// checked too, so that an item listed later is still left out. Within a
-	// stimulus the rows are ordered by study and participant, so that the same
-	// data gives the same ZIP.
-	return s.exportStream(ctx, `
-		SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file
-		FROM responses r
-		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
-		JOIN participants p ON p.id = r.participant_id
-		JOIN studies st ON st.id = p.study_id
-		JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE p.study_id = ANY($1)
-		  AND p.status <> 'rejected'
-		  AND NOT t.is_attention_check
-		  AND NOT (t.stimulus_id = ANY(st.attention_check_ids))
-		  AND (cardinality($2::text[]) = 0 OR s.domain = ANY($2))
-		  AND (cardinality($3::int[]) = 0 OR s.size = ANY($3))
-		  AND (cardinality($4::text[]) = 0 OR s.split = ANY($4))
-		ORDER BY s.id, st.slug, p.prolific_pid`, ids, domains, sizes, splits), nil
+	x.ctx, x.cancel = context.WithCancel(ctx)
+	return x, nil
 }
 
 // studyIDs resolves slugs, naming every one that does not exist.
@@ -132,13 +152,14 @@ func (s *Store) studyIDs(ctx context.Context, slugs []string) ([]uuid.UUID, erro
 	return ids, nil
 }
 
-// exportStream runs the query when ranged over and yields its rows one by one.
-func (s *Store) exportStream(ctx context.Context, sql string, args ...any) iter.Seq2[export.Answer, error] {
+// Rows runs the row query when ranged over and yields its rows one by one.
+// It may be ranged over again; each pass runs the query anew.
+func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 	return func(yield func(export.Answer, error) bool) {
 		// Stopping early cancels the query instead of letting Close read the
 		// rest of a million rows off the wire.
-		qctx, cancel := context.WithCancel(ctx)
-		rows, err := s.pool.Query(qctx, sql, args...)
+		ctx, cancel := context.WithCancel(x.ctx)
+		rows, err := x.store.pool.Query(ctx, x.rowsSQL, x.args...)
 		if err != nil {
 			cancel()
 			yield(export.Answer{}, fmt.Errorf("postgres: export query: %w", err))
@@ -174,22 +195,63 @@ func (s *Store) exportStream(ctx context.Context, sql string, args ...any) iter.
 	}
 }
 
-// ExportImages opens a stimulus's image from the stimuli table by its UUID.
-// Each image is one short query on a connection of its own, beside the one
-// that streams the rows.
-func (s *Store) ExportImages() export.OpenImage {
-	return func(ctx context.Context, stimulusID, _ string) (io.ReadCloser, error) {
-		id, err := uuid.Parse(stimulusID)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: export image: stimulus id %q: %w", stimulusID, err)
-		}
-		var img []byte
-		err = s.pool.QueryRow(ctx, `SELECT image FROM stimuli WHERE id = $1`, id).Scan(&img)
-		if err == pgx.ErrNoRows {
-			return nil, fmt.Errorf("postgres: export image: no stimulus %s", stimulusID)
-		} else if err != nil {
-			return nil, fmt.Errorf("postgres: export image %s: %w", stimulusID, err)
-		}
-		return io.NopCloser(bytes.NewReader(img)), nil
+// Image is an export.OpenImage. export.Write asks for the images in the order
+// of the rows, so one streamed query serves them all: Image reads it forward to
+// the stimulus asked for, skipping images whose rows the export left out, with
+// no round trip per image. An image asked for out of that order is read by its
+// own query.
+func (x *ExportReader) Image(ctx context.Context, stimulusID, _ string) (io.ReadCloser, error) {
+	id, err := uuid.Parse(stimulusID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: export image: stimulus id %q: %w", stimulusID, err)
 	}
+	if x.images == nil && !x.ended {
+		if x.images, err = x.store.pool.Query(x.ctx, x.imagesSQL, x.args...); err != nil {
+			x.images, x.ended = nil, true
+			return nil, fmt.Errorf("postgres: export images: %w", err)
+		}
+	}
+	for !x.ended && (x.img == nil || bytes.Compare(x.cur[:], id[:]) < 0) {
+		if !x.images.Next() {
+			x.ended, x.img = true, nil
+			x.images.Close()
+			if err := x.images.Err(); err != nil {
+				return nil, fmt.Errorf("postgres: export images: %w", err)
+			}
+			break
+		}
+		// A fresh slice per image: the caller may still hold the last one.
+		x.img = nil
+		if err := x.images.Scan(&x.cur, &x.img); err != nil {
+			return nil, fmt.Errorf("postgres: export image: %w", err)
+		}
+	}
+	if x.img != nil && x.cur == id {
+		return io.NopCloser(bytes.NewReader(x.img)), nil
+	}
+	img, err := x.store.stimulusImage(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(img)), nil
+}
+
+// Close ends both streams and gives their connections back to the pool.
+func (x *ExportReader) Close() {
+	x.cancel()
+	if x.images != nil {
+		x.images.Close()
+	}
+}
+
+// stimulusImage reads one image by the stimulus's UUID.
+func (s *Store) stimulusImage(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	var img []byte
+	err := s.pool.QueryRow(ctx, `SELECT image FROM stimuli WHERE id = $1`, id).Scan(&img)
+	if err == pgx.ErrNoRows {
+		return nil, fmt.Errorf("postgres: export image: no stimulus %s", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("postgres: export image %s: %w", id, err)
+	}
+	return img, nil
 }

@@ -235,7 +235,7 @@ func BenchmarkExportFromPostgres(b *testing.B) {
 			var size int64
 			stop := peakGoSys()
 			for b.Loop() {
-				rows, err := store.ExportRows(context.Background(), postgres.ExportSelection{Studies: []string{benchSlug}})
+				x, err := store.OpenExport(context.Background(), postgres.ExportSelection{Studies: []string{benchSlug}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -243,11 +243,12 @@ func BenchmarkExportFromPostgres(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sum, err = export.Write(context.Background(), f, rows, store.ExportImages(), export.Options{
+				sum, err = export.Write(context.Background(), f, x.Rows(), x.Image, export.Options{
 					Source: c.source, Ties: export.CoinTies, Format: c.format, ValidationFraction: 0.1, Seed: 1, TempDir: dir})
 				if err != nil {
 					b.Fatal(err)
 				}
+				x.Close()
 				if size, err = f.Seek(0, io.SeekEnd); err != nil {
 					b.Fatal(err)
 				}

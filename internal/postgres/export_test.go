@@ -183,13 +183,14 @@ func cmpAll(c ...int) int {
 func exportZip(t *testing.T, store *postgres.Store, sel postgres.ExportSelection, opts export.Options) (map[string][]byte, export.Summary) {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := store.ExportRows(ctx, sel)
+	x, err := store.OpenExport(ctx, sel)
 	if err != nil {
-		t.Fatalf("ExportRows: %v", err)
+		t.Fatalf("OpenExport: %v", err)
 	}
+	defer x.Close()
 	opts.TempDir = t.TempDir()
 	var buf bytes.Buffer
-	sum, err := export.Write(ctx, &buf, rows, store.ExportImages(), opts)
+	sum, err := export.Write(ctx, &buf, x.Rows(), x.Image, opts)
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -372,12 +373,12 @@ func TestExportRows(t *testing.T) {
 			{"Split", export.Filter{SetSplits: []string{"test"}}, 6 * 4},
 			{"OtherSplit", export.Filter{SetSplits: []string{"train"}}, 0},
 		} {
-			rows, err := f.store.ExportRows(ctx, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Filter: c.filter})
+			x, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Filter: c.filter})
 			if err != nil {
 				t.Fatal(err)
 			}
 			n := 0
-			for a, err := range rows {
+			for a, err := range x.Rows() {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -386,6 +387,7 @@ func TestExportRows(t *testing.T) {
 				}
 				n++
 			}
+			x.Close()
 			if n != c.want {
 				t.Errorf("%s: %d rows, want %d", c.name, n, c.want)
 			}
@@ -394,10 +396,12 @@ func TestExportRows(t *testing.T) {
 
 	t.Run("StopEarly", func(t *testing.T) {
 		t.Parallel()
-		rows, err := f.store.ExportRows(ctx, postgres.ExportSelection{Studies: []string{"ea"}})
+		x, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea"}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer x.Close()
+		rows := x.Rows()
 		for range 3 {
 			for _, err := range rows {
 				if err != nil {
@@ -436,7 +440,7 @@ func TestExportRows(t *testing.T) {
 			{"Neither", postgres.ExportSelection{}, study.EINVALID, "at least one"},
 			{"BadDomain", postgres.ExportSelection{Studies: []string{"ea"}, Filter: export.Filter{Domains: []task.Domain{"cube"}}}, study.EINVALID, "cube"},
 		} {
-			_, err := f.store.ExportRows(ctx, c.sel)
+			_, err := f.store.OpenExport(ctx, c.sel)
 			if study.ErrorCode(err) != c.code || !strings.Contains(study.ErrorMessage(err), c.in) {
 				t.Errorf("%s: got %v, want code %s mentioning %s", c.name, err, c.code, c.in)
 			}
@@ -444,15 +448,56 @@ func TestExportRows(t *testing.T) {
 	})
 }
 
-func TestExportImages(t *testing.T) {
+// TestExportImage asks for images in the export's order with gaps (as when
+// images are left out), then out of order and unknown ones, which the stream
+// cannot serve and a query of their own must.
+func TestExportImage(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	_, pool := pgtest.New(t)
 	store := postgres.NewStore(pool)
-	open := store.ExportImages()
-	if _, err := open(context.Background(), uuid.NewString(), "x.png"); err == nil || !strings.Contains(err.Error(), "no stimulus") {
+	if _, _, err := store.ImportSet(ctx, pgtest.TowerSet("images", 9)); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]int{}
+	var ids []string
+	rows, _ := pool.Query(ctx, `SELECT id::text, ext_id FROM stimuli ORDER BY id`)
+	for rows.Next() {
+		var id, ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			t.Fatal(err)
+		}
+		var i int
+		fmt.Sscanf(ext, "t%d", &i)
+		byID[id] = i - 1
+		ids = append(ids, id)
+	}
+	x, err := store.OpenExport(ctx, postgres.ExportSelection{Set: "images"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	check := func(id string) {
+		t.Helper()
+		rc, err := x.Image(ctx, id, "")
+		if err != nil {
+			t.Fatalf("image %s: %v", id, err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(b, pgtest.PNG(byID[id])) {
+			t.Errorf("image %s: %d bytes, not the stored PNG of t%02d", id, len(b), byID[id]+1)
+		}
+	}
+	for i := 1; i < len(ids); i += 2 {
+		check(ids[i])
+	}
+	check(ids[0])          // behind the stream
+	check(ids[len(ids)-1]) // after the stream ended
+	if _, err := x.Image(ctx, uuid.NewString(), "x.png"); err == nil || !strings.Contains(err.Error(), "no stimulus") {
 		t.Errorf("missing stimulus: %v", err)
 	}
-	if _, err := open(context.Background(), "t01", "x.png"); err == nil {
+	if _, err := x.Image(ctx, "t01", "x.png"); err == nil {
 		t.Errorf("an id that is not a UUID opened")
 	}
 }
