@@ -120,6 +120,9 @@ func logOrNil(p float64) *float64 {
 // normalise trims, lower-cases and strips punctuation: " Yes", "YES", "No." and
 // "yes!" become "yes" and "no"; "Yesterday" stays itself.
 func normalise(tok string) string {
+	// Byte-level BPE vocabularies (GPT-2 style) write a leading space as 'Ġ';
+	// a server that returns raw vocabulary entries gives "ĠYes".
+	tok = strings.TrimLeft(tok, "Ġ")
 	return strings.Map(func(r rune) rune {
 		// Symbols go too: SentencePiece marks a leading space with '▁'.
 		if unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r) {

@@ -85,7 +85,7 @@ func TestBatchErrorLine(t *testing.T) {
 }
 
 func TestNormalise(t *testing.T) {
-	for tok, want := range map[string]string{" Yes": "yes", "yes": "yes", "No.": "no", "NO": "no", "\u2581No": "no", "Yes!": "yes", "Yesterday": "yesterday", " ": ""} {
+	for tok, want := range map[string]string{" Yes": "yes", "yes": "yes", "No.": "no", "NO": "no", "\u2581No": "no", "\u0120Yes": "yes", "Yes!": "yes", "Yesterday": "yesterday", " ": ""} {
 		if got := normalise(tok); got != want {
 			t.Errorf("normalise(%q) = %q, want %q", tok, got, want)
 		}
