@@ -253,3 +253,16 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 
 // timeFormat is RFC 3339 with milliseconds.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// BonusWaiting counts the approved participants with a bonus above zero who
+// are in no batch yet, and sums their bonuses: the next export.
+func (s *Store) BonusWaiting(ctx context.Context, studyID uuid.UUID) (n int, sumMinor int64, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT count(*), COALESCE(sum(p.bonus_minor), 0)::bigint FROM participants p
+		WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+		  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID).Scan(&n, &sumMinor)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: bonus waiting: %w", err)
+	}
+	return n, sumMinor, nil
+}

@@ -42,6 +42,10 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/preview/done", s.handle(s.handlePreviewEnd))
 	})
 
+	// The experimenters' side (admin_routes.go): every route but the login
+	// form needs a session, every unsafe one a CSRF token.
+	r.Route("/admin", s.adminRoutes)
+
 	r.NotFound(s.handle(notFound))
 	r.MethodNotAllowed(s.handle(methodNotAllowed))
 	return r

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cubelab/cubelab/internal/account"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// Cookies of the admin side. Both are limited to /admin, HttpOnly and
+// SameSite=Lax, and Secure when the server is reached over TLS.
+const (
+	adminCookie      = "cubelab_admin"
+	loginCSRFCookie  = "cubelab_login"
+	adminCookiePath  = "/admin"
+	csrfField        = "csrf"
+	maxAdminFormSize = 256 << 10
+)
+
+// dummyHash is checked against when a login names no account, so that a
+// wrong email takes as long as a wrong password and reveals nothing.
+const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c29tZXNhbHRzb21lc2FsdA$h6HcBZ2b3tC0TmRvCHxxsZCuMw0OzP2JtDzS7Z1C4D0"
+
+type ctxKey int
+
+const sessionKey ctxKey = 1
+
+// adminSession is the session requireAdmin put in the request's context.
+func adminSession(r *http.Request) account.Session {
+	ses, _ := r.Context().Value(sessionKey).(account.Session)
+	return ses
+}
+
+// randomToken is 32 random bytes, URL-safe.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.baseURL, "https://")
+}
+
+func (s *Server) setAdminCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: adminCookiePath, MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// requireAdmin lets a request through only with a valid session: a page
+// request without one goes to the login page, anything else gets 401.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ses account.Session
+		var err error = study.Errorf(study.EUNAUTHORIZED, "Please log in.")
+		if c, cerr := r.Cookie(adminCookie); cerr == nil && c.Value != "" {
+			ses, err = s.store.AdminSession(r.Context(), tokenHash(c.Value))
+		}
+		if err != nil {
+			if study.ErrorCode(err) == study.EUNAUTHORIZED && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				_ = redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
+				return
+			}
+			s.adminError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, ses)))
+	})
+}
+
+// unsafe reports whether a method may change state.
+func unsafe(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// sameOrigin checks that a state-changing request comes from a page of this
+// host: the Origin header, or the Referer when a browser sends no Origin. A
+// request carrying neither is refused; every browser sends Origin on a POST.
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" || src == "null" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return false
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// checkCSRF refuses an unsafe request unless it comes from this host and
+// carries the session's CSRF token in its form, compared in constant time.
+func (s *Server) checkCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if unsafe(r.Method) {
+			ses := adminSession(r)
+			got := r.PostFormValue(csrfField)
+			if !sameOrigin(r) || ses.CSRFToken == "" ||
+				subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRFToken)) != 1 {
+				s.adminError(w, r, study.Errorf(study.EFORBIDDEN,
+					"This form has expired or did not come from this site. Go back, reload the page and try again."))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminHandle turns an error-returning handler of the admin side into a
+// handler whose errors are shown inside the admin frame.
+func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.adminError(w, r, err)
+		}
+	}
+}
+
+// adminError writes err as an admin page with the status of its code.
+func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
+	status, title := statusOf(study.ErrorCode(err))
+	msg := study.ErrorMessage(err)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		status, title, msg = http.StatusRequestEntityTooLarge, "Too large", "The form sent was too large."
+	}
+	if status == http.StatusUnauthorized {
+		title = "Please log in"
+	}
+	if status == http.StatusInternalServerError {
+		s.log.ErrorContext(r.Context(), "admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	ses := adminSession(r)
+	v := web.AdminErrorView{AdminPage: web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken},
+		Status: status, Message: msg, Back: "/admin/"}
+	if rerr := render(w, r, status, web.AdminError(v)); rerr != nil {
+		s.log.WarnContext(r.Context(), "writing an error page failed", "err", rerr)
+	}
+}
+
+// safeNext keeps a post-login redirect on the admin side of this site.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/admin/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return "/admin/"
+}
+
+// handleLoginPage shows the login form and gives the browser the
+// double-submit token the form must send back: a login form posted from
+// another site cannot know it.
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
+	token := randomToken()
+	s.setAdminCookie(w, r, loginCSRFCookie, token, 3600)
+	return render(w, r, http.StatusOK, web.Login(web.LoginView{
+		AdminPage: web.AdminPage{Title: "Log in"}, LoginCSRF: token, Next: safeNext(r.URL.Query().Get("next")),
+	}))
+}
+
+// clientIP is the address the login limit counts. X-Forwarded-For is not
+// trusted: anyone can write it.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// handleLogin checks the password, within the limits on failed attempts per
+// address and per email, and starts a session.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	next := safeNext(r.PostFormValue("next"))
+	fail := func(status int, msg string) error {
+		token := randomToken()
+		s.setAdminCookie(w, r, loginCSRFCookie, token, 3600)
+		return render(w, r, status, web.Login(web.LoginView{
+			AdminPage: web.AdminPage{Title: "Log in"}, LoginCSRF: token, Email: email, Next: next, Error: msg,
+		}))
+	}
+	c, err := r.Cookie(loginCSRFCookie)
+	if !sameOrigin(r) || err != nil || c.Value == "" ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+		return fail(http.StatusForbidden, "The login form expired. Please try again.")
+	}
+	norm, err := account.NormalizeEmail(email)
+	if err != nil {
+		return fail(http.StatusUnauthorized, "Wrong email or password.")
+	}
+	ip := clientIP(r)
+	byIP, byEmail, err := s.store.LoginFailures(ctx, ip, norm, account.Window)
+	if err != nil {
+		return err
+	}
+	if byIP >= account.MaxFailuresIP || byEmail >= account.MaxFailuresEmail {
+		w.Header().Set("Retry-After", "900")
+		return fail(http.StatusTooManyRequests, "Too many failed logins. Please wait 15 minutes and try again.")
+	}
+	admin, hash, err := s.store.AdminByEmail(ctx, norm)
+	if study.ErrorCode(err) == study.ENOTFOUND {
+		hash = dummyHash
+	} else if err != nil {
+		return err
+	}
+	if cerr := account.Check(r.PostFormValue("password"), hash); cerr != nil || admin.ID.String() == "00000000-0000-0000-0000-000000000000" {
+		if err := s.store.RecordLoginFailure(ctx, ip, norm); err != nil {
+			return err
+		}
+		return fail(http.StatusUnauthorized, "Wrong email or password.")
+	}
+	token, hashed := newToken()
+	if err := s.store.CreateAdminSession(ctx, admin.ID, hashed, randomToken(), time.Now().Add(account.SessionLifetime)); err != nil {
+		return err
+	}
+	s.setAdminCookie(w, r, adminCookie, token, int(account.SessionLifetime/time.Second))
+	s.setAdminCookie(w, r, loginCSRFCookie, "", -1)
+	return redirect(w, r, next)
+}
+
+// handleLogout deletes the session's row, so the cookie is worthless even
+// if it was copied.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(adminCookie); err == nil {
+		if err := s.store.DeleteAdminSession(r.Context(), tokenHash(c.Value)); err != nil {
+			return err
+		}
+	}
+	s.setAdminCookie(w, r, adminCookie, "", -1)
+	return redirect(w, r, "/admin/login")
+}

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// monitorPageSize is the participant table's page.
+const monitorPageSize = 50
+
+// monitorFilter reads the table's filter, sort and page from the query,
+// falling back to defaults for anything it does not know.
+func monitorFilter(q url.Values) web.MonitorFilter {
+	f := web.MonitorFilter{Status: q.Get("status"), PID: q.Get("pid"), Sort: q.Get("sort"), Desc: q.Get("desc") == "1"}
+	switch study.ParticipantStatus(f.Status) {
+	case study.Started, study.Completed, study.Approved, study.Returned, study.TimedOut, study.Rejected:
+	default:
+		f.Status = ""
+	}
+	if len(f.PID) > 24 {
+		f.PID = f.PID[:24]
+	}
+	if !postgres.ValidSort(f.Sort) {
+		f.Sort, f.Desc = "started", true
+	}
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	f.Page = max(f.Page, 1)
+	return f
+}
+
+
+func filterQuery(f web.MonitorFilter) url.Values {
+	q := url.Values{}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.PID != "" {
+		q.Set("pid", f.PID)
+	}
+	q.Set("sort", f.Sort)
+	if f.Desc {
+		q.Set("desc", "1")
+	}
+	if f.Page > 1 {
+		q.Set("page", strconv.Itoa(f.Page))
+	}
+	return q
+}
+
+// duration writes a duration as minutes and seconds.
+func duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// hourlyRate is the pay per hour that base pay for a task of duration d
+// implies, in minor units: how Prolific judges the minimum pay.
+func hourlyRate(baseMinor int64, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(baseMinor)*float64(time.Hour)/float64(d) + 0.5)
+}
+
+// monitorView builds the self-refreshing part of a study page.
+func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilter) (web.MonitorView, error) {
+	ctx := r.Context()
+	base := studyURL(st.ID)
+	rows, total, err := s.store.Participants(ctx, st.ID, postgres.MonitorQuery{Status: f.Status, PID: f.PID,
+		Sort: f.Sort, Desc: f.Desc, Offset: (f.Page - 1) * monitorPageSize, Limit: monitorPageSize})
+	if err != nil {
+		return web.MonitorView{}, err
+	}
+	tot, err := s.store.StudyTotals(ctx, st)
+	if err != nil {
+		return web.MonitorView{}, err
+	}
+	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
+	median, rate := "–", "–"
+	if tot.MedianDuration > 0 {
+		median = duration(tot.MedianDuration)
+		rate = money(hourlyRate(st.Pay.BaseMinor, tot.MedianDuration)) + "/h"
+	}
+	v := web.MonitorView{
+		Base: base, CSRF: adminSession(r).CSRFToken, Query: filterQuery(f).Encode(), Total: total,
+		Updated: time.Now().UTC().Format("15:04:05 UTC"),
+		Totals: []web.Setting{
+			{Name: "Completed", Value: strconv.Itoa(tot.Completed)},
+			{Name: "Started", Value: strconv.Itoa(tot.Started)},
+			{Name: "Returned", Value: strconv.Itoa(tot.Returned)},
+			{Name: "Timed out", Value: strconv.Itoa(tot.TimedOut)},
+			{Name: "Rejected", Value: strconv.Itoa(tot.Rejected)},
+			{Name: "Median duration", Value: median},
+			{Name: "Hourly rate at the median", Value: rate},
+			{Name: "Money committed", Value: money(tot.CommittedMinor)},
+		},
+	}
+	if st.Design == study.Pool && st.Status != study.Draft {
+		pc, err := s.store.PoolState(ctx, st)
+		if err != nil {
+			return v, err
+		}
+		v.Pool = []web.Setting{
+			{Name: "Items", Value: strconv.Itoa(pc.Items)},
+			{Name: "Slots held", Value: strconv.Itoa(pc.Held) + " of " + strconv.Itoa(pc.Slots)},
+			{Name: "Answers", Value: strconv.Itoa(pc.Answered) + " of " + strconv.Itoa(pc.Slots)},
+		}
+		for n, items := range pc.ByAnswers {
+			v.Pool = append(v.Pool, web.Setting{Name: "Items with " + strconv.Itoa(n) + " answers", Value: strconv.Itoa(items)})
+		}
+	}
+	for _, p := range rows {
+		row := web.ParticipantRow{
+			ID: p.ID.String(), PID: p.PID, Status: statusLabel(p.Status), StatusClass: "st-" + string(p.Status),
+			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
+			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
+			CheckFailures: p.CheckFailures,
+			CanReturn:     p.Status == study.Started,
+			CanReject:     p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
+			CanApprove:    p.Status == study.Completed,
+		}
+		if p.Counted > 0 {
+			row.Accuracy = strconv.Itoa((200*p.NCorrect+p.Counted)/(2*p.Counted)) + "% (" + strconv.Itoa(p.NCorrect) + "/" + strconv.Itoa(p.Counted) + ")"
+		}
+		if p.BonusMinor != nil {
+			row.Bonus = money(*p.BonusMinor)
+		}
+		if p.InBatch > 0 {
+			row.Batch = "bonus batch " + strconv.Itoa(p.InBatch)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	if total > 0 {
+		v.From = (f.Page-1)*monitorPageSize + 1
+		v.To = v.From + len(rows) - 1
+	}
+	page := func(n int) string {
+		g := f
+		g.Page = n
+		return base + "?" + filterQuery(g).Encode()
+	}
+	if f.Page > 1 {
+		v.PrevURL = page(f.Page - 1)
+	}
+	if f.Page*monitorPageSize < total {
+		v.NextURL = page(f.Page + 1)
+	}
+	for _, c := range []struct{ label, key string }{
+		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
+		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+	} {
+		l := web.SortLink{Label: c.label}
+		if c.key != "" {
+			g := f
+			g.Page, g.Sort, g.Desc = 1, c.key, false
+			if f.Sort == c.key {
+				g.Desc = !f.Desc
+				l.Sort = "ascending"
+				if f.Desc {
+					l.Sort = "descending"
+				}
+			}
+			l.URL = base + "?" + filterQuery(g).Encode()
+		}
+		v.SortLinks = append(v.SortLinks, l)
+	}
+	return v, nil
+}
+
+// statusLabel is a participant status in words.
+func statusLabel(s study.ParticipantStatus) string {
+	if s == study.TimedOut {
+		return "timed out"
+	}
+	return string(s)
+}
+
+// handleMonitor is the fragment admin.js fetches every few seconds.
+func (s *Server) handleMonitor(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.monitorView(r, st, monitorFilter(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, web.Monitor(v))
+}
+
+// handleParticipantAction marks a participant returned, rejects them with a
+// reason, or approves them, then goes back to the table as it was.
+func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	pid, err := uuid.Parse(chi.URLParam(r, "participant"))
+	if err != nil {
+		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+	}
+	act := postgres.Action(chi.URLParam(r, "action"))
+	if err := s.store.ActOnParticipant(r.Context(), st.ID, pid, act, r.PostFormValue("reason")); err != nil {
+		return err
+	}
+	q, _ := url.ParseQuery(r.PostFormValue("q"))
+	return redirect(w, r, studyURL(st.ID)+"?"+filterQuery(monitorFilter(q)).Encode())
+}

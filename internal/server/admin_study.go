@@ -1,0 +1,150 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cubelab/cubelab/internal/prolific"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// studyLink is the exact URL to paste into Prolific: Prolific replaces the
+// {{%...%}} placeholders with each participant's values.
+func (s *Server) studyLink(r *http.Request, slug string) string {
+	return s.origin(r) + "/s/" + slug + "?" + prolific.ParamPID + "={{%PROLIFIC_PID%}}&" +
+		prolific.ParamStudyID + "={{%STUDY_ID%}}&" + prolific.ParamSessionID + "={{%SESSION_ID%}}"
+}
+
+// origin is BASE_URL, or else the scheme and host the request came to.
+func (s *Server) origin(r *http.Request) string {
+	if s.baseURL != "" {
+		return s.baseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// studyMoves are the status buttons of a study in status st.
+func studyMoves(st study.Status) []web.Option {
+	switch st {
+	case study.Draft:
+		return []web.Option{{Value: string(study.Published), Label: "Publish"}}
+	case study.Published:
+		return []web.Option{{Value: string(study.Paused), Label: "Pause"}, {Value: string(study.Closed), Label: "Close"}}
+	case study.Paused:
+		return []web.Option{{Value: string(study.Published), Label: "Resume"}, {Value: string(study.Closed), Label: "Close"}}
+	}
+	return nil
+}
+
+// handleStudy is a study's page: link, settings, and the live monitor. It
+// sweeps timed-out participants first, so the page never shows someone as
+// started who is past the time limit.
+func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.SweepTimeouts(ctx); err != nil {
+		return err
+	}
+	f := monitorFilter(r.URL.Query())
+	mon, err := s.monitorView(r, st, f)
+	if err != nil {
+		return err
+	}
+	settings, err := s.settings(r, st)
+	if err != nil {
+		return err
+	}
+	v := web.StudyView{
+		AdminPage: adminPage(r, st.Title, "studies"), ID: st.ID.String(), Base: studyURL(st.ID), Title: st.Title,
+		Status: string(st.Status), Draft: st.Status == study.Draft, Moves: studyMoves(st.Status),
+		Link: s.studyLink(r, st.Slug), PreviewLink: s.origin(r) + "/s/" + url.PathEscape(st.Slug),
+		Settings: settings, Filter: f, Monitor: mon,
+	}
+	return render(w, r, http.StatusOK, web.Study(v))
+}
+
+// settings lists a study's settings in words.
+func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error) {
+	ctx := r.Context()
+	sets, err := s.store.Sets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	setName := st.SetID.String()
+	for _, set := range sets {
+		if set.ID == st.SetID {
+			setName = set.Name
+		}
+	}
+	items, err := s.store.ItemCount(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	checks, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
+	if err != nil {
+		return nil, err
+	}
+	sizes := "every size"
+	if len(st.Sizes) > 0 {
+		parts := make([]string, len(st.Sizes))
+		for i, n := range st.Sizes {
+			parts[i] = strconv.Itoa(n)
+		}
+		sizes = strings.Join(parts, ", ")
+	}
+	or := func(s, empty string) string {
+		if s == "" {
+			return empty
+		}
+		return s
+	}
+	checkText := "none"
+	if len(checks) > 0 {
+		checkText = strconv.Itoa(len(checks)) + ": " + strings.Join(checks, ", ")
+	}
+	perPerson := strconv.Itoa(items + len(checks))
+	if st.Design == study.Pool {
+		perPerson = strconv.Itoa(min(st.ItemsPerParticipant, items)+len(checks)) + " (K=" + strconv.Itoa(st.ItemsPerParticipant) + ")"
+	}
+	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
+	return []web.Setting{
+		{Name: "Link name", Value: st.Slug},
+		{Name: "Task", Value: string(st.Domain)},
+		{Name: "Stimulus set", Value: setName},
+		{Name: "Sizes", Value: sizes},
+		{Name: "Split", Value: or(st.Split, "every split")},
+		{Name: "Design", Value: designName(st)},
+		{Name: "Items", Value: strconv.Itoa(items)},
+		{Name: "Trials per participant", Value: perPerson},
+		{Name: "Attention checks", Value: checkText},
+		{Name: "Places", Value: strconv.Itoa(st.Places)},
+		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
+		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
+		{Name: "Bonus", Value: money(st.Pay.PerCorrectMinor) + " per correct, at most " + money(st.Pay.MaxBonusMinor)},
+		{Name: "Completion code", Value: or(st.CompletionCode, "not set (needed to publish)")},
+		{Name: "Prolific study id", Value: or(st.ProlificStudyID, "not set")},
+		{Name: "Created", Value: when(st.CreatedAt)},
+	}, nil
+}
+
+// handleStudyStatus publishes, pauses, resumes or closes a study.
+func (s *Server) handleStudyStatus(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetStudyStatus(r.Context(), st.ID, study.Status(r.PostFormValue("status"))); err != nil {
+		return err
+	}
+	return redirect(w, r, studyURL(st.ID))
+}

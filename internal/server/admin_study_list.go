@@ -1,0 +1,59 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// adminPage is the frame of a page for the request's experimenter.
+func adminPage(r *http.Request, title, nav string) web.AdminPage {
+	ses := adminSession(r)
+	return web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken, Nav: nav}
+}
+
+// when formats a time for experimenters: minutes, in UTC, said so.
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// studyURL is a study's admin page.
+func studyURL(id uuid.UUID) string { return "/admin/studies/" + id.String() }
+
+// studyParam reads the study of an /admin/studies/{id} route.
+func (s *Server) studyParam(r *http.Request) (study.Study, error) {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
+	}
+	return s.store.StudyByID(r.Context(), id)
+}
+
+// handleStudyList lists every study.
+func (s *Server) handleStudyList(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.store.Studies(r.Context())
+	if err != nil {
+		return err
+	}
+	v := web.StudyListView{AdminPage: adminPage(r, "Studies", "studies")}
+	for _, st := range list {
+		v.Studies = append(v.Studies, web.StudyRow{
+			URL: studyURL(st.ID), Title: st.Title, Slug: st.Slug, Status: string(st.Status), Design: designName(st.Study),
+			Domain: string(st.Domain), Started: st.Started, Completed: st.Completed, Inactive: st.Inactive,
+			Created: when(st.CreatedAt),
+		})
+	}
+	return render(w, r, http.StatusOK, web.StudyList(v))
+}
+
+// designName says a study's design with its numbers.
+func designName(st study.Study) string {
+	if st.Design == study.Pool {
+		return "pool (K=" + strconv.Itoa(st.ItemsPerParticipant) + ", R=" + strconv.Itoa(st.ResponsesPerItem) + ")"
+	}
+	return "evaluation"
+}

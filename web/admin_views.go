@@ -1,0 +1,167 @@
+package web
+
+// AdminPage is what every experimenter page shows around its content.
+type AdminPage struct {
+	Title string
+	Email string // the logged-in experimenter; "" on the login page
+	CSRF  string // the session's token, carried by every form
+	Nav   string // "studies" or "" for none
+}
+
+// LoginView is the login form.
+type LoginView struct {
+	AdminPage
+	LoginCSRF string // double-submit token, also in a cookie
+	Email     string
+	Next      string
+	Error     string
+}
+
+// AdminErrorView is an error on an experimenter page.
+type AdminErrorView struct {
+	AdminPage
+	Status  int
+	Message string
+	Back    string
+}
+
+// StudyRow is a line of the study list.
+type StudyRow struct {
+	URL       string
+	Title     string
+	Slug      string
+	Status    string
+	Design    string
+	Domain    string
+	Started   int
+	Completed int
+	Inactive  int
+	Created   string
+}
+
+// StudyListView is the list of studies.
+type StudyListView struct {
+	AdminPage
+	Studies []StudyRow
+}
+
+// Option is a choice of a select or a set of radio buttons.
+type Option struct {
+	Value string
+	Label string
+}
+
+// StudyFormView is the form that creates or edits a study; every field is
+// the text as typed, so that a form with errors comes back as it was sent.
+type StudyFormView struct {
+	AdminPage
+	Action     string
+	New        bool
+	Errors     []string
+	Sets       []Option
+	Domains    []Option
+	Currencies []string
+
+	Title, Slug, Domain, SetID, Sizes, Split, Design       string
+	ItemsPerParticipant, ResponsesPerItem, Places, Minutes string
+	AttentionChecks, Consent, Instructions                 string
+	BasePay, PerCorrect, MaxBonus, Currency                string
+	CompletionCode, ProlificStudyID                        string
+}
+
+// Setting is one line of a study's settings.
+type Setting struct {
+	Name  string
+	Value string
+}
+
+// StudyView is a study's page: settings, link, actions and the monitor.
+type StudyView struct {
+	AdminPage
+	ID          string
+	Base        string // /admin/studies/{id}
+	Title       string
+	Status      string
+	Draft       bool
+	Moves       []Option // status changes offered: value and button label
+	Link        string   // the exact link to paste into Prolific
+	PreviewLink string
+	Settings    []Setting
+	Filter      MonitorFilter
+	Monitor     MonitorView
+}
+
+// MonitorFilter is the participant table's filter, sort and page, as in the URL.
+type MonitorFilter struct {
+	Status string
+	PID    string
+	Sort   string
+	Desc   bool
+	Page   int
+}
+
+// MonitorView is the part of the study page that refreshes itself.
+type MonitorView struct {
+	Base      string
+	CSRF      string
+	Query     string // the current query string, kept across actions
+	Totals    []Setting
+	Pool      []Setting // nil for a fixed study
+	Rows      []ParticipantRow
+	Total     int // participants matching the filter
+	From, To  int // 1-based range shown
+	PrevURL   string
+	NextURL   string
+	SortLinks []SortLink
+	Updated   string
+}
+
+// SortLink is a column heading that sorts the table.
+type SortLink struct {
+	Label string
+	URL   string // "" for a column that does not sort
+	Sort  string // "ascending", "descending" or "" for aria-sort
+}
+
+// ParticipantRow is a line of the participant table.
+type ParticipantRow struct {
+	ID            string
+	PID           string
+	Status        string
+	StatusClass   string
+	Reason        string
+	Progress      string
+	Started       string
+	Duration      string
+	Accuracy      string
+	CheckFailures int
+	Bonus         string
+	Batch         string
+	CanReturn     bool
+	CanReject     bool
+	CanApprove    bool
+}
+
+// BatchRow is a line of the list of bonus batches.
+type BatchRow struct {
+	Number   int
+	Created  string
+	People   int
+	Amount   string
+	Paid     string // "" when not yet paid
+	Download string
+	PayURL   string
+}
+
+// PayoutsView is a study's payouts page.
+type PayoutsView struct {
+	AdminPage
+	Base        string
+	StudyTitle  string
+	Currency    string
+	Waiting     int    // approved, bonus above zero, in no batch yet
+	WaitingSum  string // their bonuses
+	Batches     []BatchRow
+	NewBatch    string // the download of a batch just made, "" otherwise
+	NewBatchNum int
+}

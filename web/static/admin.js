@@ -1,0 +1,38 @@
+// Experimenter pages: refresh the participant monitor without a reload, and
+// start the download of a bonus batch just created. Loaded as a file, since
+// the Content-Security-Policy forbids inline scripts.
+(function () {
+  "use strict";
+
+  var POLL_MS = 4000;
+
+  // poll replaces the monitor's contents with a fresh fragment every few
+  // seconds, unless the experimenter is typing in it (a rejection reason) or
+  // has a reject form open, which a refresh would wipe.
+  function poll(el) {
+    var busy = false;
+    setInterval(function () {
+      if (busy || document.hidden) return;
+      if (el.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+      if (el.querySelector("details[open]")) return;
+      busy = true;
+      fetch(el.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) {
+          if (r.status === 401 || r.redirected) { window.location.reload(); return null; }
+          return r.ok ? r.text() : null;
+        })
+        .then(function (html) { if (html !== null && html !== undefined) el.innerHTML = html; })
+        .catch(function () { /* a failed poll is retried at the next tick */ })
+        .then(function () { busy = false; });
+    }, POLL_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var m = document.querySelector("[data-poll]");
+    if (m) poll(m);
+    var d = document.querySelector("[data-download]");
+    if (d) window.location.assign(d.getAttribute("data-download"));
+    var link = document.getElementById("study-link");
+    if (link) link.addEventListener("focus", function () { link.select(); });
+  });
+})();
