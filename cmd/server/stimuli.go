@@ -3,9 +3,181 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/cubelab/cubelab/internal/cubeworld"
+	"github.com/cubelab/cubelab/internal/stimulus"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
-// runStimuli is not built yet; the issue that owns it replaces this file.
+const stimuliUsage = `usage:
+  server stimuli generate --domain tower|pyramid --sizes 2-4 (--per-size-and-answer N | --n N)
+                          --seed S --out DIR [--size 512] [--paired] [--margin 0.005]
+                          [--compression speed|default|best] [--split NAME] [--workers N]
+  server stimuli validate DIR [--recheck=false]`
+
+// runStimuli generates and validates stimulus sets.
 func runStimuli(ctx context.Context, args []string, e env) error {
-	return errors.New("stimuli: not built yet")
+	if len(args) == 0 {
+		return fmt.Errorf("%w: stimuli needs a subcommand\n\n%s", errUsage, stimuliUsage)
+	}
+	switch args[0] {
+	case "generate":
+		return stimuliGenerate(ctx, args[1:], e)
+	case "validate":
+		return stimuliValidate(ctx, args[1:], e)
+	case "help", "-h", "--help":
+		fmt.Fprintln(e.stdout, stimuliUsage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown stimuli subcommand %q\n\n%s", errUsage, args[0], stimuliUsage)
+}
+
+func stimuliGenerate(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("stimuli generate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var (
+		domain      = fs.String("domain", "", "tower or pyramid")
+		sizes       = fs.String("sizes", "", "blocks per tower (2-7) or rows per pyramid (2-5): 3, 2-4 or 2,4,6")
+		per         = fs.Int("per-size-and-answer", 0, "items for every size and answer (a balanced evaluation set)")
+		n           = fs.Int("n", 0, "items in all, sizes in turn (a pool)")
+		seed        = fs.Uint64("seed", 1, "random seed; the same seed gives byte-identical files")
+		out         = fs.String("out", "", "new folder to write the set into")
+		size        = fs.Int("size", cubeworld.DefaultImageSize, "image side in pixels")
+		paired      = fs.Bool("paired", false, "pyramids: also write each pyramid without its red block (domain pyramid-removed)")
+		margin      = fs.Float64("margin", cubeworld.DefaultMargin, "statics margin in metres: scenes whose label would flip within it are re-sampled")
+		compression = fs.String("compression", "speed", "PNG compression: speed, default or best")
+		split       = fs.String("split", "", "value of the split column for every item")
+		workers     = fs.Int("workers", 0, "parallel workers (0: one per CPU)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	d, err := task.ParseDomain(*domain)
+	if err != nil {
+		return fmt.Errorf("%w: --domain: %v", errUsage, err)
+	}
+	ss, err := parseSizes(*sizes) // shared with export (export.go)
+	if err == nil && len(ss) == 0 {
+		err = errors.New("required, e.g. 2-4")
+	}
+	if err != nil {
+		return fmt.Errorf("%w: --sizes: %v", errUsage, err)
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	levels := map[string]png.CompressionLevel{"speed": png.BestSpeed, "default": png.DefaultCompression, "best": png.BestCompression}
+	level, ok := levels[*compression]
+	if !ok {
+		return fmt.Errorf("%w: --compression %q (want speed, default or best)", errUsage, *compression)
+	}
+	o := stimulus.GenerateOptions{
+		Domain: d, Sizes: ss, PerSizeAndAnswer: *per, N: *n, Paired: *paired, Seed: *seed,
+		Margin: *margin, ImageSize: *size, Compression: level, Split: *split, Workers: *workers,
+	}
+	start := time.Now()
+	bar := newProgressBar(e.stderr)
+	err = stimulus.Generate(ctx, *out, o, bar.update)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s in %.1fs\n", *out, time.Since(start).Seconds())
+	return nil
+}
+
+func stimuliValidate(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("stimuli validate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	recheck := fs.Bool("recheck", true, "recompute every answer from scenes.jsonl by statics")
+	// Accept the folder before or after the flags.
+	var dir string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if dir == "" && fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	} else if fs.NArg() > 0 || dir == "" {
+		return fmt.Errorf("%w: stimuli validate takes one folder\n\n%s", errUsage, stimuliUsage)
+	}
+	s, err := stimulus.Load(dir)
+	if err != nil {
+		return err
+	}
+	if *recheck {
+		if err := stimulus.Recheck(ctx, s, 0); err != nil {
+			return err
+		}
+	}
+	counts := map[string]int{}
+	for _, it := range s.Items {
+		counts[fmt.Sprintf("%s %d %s", it.Domain, it.Size(), it.Answer)]++
+	}
+	fmt.Fprintf(e.stdout, "%s: %d items, valid", s.Name, len(s.Items))
+	switch {
+	case !s.Scenes:
+		fmt.Fprint(e.stdout, " (no scenes.jsonl: answers taken as given)")
+	case *recheck:
+		fmt.Fprint(e.stdout, "; every answer recomputed from scenes.jsonl agrees")
+	}
+	fmt.Fprintln(e.stdout)
+	for _, d := range task.Domains {
+		for size := 1; size <= 20; size++ {
+			y, n := counts[fmt.Sprintf("%s %d %s", d, size, task.Yes)], counts[fmt.Sprintf("%s %d %s", d, size, task.No)]
+			if y+n > 0 {
+				fmt.Fprintf(e.stdout, "  %-16s size %2d: %4d Yes %4d No\n", d, size, y, n)
+			}
+		}
+	}
+	return nil
+}
+
+// progressBar draws progress on a terminal and stays silent otherwise (a log
+// file or a pipe gets no carriage-return noise).
+type progressBar struct {
+	w     io.Writer
+	on    bool
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	f, ok := w.(*os.File)
+	return &progressBar{w: w, on: ok && term.IsTerminal(int(f.Fd())), start: time.Now()}
+}
+
+func (p *progressBar) update(done, total int) {
+	if !p.on || (done < total && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	fill := width * done / max(total, 1)
+	elapsed := time.Since(p.start).Seconds()
+	rate := float64(done) / max(elapsed, 1e-9)
+	eta := float64(total-done) / max(rate, 1e-9)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.0f/s  ETA %.0fs ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, rate, eta)
+	p.drawn = true
+}
+
+func (p *progressBar) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
 }
