@@ -170,6 +170,11 @@ func runExport(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer x.Close()
+	if c.opts.Source == export.AsCollected {
+		if err := x.CheckOnePerImage(ctx); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
 
 	dir := filepath.Dir(c.out)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(c.out)+".*.partial")

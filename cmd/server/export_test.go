@@ -99,15 +99,32 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("files left beside the ZIP: %v", left)
 	}
 
-	t.Run("FailureLeavesNothing", func(t *testing.T) {
-		// Three answers per image cannot be "as collected": the export fails
-		// after it started writing, and neither --out nor a temporary remains.
+	t.Run("CollectedNeedsOne", func(t *testing.T) {
+		// Three answers per image cannot be "as collected": refused before
+		// any file is made.
 		dir := t.TempDir()
-		out := filepath.Join(dir, "x.zip")
 		err := run(ctx, []string{"export", "--database-url", dsn, "--study", "cli", "--source", "collected",
-			"--format", "csv", "--out", out}, quietEnv())
+			"--format", "csv", "--out", filepath.Join(dir, "x.zip")}, quietEnv())
 		if err == nil || !strings.Contains(err.Error(), "exactly one") {
 			t.Fatalf("got %v, want the collected source to refuse 3 answers per image", err)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("files left after a refused export: %v", left)
+		}
+	})
+
+	t.Run("FailureLeavesNothing", func(t *testing.T) {
+		// An image type the export cannot name fails the export after the
+		// first images are written: neither --out nor a temporary remains.
+		if _, err := pool.Exec(ctx, `UPDATE stimuli SET file = 'images/last.gif'
+			WHERE id = (SELECT max(id::text)::uuid FROM stimuli)`); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		err := run(ctx, []string{"export", "--database-url", dsn, "--study", "cli", "--source", "every",
+			"--format", "csv", "--out", filepath.Join(dir, "x.zip")}, quietEnv())
+		if err == nil || !strings.Contains(err.Error(), "last.gif") {
+			t.Fatalf("got %v, want the export to fail on the .gif", err)
 		}
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Errorf("files left after a failed export: %v", left)

@@ -37,6 +37,7 @@ type ExportReader struct {
 	cancel    context.CancelFunc
 	rowsSQL   string
 	imagesSQL string
+	countSQL  string // a stimulus with more than one row; "" for a set, which has one each
 	args      []any
 
 	images pgx.Rows  // the image stream, started by the first Image
@@ -113,10 +114,50 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 			from + ` ORDER BY s.id, st.slug, p.prolific_pid`
 		// Only the images some row refers to, not the whole set.
 		x.imagesSQL = `SELECT si.id, si.image FROM stimuli si WHERE si.id IN (SELECT s.id ` + from + `) ORDER BY si.id`
+		x.countSQL = `SELECT s.id, count(*) ` + from + ` GROUP BY s.id HAVING count(*) <> 1 ORDER BY s.id LIMIT 1`
 		x.args = []any{ids, domains, sizes, splits}
 	}
 	x.ctx, x.cancel = context.WithCancel(ctx)
 	return x, nil
+}
+
+// CheckOnePerImage reports, as study.EINVALID, a stimulus with more than one
+// answer in the selection. The label source "collected" needs exactly one per
+// image; checking first turns what would be a download broken half-way into a
+// message.
+func (x *ExportReader) CheckOnePerImage(ctx context.Context) error {
+	if x.countSQL == "" {
+		return nil
+	}
+	var id uuid.UUID
+	var n int
+	err := x.store.pool.QueryRow(ctx, x.countSQL, x.args...).Scan(&id, &n)
+	if err == pgx.ErrNoRows {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("postgres: export check: %w", err)
+	}
+	return study.Errorf(study.EINVALID, "stimulus %s has %d answers in this selection; the label source %q needs exactly one "+
+		"per image (a pool study with one response per item): choose every answer or the majority", id, n, export.AsCollected)
+}
+
+// ExportChoices are the values an export's filters can take, for a form.
+type ExportChoices struct {
+	Sizes  []int    // every size of a stored stimulus
+	Splits []string // every non-empty split of a stimulus set
+}
+
+// ExportChoices lists the sizes and splits of the stored stimuli.
+func (s *Store) ExportChoices(ctx context.Context) (ExportChoices, error) {
+	var c ExportChoices
+	err := s.pool.QueryRow(ctx, `
+		SELECT COALESCE((SELECT array_agg(DISTINCT size ORDER BY size) FROM stimuli), '{}'),
+		       COALESCE((SELECT array_agg(DISTINCT split ORDER BY split) FROM stimuli WHERE split <> ''), '{}')`).
+		Scan(&c.Sizes, &c.Splits)
+	if err != nil {
+		return c, fmt.Errorf("postgres: export choices: %w", err)
+	}
+	return c, nil
 }
 
 // studyIDs resolves slugs, naming every one that does not exist.

@@ -426,6 +426,43 @@ func TestExportRows(t *testing.T) {
 		}
 	})
 
+	t.Run("CheckOnePerImage", func(t *testing.T) {
+		t.Parallel()
+		for _, c := range []struct {
+			sel  postgres.ExportSelection
+			fail bool
+		}{
+			{postgres.ExportSelection{Studies: []string{"ea"}}, true}, // three kept answers per item
+			{postgres.ExportSelection{Studies: []string{"eb"}}, false},
+			{postgres.ExportSelection{Studies: []string{"ea"}, Filter: export.Filter{Domains: []task.Domain{task.Pyramid}}}, false},
+			{postgres.ExportSelection{Set: "export-set"}, false},
+		} {
+			x, err := f.store.OpenExport(ctx, c.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = x.CheckOnePerImage(ctx)
+			x.Close()
+			if c.fail != (study.ErrorCode(err) == study.EINVALID) || !c.fail && err != nil {
+				t.Errorf("%+v: %v", c.sel, err)
+			}
+			if c.fail && !strings.Contains(study.ErrorMessage(err), "has 3 answers") {
+				t.Errorf("%+v: message %q", c.sel, study.ErrorMessage(err))
+			}
+		}
+	})
+
+	t.Run("Choices", func(t *testing.T) {
+		t.Parallel()
+		c, err := f.store.ExportChoices(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(c.Sizes, []int{2, 3, 4}) || !slices.Equal(c.Splits, []string{"checks", "test"}) {
+			t.Errorf("choices %+v, want sizes 2-4 and splits checks, test", c)
+		}
+	})
+
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
 		for _, c := range []struct {
