@@ -38,7 +38,6 @@ func monitorFilter(q url.Values) web.MonitorFilter {
 	return f
 }
 
-
 func filterQuery(f web.MonitorFilter) url.Values {
 	q := url.Values{}
 	if f.Status != "" {
