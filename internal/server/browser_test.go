@@ -231,6 +231,7 @@ func TestBrowserStudy(t *testing.T) {
 	}
 	waitFor(t, ctx, "the example image", `document.querySelector(".example img").naturalWidth > 0`)
 	checkAccessibility(t, ctx, "instructions")
+	screenshots(t, ctx, "instructions", false)
 
 	step(t, ctx, "instructions", chromedp.Click("a.button"), chromedp.WaitVisible("#age"))
 	checkAccessibility(t, ctx, "demographics")
