@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -24,7 +25,12 @@ type answerForm struct {
 func parseAnswerForm(r *http.Request) (answerForm, error) {
 	var f answerForm
 	if err := r.ParseForm(); err != nil {
-		return f, err
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return f, err // a 413
+		}
+		// A body that is not form encoding is the sender's fault, not ours.
+		return f, study.Errorf(study.EINVALID, "The answer form could not be read. Nothing was recorded.")
 	}
 	pos, err := strconv.Atoi(r.PostForm.Get("position"))
 	if err != nil || pos < 1 {
