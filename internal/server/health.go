@@ -41,6 +41,5 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Allow", "GET") // refined by chi where it knows better
 	return study.Errorf(study.EINVALID, "This page cannot be used this way.")
 }

@@ -44,7 +44,7 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 // position, so that no stimulus id ever reaches the browser. Only pictures up
 // to the one after the current trial (the preload) are served.
 func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error {
-	st, p, err := s.participant(r)
+	_, p, err := s.participant(r)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,6 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
 	}
-	_ = st
 	img, ct, err := s.store.TrialImage(r.Context(), p.ID, pos)
 	if err != nil {
 		return err
