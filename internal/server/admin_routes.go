@@ -19,6 +19,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/", s.adminHandle(s.handleStudyList))
 		r.Get("/studies/new", s.adminHandle(s.handleStudyNew))
 		r.Post("/studies", s.adminHandle(s.handleStudyCreate))
+		r.Get("/export", s.adminHandle(s.handleExport))
+		r.Get("/export/download", s.adminHandle(s.handleExportDownload))
 		r.Route("/studies/{id}", func(r chi.Router) {
 			r.Get("/", s.adminHandle(s.handleStudy))
 			r.Get("/edit", s.adminHandle(s.handleStudyEdit))
