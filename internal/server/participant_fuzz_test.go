@@ -58,6 +58,10 @@ func FuzzParticipantForms(f *testing.F) {
 	_, pool := pgtest.New(f)
 	store := postgres.NewStore(pool)
 	pgtest.NewStudy(f, store, "towers", 3)
+	// Every input is a new participant: room for as many as a fuzzing run makes.
+	if _, err := pool.Exec(context.Background(), `UPDATE studies SET places = 100000000`); err != nil {
+		f.Fatal(err)
+	}
 	srv := httptest.NewServer(server.New(server.Config{Store: store}).Handler())
 	f.Cleanup(srv.Close)
 	e := &env{srv: srv, pool: pool, store: store}
