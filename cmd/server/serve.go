@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ type serveConfig struct {
 	stimuli     string
 	baseURL     string
 	demo        bool
+	entryLimit  int
 }
 
 func parseServe(args []string, e env) (serveConfig, error) {
@@ -41,9 +43,20 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	fs.StringVar(&c.databaseURL, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	fs.StringVar(&c.stimuli, "stimuli", envOr(e, "CUBELAB_STIMULI", "assets/stimuli"), "folder of stimulus sets for -demo (env CUBELAB_STIMULI)")
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
+	fs.IntVar(&c.entryLimit, "entry-limit", 30, "times one address may open study links per minute, per server process; 0: no limit (env CUBELAB_ENTRY_LIMIT)")
 	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
+	if v := e.getenv("CUBELAB_ENTRY_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("%w: CUBELAB_ENTRY_LIMIT=%q is not a count", errUsage, v)
+		}
+		c.entryLimit = n
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if c.entryLimit < 0 {
+		return c, fmt.Errorf("%w: -entry-limit must be 0 or more", errUsage)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
@@ -99,7 +112,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL}).Handler(),
+		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

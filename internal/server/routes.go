@@ -22,7 +22,7 @@ func (s *Server) Handler() http.Handler {
 	// participant by the study's cookie alone.
 	r.Route("/s/{slug}", func(r chi.Router) {
 		r.Use(limitBody(16 << 10))
-		r.Get("/", s.handle(s.handleEntry))
+		r.With(s.limitEntry).Get("/", s.handle(s.handleEntry))
 		r.Get("/example", s.handle(s.handleExampleImage))
 		r.Get("/consent", s.handle(s.handleConsent))
 		r.Post("/consent", s.handle(s.handleConsentSave))

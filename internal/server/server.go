@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -23,6 +24,12 @@ type Config struct {
 
 	// Seed draws a participant's order seed; nil means crypto/rand.
 	Seed func() int64
+
+	// EntryLimit is how many times one address may open study links per
+	// minute in this process; 0 means no limit.
+	EntryLimit int
+	// Now is the clock of the limits; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server serves every route of cubelab.
@@ -31,6 +38,8 @@ type Server struct {
 	log     *slog.Logger
 	baseURL string
 	seed    func() int64
+
+	entryLimiter *limiter // nil: no limit
 }
 
 // New builds a Server from cfg.
@@ -41,6 +50,13 @@ func New(cfg Config) *Server {
 	}
 	if s.seed == nil {
 		s.seed = randomSeed
+	}
+	if cfg.EntryLimit > 0 {
+		now := cfg.Now
+		if now == nil {
+			now = time.Now
+		}
+		s.entryLimiter = newLimiter(cfg.EntryLimit, now)
 	}
 	return s
 }
