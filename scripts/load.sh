@@ -44,7 +44,7 @@ echo "PostgreSQL $(psql -Atc 'show server_version'): fsync=$(psql -Atc 'show fsy
 
 go build -o "$work/server" ./cmd/server
 go build -o "$work/loadgen" ./cmd/loadgen
-DATABASE_URL="$url" "$work/server" serve -addr "127.0.0.1:$http" >"$work/server.log" 2>&1 &
+DATABASE_URL="$url" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break
