@@ -342,6 +342,11 @@ func TestBrowserStudy(t *testing.T) {
 		t.Errorf("end page pay %q lacks the total", body)
 	}
 
+	// The countdown to the automatic redirect is shown and can be stopped.
+	waitFor(t, ctx, "the countdown", `!document.getElementById("countdown").hidden`)
+	step(t, ctx, "stay", chromedp.Click("#stay"))
+	waitFor(t, ctx, "the countdown to hide", `document.getElementById("countdown").hidden`)
+
 	// Following the link sends the browser to Prolific with the code.
 	step(t, ctx, "complete", chromedp.Click("#complete"),
 		chromedp.Sleep(500*time.Millisecond))
