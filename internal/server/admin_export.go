@@ -174,6 +174,7 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFileName(sel, opts)+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	out := &slowClientWriter{w: w, rc: http.NewResponseController(w)}
+	out.extend() // the query sorts before the first byte goes out
 	sum, err := export.Write(ctx, out, x.Rows(), x.Image, opts)
 	if err != nil && out.n == 0 {
 		w.Header().Del("Content-Disposition")
@@ -198,11 +199,17 @@ type slowClientWriter struct {
 
 const exportWriteGrace = time.Minute
 
-func (c *slowClientWriter) Write(p []byte) (int, error) {
+// extend moves the deadline a minute ahead once half of it has passed, so
+// that most writes cost no more than a clock read.
+func (c *slowClientWriter) extend() {
 	if now := time.Now(); c.deadline.Sub(now) < exportWriteGrace/2 {
 		c.deadline = now.Add(exportWriteGrace)
 		_ = c.rc.SetWriteDeadline(c.deadline) // unsupported by a test recorder: nothing to extend then
 	}
+}
+
+func (c *slowClientWriter) Write(p []byte) (int, error) {
+	c.extend()
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
