@@ -55,16 +55,16 @@ func ParseParams(q url.Values) (Params, error) {
 	}
 	p := Params{PID: q.Get(ParamPID), StudyID: q.Get(ParamStudyID), SessionID: q.Get(ParamSessionID)}
 	if p.PID == "" {
-		return Params{}, &ParamError{ParamPID, "the link has an empty PROLIFIC_PID; please open the study from Prolific again"}
+		return Params{}, &ParamError{ParamPID, "the link has an empty PROLIFIC_PID; please open the study from Prolific again."}
 	}
 	if !ValidID(p.PID) {
-		return Params{}, &ParamError{ParamPID, "PROLIFIC_PID must be 24 characters, digits 0-9 and letters a-f; please open the study from Prolific again"}
+		return Params{}, &ParamError{ParamPID, "PROLIFIC_PID must be 24 characters, digits 0-9 and letters a-f; please open the study from Prolific again."}
 	}
 	if p.StudyID != "" && !tokenPattern.MatchString(p.StudyID) {
-		return Params{}, &ParamError{ParamStudyID, "STUDY_ID may hold only letters, digits, - and _ (at most 64)"}
+		return Params{}, &ParamError{ParamStudyID, "STUDY_ID may hold only letters, digits, - and _ (at most 64)."}
 	}
 	if p.SessionID != "" && !tokenPattern.MatchString(p.SessionID) {
-		return Params{}, &ParamError{ParamSessionID, "SESSION_ID may hold only letters, digits, - and _ (at most 64)"}
+		return Params{}, &ParamError{ParamSessionID, "SESSION_ID may hold only letters, digits, - and _ (at most 64)."}
 	}
 	return p, nil
 }
