@@ -55,7 +55,7 @@ func ParseParams(q url.Values) (Params, error) {
 	}
 	p := Params{PID: q.Get(ParamPID), StudyID: q.Get(ParamStudyID), SessionID: q.Get(ParamSessionID)}
 	if p.PID == "" {
-		return Params{}, &ParamError{ParamPID, "the link has an empty PROLIFIC_PID; please open the study from Prolific again."}
+		return Params{}, &ParamError{ParamPID, "The link has an empty PROLIFIC_PID; please open the study from Prolific again."}
 	}
 	if !ValidID(p.PID) {
 		return Params{}, &ParamError{ParamPID, "PROLIFIC_PID must be 24 characters, digits 0-9 and letters a-f; please open the study from Prolific again."}
