@@ -61,6 +61,7 @@ type Participant struct {
 	Completed  bool   // reached the end page
 	Completion string // the end page's completion link
 	Retries    int    // requests repeated after a failure
+	Conflicts  int    // 409 pages whose link the participant followed
 	Err        error  // why the participant stopped early, if they did
 }
 
@@ -191,7 +192,12 @@ var (
 	imageSrc      = regexp.MustCompile(`id="stimulus"[^>]* src="([^"]+)"`)
 	nextImage     = regexp.MustCompile(`data-next="([^"]+)"`)
 	completeLink  = regexp.MustCompile(`id="complete"[^>]* href="([^"]+)"`)
+	errorLink     = regexp.MustCompile(`<a class="button primary" href="(/[^"]+)"`)
 )
+
+// maxConflicts is how many conflict pages a participant follows before the
+// player calls it a failure rather than a hiccup.
+const maxConflicts = 5
 
 // run walks the study from its link to the end page, following the server's
 // redirects as a browser does, so that a participant who lost their place
@@ -208,6 +214,13 @@ func (p *player) run(ctx context.Context) {
 		if r.status == http.StatusSeeOther || r.status == http.StatusFound {
 			page := strings.TrimPrefix(r.location, base+"/")
 			r, err = p.do(ctx, "GET "+page, "GET", r.location, nil)
+			continue
+		}
+		if m := errorLink.FindStringSubmatch(r.body); r.status == http.StatusConflict && m != nil && p.out.Conflicts < maxConflicts {
+			// "This cannot be done now" with a way forward: a person
+			// follows the link, and so does the player.
+			p.out.Conflicts++
+			r, err = p.do(ctx, "GET "+strings.TrimPrefix(m[1], base+"/"), "GET", m[1], nil)
 			continue
 		}
 		if r.status != http.StatusOK {
