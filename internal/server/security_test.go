@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/server"
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// Markup a page must never carry: the CSP forbids inline scripts, inline
+// event handlers and inline styles, and a page that needed them would break.
+var (
+	inlineScript  = regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>`)
+	scriptSrc     = regexp.MustCompile(`(?i)\ssrc=`)
+	inlineHandler = regexp.MustCompile(`(?i)<[^>]+\son[a-z]+\s*=`)
+	inlineStyle   = regexp.MustCompile(`(?i)<[^>]+\sstyle\s*=`)
+)
+
+// TestHostileStudyTextAndHeaders gives a study a title and texts full of
+// markup and walks a participant through it: every page shows the markup as
+// text, carries no inline script, handler or style, and every response (pages,
+// redirects, pictures, errors, static files) carries the CSP with
+// frame-ancestors 'none'.
+func TestHostileStudyTextAndHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	const hostile = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET title = $1, consent_text = $1, instructions_text = $1`, hostile); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(t)
+	check := func(what string, p response) {
+		t.Helper()
+		csp := p.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") ||
+			strings.Contains(csp, "unsafe-inline") || p.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: CSP %q, X-Frame-Options %q", what, csp, p.header.Get("X-Frame-Options"))
+		}
+		if strings.Contains(p.body, "alert(") && !strings.Contains(p.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("%s: the hostile text is not escaped:\n%s", what, p.body)
+		}
+		for _, tag := range inlineScript.FindAllString(p.body, -1) {
+			if !scriptSrc.MatchString(tag) {
+				t.Errorf("%s: inline script %q", what, tag)
+			}
+		}
+		if m := inlineHandler.FindString(p.body); m != "" {
+			t.Errorf("%s: inline event handler in %q", what, m)
+		}
+		if m := inlineStyle.FindString(p.body); m != "" {
+			t.Errorf("%s: inline style in %q", what, m)
+		}
+		if strings.Contains(strings.ToLower(p.body), "javascript:") {
+			t.Errorf("%s: a javascript: URL", what)
+		}
+	}
+
+	entry := e.do(t, c, "GET", "/s/towers?PROLIFIC_PID="+pid(1), nil)
+	check("entry", entry)
+	check("preview", e.do(t, e.client(t), "GET", "/s/towers", nil))
+	consent := e.do(t, c, "GET", "/s/towers/consent", nil)
+	check("consent", consent)
+	if !strings.Contains(consent.body, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;") {
+		t.Fatalf("the consent page does not show the hostile text as text:\n%s", consent.body)
+	}
+	check("consent form", e.do(t, c, "POST", "/s/towers/consent", url.Values{"consent": {"yes"}}))
+	check("instructions", e.do(t, c, "GET", "/s/towers/instructions", nil))
+	check("about you", e.do(t, c, "GET", "/s/towers/about-you", nil))
+	check("about you refused", e.do(t, c, "POST", "/s/towers/about-you", url.Values{"gender": {hostile}}))
+	check("about you form", e.do(t, c, "POST", "/s/towers/about-you", url.Values{"skip": {"yes"}}))
+	for pos := 1; pos <= 2; pos++ {
+		trial := e.do(t, c, "GET", "/s/towers/trial", nil)
+		check("trial", trial)
+		check("image", e.do(t, c, "GET", "/s/towers/image/"+string(rune('0'+pos)), nil))
+		check("answer refused", e.do(t, c, "POST", "/s/towers/trial", url.Values{"position": {"1"}, "answer": {hostile}}))
+		check("answer", e.answer(t, c, pos, task.Yes))
+	}
+	check("end", e.do(t, c, "GET", "/s/towers/done", nil))
+	check("not found", e.do(t, c, "GET", "/s/towers/%3Cscript%3E", nil))
+	check("no session", e.do(t, e.client(t), "GET", "/s/towers/trial", nil))
+	check("static", e.do(t, c, "GET", "/static/trial.js", nil))
+	check("health", e.do(t, c, "GET", "/healthz", nil))
+
+	// The session cookie: HttpOnly, SameSite, the study's path only, and
+	// Secure whenever the server is public over HTTPS (BaseURL https://).
+	if ck := entry.header.Get("Set-Cookie"); !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Lax") {
+		t.Errorf("session cookie %q", ck)
+	}
+	if entry.status != http.StatusSeeOther {
+		t.Fatalf("entry = %d", entry.status)
+	}
+}
+
+// TestSecureCookie: behind HTTPS (BaseURL https://) the session cookie is
+// Secure, so a browser never sends it over plain HTTP.
+func TestSecureCookie(t *testing.T) {
+	t.Parallel()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	pgtest.NewStudy(t, store, "towers", 1)
+	h := server.New(server.Config{Store: store, BaseURL: "https://lab.example.org"}).Handler()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/s/towers?PROLIFIC_PID="+pid(1), nil))
+	ck := w.Header().Get("Set-Cookie")
+	for _, want := range []string{"Secure", "HttpOnly", "SameSite=Lax", "Path=/s/towers"} {
+		if !strings.Contains(ck, want) {
+			t.Errorf("session cookie %q lacks %s", ck, want)
+		}
+	}
+}
