@@ -21,7 +21,7 @@ func (s *Server) Handler() http.Handler {
 	// The participant path. Every page after the entry identifies the
 	// participant by the study's cookie alone.
 	r.Route("/s/{slug}", func(r chi.Router) {
-		r.Use(limitBody(16 << 10))
+		r.Use(limitBody(16<<10), s.readForm)
 		r.With(s.limitEntry).Get("/", s.handle(s.handleEntry))
 		r.Get("/example", s.handle(s.handleExampleImage))
 		r.Get("/consent", s.handle(s.handleConsent))
