@@ -33,6 +33,7 @@ type serveConfig struct {
 	baseURL     string
 	demo        bool
 	entryLimit  int
+	trustProxy  bool
 }
 
 func parseServe(args []string, e env) (serveConfig, error) {
@@ -44,6 +45,7 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	fs.StringVar(&c.stimuli, "stimuli", envOr(e, "CUBELAB_STIMULI", "assets/stimuli"), "folder of stimulus sets for -demo (env CUBELAB_STIMULI)")
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
 	fs.IntVar(&c.entryLimit, "entry-limit", 30, "times one address may open study links per minute, per server process; 0: no limit (env CUBELAB_ENTRY_LIMIT)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", e.getenv("CUBELAB_TRUST_PROXY") == "1", "behind one reverse proxy: count the entry limit by the last X-Forwarded-For address (env CUBELAB_TRUST_PROXY=1)")
 	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
 	if v := e.getenv("CUBELAB_ENTRY_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -112,7 +114,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit}).Handler(),
+		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

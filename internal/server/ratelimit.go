@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,7 @@ func (s *Server) limitEntry(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := s.entryLimiter.allow(clientIP(r))
+		ok, wait := s.entryLimiter.allow(s.limitKey(r))
 		if ok {
 			next.ServeHTTP(w, r)
 			return
@@ -73,4 +74,20 @@ func (s *Server) limitEntry(next http.Handler) http.Handler {
 			s.log.WarnContext(r.Context(), "writing a 429 page failed", "err", err)
 		}
 	})
+}
+
+// limitKey is the address a limit counts: the peer's, or behind a trusted
+// reverse proxy the one the proxy appended last to X-Forwarded-For (entries
+// before it were written by the client and prove nothing).
+func (s *Server) limitKey(r *http.Request) string {
+	if s.trustForwarded {
+		xff := r.Header.Values("X-Forwarded-For")
+		if len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if last := strings.TrimSpace(parts[len(parts)-1]); last != "" {
+				return last
+			}
+		}
+	}
+	return clientIP(r)
 }

@@ -74,3 +74,33 @@ func TestEntryRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestEntryRateLimitBehindProxy: behind a trusted proxy every request comes
+// from the proxy's address, and the limit counts the client's instead.
+func TestEntryRateLimitBehindProxy(t *testing.T) {
+	t.Parallel()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	pgtest.NewStudy(t, store, "towers", 1)
+	h := server.New(server.Config{Store: store, EntryLimit: 2, TrustForwarded: true}).Handler()
+	enter := func(forwarded string, i int) int {
+		r := httptest.NewRequest("GET", "/s/towers?PROLIFIC_PID="+pid(i), nil)
+		r.RemoteAddr = "10.0.0.2:5000" // the proxy
+		r.Header.Set("X-Forwarded-For", forwarded)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 2 {
+		if c := enter("1.1.1.1, 203.0.113.7", i); c != http.StatusSeeOther {
+			t.Fatalf("entry %d = %d", i, c)
+		}
+	}
+	// A forged first entry does not help: the proxy's own entry comes last.
+	if c := enter("9.9.9.9, 203.0.113.7", 2); c != http.StatusTooManyRequests {
+		t.Fatalf("third entry from 203.0.113.7 = %d, want 429", c)
+	}
+	if c := enter("198.51.100.1", 3); c != http.StatusSeeOther {
+		t.Fatalf("another client behind the proxy = %d, want 303", c)
+	}
+}

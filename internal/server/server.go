@@ -28,6 +28,10 @@ type Config struct {
 	// EntryLimit is how many times one address may open study links per
 	// minute in this process; 0 means no limit.
 	EntryLimit int
+	// TrustForwarded takes the client's address from the last
+	// X-Forwarded-For entry, as written by the one reverse proxy in front;
+	// set it only behind such a proxy, since anyone can write the header.
+	TrustForwarded bool
 	// Now is the clock of the limits; nil means time.Now.
 	Now func() time.Time
 }
@@ -39,12 +43,14 @@ type Server struct {
 	baseURL string
 	seed    func() int64
 
-	entryLimiter *limiter // nil: no limit
+	entryLimiter   *limiter // nil: no limit
+	trustForwarded bool
 }
 
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed}
+	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
+		trustForwarded: cfg.TrustForwarded}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
