@@ -85,18 +85,23 @@ type Renderer struct {
 	cam  camera // of the scene being drawn
 	dc   *gg.Context
 	enc  png.Encoder
+	fast *fastPNG // for png.BestSpeed, instead of enc
 	buf  bytes.Buffer
 }
 
 // NewRenderer makes a renderer of size x size pixels; level is the PNG
-// compression (png.BestSpeed for large pools, png.BestCompression for sets
-// that ship in the repository).
+// compression: png.BestSpeed (a fast encoder of its own, for large pools),
+// png.DefaultCompression or png.BestCompression (image/png, for sets that
+// ship in the repository).
 func NewRenderer(size int, level png.CompressionLevel) (*Renderer, error) {
 	if size < 64 || size > 4096 {
 		return nil, fmt.Errorf("cubeworld: image size %d is not within 64-4096", size)
 	}
 	r := &Renderer{size: size, dc: gg.NewContext(size, size)}
 	r.enc = png.Encoder{CompressionLevel: level, BufferPool: &encoderBuffers{}}
+	if level == png.BestSpeed {
+		r.fast = &fastPNG{}
+	}
 	return r, nil
 }
 
@@ -115,10 +120,16 @@ func (r *Renderer) PNG(w io.Writer, blocks, frame []Block) error {
 		return err
 	}
 	r.buf.Reset()
-	if err := r.enc.Encode(&r.buf, r.dc.Image()); err != nil {
+	var err error
+	if r.fast != nil {
+		err = r.fast.encode(&r.buf, r.dc.Image().(*image.RGBA))
+	} else {
+		err = r.enc.Encode(&r.buf, r.dc.Image())
+	}
+	if err != nil {
 		return fmt.Errorf("cubeworld: encode png: %w", err)
 	}
-	_, err := w.Write(r.buf.Bytes())
+	_, err = w.Write(r.buf.Bytes())
 	return err
 }
 
@@ -147,32 +158,46 @@ func (r *Renderer) Draw(blocks, frame []Block) error {
 	return nil
 }
 
-// drawRoom paints the back wall and the floor, each with a gentle gradient so
-// that the floor reads as a receding plane.
+// drawRoom paints the back wall and the floor, each with a gentle vertical
+// gradient so that the floor reads as a receding plane. It writes the pixel
+// rows directly: every row is one colour, and gg's gradient fill would cost
+// more than all the blocks together.
 func (r *Renderer) drawRoom() {
-	dc, s := r.dc, float64(r.size)
-	// Start from a clean slate: the antialiased edge between wall and floor
-	// would otherwise blend with the previous picture.
-	dc.SetRGB(0, 0, 0)
-	dc.Clear()
+	img := r.dc.Image().(*image.RGBA)
+	s := float64(r.size)
 	_, horizon := r.cam.project(vec3{0, wallY, 0})
-	wall := gg.NewLinearGradient(0, 0, 0, horizon)
-	wall.AddColorStop(0, rgb{0.86, 0.86, 0.87}.color())
-	wall.AddColorStop(1, rgb{0.76, 0.76, 0.77}.color())
-	dc.SetFillStyle(wall)
-	dc.DrawRectangle(0, 0, s, horizon)
-	dc.Fill()
-	floor := gg.NewLinearGradient(0, horizon, 0, s)
-	floor.AddColorStop(0, rgb{0.66, 0.66, 0.67}.color())
-	floor.AddColorStop(1, rgb{0.55, 0.55, 0.56}.color())
-	dc.SetFillStyle(floor)
-	dc.DrawRectangle(0, horizon, s, s-horizon)
-	dc.Fill()
+	wallTop, wallBottom := rgb{0.86, 0.86, 0.87}, rgb{0.76, 0.76, 0.77}
+	floorBack, floorFront := rgb{0.66, 0.66, 0.67}, rgb{0.55, 0.55, 0.56}
+	for y := 0; y < r.size; y++ {
+		mid := float64(y) + 0.5
+		var c rgb
+		switch {
+		case mid < horizon:
+			c = mix(wallTop, wallBottom, mid/math.Max(horizon, 1))
+		default:
+			c = mix(floorBack, floorFront, (mid-horizon)/math.Max(s-horizon, 1))
+		}
+		// The row the horizon crosses gets the two colours in proportion.
+		if f := horizon - float64(y); f > 0 && f < 1 {
+			c = mix(floorBack, wallBottom, f)
+		}
+		px := c.color()
+		row := img.Pix[y*img.Stride : y*img.Stride+4*r.size]
+		for x := 0; x < len(row); x += 4 {
+			row[x], row[x+1], row[x+2], row[x+3] = px.R, px.G, px.B, 255
+		}
+	}
 	// The corner between wall and floor.
-	dc.SetRGBA(0, 0, 0, 0.18)
-	dc.SetLineWidth(1.2 * s / DefaultImageSize)
-	dc.DrawLine(0, horizon, s, horizon)
-	dc.Stroke()
+	r.dc.SetRGBA(0, 0, 0, 0.18)
+	r.dc.SetLineWidth(1.2 * s / DefaultImageSize)
+	r.dc.DrawLine(0, horizon, s, horizon)
+	r.dc.Stroke()
+}
+
+// mix is a + (b - a) t.
+func mix(a, b rgb, t float64) rgb {
+	t = math.Max(0, math.Min(1, t))
+	return rgb{a[0] + (b[0]-a[0])*t, a[1] + (b[1]-a[1])*t, a[2] + (b[2]-a[2])*t}
 }
 
 // drawContactShadows darkens the floor around every block standing on it,
