@@ -197,3 +197,38 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("healthz without a database = %d, want 503", p.status)
 	}
 }
+
+func TestDemographics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	c := e.client(t)
+	if p := e.do(t, c, "GET", "/s/towers?PROLIFIC_PID="+pid(1), nil); p.location != "/s/towers/consent" {
+		t.Fatalf("entry goes to %q", p.location)
+	}
+	// Before consent, every later page sends the participant back to consent.
+	for _, path := range []string{"/s/towers/instructions", "/s/towers/about-you", "/s/towers/trial", "/s/towers/done"} {
+		if p := e.do(t, c, "GET", path, nil); p.location != "/s/towers/consent" {
+			t.Fatalf("GET %s before consent goes to %q, want consent", path, p.location)
+		}
+	}
+	e.do(t, c, "POST", "/s/towers/consent", url.Values{"consent": {"yes"}})
+	for name, form := range map[string]url.Values{
+		"ErrAgeText":    {"age": {"thirty"}},
+		"ErrAgeMinor":   {"age": {"17"}},
+		"ErrAgeHuge":    {"age": {"1000"}},
+		"ErrGenderFree": {"gender": {"<b>x</b>"}},
+	} {
+		p := e.do(t, c, "POST", "/s/towers/about-you", form)
+		if p.status != 400 || !strings.Contains(p.body, `role="alert"`) || strings.Contains(p.body, "<b>x</b>") {
+			t.Errorf("%s: %d, want the form again with a message", name, p.status)
+		}
+	}
+	if p := e.do(t, c, "POST", "/s/towers/about-you", url.Values{"skip": {"yes"}, "age": {"thirty"}}); p.location != "/s/towers/trial" {
+		t.Fatalf("skip goes to %q, want the trial", p.location)
+	}
+	var age *int
+	var gender string
+	if err := e.pool.QueryRow(context.Background(), `SELECT age, gender FROM participants`).Scan(&age, &gender); err != nil || age != nil || gender != "" {
+		t.Fatalf("after a skip: age %v gender %q (%v); want nothing stored", age, gender, err)
+	}
+}
