@@ -243,3 +243,63 @@ func lpSimplexSingular() (float64, []float64, error) {
 	a := mat.NewDense(2, 3, []float64{1, 1, 1, 1, 1, 1})
 	return lp.Simplex([]float64{0, 0, 0}, a, []float64{1, 1}, 1e-10, nil)
 }
+
+// benchTowers draws towers of n blocks (all sizes when n is 0).
+func benchTowers(n int) [][]Block {
+	r := rand.New(rand.NewPCG(1, 1))
+	var towers [][]Block
+	for len(towers) < 200 {
+		k := n
+		if k == 0 {
+			k = MinTowerBlocks + r.IntN(MaxTowerBlocks-MinTowerBlocks+1)
+		}
+		if t, ok := sampleTower(r, k, towerSpread(k)); ok {
+			towers = append(towers, t)
+		}
+	}
+	return towers
+}
+
+func BenchmarkStatics(b *testing.B) {
+	for _, n := range []int{2, 7, 0} {
+		towers := benchTowers(n)
+		name := "tower-" + string(rune('0'+n))
+		if n == 0 {
+			name = "tower-2to7"
+		}
+		b.Run(name+"/LP", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				Solve(towers[i%len(towers)], 0)
+				i++
+			}
+		})
+		b.Run(name+"/closed-form", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				ColumnDepth(towers[i%len(towers)])
+				i++
+			}
+		})
+	}
+	r := rand.New(rand.NewPCG(2, 2))
+	var pyramids [][]Block
+	for len(pyramids) < 50 {
+		if p, ok := samplePyramid(r, 5); ok {
+			pyramids = append(pyramids, p.Blocks)
+		}
+	}
+	for _, flat := range []bool{true, false} {
+		name := "pyramid-15/planar"
+		if !flat {
+			name = "pyramid-15/3D"
+		}
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				solve(pyramids[i%len(pyramids)], 0, flat)
+				i++
+			}
+		})
+	}
+}
