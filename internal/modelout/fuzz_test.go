@@ -36,7 +36,7 @@ func checkParse(t *testing.T, data []byte, f Format) {
 		if !math.IsNaN(r.PYes) && (r.PYes < 0 || r.PYes > 1) {
 			t.Fatalf("P(Yes) %v", r.PYes)
 		}
-		if r.Coverage < 0 || r.Coverage > maxCoverage {
+		if r.Coverage < 0 || r.Coverage > 1 {
 			t.Fatalf("coverage %v", r.Coverage)
 		}
 	}

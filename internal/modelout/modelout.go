@@ -60,8 +60,8 @@ type Row struct {
 	// LogpYes and LogpNo are the log-probabilities when the input had them
 	// (nil for P(Yes)-only rows and for a label absent from the top tokens).
 	LogpYes, LogpNo *float64
-	// Coverage is P_yes + P_no, the share of probability on the two labels;
-	// NaN when the input gave P(Yes) only.
+	// Coverage is P_yes + P_no, the share of probability on the two labels
+	// (at most 1); NaN when the input gave P(Yes) only.
 	Coverage float64
 	Flag     Flag
 	Line     int // line in the input, for messages
@@ -189,8 +189,10 @@ func (e *Errors) Unwrap() []error {
 var ErrEmpty = errors.New("modelout: no rows")
 
 // fromLogprobs fills PYes, Coverage and flags from the two log-probabilities,
-// either of which may be absent (nil) or -Inf.
-func (r *Row) fromLogprobs(ly, ln *float64, minCoverage float64) {
+// either of which may be absent (nil) or -Inf, and returns P_yes + P_no before
+// Coverage is clamped to 1 (rounded log-probabilities can add up to a little more).
+func (r *Row) fromLogprobs(ly, ln *float64, minCoverage float64) (sum float64) {
+	defer func() { sum, r.Coverage = r.Coverage, min(r.Coverage, 1) }()
 	r.LogpYes, r.LogpNo = ly, ln
 	py, pn := 0.0, 0.0
 	if ly != nil {
@@ -204,7 +206,7 @@ func (r *Row) fromLogprobs(ly, ln *float64, minCoverage float64) {
 	case py == 0 && pn == 0:
 		r.Flag |= FlagNoAnswer
 		r.PYes = math.NaN()
-		return
+		return 0
 	case py == 0:
 		r.Flag |= FlagMissingYes
 	case pn == 0:
@@ -220,4 +222,5 @@ func (r *Row) fromLogprobs(ly, ln *float64, minCoverage float64) {
 	if r.Coverage < minCoverage {
 		r.Flag |= FlagLowCoverage
 	}
+	return r.Coverage
 }

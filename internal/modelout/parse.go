@@ -198,16 +198,16 @@ func (p *parser) values(r *Row, ly, ln, pyes *float64) bool {
 	if !ok {
 		return false
 	}
-	r.fromLogprobs(finite(ly), finite(ln), p.opt.MinCoverage)
-	if r.Coverage > maxCoverage {
-		p.fail(r.Line, "logprob_no", "P(Yes) + P(No) = %.6g is more than 1", r.Coverage)
+	if sum := r.fromLogprobs(finite(ly), finite(ln), p.opt.MinCoverage); sum > maxCoverage {
+		p.fail(r.Line, "logprob_no", "P(Yes) + P(No) = %.6g is more than 1", sum)
 		return false
 	}
 	return true
 }
 
-// maxCoverage lets probabilities that add up to 1 pass despite rounding.
-const maxCoverage = 1 + 1e-6
+// maxCoverage lets probabilities that add up to 1 pass despite rounding: log-
+// probabilities written with two decimals can overshoot by half a percent.
+const maxCoverage = 1.01
 
 // finite turns -Inf (a probability of 0) into an absent label.
 func finite(v *float64) *float64 {

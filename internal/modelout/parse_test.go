@@ -160,6 +160,7 @@ func TestErrors(t *testing.T) {
 		{"csv bad number", "model,stimulus_id,p_yes\nm,a,0.5\nm,b,zero\n", Options{}, 3, "p_yes"},
 		{"csv p out of range", "model,stimulus_id,p_yes\nm,a,1.5\n", Options{}, 2, "p_yes"},
 		{"csv positive logprob", "model,stimulus_id,logprob_yes,logprob_no\nm,a,0.3,-1\n", Options{}, 2, "logprob_yes"},
+		{"csv over one", "model,stimulus_id,logprob_yes,logprob_no\nm,a,-0.01,-0.01\n", Options{}, 2, "logprob_no"},
 		{"csv no model", "stimulus_id,p_yes\na,0.5\n", Options{}, 2, "model"},
 		{"csv header", "model,stimulus_id,logprob_yes\nm,a,-1\n", Options{}, 1, ""},
 		{"csv both kinds", "model,stimulus_id,p_yes,logprob_yes,logprob_no\n", Options{}, 1, "p_yes"},
