@@ -101,7 +101,7 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 			px := x(slices.Index(xs, p.X)) + off
 			c.errorBar(px, y(p.Lo), y(p.Hi), 3.5, col)
 			tip := fmt.Sprintf("%s, size %d: %s [%s, %s], n = %d", s.Name, p.X, fmtValue(p.Y), fmtValue(p.Lo), fmtValue(p.Hi), p.N)
-			c.marker(si, px, y(p.Y), 4.2, col, "point", tip)
+			c.marker(shape(si), px, y(p.Y), 4.2, col, "point", tip)
 		}
 		c.b.WriteString("</g>\n")
 	}
@@ -110,7 +110,7 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 	for si, s := range a.Series {
 		ly := top + 8 + float64(si)*20
 		c.line(lx, ly, lx+22, ly, colour(si), 1.6, "")
-		c.marker(si, lx+11, ly, 4.2, colour(si), "legend-marker", "")
+		c.marker(shape(si), lx+11, ly, 4.2, colour(si), "legend-marker", "")
 		c.f(`<text x="%.1f" y="%.1f" font-size="%s">%s<title>%s</title></text>`+"\n", lx+30, ly+4, num(smallFont), esc(clip(s.Name, 44)), esc(s.Name))
 	}
 	return c.close(w)

@@ -202,3 +202,14 @@ func TestFiguresFromReport(t *testing.T) {
 		parse(t, render(t, name, f))
 	}
 }
+
+func TestSeriesStayDistinct(t *testing.T) {
+	seen := map[string]int{}
+	for i := range 24 {
+		k := fmt.Sprint(colour(i), shape(i))
+		if j, dup := seen[k]; dup {
+			t.Errorf("series %d looks like series %d", i, j)
+		}
+		seen[k] = i
+	}
+}

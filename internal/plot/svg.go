@@ -27,6 +27,11 @@ func colour(i int) string {
 	return palette[i*7 : i*7+7]
 }
 
+// shape picks series i's marker so that colour and shape together stay
+// unique when the colours come round again (the ninth series is not People's
+// black circle).
+func shape(i int) int { return (i + i/(len(palette)/7)) % 4 }
+
 const (
 	fontSize  = 12.0
 	smallFont = 11.0
