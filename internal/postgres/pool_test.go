@@ -17,7 +17,7 @@ import (
 
 // poolStudy creates a draft pool study on n towers, K per participant and R
 // answers per item, and publishes it, which makes its slots.
-func poolStudy(t *testing.T, store *postgres.Store, n, k, r int) study.Study {
+func poolStudy(t testing.TB, store *postgres.Store, n, k, r int) study.Study {
 	t.Helper()
 	ctx := context.Background()
 	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("pool-set", n))

@@ -115,7 +115,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			{Name: "Answers", Value: strconv.Itoa(pc.Answered) + " of " + strconv.Itoa(pc.Slots)},
 		}
 		for n, items := range pc.ByAnswers {
-			v.Pool = append(v.Pool, web.Setting{Name: "Items with " + strconv.Itoa(n) + " answers", Value: strconv.Itoa(items)})
+			name := "Items with " + strconv.Itoa(n) + " answers"
+			if n == 1 {
+				name = "Items with 1 answer"
+			}
+			v.Pool = append(v.Pool, web.Setting{Name: name, Value: strconv.Itoa(items)})
 		}
 	}
 	for _, p := range rows {

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
@@ -147,4 +149,17 @@ func (s *Server) handleStudyStatus(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return redirect(w, r, studyURL(st.ID))
+}
+
+// RunSweeper times out participants past their study's time limit every
+// interval until ctx ends. Every server process may run it: the sweep is
+// idempotent and skips rows another sweep holds.
+func (s *Server) RunSweeper(ctx context.Context, interval time.Duration) {
+	s.store.RunSweeper(ctx, interval, func(n int, err error) {
+		if err != nil {
+			s.log.WarnContext(ctx, "timeout sweep failed", "err", err)
+		} else {
+			s.log.InfoContext(ctx, "timed out participants", "count", n)
+		}
+	})
 }
