@@ -45,7 +45,7 @@ func towerSpread(n int) float64 {
 	case 5:
 		return 0.0545
 	case 6:
-		return 0.0505
+		return 0.0500
 	default:
 		return 0.046
 	}
