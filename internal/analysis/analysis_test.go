@@ -647,3 +647,44 @@ func TestResampleSumMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeCases(t *testing.T) {
+	items := []Item{
+		{ID: "t", Task: task.Tower, Size: 2, Truth: Yes},
+		{ID: "p", Task: task.Pyramid, Size: 3, Truth: No},
+		{ID: "r", Task: task.PyramidRemoved, Size: 3, Truth: Yes, AttentionCheck: true},
+	}
+	cases := map[string][]Observer{
+		"nobody":      nil,
+		"one person":  {{ID: "a", Kind: Human, Answers: []Answer{Yes, Yes, Yes}}},
+		"only models": {{ID: "m", Kind: Model, Model: "m", Answers: []Answer{No, No, No}}},
+		"all missing": {{ID: "a", Kind: Human, Answers: []Answer{0, 0, Yes}}, {ID: "m", Kind: Model, Model: "m", Answers: []Answer{0, 0, 0}}},
+	}
+	for name, obs := range cases {
+		t.Run(name, func(t *testing.T) {
+			rep, err := Analyze(&Matrix{Items: items, Observers: obs}, Options{Resamples: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The attention-check task has no groups at all.
+			var tasks []task.Domain
+			for _, g := range rep.Groups {
+				tasks = append(tasks, g.Task)
+				if g.HumanHuman.Defined {
+					t.Errorf("%s: human-human defined with fewer than two people", g.Task)
+				}
+				for _, m := range g.Models {
+					if m.ModelHuman.Defined {
+						t.Errorf("%s: model-human defined without people", g.Task)
+					}
+				}
+			}
+			if !slices.Equal(tasks, []task.Domain{task.Tower, task.Tower, task.Pyramid, task.Pyramid}) {
+				t.Errorf("groups %v", tasks)
+			}
+			if _, err := json.Marshal(rep); err != nil {
+				t.Errorf("JSON: %v", err)
+			}
+		})
+	}
+}
