@@ -23,7 +23,7 @@ type fastPNG struct {
 	hdr  [8]byte
 }
 
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+const pngSignature = "\x89PNG\r\n\x1a\n"
 
 func (f *fastPNG) encode(w io.Writer, img *image.RGBA) error {
 	b := img.Bounds()
@@ -62,7 +62,7 @@ func (f *fastPNG) encode(w io.Writer, img *image.RGBA) error {
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(width))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
 	ihdr[8], ihdr[9] = 8, 2 // 8 bits per channel, truecolour; compression, filter, interlace 0
-	if _, err := w.Write(pngSignature); err != nil {
+	if _, err := io.WriteString(w, pngSignature); err != nil {
 		return err
 	}
 	for _, c := range []struct {

@@ -29,7 +29,7 @@ const (
 )
 
 // toLight points at the light: from the front left, above.
-var toLight = vec3{-0.45, -0.8, 1.0}.unit()
+func toLight() vec3 { return vec3{-0.45, -0.8, 1.0}.unit() }
 
 type vec3 [3]float64
 
@@ -278,12 +278,13 @@ func (r *Renderer) drawBlock(b Block, base rgb, px float64) {
 		{ax.scale(-1), [4][3]float64{{-1, 1, -1}, {-1, -1, -1}, {-1, -1, 1}, {-1, 1, 1}}},
 	}
 	edge := base.scale(0.45)
+	light := toLight()
 	for _, f := range faces {
 		onFace := corner(f.corners[0][0], f.corners[0][1], f.corners[0][2])
 		if onFace.sub(r.cam.pos).dot(f.n) >= 0 {
 			continue // faces away from the camera
 		}
-		light := 0.42 + 0.58*math.Max(0, f.n.dot(toLight))
+		shade := 0.42 + 0.58*math.Max(0, f.n.dot(light))
 		for j, sg := range f.corners {
 			x, y := r.cam.project(corner(sg[0], sg[1], sg[2]))
 			if j == 0 {
@@ -293,7 +294,7 @@ func (r *Renderer) drawBlock(b Block, base rgb, px float64) {
 			}
 		}
 		dc.ClosePath()
-		col := base.scale(light).color()
+		col := base.scale(shade).color()
 		dc.SetColor(col)
 		dc.FillPreserve()
 		dc.SetLineWidth(0.8 * px)

@@ -78,7 +78,7 @@ func TestRenderShowsBlocks(t *testing.T) {
 		front := vec3{tc.b.Pos[0], tc.b.Pos[1] - tc.b.Size[1]/2, tc.b.Pos[2]}
 		x, y := r.cam.project(front)
 		c, _ := parseHex(tc.base)
-		want := c.scale(0.42 + 0.58*vec3{0, -1, 0}.dot(toLight)).color()
+		want := c.scale(0.42 + 0.58*vec3{0, -1, 0}.dot(toLight())).color()
 		if got := img.At(int(x), int(y)); !near(got, want, 2) {
 			t.Errorf("%s block's front face at (%.0f, %.0f) is %v, want %v", tc.base, x, y, got, want)
 		}
@@ -86,7 +86,7 @@ func TestRenderShowsBlocks(t *testing.T) {
 	// The top face of the upper block is seen from above.
 	x, y := r.cam.project(vec3{blue.Pos[0], blue.Pos[1], blue.Top()})
 	c, _ := parseHex("#3a6fd8")
-	if want := c.scale(0.42 + 0.58*toLight[2]).color(); !near(img.At(int(x), int(y)), want, 2) {
+	if want := c.scale(0.42 + 0.58*toLight()[2]).color(); !near(img.At(int(x), int(y)), want, 2) {
 		t.Errorf("top face is %v, want %v", img.At(int(x), int(y)), want)
 	}
 	// A corner of the picture shows the wall, not a block.

@@ -29,11 +29,11 @@ const (
 	ScenesFile   = "scenes.jsonl"
 )
 
-// Header is the exact first row of manifest.csv.
-var header = []string{"id", "domain", "n_blocks", "n_rows", "red_row", "answer", "split", "pair_id", "file"}
+// headerLine is the exact first row of manifest.csv.
+const headerLine = "id,domain,n_blocks,n_rows,red_row,answer,split,pair_id,file"
 
 // Header returns the manifest's column names in order.
-func Header() []string { return append([]string(nil), header...) }
+func Header() []string { return strings.Split(headerLine, ",") }
 
 // maxProblems caps how many problems one error lists: enough to fix a batch of
 // mistakes in one go, not so many that a wholly wrong file floods the screen.
@@ -147,6 +147,7 @@ func ReadManifest(r io.Reader, file string) ([]Item, error) {
 // readManifest also returns each item's line, for Load's later checks.
 func readManifest(r io.Reader, file string) ([]Item, []int, error) {
 	var ps problems
+	header := Header()
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // checked here, with a clearer message
 	cr.ReuseRecord = true
@@ -184,7 +185,7 @@ func readManifest(r io.Reader, file string) ([]Item, []int, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			ps.add(file, line, "", "%d fields, want %d (%s)", len(rec), len(header), strings.Join(header, ","))
+			ps.add(file, line, "", "%d fields, want %d (%s)", len(rec), len(header), headerLine)
 			continue
 		}
 		it, ok := parseRow(rec, file, line, &ps)
@@ -404,7 +405,7 @@ type ManifestWriter struct {
 // NewManifestWriter writes the header and returns a writer for the rows.
 func NewManifestWriter(w io.Writer) (*ManifestWriter, error) {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
+	if err := cw.Write(Header()); err != nil {
 		return nil, fmt.Errorf("stimulus: write manifest: %w", err)
 	}
 	return &ManifestWriter{w: cw}, nil
