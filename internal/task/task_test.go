@@ -8,8 +8,8 @@ import (
 func TestPromptsVerbatim(t *testing.T) {
 	// The texts of DESIGN.md, joined from its wrapped lines.
 	want := map[Domain]string{
-		Tower: "You are now viewing a tower of blocks. Will the tower fall? Answer Yes if you think this tower is unstable and will fall. Answer No if you think this tower is stable and will not fall.",
-		Pyramid: "You are now viewing a pyramid of blocks. If the red block was not there, would any other blocks fall? Answer Yes if you think that other blocks would fall if the red block was not there. Answer No if you think that no other blocks would fall if the red block was not there.",
+		Tower:          "You are now viewing a tower of blocks. Will the tower fall? Answer Yes if you think this tower is unstable and will fall. Answer No if you think this tower is stable and will not fall.",
+		Pyramid:        "You are now viewing a pyramid of blocks. If the red block was not there, would any other blocks fall? Answer Yes if you think that other blocks would fall if the red block was not there. Answer No if you think that no other blocks would fall if the red block was not there.",
 		PyramidRemoved: "You are now viewing a pyramid of blocks from which the red block has been removed. Will the pyramid fall? Answer Yes if you think this pyramid is unstable and will fall. Answer No if you think this pyramid is stable and will not fall.",
 	}
 	for d, w := range want {
