@@ -6,17 +6,22 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -142,6 +147,73 @@ func TestAdminExport(t *testing.T) {
 			t.Errorf("metadata.jsonl has %d lines, want the set's 4 items", n)
 		}
 	})
+}
+
+// smallBuffers is a listener whose connections have a small send buffer, so
+// that a response larger than it waits for the client to read.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// TestAdminExportSlowClient downloads an export far larger than the socket
+// buffers, slowly, from a server whose WriteTimeout passes long before the
+// download ends: the download must still arrive whole, as a researcher's
+// large export over a slow line must.
+func TestAdminExportSlowClient(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	if _, _, err := e.store.ImportSet(context.Background(), pgtest.TowerSet("big-set", 150)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(e.handler)
+	srv.Config.WriteTimeout = 500 * time.Millisecond
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	slow := *e
+	slow.srv = srv
+
+	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: &http.Transport{DialContext: dialer.DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if _, token := slow.login(t, c, adminPassword); token == "" {
+		t.Fatal("login failed")
+	}
+	start := time.Now()
+	resp, err := c.Get(srv.URL + "/admin/export/download?set=big-set&source=truth&format=openai&val=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	chunk := make([]byte, 4<<10)
+	for {
+		n, err := resp.Body.Read(chunk)
+		body.Write(chunk[:n])
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("after %d bytes and %v: %v", body.Len(), time.Since(start), err)
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if took < 2*srv.Config.WriteTimeout {
+		t.Fatalf("the download took %v: too fast to outlast the WriteTimeout (%d bytes)", took, body.Len())
+	}
+	files := unzip(t, body.Bytes())
+	if n := strings.Count(string(files["train.jsonl"]), "\n"); n != 150 {
+		t.Errorf("train.jsonl has %d lines after %v, want 150", n, took)
+	}
 }
 
 // TestBrowserExport logs in with Chromium, fills the export form and checks
