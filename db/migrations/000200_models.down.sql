@@ -1,0 +1,2 @@
+DROP TABLE model_outputs;
+DROP TABLE model_runs;

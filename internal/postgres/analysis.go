@@ -1,0 +1,246 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// MatrixSelection chooses whose answers are compared: the people of one
+// study and the models run on its set, or, with no study, the people of
+// every study on a set and the models run on it.
+type MatrixSelection struct {
+	StudyID uuid.UUID // uuid.Nil: the whole set
+	SetID   uuid.UUID // ignored when StudyID is set (a study has one set)
+}
+
+// MatrixInfo says what went into a matrix and what was left out, so that a
+// report can tell a reader why a figure is empty.
+type MatrixInfo struct {
+	Set             string `json:"set"`
+	Studies         int    `json:"studies"`          // studies whose people are counted
+	Items           int    `json:"items"`            // items compared, attention checks excluded
+	AttentionChecks int    `json:"attention_checks"` // items left out for everyone
+	Humans          int    `json:"humans"`           // completed or approved participants
+	Rejected        int    `json:"rejected"`         // rejected participants, excluded
+	Unfinished      int    `json:"unfinished"`       // started, returned or timed out: not counted
+	ModelRuns       int    `json:"model_runs"`
+}
+
+// LoadMatrix reads every answer of the selection into an observers x items
+// matrix, items named by their manifest id. People count when their
+// submission is completed or approved; rejected participants and everyone
+// who did not finish are left out, and attention-check items are marked so
+// that the analysis drops them for people and models alike. A model's answer
+// is the likelier label; a tie or no answer is Missing.
+func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.Matrix, MatrixInfo, error) {
+	var info MatrixInfo
+	var m *analysis.Matrix
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// One snapshot, so that people, items and runs agree with each other
+		// while answers keep arriving.
+		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
+			return fmt.Errorf("postgres: matrix: %w", err)
+		}
+		var studyIDs []uuid.UUID
+		setID := sel.SetID
+		if sel.StudyID != uuid.Nil {
+			var st study.Study
+			if err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1`, sel.StudyID), &st); err == pgx.ErrNoRows {
+				return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			} else if err != nil {
+				return fmt.Errorf("postgres: matrix study: %w", err)
+			}
+			setID = st.SetID
+			studyIDs = []uuid.UUID{st.ID}
+			var err error
+			if m, info, err = studyItems(ctx, tx, st); err != nil {
+				return err
+			}
+		} else {
+			rows, err := tx.Query(ctx, `SELECT id FROM studies WHERE set_id = $1 ORDER BY created_at`, setID)
+			if err != nil {
+				return fmt.Errorf("postgres: matrix studies: %w", err)
+			}
+			if studyIDs, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+				return fmt.Errorf("postgres: matrix studies: %w", err)
+			}
+			if m, info, err = setItems(ctx, tx, setID); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT name FROM stimulus_sets WHERE id = $1`, setID).Scan(&info.Set); err == pgx.ErrNoRows {
+			return study.Errorf(study.ENOTFOUND, "There is no such stimulus set.")
+		} else if err != nil {
+			return fmt.Errorf("postgres: matrix set: %w", err)
+		}
+		info.Studies = len(studyIDs)
+		index := make(map[string]int, len(m.Items))
+		for i, it := range m.Items {
+			index[it.ID] = i
+		}
+		if err := loadHumans(ctx, tx, m, index, studyIDs, &info); err != nil {
+			return err
+		}
+		return loadModels(ctx, tx, m, index, setID, &info)
+	})
+	if err != nil {
+		return nil, MatrixInfo{}, err
+	}
+	return m, info, nil
+}
+
+// studyItems are the study's items (its set filtered by task, sizes and
+// split) and its attention checks, marked.
+func studyItems(ctx context.Context, tx pgx.Tx, st study.Study) (*analysis.Matrix, MatrixInfo, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT ext_id, domain, size, answer, id = ANY($5) FROM stimuli
+		WHERE set_id = $1 AND (id = ANY($5) OR (domain = $2
+		  AND (cardinality($3::int[]) = 0 OR size = ANY($3))
+		  AND ($4 = '' OR split = $4)))
+		ORDER BY domain, size, ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs)
+	if err != nil {
+		return nil, MatrixInfo{}, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
+	}
+	return collectItems(rows)
+}
+
+// setItems are every stimulus of a set; an item used as an attention check
+// by any study on the set is marked, since some people saw it as one.
+func setItems(ctx context.Context, tx pgx.Tx, setID uuid.UUID) (*analysis.Matrix, MatrixInfo, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT s.ext_id, s.domain, s.size, s.answer,
+		       EXISTS (SELECT 1 FROM studies st WHERE st.set_id = s.set_id AND s.id = ANY(st.attention_check_ids))
+		FROM stimuli s WHERE s.set_id = $1
+		ORDER BY s.domain, s.size, s.ext_id`, setID)
+	if err != nil {
+		return nil, MatrixInfo{}, fmt.Errorf("postgres: items of set: %w", err)
+	}
+	return collectItems(rows)
+}
+
+func collectItems(rows pgx.Rows) (*analysis.Matrix, MatrixInfo, error) {
+	var info MatrixInfo
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (analysis.Item, error) {
+		var it analysis.Item
+		var truth string
+		if err := r.Scan(&it.ID, &it.Task, &it.Size, &truth, &it.AttentionCheck); err != nil {
+			return it, err
+		}
+		var err error
+		it.Truth, err = analysis.ParseAnswer(truth)
+		return it, err
+	})
+	if err != nil {
+		return nil, info, fmt.Errorf("postgres: items: %w", err)
+	}
+	for _, it := range items {
+		if it.AttentionCheck {
+			info.AttentionChecks++
+		} else {
+			info.Items++
+		}
+	}
+	return analysis.NewMatrix(items), info, nil
+}
+
+// loadHumans adds the completed and approved participants of the studies
+// and counts those left out.
+func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, studyIDs []uuid.UUID, info *MatrixInfo) error {
+	err := tx.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status IN ('completed', 'approved')),
+		       count(*) FILTER (WHERE status = 'rejected'),
+		       count(*) FILTER (WHERE status IN ('started', 'returned', 'timed_out'))
+		FROM participants WHERE study_id = ANY($1)`, studyIDs).Scan(&info.Humans, &info.Rejected, &info.Unfinished)
+	if err != nil {
+		return fmt.Errorf("postgres: matrix participants: %w", err)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT p.id, s.ext_id, r.answer
+		FROM participants p
+		JOIN responses r ON r.participant_id = p.id
+		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
+		JOIN stimuli s ON s.id = t.stimulus_id
+		WHERE p.study_id = ANY($1) AND p.status IN ('completed', 'approved')
+		ORDER BY p.started_at, p.id`, studyIDs)
+	if err != nil {
+		return fmt.Errorf("postgres: matrix answers: %w", err)
+	}
+	defer rows.Close()
+	observers := map[uuid.UUID]int{}
+	var pid uuid.UUID
+	var ext, answer string
+	for rows.Next() {
+		if err := rows.Scan(&pid, &ext, &answer); err != nil {
+			return fmt.Errorf("postgres: matrix answers: %w", err)
+		}
+		o, ok := observers[pid]
+		if !ok {
+			o = m.AddObserver(analysis.Observer{ID: pid.String(), Kind: analysis.Human})
+			observers[pid] = o
+		}
+		j, ok := index[ext]
+		if !ok {
+			continue // an item the study no longer asks about (its sizes were narrowed)
+		}
+		a, err := analysis.ParseAnswer(answer)
+		if err != nil {
+			return fmt.Errorf("postgres: matrix answers: %w", err)
+		}
+		m.Observers[o].Answers[j] = a
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: matrix answers: %w", err)
+	}
+	return nil
+}
+
+// loadModels adds every run on the set, one observer per run.
+func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, setID uuid.UUID, info *MatrixInfo) error {
+	rows, err := tx.Query(ctx, `
+		SELECT r.id, r.model, r.condition, r.seed, s.ext_id, o.p_yes
+		FROM model_runs r
+		JOIN model_outputs o ON o.run_id = r.id
+		JOIN stimuli s ON s.id = o.stimulus_id
+		WHERE r.set_id = $1
+		ORDER BY r.model, r.condition, r.seed`, setID)
+	if err != nil {
+		return fmt.Errorf("postgres: matrix model outputs: %w", err)
+	}
+	defer rows.Close()
+	observers := map[uuid.UUID]int{}
+	var id uuid.UUID
+	var model, condition, ext string
+	var seed int64
+	var pYes *float64
+	for rows.Next() {
+		if err := rows.Scan(&id, &model, &condition, &seed, &ext, &pYes); err != nil {
+			return fmt.Errorf("postgres: matrix model outputs: %w", err)
+		}
+		o, ok := observers[id]
+		if !ok {
+			o = m.AddObserver(analysis.Observer{ID: id.String(), Kind: analysis.Model, Model: model, Condition: condition, Seed: seed})
+			observers[id] = o
+		}
+		j, ok := index[ext]
+		if !ok || pYes == nil {
+			continue // outside the study's items, or no answer
+		}
+		switch {
+		case *pYes > 0.5:
+			m.Observers[o].Answers[j] = analysis.Yes
+		case *pYes < 0.5:
+			m.Observers[o].Answers[j] = analysis.No
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: matrix model outputs: %w", err)
+	}
+	info.ModelRuns = len(observers)
+	return nil
+}
