@@ -52,8 +52,17 @@ func browser(t *testing.T) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // start the browser now
-		t.Fatalf("start Chromium: %v", err)
+	// Start the browser now. Its first context must carry no deadline (the
+	// deadline would end the browser), so the wait is bounded here instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start Chromium: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Chromium did not start within 60 s")
 	}
 	return ctx
 }
@@ -64,10 +73,18 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+		loc, _ := run(ctx, chromedp.Location())
+		body, _ := run(ctx, chromedp.Text("body"))
 		t.Fatalf("%s: %v\n(at %s)\n%s", what, err, loc, body)
 	}
+}
+
+// run runs one action with a deadline: a page that stops answering fails
+// the test instead of hanging it.
+func run[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return chromedp.Run(rctx, a)
 }
 
 // void runs an action for its effect or its wait, dropping its value.
@@ -96,10 +113,10 @@ func checkAccessibility(t *testing.T, ctx context.Context, pageName string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+	if _, err := run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
 		t.Fatalf("%s: inject axe-core: %v", pageName, err)
 	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+	res, err := run(ctx, chromedp.Evaluate[struct {
 		Violations []violation `json:"violations"`
 		Passes     int         `json:"passes"`
 	}](`axe.run(document).then(r => ({violations: r.violations, passes: r.passes.length}))`, chromedp.EvalAwaitPromise))
@@ -139,7 +156,7 @@ func screenshots(t *testing.T, ctx context.Context, name string, trial bool) {
 		step(t, ctx, "viewport "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...),
 			void(chromedp.Evaluate[bool]("window.scrollTo(0, 0), true")))
 		if trial {
-			visible, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+			visible, err := run(ctx, chromedp.Evaluate[[]string](`(() => {
 				const off = [];
 				for (const sel of ["#stimulus", "button[value=Yes]", "button[value=No]"]) {
 					const r = document.querySelector(sel).getBoundingClientRect();
@@ -156,7 +173,7 @@ func screenshots(t *testing.T, ctx context.Context, name string, trial bool) {
 			}
 		}
 		if dir != "" {
-			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			png, err := run(ctx, chromedp.CaptureScreenshot())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,14 +193,14 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	var err error
 	for time.Now().Before(deadline) {
 		var ok bool
-		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		ok, err = run(ctx, chromedp.Evaluate[bool](cond))
 		if err == nil && ok {
 			return
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+	loc, _ := run(ctx, chromedp.Location())
+	body, _ := run(ctx, chromedp.Text("body"))
 	t.Fatalf("waiting for %s: %v\n(at %s)\n%s", what, err, loc, body)
 }
 
@@ -225,7 +242,7 @@ func TestBrowserStudy(t *testing.T) {
 	screenshots(t, ctx, "consent", false)
 
 	step(t, ctx, "consent", chromedp.Click("button[value=yes]"), chromedp.WaitVisible("blockquote.prompt"))
-	prompt, _ := chromedp.Run(ctx, chromedp.Text("blockquote.prompt"))
+	prompt, _ := run(ctx, chromedp.Text("blockquote.prompt"))
 	if prompt != task.Tower.Prompt() {
 		t.Errorf("instructions prompt = %q, want the verbatim %q", prompt, task.Tower.Prompt())
 	}
@@ -241,7 +258,7 @@ func TestBrowserStudy(t *testing.T) {
 		chromedp.Click("button[name=skip][value='']"))
 
 	waitTrial(t, ctx, 1, n)
-	prompt, _ = chromedp.Run(ctx, chromedp.Text("#prompt"))
+	prompt, _ = run(ctx, chromedp.Text("#prompt"))
 	if prompt != task.Tower.Prompt() {
 		t.Errorf("trial prompt = %q, want the verbatim %q", prompt, task.Tower.Prompt())
 	}
@@ -288,7 +305,7 @@ func TestBrowserStudy(t *testing.T) {
 	checkAccessibility(t, ctx, "end")
 	screenshots(t, ctx, "end", false)
 	wantURL := "https://app.prolific.com/submissions/complete?cc=TESTCODE1"
-	href, err := chromedp.Run(ctx, chromedp.AttributeValue("#complete", "href"))
+	href, err := run(ctx, chromedp.AttributeValue("#complete", "href"))
 	if err != nil || href.Value != wantURL {
 		t.Fatalf("completion link = %q (%v), want %q", href.Value, err, wantURL)
 	}
@@ -337,7 +354,7 @@ func TestBrowserStudy(t *testing.T) {
 	if want := min(int64(correct)*10, int64(10*(n-1))); status != "completed" || bonus != want || age == nil || *age != 34 {
 		t.Fatalf("participant: %s, bonus %d, age %v; want completed, %d (%d correct), 34", status, bonus, age, want, correct)
 	}
-	body, _ := chromedp.Run(ctx, chromedp.Text("dl.pay"))
+	body, _ := run(ctx, chromedp.Text("dl.pay"))
 	if !strings.Contains(body, fmt.Sprintf("£%d.%02d", (150+bonus)/100, (150+bonus)%100)) {
 		t.Errorf("end page pay %q lacks the total", body)
 	}
