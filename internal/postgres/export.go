@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/study"
@@ -44,6 +45,19 @@ type ExportReader struct {
 	ended  bool      // the image stream has no more rows
 	cur    uuid.UUID // the stimulus whose image is in img
 	img    []byte
+	lent   bool // img is being read by the caller
+}
+
+// lentImage reads the reader's image buffer and gives it back on Close.
+type lentImage struct {
+	*bytes.Reader
+	x *ExportReader
+}
+
+// Close lets the next image reuse the buffer.
+func (l lentImage) Close() error {
+	l.x.lent = false
+	return nil
 }
 
 // OpenExport checks the selection and prepares its streams; nothing is read
@@ -211,21 +225,36 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 			rows.Close()
 		}()
 		var (
-			id, prev uuid.UUID
-			a        export.Answer
-			domain   string
+			a                                               export.Answer
+			prev                                            uuid.UUID
+			id, domain, split, truth, resp, pid, slug, file pgtype.DriverBytes
 		)
+		// One slice of destinations for every row: a variadic call would
+		// build a new one each time.
+		dest := []any{&id, &domain, &a.Size, &split, &truth, &resp, &pid, &slug, &file}
 		for rows.Next() {
-			if err := rows.Scan(&id, &domain, &a.Size, &a.SetSplit, &a.Truth, &a.Response,
-				&a.ParticipantID, &a.Study, &a.ImagePath); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				yield(export.Answer{}, fmt.Errorf("postgres: export row: %w", err))
 				return
 			}
-			// A stimulus has many rows in a row: format its id once.
-			if id != prev || a.StimulusID == "" {
-				prev, a.StimulusID = id, id.String()
+			// A stimulus has many rows in a row: format its id once. The id
+			// arrives as its 16 bytes (pgx reads uuid in binary), which
+			// spares a round through uuid's text form on every row.
+			if len(id) != len(prev) {
+				yield(export.Answer{}, fmt.Errorf("postgres: export row: stimulus id of %d bytes", len(id)))
+				return
 			}
-			a.Domain = task.Domain(domain)
+			if !bytes.Equal(id, prev[:]) || a.StimulusID == "" {
+				copy(prev[:], id)
+				a.StimulusID = prev.String()
+			}
+			keep((*string)(&a.Domain), domain)
+			keep(&a.SetSplit, split)
+			keep(&a.Truth, truth)
+			keep(&a.Response, resp)
+			keep(&a.ParticipantID, pid)
+			keep(&a.Study, slug)
+			keep(&a.ImagePath, file)
 			if !yield(a, nil) {
 				return
 			}
@@ -233,6 +262,21 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 		if err := rows.Err(); err != nil {
 			yield(export.Answer{}, fmt.Errorf("postgres: export rows: %w", err))
 		}
+	}
+}
+
+// keep sets *s to the text of b, allocating only when it changes: most
+// columns repeat on every answer to a stimulus, and answers are Yes or No. A
+// million rows then leave little garbage behind for the collector.
+func keep(s *string, b []byte) {
+	switch {
+	case string(b) == *s:
+	case string(b) == task.Yes:
+		*s = task.Yes
+	case string(b) == task.No:
+		*s = task.No
+	default:
+		*s = string(b)
 	}
 }
 
@@ -261,14 +305,20 @@ func (x *ExportReader) Image(ctx context.Context, stimulusID, _ string) (io.Read
 			}
 			break
 		}
-		// A fresh slice per image: the caller may still hold the last one.
-		x.img = nil
-		if err := x.images.Scan(&x.cur, &x.img); err != nil {
+		var raw pgtype.DriverBytes
+		if err := x.images.Scan(&x.cur, &raw); err != nil {
 			return nil, fmt.Errorf("postgres: export image: %w", err)
 		}
+		// One buffer serves every image, unless the caller has not closed
+		// the last one yet.
+		if x.lent {
+			x.img, x.lent = nil, false
+		}
+		x.img = append(x.img[:0], raw...)
 	}
 	if x.img != nil && x.cur == id {
-		return io.NopCloser(bytes.NewReader(x.img)), nil
+		x.lent = true
+		return lentImage{Reader: bytes.NewReader(x.img), x: x}, nil
 	}
 	img, err := x.store.stimulusImage(ctx, id)
 	if err != nil {

@@ -526,7 +526,17 @@ func TestExportImage(t *testing.T) {
 			t.Errorf("image %s: %d bytes, not the stored PNG of t%02d", id, len(b), byID[id]+1)
 		}
 	}
-	for i := 1; i < len(ids); i += 2 {
+	// An image still open when the next is asked for keeps its bytes.
+	held, err := x.Image(ctx, ids[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ids[1])
+	if b, _ := io.ReadAll(held); !bytes.Equal(b, pgtest.PNG(byID[ids[0]])) {
+		t.Errorf("an unclosed image changed under its reader")
+	}
+	held.Close()
+	for i := 3; i < len(ids); i += 2 {
 		check(ids[i])
 	}
 	check(ids[0])          // behind the stream
