@@ -221,20 +221,11 @@ func (s *Store) TrialImage(ctx context.Context, participantID uuid.UUID, positio
 	return img, contentType, nil
 }
 
-// Answer records the participant's answer to the trial at position and
-// returns it. The position must be the next unanswered one; an answer to a
-// position already answered returns the stored answer unchanged, whatever was
-// sent (a double click, a retried POST, the back button). The last answer
-// completes the participant and fixes the bonus, min(correct x per correct,
-// max), attention checks not counted.
-//
-// It is one statement, hence one transaction and one round trip: the UPDATE
-// of the participant row both checks the position against n_answered and
-// locks the row, so two concurrent answers to one position serialise and the
-// second finds n_answered moved on and inserts nothing.
-func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position int, answer string, browserRTMs *int) (study.Response, error) {
-	r := study.Response{Position: position}
-	err := s.pool.QueryRow(ctx, `
+// answerHead and answerTail enclose the condition that picks the participant
+// p in the answer statement: by id here, by session token in AnswerBySession,
+// so that both record an answer with the same statement.
+const (
+	answerHead = `
 		WITH cur AS (
 			SELECT p.id, p.n_trials, p.n_correct, s.answer = $3 AS correct, t.is_attention_check,
 				st.bonus_per_correct_minor, st.max_bonus_minor, t.shown_at
@@ -242,7 +233,8 @@ func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position in
 			JOIN trials t ON t.participant_id = p.id AND t.position = $2
 			JOIN stimuli s ON s.id = t.stimulus_id
 			JOIN studies st ON st.id = p.study_id
-			WHERE p.id = $1 AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+			WHERE `
+	answerTail = ` AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
 		), upd AS (
 			UPDATE participants p SET
 				n_answered = p.n_answered + 1,
@@ -261,7 +253,23 @@ func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position in
 			GREATEST(0, round(extract(epoch FROM now() - cur.shown_at) * 1000))::int
 		FROM upd, cur
 		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at,
-			(SELECT status = 'completed' FROM upd)`,
+			(SELECT status = 'completed' FROM upd)`
+)
+
+// Answer records the participant's answer to the trial at position and
+// returns it. The position must be the next unanswered one; an answer to a
+// position already answered returns the stored answer unchanged, whatever was
+// sent (a double click, a retried POST, the back button). The last answer
+// completes the participant and fixes the bonus, min(correct x per correct,
+// max), attention checks not counted.
+//
+// It is one statement, hence one transaction and one round trip: the UPDATE
+// of the participant row both checks the position against n_answered and
+// locks the row, so two concurrent answers to one position serialise and the
+// second finds n_answered moved on and inserts nothing.
+func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position int, answer string, browserRTMs *int) (study.Response, error) {
+	r := study.Response{Position: position}
+	err := s.pool.QueryRow(ctx, answerHead+`p.id = $1`+answerTail,
 		participantID, position, answer, browserRTMs,
 	).Scan(&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Completed)
 	if err == nil {

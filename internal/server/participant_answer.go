@@ -53,12 +53,27 @@ func parseAnswerForm(r *http.Request) (answerForm, error) {
 
 // handleAnswer records one answer and moves on. Only after the last answer is
 // committed does the participant see the end page with the completion link.
+//
+// The ordinary answer, the next one of a participant on their trials, is one
+// statement found by the session token; anything else (no session, a
+// replay, an answer out of order) takes the general path, which explains it.
 func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
-	st, p, err := s.participant(r)
+	f, err := parseAnswerForm(r)
 	if err != nil {
 		return err
 	}
-	f, err := parseAnswerForm(r)
+	if slug, hash, ok := sessionToken(r); ok {
+		resp, done, err := s.store.AnswerBySession(r.Context(), slug, hash, f.Position, f.Answer, f.BrowserRTMs)
+		if err != nil {
+			return err
+		}
+		if done && resp.Completed {
+			return redirect(w, r, "/s/"+slug+"/done")
+		} else if done {
+			return redirect(w, r, "/s/"+slug+"/trial")
+		}
+	}
+	st, p, err := s.participant(r)
 	if err != nil {
 		return err
 	}

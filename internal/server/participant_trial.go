@@ -12,7 +12,18 @@ import (
 
 // handleTrial shows the participant's next unanswered trial. Reloading,
 // reopening the link or the back button all land here, on the same trial.
+// The first showing of a trial is one statement found by the session token;
+// a reload or a participant on another step takes the general path.
 func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
+	if slug, hash, ok := sessionToken(r); ok {
+		title, t, shown, err := s.store.ShowTrialBySession(r.Context(), slug, hash)
+		if err != nil {
+			return err
+		}
+		if shown {
+			return renderTrial(w, r, slug, title, t)
+		}
+	}
 	st, p, err := s.participant(r)
 	if err != nil {
 		return err
@@ -24,9 +35,14 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	base := "/s/" + st.Slug
+	return renderTrial(w, r, st.Slug, st.Title, t)
+}
+
+// renderTrial writes the trial page of t in the study at slug.
+func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial) error {
+	base := "/s/" + slug
 	v := web.TrialView{
-		Page:     web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: st.Title},
+		Page:     web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: title},
 		Position: t.Position,
 		Total:    t.Total,
 		Prompt:   t.Domain.Prompt(),
@@ -44,12 +60,21 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 // position, so that no stimulus id ever reaches the browser. Only pictures up
 // to the one after the current trial (the preload) are served.
 func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error {
+	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
+	if slug, hash, ok := sessionToken(r); ok && perr == nil && pos >= 1 {
+		img, ct, found, err := s.store.TrialImageBySession(r.Context(), slug, hash, pos)
+		if err != nil {
+			return err
+		}
+		if found {
+			return writeImage(w, img, ct, "private, max-age=86400")
+		}
+	}
 	_, p, err := s.participant(r)
 	if err != nil {
 		return err
 	}
-	pos, err := strconv.Atoi(chi.URLParam(r, "position"))
-	if err != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
+	if perr != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
 	}
 	img, ct, err := s.store.TrialImage(r.Context(), p.ID, pos)

@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// The participant's hot path by session token: the three requests of every
+// trial (the answer, the next trial page, its picture) each find the
+// participant from the cookie's token hash inside their own statement, so
+// each is one round trip instead of a session lookup and then the work.
+// Each reports ok = false, having changed nothing, whenever the ordinary
+// case does not hold (no such session, another step, a replay, a reload);
+// the caller then takes the general path (Session, then Answer, ShowTrial or
+// TrialImage), which works out the right page or error.
+
+// AnswerBySession records an answer as Answer does, for the participant whose
+// session token has hash tokenHash in the study at slug.
+func (s *Store) AnswerBySession(ctx context.Context, slug string, tokenHash []byte, position int, answer string, browserRTMs *int) (study.Response, bool, error) {
+	r := study.Response{Position: position, Answer: answer}
+	err := s.pool.QueryRow(ctx, answerHead+
+		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1) AND st.slug = $5`+answerTail,
+		tokenHash, position, answer, browserRTMs, slug,
+	).Scan(&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Completed)
+	if err == pgx.ErrNoRows {
+		return r, false, nil
+	} else if err != nil {
+		return r, false, fmt.Errorf("postgres: answer: %w", err)
+	}
+	return r, true, nil
+}
+
+// ShowTrialBySession shows the participant's next trial for the first time,
+// stamping shown_at as ShowTrial does, and returns it with the study's title.
+// It reports ok = false when the participant is not on the trial step or the
+// trial was shown before (a reload).
+func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash []byte) (title string, t study.Trial, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+		UPDATE trials t SET shown_at = now()
+		FROM participant_sessions ps, participants p, studies st, stimuli s, relaxed
+		WHERE ps.token_hash = $1 AND p.id = ps.participant_id AND st.id = p.study_id AND st.slug = $2
+			AND p.status = 'started' AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
+			AND p.n_answered < p.n_trials
+			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
+			AND s.id = t.stimulus_id
+		RETURNING st.title, t.position, p.n_trials, s.domain, t.is_attention_check`, tokenHash, slug).
+		Scan(&title, &t.Position, &t.Total, &t.Domain, &t.IsAttentionCheck)
+	if err == pgx.ErrNoRows {
+		return "", t, false, nil
+	} else if err != nil {
+		return "", t, false, fmt.Errorf("postgres: show trial: %w", err)
+	}
+	return title, t, true, nil
+}
+
+// TrialImageBySession returns the picture of the participant's trial at
+// position when they may see it (consented, at most one past the current
+// trial); ok = false otherwise.
+func (s *Store) TrialImageBySession(ctx context.Context, slug string, tokenHash []byte, position int) (img []byte, contentType string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT s.image, s.content_type FROM participant_sessions ps
+		JOIN participants p ON p.id = ps.participant_id
+		JOIN studies st ON st.id = p.study_id
+		JOIN trials t ON t.participant_id = p.id AND t.position = $3
+		JOIN stimuli s ON s.id = t.stimulus_id
+		WHERE ps.token_hash = $1 AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2`,
+		tokenHash, slug, position).Scan(&img, &contentType)
+	if err == pgx.ErrNoRows {
+		return nil, "", false, nil
+	} else if err != nil {
+		return nil, "", false, fmt.Errorf("postgres: trial image: %w", err)
+	}
+	return img, contentType, true, nil
+}
