@@ -9,18 +9,31 @@ import (
 // the two middlewares wrap the whole group, so a route added here cannot
 // forget them (admin_routes_test.go walks this table to prove it).
 func (s *Server) adminRoutes(r chi.Router) {
-	r.Use(limitBody(maxAdminFormSize))
-	r.Get("/login", s.adminHandle(s.handleLoginPage))
-	r.Post("/login", s.adminHandle(s.handleLogin))
+	r.With(limitBody(maxAdminFormSize)).Get("/login", s.adminHandle(s.handleLoginPage))
+	r.With(limitBody(maxAdminFormSize)).Post("/login", s.adminHandle(s.handleLogin))
+
+	// Model output files are far larger than any form: their own limit, and
+	// parsed before the CSRF check reads the token from them.
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(maxModelUpload), s.requireAdmin, s.readUpload, s.checkCSRF)
+		r.Post("/models", s.adminHandle(s.handleModelUpload))
+	})
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.requireAdmin, s.checkCSRF)
+		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.checkCSRF)
 		r.Post("/logout", s.adminHandle(s.handleLogout))
 		r.Get("/", s.adminHandle(s.handleStudyList))
 		r.Get("/studies/new", s.adminHandle(s.handleStudyNew))
 		r.Post("/studies", s.adminHandle(s.handleStudyCreate))
 		r.Get("/export", s.adminHandle(s.handleExport))
 		r.Get("/export/download", s.adminHandle(s.handleExportDownload))
+		r.Get("/models", s.adminHandle(s.handleModels))
+		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
+		r.Route("/sets/{set}", func(r chi.Router) {
+			r.Get("/report", s.adminHandle(s.handleReport(s.setSubject)))
+			r.Get("/report.csv", s.adminHandle(s.handleReportCSV(s.setSubject)))
+			r.Get("/report/{task}/{figure}", s.adminHandle(s.handleFigure(s.setSubject)))
+		})
 		r.Route("/studies/{id}", func(r chi.Router) {
 			r.Get("/", s.adminHandle(s.handleStudy))
 			r.Get("/edit", s.adminHandle(s.handleStudyEdit))
@@ -34,6 +47,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/payouts/{number}/paid", s.adminHandle(s.handleBatchPaid))
 			r.Get("/answers.csv", s.adminHandle(s.handleAnswersCSV))
 			r.Get("/participants.csv", s.adminHandle(s.handlePayCSV))
+			r.Get("/report", s.adminHandle(s.handleReport(s.studySubject)))
+			r.Get("/report.csv", s.adminHandle(s.handleReportCSV(s.studySubject)))
+			r.Get("/report/{task}/{figure}", s.adminHandle(s.handleFigure(s.studySubject)))
 		})
 	})
 }

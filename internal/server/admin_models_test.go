@@ -1,0 +1,220 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// batchLine is one line of an OpenAI batch output as the batch API writes
+// it, answering stimulus id with the given top tokens and log-probabilities.
+func batchLine(id string, top ...any) string {
+	var tl []string
+	for i := 0; i+1 < len(top); i += 2 {
+		tl = append(tl, fmt.Sprintf(`{"token": %q, "logprob": %v, "bytes": [%d]}`, top[i], top[i+1], len(top[i].(string))))
+	}
+	first := top[0].(string)
+	return fmt.Sprintf(`{"id": "batch_req_%s", "custom_id": %q, "response": {"status_code": 200, "request_id": "req_%s", "body": {"id": "chatcmpl-%s", "object": "chat.completion", "created": 1738745601, "model": "gpt-4o-2024-08-06", "choices": [{"index": 0, "message": {"role": "assistant", "content": %q, "refusal": null}, "logprobs": {"content": [{"token": %q, "logprob": %v, "bytes": [1], "top_logprobs": [%s]}], "refusal": null}, "finish_reason": "length"}], "usage": {"prompt_tokens": 1123, "completion_tokens": 1, "total_tokens": 1124}, "system_fingerprint": "fp_50cad350e4"}}, "error": null}`,
+		id, id, id, id, first, first, top[1], strings.Join(tl, ", ")) + "\n"
+}
+
+// towersBatch answers t01..tn: Yes (" Yes" and "yes" both count) to even
+// items, "No." to odd ones, and t03 with neither label (flagged).
+func towersBatch(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("t%02d", i)
+		switch {
+		case i == 3:
+			b.WriteString(batchLine(id, "The", -0.3, "A", -1.9))
+		case i%2 == 0:
+			b.WriteString(batchLine(id, " Yes", -0.4, "yes", -2.0, "No", -1.6))
+		default:
+			b.WriteString(batchLine(id, "No.", -0.1, " Yes", -2.6))
+		}
+	}
+	return b.String()
+}
+
+// upload posts a multipart form with a file as the browser would.
+func (e *adminEnv) upload(t *testing.T, c *http.Client, fields map[string]string, name string, file []byte) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(file)
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/models", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", e.srv.URL)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *adminEnv) runs(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM model_runs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAdminModelUpload(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	c := noRedirects()
+	_, token := e.login(t, c, adminPassword)
+	form := map[string]string{"csrf": token, "set": "towers-set", "format": "auto", "model": "gpt-4o"}
+
+	t.Run("ErrLineAndField", func(t *testing.T) {
+		status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set"}, "bad.csv",
+			[]byte("model,seed,stimulus_id,p_yes\nm,1,t01,0.2\nm,1,t02,1.5\nm,1,t09,0.3\n"))
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "bad.csv:3: p_yes") || !strings.Contains(body, "nothing was stored") {
+			t.Errorf("%d, want 422 naming bad.csv line 3, field p_yes:\n%s", status, body)
+		}
+		// The parser found no fault; the set does not have t09.
+		status, body = e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set"}, "ids.csv",
+			[]byte("model,seed,stimulus_id,p_yes\nm,1,t01,0.2\nm,1,t09,0.3\n"))
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "ids.csv:3: stimulus_id") {
+			t.Errorf("%d, want 422 naming ids.csv line 3, stimulus_id:\n%s", status, body)
+		}
+		if n := e.runs(t); n != 0 {
+			t.Errorf("%d runs stored after refused uploads", n)
+		}
+	})
+	t.Run("ErrNoFile", func(t *testing.T) {
+		status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set"}, "", nil)
+		if status != http.StatusBadRequest || !strings.Contains(body, "Choose a model output file") {
+			t.Errorf("%d:\n%s", status, body)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		status, body := e.upload(t, c, form, "batch_output.jsonl", []byte(towersBatch(4)))
+		if status != http.StatusOK || !strings.Contains(body, "Imported gpt-4o, seed 0, from batch_output.jsonl on set towers-set: 4 outputs, 1 flagged, 1 without a Yes/No answer.") {
+			t.Fatalf("%d:\n%s", status, body)
+		}
+		if !strings.Contains(body, `<td>batch_output.jsonl</td>`) {
+			t.Error("the run is not listed on the page")
+		}
+	})
+	t.Run("ErrConflict", func(t *testing.T) {
+		status, body := e.upload(t, c, form, "batch_output.jsonl", []byte(towersBatch(4)))
+		if status != http.StatusConflict || !strings.Contains(body, "already imported") {
+			t.Errorf("%d, want 409:\n%s", status, body)
+		}
+		withReplace := map[string]string{"replace": "1"}
+		for k, v := range form {
+			withReplace[k] = v
+		}
+		status, body = e.upload(t, c, withReplace, "batch_output.jsonl", []byte(towersBatch(4)))
+		if status != http.StatusOK || !strings.Contains(body, "1 run(s) imported before were replaced") {
+			t.Errorf("%d with replace:\n%s", status, body)
+		}
+		if n := e.runs(t); n != 1 {
+			t.Errorf("%d runs, want 1", n)
+		}
+	})
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		status, _ := e.upload(t, c, form, "huge.csv", bytes.Repeat([]byte("x"), 64<<20+1))
+		if status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%d, want 413", status)
+		}
+	})
+	t.Run("BatchInput", func(t *testing.T) {
+		resp, body := e.get(t, c, "/admin/models/batch-input?set=towers-set&model=gpt-4o")
+		if resp.StatusCode != http.StatusOK || strings.Count(body, "\n") != 4 || !strings.Contains(body, `"custom_id":"t04"`) ||
+			resp.Header.Get("Content-Disposition") != `attachment; filename="batch-input-towers-set-gpt-4o.jsonl"` {
+			t.Errorf("%d %q: %.300s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+		}
+		if resp, _ := e.get(t, c, "/admin/models/batch-input?set=nope&model=m"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown set: %d", resp.StatusCode)
+		}
+	})
+}
+
+// A report with nobody and no model says so; with both it shows the three
+// figures, each downloadable as SVG and CSV.
+func TestAdminReport(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	c := noRedirects()
+	_, token := e.login(t, c, adminPassword)
+	base := "/admin/studies/" + e.study.ID.String() + "/report"
+
+	resp, body := e.get(t, c, base)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "No completed or approved participants yet") ||
+		!strings.Contains(body, "No model outputs on set towers-set yet") {
+		t.Fatalf("empty report: %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `id="tower-heatmap"`) {
+		t.Error("an empty heat map is drawn without any model")
+	}
+
+	e.answerAll(t)
+	if status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set", "model": "gpt-4o"}, "b.jsonl", []byte(towersBatch(4))); status != http.StatusOK {
+		t.Fatalf("upload: %d\n%s", status, body)
+	}
+	_, body = e.get(t, c, base)
+	for _, want := range []string{`id="tower-accuracy"`, `id="tower-heatmap"`, `id="tower-kappa"`, `<g class="series" data-name="gpt-4o">`,
+		`class="cell"`, `class="bar"`, "Only one person so far", base + "/tower/kappa.csv"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "No model outputs") {
+		t.Error("the report still says there are no model outputs")
+	}
+
+	resp, svg := e.get(t, c, base+"/tower/accuracy.svg")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(svg, "<svg") {
+		t.Errorf("accuracy.svg: %d %s %.80s", resp.StatusCode, resp.Header.Get("Content-Type"), svg)
+	}
+	// The participant answered No, Yes, No, Yes by position; whatever the
+	// order, the kappa CSV has people and the model's two bars.
+	resp, kcsv := e.get(t, c, base+"/tower/kappa.csv")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(kcsv, "observer,measure,mean,lo,hi,n\n") ||
+		!strings.Contains(kcsv, "People,human-human,") || !strings.Contains(kcsv, "gpt-4o,model-ground truth,") {
+		t.Errorf("kappa.csv: %d\n%s", resp.StatusCode, kcsv)
+	}
+	// The model answered t01 No, t02 Yes, t03 nothing, t04 Yes: accuracy by
+	// size (t01 and t04 size 2, t02 size 3, t03 size 4; truth Yes on t01, t03).
+	_, acsv := e.get(t, c, base+"/tower/accuracy.csv")
+	for _, want := range []string{"gpt-4o,2,0.000000,", "gpt-4o,3,0.000000,", "gpt-4o,4,,,,0"} {
+		if !strings.Contains(acsv, want) {
+			t.Errorf("accuracy.csv lacks %q:\n%s", want, acsv)
+		}
+	}
+	_, all := e.get(t, c, base+".csv")
+	if !strings.HasPrefix(all, "task,size,observer,model,") || !strings.Contains(all, "tower,all,model,gpt-4o,,0,accuracy,") {
+		t.Errorf("report.csv:\n%s", all)
+	}
+	if resp, _ := e.get(t, c, base+"/tower/pie.svg"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown figure: %d", resp.StatusCode)
+	}
+	if resp, body := e.get(t, c, "/admin/sets/towers-set/report"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="tower-kappa"`) {
+		t.Errorf("set report: %d", resp.StatusCode)
+	}
+	if resp, _ := e.get(t, c, "/admin/sets/nope/report"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown set: %d", resp.StatusCode)
+	}
+	_ = task.Tower
+}

@@ -1,0 +1,310 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/plot"
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
+	"github.com/cubelab/cubelab/web"
+)
+
+// reportSeed seeds the bootstrap of every report page and download, so the
+// page, its CSV and "server analyze" with its defaults give the same numbers.
+const reportSeed = 0
+
+// reportSubject is what a report is of: one study, or every study on a set.
+type reportSubject struct {
+	sel      postgres.MatrixSelection
+	base     string // the report page's URL
+	heading  string
+	subtitle string
+	stem     string // start of download file names
+}
+
+// studySubject reads the study of a /admin/studies/{id}/report URL.
+func (s *Server) studySubject(r *http.Request) (reportSubject, error) {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return reportSubject{}, err
+	}
+	return reportSubject{
+		sel:      postgres.MatrixSelection{StudyID: st.ID},
+		base:     studyURL(st.ID) + "/report",
+		heading:  "People and models: " + st.Title,
+		subtitle: fmt.Sprintf("Study %s (%s): its completed and approved participants against every model run on its stimulus set.", st.Slug, st.Domain),
+		stem:     st.Slug,
+	}, nil
+}
+
+// setSubject reads the set of a /admin/sets/{set}/report URL.
+func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
+	name := chi.URLParam(r, "set")
+	id, err := s.store.SetIDByName(r.Context(), name)
+	if err != nil {
+		return reportSubject{}, err
+	}
+	return reportSubject{
+		sel:      postgres.MatrixSelection{SetID: id},
+		base:     setReportURL(name),
+		heading:  "People and models: set " + name,
+		subtitle: "Every study on this stimulus set pooled (completed and approved participants), against every model run on it.",
+		stem:     name,
+	}, nil
+}
+
+// analyze loads the subject's answers and computes the report.
+func (s *Server) analyze(r *http.Request, subj reportSubject) (*analysis.Report, postgres.MatrixInfo, error) {
+	m, info, err := s.store.LoadMatrix(r.Context(), subj.sel)
+	if err != nil {
+		return nil, info, err
+	}
+	rep, err := analysis.Analyze(m, analysis.Options{Seed: reportSeed})
+	if err != nil {
+		return nil, info, err
+	}
+	return rep, info, nil
+}
+
+// handleReport serves a report page of the subject that subject reads.
+func (s *Server) handleReport(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		subj, err := subject(r)
+		if err != nil {
+			return err
+		}
+		rep, info, err := s.analyze(r, subj)
+		if err != nil {
+			return err
+		}
+		v := web.ReportView{
+			AdminPage: adminPage(r, subj.heading, "studies"), Heading: subj.heading, Subtitle: subj.subtitle,
+			Facts: reportFacts(info), Missing: reportMissing(info), CSVURL: subj.base + ".csv",
+			Method: fmt.Sprintf("Accuracy: Wilson score 95%% intervals. Mean kappas: bootstrap 95%% percentile intervals, %d resamples, seed %d "+
+				"(per-pair kappas resampled for model-human and human-human, items for the ground truth). An undefined kappa (both observers "+
+				"always right, or always wrong) is shown as n/a and left out of every mean. Seeds of one model and condition are averaged.",
+				rep.Resamples, rep.Seed),
+		}
+		for _, d := range reportTasks(rep) {
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(rep, d)}
+			for _, fig := range reportFigures() {
+				if fig.name == "heatmap" && info.ModelRuns == 0 {
+					continue // an empty grid says nothing; the missing note says why
+				}
+				var svg bytes.Buffer
+				if err := fig.render(rep, d, &svg); err != nil {
+					return err
+				}
+				url := subj.base + "/" + string(d) + "/" + fig.name
+				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg", CSVURL: url + ".csv"})
+			}
+			v.Tasks = append(v.Tasks, t)
+		}
+		return render(w, r, http.StatusOK, web.Report(v))
+	}
+}
+
+// handleReportCSV serves every number of a report as the tidy CSV that
+// "server analyze --format csv" prints.
+func (s *Server) handleReportCSV(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		subj, err := subject(r)
+		if err != nil {
+			return err
+		}
+		rep, _, err := s.analyze(r, subj)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := rep.WriteCSV(&buf); err != nil {
+			return err
+		}
+		return sendFile(w, subj.stem+"-report.csv", "text/csv; charset=utf-8", buf.Bytes())
+	}
+}
+
+// handleFigure serves one figure of a report as SVG, or its numbers as CSV:
+// {task}/{figure}.svg or .csv.
+func (s *Server) handleFigure(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		subj, err := subject(r)
+		if err != nil {
+			return err
+		}
+		d, err := task.ParseDomain(chi.URLParam(r, "task"))
+		if err != nil {
+			return study.Errorf(study.ENOTFOUND, "There is no such task.")
+		}
+		name, ext, _ := strings.Cut(chi.URLParam(r, "figure"), ".")
+		var fig *figure
+		for _, f := range reportFigures() {
+			if f.name == name {
+				fig = &f
+			}
+		}
+		if fig == nil || (ext != "svg" && ext != "csv") {
+			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
+		}
+		rep, _, err := s.analyze(r, subj)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		file := fmt.Sprintf("%s-%s-%s.%s", subj.stem, d, name, ext)
+		if ext == "svg" {
+			if err := fig.render(rep, d, &buf); err != nil {
+				return err
+			}
+			return sendFile(w, file, "image/svg+xml", buf.Bytes())
+		}
+		if err := fig.csv(rep, d, &buf); err != nil {
+			return err
+		}
+		return sendFile(w, file, "text/csv; charset=utf-8", buf.Bytes())
+	}
+}
+
+// sendFile sends a small generated file as an attachment.
+func sendFile(w http.ResponseWriter, name, contentType string, body []byte) error {
+	download(w, name)
+	w.Header().Set("Content-Type", contentType)
+	_, err := w.Write(body)
+	return err
+}
+
+// reportTasks are the tasks the report has results for, in its order.
+func reportTasks(rep *analysis.Report) []task.Domain {
+	var out []task.Domain
+	for _, g := range rep.Groups {
+		if len(out) == 0 || out[len(out)-1] != g.Task {
+			out = append(out, g.Task)
+		}
+	}
+	return out
+}
+
+func taskName(d task.Domain) string {
+	switch d {
+	case task.Tower:
+		return "Towers: will it stay up?"
+	case task.Pyramid:
+		return "Pyramids: would it stay up without the red block?"
+	case task.PyramidRemoved:
+		return "Pyramids with the red block removed"
+	}
+	return string(d)
+}
+
+func reportFacts(info postgres.MatrixInfo) []string {
+	facts := []string{
+		"Stimulus set " + info.Set,
+		fmt.Sprintf("%d people counted (completed or approved)", info.Humans),
+		fmt.Sprintf("%d rejected, left out", info.Rejected),
+		fmt.Sprintf("%d not finished, not counted", info.Unfinished),
+		fmt.Sprintf("%d items", info.Items),
+		fmt.Sprintf("%d attention checks, left out", info.AttentionChecks),
+		fmt.Sprintf("%d model runs", info.ModelRuns),
+	}
+	if info.Studies != 1 {
+		facts = append(facts[:1], append([]string{fmt.Sprintf("%d studies", info.Studies)}, facts[1:]...)...)
+	}
+	return facts
+}
+
+// reportMissing says in words what a reader will not find, and why.
+func reportMissing(info postgres.MatrixInfo) []string {
+	var out []string
+	switch {
+	case info.Items == 0:
+		out = append(out, "There are no items to compare on.")
+	case info.Humans == 0:
+		out = append(out, "No completed or approved participants yet: people's accuracy, the human-human kappas and the "+
+			"model-human kappas are missing until someone finishes.")
+	case info.Humans == 1:
+		out = append(out, "Only one person so far: the human-human kappa needs at least two.")
+	}
+	if info.ModelRuns == 0 {
+		out = append(out, fmt.Sprintf("No model outputs on set %s yet: import them on the Models page. The model lines, "+
+			"the heat map of model accuracy and the model kappas appear then.", info.Set))
+	}
+	return out
+}
+
+// reportRows is the numbers table of one task: people and then each model,
+// size by size and then over all sizes.
+func reportRows(rep *analysis.Report, d task.Domain) []web.ReportRow {
+	var rows []web.ReportRow
+	add := func(g analysis.Group) {
+		size := fmt.Sprint(g.Size)
+		if g.Size == 0 {
+			size = "All sizes"
+		}
+		a := g.HumanAccuracy
+		rows = append(rows, web.ReportRow{
+			Size: size, First: true, Observer: fmt.Sprintf("People (%d)", g.Humans),
+			Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
+			Consistency: estimate(g.HumanHuman), ConsistencyCI: estimateCI(g.HumanHuman), Truth: "", TruthCI: "",
+		})
+		for _, m := range g.Models {
+			a := m.Accuracy
+			rows = append(rows, web.ReportRow{
+				Size: size, Observer: plot.ModelLabel(m),
+				Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
+				Consistency: estimate(m.ModelHuman), ConsistencyCI: estimateCI(m.ModelHuman),
+				Truth: estimate(m.ModelTruth), TruthCI: estimateCI(m.ModelTruth),
+			})
+		}
+	}
+	var all *analysis.Group
+	for i, g := range rep.Groups {
+		if g.Task != d {
+			continue
+		}
+		if g.Size == 0 {
+			all = &rep.Groups[i]
+			continue
+		}
+		add(g)
+	}
+	if all != nil {
+		add(*all)
+	}
+	return rows
+}
+
+func pct(p float64) string {
+	if math.IsNaN(p) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+func interval(lo, hi float64) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return ""
+	}
+	return fmt.Sprintf("%.3f to %.3f", lo, hi)
+}
+
+func estimate(e analysis.Estimate) string {
+	if !e.Defined {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", e.Mean)
+}
+
+func estimateCI(e analysis.Estimate) string {
+	if !e.Defined {
+		return ""
+	}
+	return interval(e.Lo, e.Hi)
+}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/plot"
+	"github.com/cubelab/cubelab/internal/task"
+)
+
+// figure is one of the report's charts: how to draw it, and how to write
+// the numbers it draws, so that the CSV holds exactly what the picture shows.
+type figure struct {
+	name   string
+	render func(*analysis.Report, task.Domain, io.Writer) error
+	csv    func(*analysis.Report, task.Domain, io.Writer) error
+}
+
+// reportFigures are drawn in this order on the report page: the paper's
+// Figure 3, Figure 2 and Figure 5.
+func reportFigures() []figure {
+	return []figure{
+		{"accuracy", renderAccuracy, accuracyCSV},
+		{"heatmap", renderHeatmap, heatmapCSV},
+		{"kappa", renderKappa, kappaCSV},
+	}
+}
+
+func renderAccuracy(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	return plot.AccuracyFigure(rep, d).Render(w)
+}
+
+func renderHeatmap(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	return plot.HeatmapFigure(rep, d).Render(w)
+}
+
+// renderKappa draws the kappas over all sizes of the task, as the paper does.
+func renderKappa(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	k, err := plot.KappaFigure(rep, d, 0)
+	if err != nil {
+		return err
+	}
+	return k.Render(w)
+}
+
+func accuracyCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	fig := plot.AccuracyFigure(rep, d)
+	rows := [][]string{{"observer", "size", "accuracy", "lo", "hi", "n"}}
+	for _, s := range fig.Series {
+		for _, p := range s.Points {
+			rows = append(rows, []string{s.Name, strconv.Itoa(p.X), csvNum(p.Y), csvNum(p.Lo), csvNum(p.Hi), strconv.Itoa(p.N)})
+		}
+	}
+	return writeCSV(w, rows)
+}
+
+func heatmapCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	h := plot.HeatmapFigure(rep, d)
+	rows := [][]string{{"model", "size", "accuracy"}}
+	for i, name := range h.Rows {
+		for j, size := range h.Cols {
+			rows = append(rows, []string{name, strconv.Itoa(size), csvNum(h.Values[i][j])})
+		}
+	}
+	return writeCSV(w, rows)
+}
+
+func kappaCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	k, err := plot.KappaFigure(rep, d, 0)
+	if err != nil {
+		return err
+	}
+	rows := [][]string{{"observer", "measure", "mean", "lo", "hi", "n"}}
+	for _, g := range k.Groups {
+		for _, b := range g.Bars {
+			rows = append(rows, []string{g.Label, b.Series, csvNum(b.Value), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N)})
+		}
+	}
+	return writeCSV(w, rows)
+}
+
+// csvNum writes six decimals, as "server analyze" does; undefined is empty.
+func csvNum(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', 6, 64)
+}
+
+func writeCSV(w io.Writer, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("server: figure csv: %w", err)
+	}
+	return nil
+}
