@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/prolific"
 )
 
 // BenchmarkMonitor measures a page of the participant table and the totals
@@ -76,4 +78,22 @@ func BenchmarkMonitor(b *testing.B) {
 		plan = append(plan, line)
 	}
 	b.Log("\n" + strings.Join(plan, "\n"))
+}
+
+// BenchmarkPoolJoin measures one join of a pool study of 10,000 items with
+// K = 20, R = 1: the claim of 20 slots, the participant and their trials,
+// one transaction. Run it with -benchtime at most 500x (the pool's size / K).
+func BenchmarkPoolJoin(b *testing.B) {
+	ctx := context.Background()
+	_, pool := pgtest.New(b)
+	store := postgres.NewStore(pool)
+	st := poolStudy(b, store, 10000, 20, 1)
+	i := 0
+	for b.Loop() {
+		i++
+		p, err := store.Join(ctx, st, prolific.Params{PID: pid(i)}, int64(i), hashOf(fmt.Sprint("bench", i)))
+		if err != nil || p.NTrials != 20 {
+			b.Fatalf("join %d: %d trials, %v", i, p.NTrials, err)
+		}
+	}
 }

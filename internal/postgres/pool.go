@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -44,14 +45,21 @@ func createPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study, items []uui
 	if err != nil {
 		return fmt.Errorf("postgres: pool slots: %w", err)
 	}
+	// Fresh statistics, so the first joins' claims are planned on the index
+	// they need rather than on an estimate of an empty table.
+	if _, err := tx.Exec(ctx, `ANALYZE pool_slots`); err != nil {
+		return fmt.Errorf("postgres: analyze pool slots: %w", err)
+	}
 	return nil
 }
 
-// poolClaim is the slots a join has locked but not yet written.
+// poolClaim is the slots a join has locked but not yet written: their items,
+// and their rows' physical addresses, which cannot change while the rows
+// are locked.
 type poolClaim struct {
-	studyID  uuid.UUID
-	stimuli  []uuid.UUID
-	replicas []int32
+	studyID uuid.UUID
+	stimuli []uuid.UUID
+	rows    []pgtype.TID
 }
 
 // lockPoolSlots first times out the study's participants past the time
@@ -68,7 +76,7 @@ func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 		return c, err
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT ps.stimulus_id, ps.replica FROM pool_slots ps
+		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
 		WHERE ps.study_id = $1 AND ps.participant_id IS NULL
 		  AND ps.replica = (SELECT min(f.replica) FROM pool_slots f
 			WHERE f.study_id = ps.study_id AND f.stimulus_id = ps.stimulus_id AND f.participant_id IS NULL)
@@ -81,11 +89,11 @@ func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 	defer rows.Close()
 	for rows.Next() {
 		var id uuid.UUID
-		var r int32
-		if err := rows.Scan(&id, &r); err != nil {
+		var tid pgtype.TID
+		if err := rows.Scan(&id, &tid); err != nil {
 			return c, fmt.Errorf("postgres: claim slots: %w", err)
 		}
-		c.stimuli, c.replicas = append(c.stimuli, id), append(c.replicas, r)
+		c.stimuli, c.rows = append(c.stimuli, id), append(c.rows, tid)
 	}
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("postgres: claim slots: %w", err)
@@ -96,13 +104,13 @@ func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 	return c, nil
 }
 
-// assign writes the participant into the locked slots.
+// assign writes the participant into the locked slots, found by their
+// physical address alone (a TID scan). With any other condition the planner
+// may prefer the free-slot index and read every free slot of the study, so
+// that a join would cost more the larger the pool.
 func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUID) error {
 	tag, err := tx.Exec(ctx, `
-		UPDATE pool_slots ps SET participant_id = $2
-		FROM unnest($3::uuid[], $4::int[]) AS c(stimulus_id, replica)
-		WHERE ps.study_id = $1 AND ps.stimulus_id = c.stimulus_id AND ps.replica = c.replica
-		  AND ps.participant_id IS NULL`, c.studyID, participantID, c.stimuli, c.replicas)
+		UPDATE pool_slots SET participant_id = $1 WHERE ctid = ANY($2::tid[])`, participantID, c.rows)
 	if err != nil {
 		return fmt.Errorf("postgres: assign slots: %w", err)
 	}

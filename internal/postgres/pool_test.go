@@ -20,7 +20,7 @@ import (
 func poolStudy(t testing.TB, store *postgres.Store, n, k, r int) study.Study {
 	t.Helper()
 	ctx := context.Background()
-	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("pool-set", n))
+	setID, _, err := store.ImportSet(ctx, tinySet(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,25 @@ func poolStudy(t testing.TB, store *postgres.Store, n, k, r int) study.Study {
 	}
 	st.Status = study.Published
 	return st
+}
+
+// tinySet is pgtest.TowerSet with a few bytes for each image: the pool
+// tests and benchmarks never look at the pictures, and 10,000 real PNGs take
+// minutes to encode.
+func tinySet(n int) postgres.SetImport {
+	in := pgtest.TowerSet("pool-set", min(n, 2))
+	item := in.Items[0]
+	in.Items = in.Items[:0]
+	for i := range n {
+		it := item
+		it.ExtID, it.File, it.Image = fmt.Sprintf("t%05d", i+1), fmt.Sprintf("images/t%05d.png", i+1), []byte{byte(i)}
+		it.Answer = task.No
+		if i%2 == 0 {
+			it.Answer = task.Yes
+		}
+		in.Items = append(in.Items, it)
+	}
+	return in
 }
 
 // joinAll joins participants from..to-1 at once and returns who got in.
