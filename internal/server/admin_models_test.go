@@ -3,13 +3,23 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/modelout"
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -25,8 +35,9 @@ func batchLine(id string, top ...any) string {
 		id, id, id, id, first, first, top[1], strings.Join(tl, ", ")) + "\n"
 }
 
-// towersBatch answers t01..tn: Yes (" Yes" and "yes" both count) to even
-// items, "No." to odd ones, and t03 with neither label (flagged).
+// towersBatch answers t01..tn of pgtest.TowerSet (truth Yes on odd
+// numbers): Yes (" Yes" and "yes" both count) to odd items, "No." to even
+// ones, the opposite on every fourth, and t03 with neither label (flagged).
 func towersBatch(n int) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
@@ -34,7 +45,7 @@ func towersBatch(n int) string {
 		switch {
 		case i == 3:
 			b.WriteString(batchLine(id, "The", -0.3, "A", -1.9))
-		case i%2 == 0:
+		case (i%2 == 1) != (i%4 == 0):
 			b.WriteString(batchLine(id, " Yes", -0.4, "yes", -2.0, "No", -1.6))
 		default:
 			b.WriteString(batchLine(id, "No.", -0.1, " Yes", -2.6))
@@ -195,16 +206,17 @@ func TestAdminReport(t *testing.T) {
 		!strings.Contains(kcsv, "People,human-human,") || !strings.Contains(kcsv, "gpt-4o,model-ground truth,") {
 		t.Errorf("kappa.csv: %d\n%s", resp.StatusCode, kcsv)
 	}
-	// The model answered t01 No, t02 Yes, t03 nothing, t04 Yes: accuracy by
-	// size (t01 and t04 size 2, t02 size 3, t03 size 4; truth Yes on t01, t03).
+	// The model answered t01 Yes, t02 No, t03 nothing, t04 Yes: accuracy by
+	// size (t01 and t04 size 2, t02 size 3, t03 size 4; truth Yes on t01, t03)
+	// 1/2, 1/1 and none.
 	_, acsv := e.get(t, c, base+"/tower/accuracy.csv")
-	for _, want := range []string{"gpt-4o,2,0.000000,", "gpt-4o,3,0.000000,", "gpt-4o,4,,,,0"} {
+	for _, want := range []string{"gpt-4o,2,0.500000,", "gpt-4o,3,1.000000,", "gpt-4o,4,,,,0"} {
 		if !strings.Contains(acsv, want) {
 			t.Errorf("accuracy.csv lacks %q:\n%s", want, acsv)
 		}
 	}
 	_, all := e.get(t, c, base+".csv")
-	if !strings.HasPrefix(all, "task,size,observer,model,") || !strings.Contains(all, "tower,all,model,gpt-4o,,0,accuracy,") {
+	if !strings.HasPrefix(all, "task,size,observer,model,") || !strings.Contains(all, "tower,all,model,gpt-4o,,0,accuracy,0.666667,") {
 		t.Errorf("report.csv:\n%s", all)
 	}
 	if resp, _ := e.get(t, c, base+"/tower/pie.svg"); resp.StatusCode != http.StatusNotFound {
@@ -216,5 +228,121 @@ func TestAdminReport(t *testing.T) {
 	if resp, _ := e.get(t, c, "/admin/sets/nope/report"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown set: %d", resp.StatusCode)
 	}
-	_ = task.Tower
 }
+
+// TestBrowserModels: an experimenter logs in, uploads an OpenAI batch output
+// on the models page, opens the study's report and finds the three figures
+// drawn with data. Screenshots go to $CUBELAB_SCREENSHOTS when set.
+func TestBrowserModels(t *testing.T) {
+	t.Parallel()
+	ctx0 := context.Background()
+	e := newAdminEnv(t)
+	st := pgtest.NewStudy(t, e.store, "report", 12)
+	truth := func(ext string) string { // pgtest.TowerSet: item i (from 0) is Yes when even
+		var i int
+		fmt.Sscanf(ext, "t%d", &i)
+		return []string{task.Yes, task.No}[(i-1)%2]
+	}
+	other := map[string]string{task.Yes: task.No, task.No: task.Yes}
+	for k := range 5 {
+		tok := sha256.Sum256([]byte(fmt.Sprint("report", k)))
+		p, err := e.store.Join(ctx0, st, prolific.Params{PID: pid(200 + k)}, int64(k), tok[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pos := 1; pos <= p.NTrials; pos++ {
+			if _, err := e.store.ShowTrial(ctx0, p, pos); err != nil {
+				t.Fatal(err)
+			}
+			var ext string
+			if err := e.store.Pool().QueryRow(ctx0, `SELECT s.ext_id FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
+				WHERE t.participant_id = $1 AND t.position = $2`, p.ID, pos).Scan(&ext); err != nil {
+				t.Fatal(err)
+			}
+			var i int
+			fmt.Sscanf(ext, "t%d", &i)
+			a := truth(ext)
+			if (i*(k+2))%5 == 1 || (i%3 == 0 && k%2 == 0) { // some mistakes, more on size 4
+				a = other[a]
+			}
+			if _, err := e.store.Answer(ctx0, p.ID, pos, a, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A fine-tuned model with two seeds, imported as the command would.
+	var csvText strings.Builder
+	csvText.WriteString("model,condition,seed,stimulus_id,p_yes\n")
+	for seed := 1; seed <= 2; seed++ {
+		for i := 1; i <= 12; i++ {
+			p := 0.8
+			if truth(fmt.Sprintf("t%02d", i)) == task.No {
+				p = 0.2
+			}
+			if (i+seed)%4 == 0 {
+				p = 1 - p
+			}
+			fmt.Fprintf(&csvText, "qwen2-vl-7b,fine-tuned on towers 2-4,%d,t%02d,%v\n", seed, i, p)
+		}
+	}
+	rows, err := modelout.Parse(strings.NewReader(csvText.String()), modelout.Options{Name: "qwen.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ImportModelOutputs(ctx0, postgres.ModelImport{Set: "report-set", SourceFile: "qwen.csv", Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "batch_output.jsonl")
+	if err := os.WriteFile(file, []byte(towersBatch(12)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t)
+	step(t, ctx, "log in",
+		chromedp.Navigate(e.srv.URL+"/admin/models"), chromedp.WaitVisible("#password"),
+		chromedp.SendKeys("#email", adminEmail), chromedp.SendKeys("#password", adminPassword),
+		chromedp.Click("form button[type=submit]"), chromedp.WaitVisible("#upload-form"))
+	step(t, ctx, "upload",
+		chromedp.SetUploadFiles("#file", []string{file}),
+		chromedp.SetValue("#set", "report-set"),
+		chromedp.SendKeys("#model", "gpt-4o"),
+		chromedp.Click("#upload"),
+		chromedp.WaitVisible("#upload-done"))
+	done, err := run(ctx, chromedp.Text("#upload-done"))
+	if err != nil || !strings.Contains(done, "Imported gpt-4o, seed 0, from batch_output.jsonl on set report-set: 12 outputs, 1 flagged") {
+		t.Fatalf("after the upload: %q, %v", done, err)
+	}
+	adminShot(t, ctx, "models")
+
+	step(t, ctx, "open the report", chromedp.Navigate(e.srv.URL+studyPath(st.ID)+"/report"), chromedp.WaitVisible("#tower-kappa svg"))
+	counts, err := run(ctx, chromedp.Evaluate[[]int](`[
+		document.querySelectorAll('#tower-accuracy svg g.series').length,
+		document.querySelectorAll('#tower-accuracy svg g.series line, #tower-accuracy svg g.series path').length,
+		document.querySelectorAll('#tower-heatmap svg rect.cell').length,
+		document.querySelectorAll('#tower-kappa svg rect.bar').length]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Series: people, qwen (2 seeds) and gpt-4o; 2 models x 3 sizes cells;
+	// people's bar and two per model.
+	if counts[0] != 3 || counts[1] == 0 || counts[2] != 6 || counts[3] != 5 {
+		t.Errorf("figures: %d series with %d marks, %d heat map cells, %d kappa bars; want 3, some, 6, 5", counts[0], counts[1], counts[2], counts[3])
+	}
+	adminShot(t, ctx, "report")
+	if dir := os.Getenv("CUBELAB_SCREENSHOTS"); dir != "" {
+		png, err := run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "admin-report-full.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The figure's download is the same drawing.
+	svg := fetchText(t, ctx, studyPath(st.ID)+"/report/tower/heatmap.svg")
+	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `class="cell"`) != 6 {
+		t.Errorf("heatmap.svg: %.200s", svg)
+	}
+}
+
+func studyPath(id uuid.UUID) string { return "/admin/studies/" + id.String() }

@@ -40,7 +40,7 @@ func (s *Server) studySubject(r *http.Request) (reportSubject, error) {
 		sel:      postgres.MatrixSelection{StudyID: st.ID},
 		base:     studyURL(st.ID) + "/report",
 		heading:  "People and models: " + st.Title,
-		subtitle: fmt.Sprintf("Study %s (%s): its completed and approved participants against every model run on its stimulus set.", st.Slug, st.Domain),
+		subtitle: fmt.Sprintf("Study /s/%s, task %s: its completed and approved participants against every model run on its stimulus set.", st.Slug, st.Domain),
 		stem:     st.Slug,
 	}, nil
 }
@@ -285,21 +285,29 @@ func pct(p float64) string {
 	if math.IsNaN(p) {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3f", p)
+	return f3(p)
+}
+
+// f3 writes three decimals, and a kappa of -0.0001 as 0.000, not -0.000.
+func f3(v float64) string {
+	if math.Abs(v) < 0.0005 {
+		v = 0
+	}
+	return fmt.Sprintf("%.3f", v)
 }
 
 func interval(lo, hi float64) string {
 	if math.IsNaN(lo) || math.IsNaN(hi) {
 		return ""
 	}
-	return fmt.Sprintf("%.3f to %.3f", lo, hi)
+	return f3(lo) + " to " + f3(hi)
 }
 
 func estimate(e analysis.Estimate) string {
 	if !e.Defined {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3f", e.Mean)
+	return f3(e.Mean)
 }
 
 func estimateCI(e analysis.Estimate) string {
