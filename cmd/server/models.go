@@ -219,7 +219,7 @@ func runModelsQuery(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&set, "set", "", "stimulus set (required)")
 	fs.StringVar(&out, "out", "", "batch output JSONL to append to (required; resumed when it exists)")
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "requests in flight")
-	fs.IntVar(&c.Retries, "retries", 5, "retries of a failed request")
+	fs.IntVar(&c.Retries, "retries", 5, "retries of a request that failed with 429, 5xx or a network error (0 means the default, 5)")
 	fs.DurationVar(&c.Timeout, "timeout", 2*time.Minute, "time limit of each attempt")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -192,14 +192,16 @@ func reportTasks(rep *analysis.Report) []task.Domain {
 	return out
 }
 
+// taskName heads a task's section; the questions themselves are only ever
+// quoted verbatim, so the heading names the kind of task instead.
 func taskName(d task.Domain) string {
 	switch d {
 	case task.Tower:
-		return "Towers: will it stay up?"
+		return "Towers: intuitive physics"
 	case task.Pyramid:
-		return "Pyramids: would it stay up without the red block?"
+		return "Pyramids: causal reasoning"
 	case task.PyramidRemoved:
-		return "Pyramids with the red block removed"
+		return "Pyramids with the red block removed: factual stability"
 	}
 	return string(d)
 }
