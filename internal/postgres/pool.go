@@ -209,16 +209,15 @@ func (s *Store) SweepTimeouts(ctx context.Context) (int, error) {
 }
 
 // sweepTimeouts is SweepTimeouts in tx, for one study or (uuid.Nil) all.
+// The rows are locked by a SELECT first and updated by id: written as one
+// UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED), the plan grew
+// with the square of the started participants.
 func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, error) {
 	rows, err := tx.Query(ctx, `
-		UPDATE participants p SET status = 'timed_out', status_changed_at = now()
-		WHERE p.id IN (
-			SELECT p2.id FROM participants p2 JOIN studies st ON st.id = p2.study_id
-			WHERE p2.status = 'started' AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR p2.study_id = $1)
-			  AND p2.started_at + st.time_limit_minutes * interval '1 minute' < now()
-			FOR UPDATE OF p2 SKIP LOCKED)
-		  AND p.status = 'started'
-		RETURNING p.id`, studyID)
+		SELECT p.id FROM participants p JOIN studies st ON st.id = p.study_id
+		WHERE p.status = 'started' AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR p.study_id = $1)
+		  AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
+		FOR UPDATE OF p SKIP LOCKED`, studyID)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: sweep: %w", err)
 	}
@@ -228,6 +227,10 @@ func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, erro
 	}
 	if len(ids) == 0 {
 		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE participants SET status = 'timed_out', status_changed_at = now()
+		WHERE id = ANY($1) AND status = 'started'`, ids); err != nil {
+		return 0, fmt.Errorf("postgres: sweep: %w", err)
 	}
 	if _, err := freeUnanswered(ctx, tx, ids); err != nil {
 		return 0, err
