@@ -76,6 +76,8 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.WaitVisible(`a[href="/admin/studies/new"]`))
 
 	step(t, ctx, "new study", chromedp.Click(`a[href="/admin/studies/new"]`), chromedp.WaitVisible("#title"))
+	checkAccessibility(t, ctx, "admin study form")
+	adminShot(t, ctx, "new-study")
 	step(t, ctx, "fill the form",
 		chromedp.SendKeys("#title", "Pool of towers"),
 		chromedp.SendKeys("#slug", "pool-towers"),
@@ -152,6 +154,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	step(t, ctx, "approve A", chromedp.Click(row(a)+` form[action$="/approve"] button`))
 	waitFor(t, ctx, "A approved", statusIs(a, "approved"))
+	checkAccessibility(t, ctx, "admin study page")
 	adminShot(t, ctx, "study")
 
 	step(t, ctx, "payouts", chromedp.Navigate(studyPage+"/payouts"), chromedp.WaitVisible("#waiting"))
@@ -186,6 +189,7 @@ func TestBrowserAdmin(t *testing.T) {
 	if !strings.Contains(paid, "UTC") {
 		t.Errorf("batch 1 row after mark paid: %q", paid)
 	}
+	checkAccessibility(t, ctx, "admin payouts")
 	adminShot(t, ctx, "payouts")
 
 	// The answers download: a header and one row per answer (5 + 2 + 5).
@@ -194,5 +198,6 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("answers.csv has %d lines, want 13:\n%s", lines, answers)
 	}
 	step(t, ctx, "study list", chromedp.Navigate(srv.URL+"/admin/"), chromedp.WaitVisible("table.grid"))
+	checkAccessibility(t, ctx, "admin study list")
 	adminShot(t, ctx, "studies")
 }
