@@ -61,13 +61,19 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 	}, nil
 }
 
-// analyze loads the subject's answers and computes the report.
-func (s *Server) analyze(r *http.Request, subj reportSubject) (*analysis.Report, postgres.MatrixInfo, error) {
+// analyze loads the subject's answers and computes the report; without
+// bootstrap, intervals of mean kappas are left rough (one resample), for
+// downloads that do not show them.
+func (s *Server) analyze(r *http.Request, subj reportSubject, bootstrap bool) (*analysis.Report, postgres.MatrixInfo, error) {
 	m, info, err := s.store.LoadMatrix(r.Context(), subj.sel)
 	if err != nil {
 		return nil, info, err
 	}
-	rep, err := analysis.Analyze(m, analysis.Options{Seed: reportSeed})
+	opt := analysis.Options{Seed: reportSeed}
+	if !bootstrap {
+		opt.Resamples = 1
+	}
+	rep, err := analysis.Analyze(m, opt)
 	if err != nil {
 		return nil, info, err
 	}
@@ -81,7 +87,7 @@ func (s *Server) handleReport(subject func(*http.Request) (reportSubject, error)
 		if err != nil {
 			return err
 		}
-		rep, info, err := s.analyze(r, subj)
+		rep, info, err := s.analyze(r, subj, true)
 		if err != nil {
 			return err
 		}
@@ -120,7 +126,7 @@ func (s *Server) handleReportCSV(subject func(*http.Request) (reportSubject, err
 		if err != nil {
 			return err
 		}
-		rep, _, err := s.analyze(r, subj)
+		rep, _, err := s.analyze(r, subj, true)
 		if err != nil {
 			return err
 		}
@@ -154,7 +160,7 @@ func (s *Server) handleFigure(subject func(*http.Request) (reportSubject, error)
 		if fig == nil || (ext != "svg" && ext != "csv") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
 		}
-		rep, _, err := s.analyze(r, subj)
+		rep, _, err := s.analyze(r, subj, fig.bootstrap)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,10 @@ import (
 // figure is one of the report's charts: how to draw it, and how to write
 // the numbers it draws, so that the CSV holds exactly what the picture shows.
 type figure struct {
-	name   string
+	name string
+	// bootstrap says whether the figure shows bootstrap intervals; the
+	// others skip the resampling, which is nearly all of the work.
+	bootstrap bool
 	render func(*analysis.Report, task.Domain, io.Writer) error
 	csv    func(*analysis.Report, task.Domain, io.Writer) error
 }
@@ -24,9 +27,9 @@ type figure struct {
 // Figure 3, Figure 2 and Figure 5.
 func reportFigures() []figure {
 	return []figure{
-		{"accuracy", renderAccuracy, accuracyCSV},
-		{"heatmap", renderHeatmap, heatmapCSV},
-		{"kappa", renderKappa, kappaCSV},
+		{"accuracy", false, renderAccuracy, accuracyCSV},
+		{"heatmap", false, renderHeatmap, heatmapCSV},
+		{"kappa", true, renderKappa, kappaCSV},
 	}
 }
 
