@@ -19,8 +19,8 @@ type figure struct {
 	// bootstrap says whether the figure shows bootstrap intervals; the
 	// others skip the resampling, which is nearly all of the work.
 	bootstrap bool
-	render func(*analysis.Report, task.Domain, io.Writer) error
-	csv    func(*analysis.Report, task.Domain, io.Writer) error
+	render    func(*analysis.Report, task.Domain, io.Writer) error
+	csv       func(*analysis.Report, task.Domain, io.Writer) error
 }
 
 // reportFigures are drawn in this order on the report page: the paper's
