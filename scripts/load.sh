@@ -52,8 +52,17 @@ for _ in $(seq 100); do
 done
 
 echo "== loadgen"
-"$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" \
+/usr/bin/time -f "loadgen cpu %U+%S" -o "$work/loadgen.time" \
+  "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" \
   -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
+awk -F'[ +]' '/^loadgen cpu/ { printf "loadgen cpu %.1f\n", $3 + $4 }' "$work/loadgen.time" >"$work/loadgen.err"
+
+# CPU seconds each side used during the run (utime+stime from /proc), so that
+# the cost of an answer can be split between server, PostgreSQL and loadgen.
+cpu() { awk '{ s += $14 + $15 } END { printf "%.1f", s / '"$(getconf CLK_TCK)"' }' "$@" 2>/dev/null; }
+pgpids=$(pgrep -P "$(head -1 "$work/data/postmaster.pid")" | sed 's|.*|/proc/&/stat|')
+echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(cpu $pgpids)," \
+  "loadgen $(sed -n 's/^loadgen cpu //p' "$work/loadgen.err")"
 
 echo "== pgbench: $PGCLIENTS clients, ${PGTIME}s, one single-row INSERT per transaction"
 psql -c "CREATE TABLE bench_answers (participant_id uuid NOT NULL, position integer NOT NULL,
