@@ -145,3 +145,41 @@ func TestBodyLimits(t *testing.T) {
 		t.Fatalf("oversized forms stored something (%d rows)", n)
 	}
 }
+
+// TestHostileModelName imports a model output whose model name and study
+// title are markup: the models page, the set's report and the study list
+// show them as text.
+func TestHostileModelName(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	const hostile = `<script>alert(1)</script>`
+	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE studies SET title = $1`, hostile); err != nil {
+		t.Fatal(err)
+	}
+	c := noRedirects()
+	_, token := e.login(t, c, adminPassword)
+	status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set", "format": "auto", "model": hostile},
+		"out.jsonl", []byte(towersBatch(4)))
+	if status != http.StatusOK {
+		t.Fatalf("upload = %d:\n%s", status, body)
+	}
+	pages := map[string]string{"upload result": body}
+	for _, path := range []string{"/admin/models", "/admin/sets/towers-set/report", "/admin/"} {
+		resp, b := e.get(t, c, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, resp.StatusCode)
+		}
+		pages[path] = b
+	}
+	for name, b := range pages {
+		if strings.Contains(b, hostile) {
+			t.Errorf("%s shows the markup as markup", name)
+		}
+	}
+	if !strings.Contains(pages["/admin/models"], "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("the models page does not show the model name as text:\n%s", pages["/admin/models"])
+	}
+	if !strings.Contains(pages["/admin/"], "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("the study list does not show the title as text")
+	}
+}
