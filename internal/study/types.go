@@ -103,4 +103,4 @@ type Response struct {
 }
 
 // Gender choices offered on the demographics form; "" means not given.
-var Genders = []string{"Woman", "Man", "Non-binary", "Prefer to self-describe", "Prefer not to say"}
+var Genders = []string{"Woman", "Man", "Non-binary", "Another gender", "Prefer not to say"}
