@@ -61,18 +61,14 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 	}, nil
 }
 
-// analyze loads the subject's answers and computes the report; without
-// bootstrap, intervals of mean kappas are left rough (one resample), for
-// downloads that do not show them.
-func (s *Server) analyze(r *http.Request, subj reportSubject, bootstrap bool) (*analysis.Report, postgres.MatrixInfo, error) {
+// analyze loads the subject's answers and computes the report with opt
+// (whose seed it sets).
+func (s *Server) analyze(r *http.Request, subj reportSubject, opt analysis.Options) (*analysis.Report, postgres.MatrixInfo, error) {
 	m, info, err := s.store.LoadMatrix(r.Context(), subj.sel)
 	if err != nil {
 		return nil, info, err
 	}
-	opt := analysis.Options{Seed: reportSeed}
-	if !bootstrap {
-		opt.Resamples = 1
-	}
+	opt.Seed = reportSeed
 	rep, err := analysis.Analyze(m, opt)
 	if err != nil {
 		return nil, info, err
@@ -87,7 +83,7 @@ func (s *Server) handleReport(subject func(*http.Request) (reportSubject, error)
 		if err != nil {
 			return err
 		}
-		rep, info, err := s.analyze(r, subj, true)
+		rep, info, err := s.analyze(r, subj, analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -126,7 +122,7 @@ func (s *Server) handleReportCSV(subject func(*http.Request) (reportSubject, err
 		if err != nil {
 			return err
 		}
-		rep, _, err := s.analyze(r, subj, true)
+		rep, _, err := s.analyze(r, subj, analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -160,7 +156,7 @@ func (s *Server) handleFigure(subject func(*http.Request) (reportSubject, error)
 		if fig == nil || (ext != "svg" && ext != "csv") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
 		}
-		rep, _, err := s.analyze(r, subj, fig.bootstrap)
+		rep, _, err := s.analyze(r, subj, fig.opt)
 		if err != nil {
 			return err
 		}

@@ -16,20 +16,20 @@ import (
 // the numbers it draws, so that the CSV holds exactly what the picture shows.
 type figure struct {
 	name string
-	// bootstrap says whether the figure shows bootstrap intervals; the
-	// others skip the resampling, which is nearly all of the work.
-	bootstrap bool
-	render    func(*analysis.Report, task.Domain, io.Writer) error
-	csv       func(*analysis.Report, task.Domain, io.Writer) error
+	// opt is the least analysis the figure needs: the bootstrap is nearly
+	// all of the work, and only the kappas show it, over all sizes only.
+	opt    analysis.Options
+	render func(*analysis.Report, task.Domain, io.Writer) error
+	csv    func(*analysis.Report, task.Domain, io.Writer) error
 }
 
 // reportFigures are drawn in this order on the report page: the paper's
 // Figure 3, Figure 2 and Figure 5.
 func reportFigures() []figure {
 	return []figure{
-		{"accuracy", false, renderAccuracy, accuracyCSV},
-		{"heatmap", false, renderHeatmap, heatmapCSV},
-		{"kappa", true, renderKappa, kappaCSV},
+		{"accuracy", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderAccuracy, accuracyCSV},
+		{"heatmap", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderHeatmap, heatmapCSV},
+		{"kappa", analysis.Options{Grouping: analysis.ByTask}, renderKappa, kappaCSV},
 	}
 }
 
