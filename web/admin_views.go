@@ -83,6 +83,7 @@ type StudyView struct {
 	Title       string
 	Status      string
 	Draft       bool
+	Pool        bool     // a pool study, which has per-item counts
 	Moves       []Option // status changes offered: value and button label
 	Link        string   // the exact link to paste into Prolific
 	PreviewLink string

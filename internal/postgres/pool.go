@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -332,4 +335,54 @@ func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error)
 	}
 	t.MedianDuration = time.Duration(medianSeconds * float64(time.Second)).Round(time.Second)
 	return t, nil
+}
+
+// WriteItemCountsCSV streams one line per item of a pool study: its slots,
+// how many are held and how many answered, and its correct and "Yes" answers.
+func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT s.ext_id, s.size, s.answer, count(*), count(ps.participant_id), count(r.position),
+			count(*) FILTER (WHERE r.correct), count(*) FILTER (WHERE r.answer = 'Yes')
+		FROM pool_slots ps
+		JOIN stimuli s ON s.id = ps.stimulus_id
+		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+		LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+		WHERE ps.study_id = $1
+		GROUP BY s.ext_id, s.size, s.answer ORDER BY s.ext_id`, studyID)
+	if err != nil {
+		return fmt.Errorf("postgres: item counts: %w", err)
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"stimulus_id", "size", "correct_answer", "slots", "held", "answers", "correct", "yes"}); err != nil {
+		return fmt.Errorf("postgres: item counts: %w", err)
+	}
+	rec := make([]string, 8)
+	for n := 1; rows.Next(); n++ {
+		var ext, answer string
+		var size, slots, held, answers, correct, yes int
+		if err := rows.Scan(&ext, &size, &answer, &slots, &held, &answers, &correct, &yes); err != nil {
+			return fmt.Errorf("postgres: item counts: %w", err)
+		}
+		rec[0], rec[1], rec[2] = ext, strconv.Itoa(size), answer
+		for i, v := range []int{slots, held, answers, correct, yes} {
+			rec[3+i] = strconv.Itoa(v)
+		}
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("postgres: item counts: %w", err)
+		}
+		if n%flushEvery == 0 {
+			if cw.Flush(); cw.Error() != nil {
+				return fmt.Errorf("postgres: item counts: %w", cw.Error())
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: item counts: %w", err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("postgres: item counts: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -228,6 +229,20 @@ func TestPoolConcurrentJoins(t *testing.T) {
 	ps, _ = store.PoolState(ctx, st)
 	if ps.Answered != n*r || ps.ByAnswers[r] != n {
 		t.Errorf("at the end: %+v; want every item answered exactly %d times", ps, r)
+	}
+	var items strings.Builder
+	if err := store.WriteItemCountsCSV(ctx, st.ID, &items); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(items.String()), "\n")
+	if len(lines) != 1+n || lines[0] != "stimulus_id,size,correct_answer,slots,held,answers,correct,yes" {
+		t.Fatalf("items CSV: %d lines, header %q", len(lines), lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if f[3] != "2" || f[4] != "2" || f[5] != "2" || f[6] != "2" { // everyone answered correctly
+			t.Errorf("items CSV line %q: want 2 slots, held, answered and correct", l)
+		}
 	}
 }
 

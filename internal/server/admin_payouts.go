@@ -154,3 +154,13 @@ func (s *Server) streamed(r *http.Request, err error) error {
 	}
 	return nil
 }
+
+// handleItemsCSV streams a pool study's answer counts per item.
+func (s *Server) handleItemsCSV(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	download(w, st.Slug+"-items.csv")
+	return s.streamed(r, s.store.WriteItemCountsCSV(r.Context(), st.ID, w))
+}

@@ -47,6 +47,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/payouts/{number}/paid", s.adminHandle(s.handleBatchPaid))
 			r.Get("/answers.csv", s.adminHandle(s.handleAnswersCSV))
 			r.Get("/participants.csv", s.adminHandle(s.handlePayCSV))
+			r.Get("/items.csv", s.adminHandle(s.handleItemsCSV))
 			r.Get("/report", s.adminHandle(s.handleReport(s.studySubject)))
 			r.Get("/report.csv", s.adminHandle(s.handleReportCSV(s.studySubject)))
 			r.Get("/report/{task}/{figure}", s.adminHandle(s.handleFigure(s.studySubject)))

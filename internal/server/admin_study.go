@@ -68,7 +68,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := web.StudyView{
 		AdminPage: adminPage(r, st.Title, "studies"), ID: st.ID.String(), Base: studyURL(st.ID), Title: st.Title,
-		Status: string(st.Status), Draft: st.Status == study.Draft, Moves: studyMoves(st.Status),
+		Status: string(st.Status), Draft: st.Status == study.Draft, Pool: st.Design == study.Pool, Moves: studyMoves(st.Status),
 		Link: s.studyLink(r, st.Slug), PreviewLink: s.origin(r) + "/s/" + url.PathEscape(st.Slug),
 		Settings: settings, Filter: f, Monitor: mon,
 	}
