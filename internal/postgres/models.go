@@ -87,8 +87,15 @@ func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportS
 	seen := map[runKey]map[string]int{}
 	for i, r := range in.Rows {
 		k := runKey{r.Model, r.Condition, r.Seed}
-		if r.Model == "" {
+		switch {
+		case r.Model == "":
 			fail(r.Line, "model", "no model name: give it in the file or as the model option")
+			continue
+		case len(r.Model) > 200:
+			fail(r.Line, "model", "the model name is longer than 200 bytes")
+			continue
+		case len(r.Condition) > 200:
+			fail(r.Line, "condition", "the condition is longer than 200 bytes")
 			continue
 		}
 		if _, ok := ids[r.StimulusID]; !ok {

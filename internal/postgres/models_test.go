@@ -147,6 +147,15 @@ qwen,,2,t04,,
 		}
 	})
 
+	t.Run("ErrTooLong", func(t *testing.T) {
+		rows := parseCSV(t, "model,condition,stimulus_id,p_yes\nm,"+strings.Repeat("c", 201)+",t01,0.2\n")
+		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "mset", Rows: rows})
+		var errs *modelout.Errors
+		if !errors.As(err, &errs) || errs.List[0].Field != "condition" || errs.List[0].Line != 2 {
+			t.Errorf("err = %v, want line 2, condition", err)
+		}
+	})
+
 	t.Run("ErrUnknownSet", func(t *testing.T) {
 		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "nope", Rows: two})
 		if study.ErrorCode(err) != study.ENOTFOUND {

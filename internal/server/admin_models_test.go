@@ -302,10 +302,28 @@ func TestBrowserModels(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/admin/models"), chromedp.WaitVisible("#password"),
 		chromedp.SendKeys("#email", adminEmail), chromedp.SendKeys("#password", adminPassword),
 		chromedp.Click("form button[type=submit]"), chromedp.WaitVisible("#upload-form"))
-	step(t, ctx, "upload",
-		chromedp.SetUploadFiles("#file", []string{file}),
+	bad := filepath.Join(t.TempDir(), "broken.jsonl")
+	lines := strings.SplitAfter(towersBatch(3), "\n")
+	if err := os.WriteFile(bad, []byte(lines[0]+`{"custom_id": "t02", "response": {"status_code": 200, "body": {}}}`+"\n"+
+		strings.Replace(lines[2], `"t03"`, `"t99"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "upload a broken file",
+		chromedp.SetUploadFiles("#file", []string{bad}),
 		chromedp.SetValue("#set", "report-set"),
 		chromedp.SendKeys("#model", "gpt-4o"),
+		chromedp.Click("#upload"),
+		chromedp.WaitVisible("#upload-error"))
+	problem, err := run(ctx, chromedp.Text("#upload-error"))
+	if err != nil || !strings.Contains(problem, "broken.jsonl was not imported: nothing was stored") || !strings.Contains(problem, "broken.jsonl:2: response.body") {
+		t.Errorf("refused upload shows %q, %v", problem, err)
+	}
+	if model, _ := run(ctx, chromedp.Value("#model")); model != "gpt-4o" {
+		t.Errorf("the form came back with model %q", model)
+	}
+	adminShot(t, ctx, "models-error")
+	step(t, ctx, "upload",
+		chromedp.SetUploadFiles("#file", []string{file}),
 		chromedp.Click("#upload"),
 		chromedp.WaitVisible("#upload-done"))
 	done, err := run(ctx, chromedp.Text("#upload-done"))
