@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -101,12 +102,18 @@ func (e *adminEnv) get(t *testing.T, c *http.Client, path string) (*http.Respons
 // login logs c in and returns the session's CSRF token.
 func (e *adminEnv) login(t *testing.T, c *http.Client, password string) (*http.Response, string) {
 	t.Helper()
+	return e.loginAs(t, c, "ADA@example.org ", password)
+}
+
+// loginAs is login with any email.
+func (e *adminEnv) loginAs(t *testing.T, c *http.Client, email, password string) (*http.Response, string) {
+	t.Helper()
 	_, body := e.get(t, c, "/admin/login")
 	m := csrfRE.FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("login page has no CSRF field:\n%s", body)
 	}
-	resp := e.post(t, c, "/admin/login", url.Values{"csrf": {m[1]}, "email": {"ADA@example.org "}, "password": {password}}, e.srv.URL)
+	resp := e.post(t, c, "/admin/login", url.Values{"csrf": {m[1]}, "email": {email}, "password": {password}}, e.srv.URL)
 	if resp.StatusCode != http.StatusSeeOther {
 		return resp, ""
 	}
@@ -242,5 +249,20 @@ func TestAdminLoginRateLimit(t *testing.T) {
 	}
 	if resp, _ := e.login(t, noRedirects(), adminPassword); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("after %d failures: %d, want 429", account.MaxFailuresEmail, resp.StatusCode)
+	}
+}
+
+// After twenty failures from one address, for any emails, that address is
+// refused even with the right password.
+func TestAdminLoginRateLimitByAddress(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	for i := range account.MaxFailuresIP {
+		if resp, _ := e.loginAs(t, noRedirects(), fmt.Sprintf("guess%d@example.org", i), "wrong password!"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.login(t, noRedirects(), adminPassword); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("after %d failures from one address: %d, want 429", account.MaxFailuresIP, resp.StatusCode)
 	}
 }
