@@ -171,8 +171,8 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 	}))
 }
 
-// clientIP is the address the login limit counts. X-Forwarded-For is not
-// trusted: anyone can write it.
+// clientIP is the peer's address. The login limit counts limitKey, which
+// uses X-Forwarded-For only behind a reverse proxy the server was told to trust.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fail(http.StatusUnauthorized, "Wrong email or password.")
 	}
-	ip := clientIP(r)
+	ip := s.limitKey(r)
 	byIP, byEmail, err := s.store.LoginFailures(ctx, ip, norm, account.Window)
 	if err != nil {
 		return err
