@@ -225,6 +225,13 @@ func TestAdminReport(t *testing.T) {
 	if resp, body := e.get(t, c, "/admin/sets/towers-set/report"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="tower-kappa"`) {
 		t.Errorf("set report: %d", resp.StatusCode)
 	}
+	if _, _, err := e.store.ImportSet(context.Background(), pgtest.TowerSet("unused", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := e.get(t, c, "/admin/sets/unused/report"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, "No study uses this set yet") || !strings.Contains(body, "No model outputs on set unused yet") {
+		t.Errorf("report of an unused set: %d\n%s", resp.StatusCode, body)
+	}
 	if resp, _ := e.get(t, c, "/admin/sets/nope/report"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown set: %d", resp.StatusCode)
 	}

@@ -230,6 +230,8 @@ func reportMissing(info postgres.MatrixInfo) []string {
 	switch {
 	case info.Items == 0:
 		out = append(out, "There are no items to compare on.")
+	case info.Studies == 0:
+		out = append(out, "No study uses this set yet: the models are compared with the ground truth only.")
 	case info.Humans == 0:
 		out = append(out, "No completed or approved participants yet: people's accuracy, the human-human kappas and the "+
 			"model-human kappas are missing until someone finishes.")
