@@ -17,10 +17,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/prolific"
+	"github.com/cubelab/cubelab/internal/server"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -180,6 +182,15 @@ func TestAnalyzeHandWorked(t *testing.T) {
 		}
 	}
 
+	// The report page's CSV is the same document, with the same defaults.
+	out, err = runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := reportCSV(t, store, st); page != out {
+		t.Errorf("the report page's CSV differs from server analyze's:\n%s\nversus\n%s", page, out)
+	}
+
 	// The JSON says what was compared and carries the same numbers.
 	out, err = runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--bootstrap", "2000", "--seed", "5", "--format", "json")
 	if err != nil {
@@ -305,4 +316,28 @@ func TestModelsBatchInputAndQuery(t *testing.T) {
 		!strings.Contains(stdout, "llava seed 0 on set q-set: 4 outputs, 0 flagged") {
 		t.Fatalf("import of the query's output: %q, %v", stdout, err)
 	}
+}
+
+// reportCSV downloads /admin/studies/{id}/report.csv as a logged-in
+// experimenter would.
+func reportCSV(t *testing.T, store *postgres.Store, st study.Study) string {
+	t.Helper()
+	ctx := context.Background()
+	id, err := store.CreateAdmin(ctx, "r@example.org", "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "report-csv-session-token-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	if err := store.CreateAdminSession(ctx, id, sum[:], strings.Repeat("c", 32), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/admin/studies/"+st.ID.String()+"/report.csv", nil)
+	req.AddCookie(&http.Cookie{Name: "cubelab_admin", Value: token})
+	rec := httptest.NewRecorder()
+	server.New(server.Config{Store: store}).Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("report.csv: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
 }
