@@ -244,3 +244,39 @@ func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 	info.ModelRuns = len(observers)
 	return nil
 }
+
+// MatrixVersion is a digest of everything LoadMatrix reads for sel that can
+// change: the studies' item choices, each participant's status and answer
+// count (answers are only ever added), and the ids of the model runs (a
+// replaced run gets a new id). Stimuli never change. Equal versions mean
+// equal matrices, so a report computed for one can be shown for the other.
+func (s *Store) MatrixVersion(ctx context.Context, sel MatrixSelection) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `
+		WITH sel AS (
+		  SELECT id, set_id FROM studies WHERE id = $1
+		  UNION ALL
+		  SELECT id, set_id FROM studies WHERE $1 IS NULL AND set_id = $2
+		), sset AS (
+		  SELECT COALESCE((SELECT set_id FROM studies WHERE id = $1), $2) AS id
+		)
+		SELECT md5(concat_ws('|', CASE WHEN $1 IS NULL THEN 'set' ELSE 'study' END, (SELECT id::text FROM sset),
+		  (SELECT string_agg(st.id::text || st.domain || st.sizes::text || st.split || st.attention_check_ids::text, ',' ORDER BY st.id)
+		     FROM studies st WHERE st.id IN (SELECT id FROM sel)),
+		  (SELECT string_agg(p.id::text || p.status || p.n_answered, ',' ORDER BY p.id)
+		     FROM participants p WHERE p.study_id IN (SELECT id FROM sel)),
+		  (SELECT string_agg(r.id::text, ',' ORDER BY r.id) FROM model_runs r WHERE r.set_id = (SELECT id FROM sset))))`,
+		nullID(sel.StudyID), sel.SetID).Scan(&v)
+	if err != nil {
+		return "", fmt.Errorf("postgres: matrix version: %w", err)
+	}
+	return v, nil
+}
+
+// nullID passes uuid.Nil as NULL.
+func nullID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}

@@ -154,3 +154,64 @@ func TestLoadMatrix(t *testing.T) {
 		t.Errorf("unknown study: %v, want not found", err)
 	}
 }
+
+// The version changes with every change LoadMatrix would see, and only then.
+func TestMatrixVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	st := pgtest.NewStudy(t, store, "ver", 4)
+	other := pgtest.NewStudy(t, store, "other", 4) // on a set of its own
+	study1 := postgres.MatrixSelection{StudyID: st.ID}
+	set := postgres.MatrixSelection{SetID: st.SetID}
+	version := func(sel postgres.MatrixSelection) string {
+		t.Helper()
+		v, err := store.MatrixVersion(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0, s0 := version(study1), version(set)
+	if version(study1) != v0 || v0 == s0 || version(postgres.MatrixSelection{StudyID: other.ID}) == v0 {
+		t.Fatal("versions are not stable, or two selections share one")
+	}
+	steps := []struct {
+		name string
+		do   func()
+	}{
+		{"an answer", func() { answerTrials(t, store, st, 1, 1, func(string) string { return task.Yes }) }},
+		{"a model run", func() {
+			rows := parseCSV(t, "model,stimulus_id,p_yes\nm,t01,0.9\n")
+			if _, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "ver-set", Rows: rows}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a replaced run", func() {
+			rows := parseCSV(t, "model,stimulus_id,p_yes\nm,t01,0.9\n")
+			if _, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "ver-set", Rows: rows, Replace: true}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a rejection", func() {
+			var id uuid.UUID
+			if err := pool.QueryRow(ctx, `SELECT id FROM participants WHERE study_id = $1`, st.ID).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.ActOnParticipant(ctx, st.ID, id, postgres.Reject, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, s := range steps {
+		before, beforeSet, untouched := version(study1), version(set), version(postgres.MatrixSelection{StudyID: other.ID})
+		s.do()
+		if version(study1) == before || version(set) == beforeSet {
+			t.Errorf("%s did not change the version", s.name)
+		}
+		if version(postgres.MatrixSelection{StudyID: other.ID}) != untouched {
+			t.Errorf("%s changed another study's version", s.name)
+		}
+	}
+}

@@ -194,6 +194,13 @@ func TestAdminReport(t *testing.T) {
 	if strings.Contains(body, "No model outputs") {
 		t.Error("the report still says there are no model outputs")
 	}
+	// A rejection shows at once, though the report was just computed.
+	if err := e.store.ActOnParticipant(context.Background(), e.study.ID, e.part.ID, postgres.Reject, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := e.get(t, c, base); !strings.Contains(body, "1 rejected, left out") || !strings.Contains(body, "No completed or approved participants yet") {
+		t.Errorf("after a rejection the report still shows the participant")
+	}
 
 	resp, svg := e.get(t, c, base+"/tower/accuracy.svg")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(svg, "<svg") {

@@ -61,29 +61,14 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 	}, nil
 }
 
-// analyze loads the subject's answers and computes the report with opt
-// (whose seed it sets).
-func (s *Server) analyze(r *http.Request, subj reportSubject, opt analysis.Options) (*analysis.Report, postgres.MatrixInfo, error) {
-	m, info, err := s.store.LoadMatrix(r.Context(), subj.sel)
-	if err != nil {
-		return nil, info, err
-	}
-	opt.Seed = reportSeed
-	rep, err := analysis.Analyze(m, opt)
-	if err != nil {
-		return nil, info, err
-	}
-	return rep, info, nil
-}
-
-// handleReport serves a report page of the subject that subject reads.
-func (s *Server) handleReport(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+// page serves a report page of the subject that subject reads.
+func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		subj, err := subject(r)
 		if err != nil {
 			return err
 		}
-		rep, info, err := s.analyze(r, subj, analysis.Options{})
+		rep, info, err := rp.analyze(r, subj, analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -114,15 +99,15 @@ func (s *Server) handleReport(subject func(*http.Request) (reportSubject, error)
 	}
 }
 
-// handleReportCSV serves every number of a report as the tidy CSV that
+// csv serves every number of a report as the tidy CSV that
 // "server analyze --format csv" prints.
-func (s *Server) handleReportCSV(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+func (rp *reports) csv(subject func(*http.Request) (reportSubject, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		subj, err := subject(r)
 		if err != nil {
 			return err
 		}
-		rep, _, err := s.analyze(r, subj, analysis.Options{})
+		rep, _, err := rp.analyze(r, subj, analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -134,9 +119,9 @@ func (s *Server) handleReportCSV(subject func(*http.Request) (reportSubject, err
 	}
 }
 
-// handleFigure serves one figure of a report as SVG, or its numbers as CSV:
+// figure serves one figure of a report as SVG, or its numbers as CSV:
 // {task}/{figure}.svg or .csv.
-func (s *Server) handleFigure(subject func(*http.Request) (reportSubject, error)) handlerFunc {
+func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		subj, err := subject(r)
 		if err != nil {
@@ -156,7 +141,7 @@ func (s *Server) handleFigure(subject func(*http.Request) (reportSubject, error)
 		if fig == nil || (ext != "svg" && ext != "csv") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
 		}
-		rep, _, err := s.analyze(r, subj, fig.opt)
+		rep, _, err := rp.analyze(r, subj, fig.opt)
 		if err != nil {
 			return err
 		}

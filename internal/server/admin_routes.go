@@ -19,6 +19,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Post("/models", s.adminHandle(s.handleModelUpload))
 	})
 
+	reports := s.newReports()
 	r.Group(func(r chi.Router) {
 		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.checkCSRF)
 		r.Post("/logout", s.adminHandle(s.handleLogout))
@@ -30,9 +31,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/models", s.adminHandle(s.handleModels))
 		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
 		r.Route("/sets/{set}", func(r chi.Router) {
-			r.Get("/report", s.adminHandle(s.handleReport(s.setSubject)))
-			r.Get("/report.csv", s.adminHandle(s.handleReportCSV(s.setSubject)))
-			r.Get("/report/{task}/{figure}", s.adminHandle(s.handleFigure(s.setSubject)))
+			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
+			r.Get("/report.csv", s.adminHandle(reports.csv(s.setSubject)))
+			r.Get("/report/{task}/{figure}", s.adminHandle(reports.figure(s.setSubject)))
 		})
 		r.Route("/studies/{id}", func(r chi.Router) {
 			r.Get("/", s.adminHandle(s.handleStudy))
@@ -48,9 +49,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Get("/answers.csv", s.adminHandle(s.handleAnswersCSV))
 			r.Get("/participants.csv", s.adminHandle(s.handlePayCSV))
 			r.Get("/items.csv", s.adminHandle(s.handleItemsCSV))
-			r.Get("/report", s.adminHandle(s.handleReport(s.studySubject)))
-			r.Get("/report.csv", s.adminHandle(s.handleReportCSV(s.studySubject)))
-			r.Get("/report/{task}/{figure}", s.adminHandle(s.handleFigure(s.studySubject)))
+			r.Get("/report", s.adminHandle(reports.page(s.studySubject)))
+			r.Get("/report.csv", s.adminHandle(reports.csv(s.studySubject)))
+			r.Get("/report/{task}/{figure}", s.adminHandle(reports.figure(s.studySubject)))
 		})
 	})
 }
