@@ -40,7 +40,7 @@ type Config struct {
 	// Retry is how long a participant keeps retrying a request that failed
 	// with a network error or a 5xx; 0 ends the participant at the first one.
 	Retry   time.Duration
-	Timeout time.Duration // per request; 0 means 10 s
+	Timeout time.Duration // per request; 0 means 60 s, about as patient as a person
 	// PID gives participant i's Prolific id; nil draws a fresh random one.
 	PID func(i int) string
 	// Answer chooses the answer to a trial; nil answers Yes or No at random.
@@ -83,7 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Concurrency = cfg.Participants
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = 60 * time.Second
 	}
 	for i, t := range cfg.Targets {
 		cfg.Targets[i] = strings.TrimRight(t, "/")
