@@ -6,8 +6,8 @@ import (
 
 // adminRoutes are the experimenter's routes, under /admin. Everything but
 // the login form needs a session, and every unsafe method a CSRF token:
-// the two middlewares wrap the whole group, so a route added here cannot
-// forget them (admin_routes_test.go walks this table to prove it).
+// the two middlewares wrap each of the two groups below, so a route added
+// there cannot forget them (admin_routes_test.go walks this table to prove it).
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(limitBody(maxAdminFormSize)).Get("/login", s.adminHandle(s.handleLoginPage))
 	r.With(limitBody(maxAdminFormSize)).Post("/login", s.adminHandle(s.handleLogin))
