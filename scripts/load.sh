@@ -51,17 +51,28 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+cpu() { awk '{ s += $14 + $15 } END { printf "%.2f", s / '"$(getconf CLK_TCK)"' }' "$@" 2>/dev/null; }
+pgcpu() {
+  local pm
+  pm=$(head -1 "$work/data/postmaster.pid")
+  awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 + (FILENAME ~ /\/'"$pm"'\// ? $16 + $17 : 0) } END { printf "%.2f", s / hz }' \
+    "/proc/$pm/stat" $(pgrep -P "$pm" | sed 's|.*|/proc/&/stat|') 2>/dev/null
+}
+pgcpu0=$(pgcpu)
+
 echo "== loadgen"
 /usr/bin/time -f "loadgen cpu %U+%S" -o "$work/loadgen.time" \
   "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" \
   -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
 awk -F'[ +]' '/^loadgen cpu/ { printf "loadgen cpu %.1f\n", $3 + $4 }' "$work/loadgen.time" >"$work/loadgen.err"
 
-# CPU seconds each side used during the run (utime+stime from /proc), so that
-# the cost of an answer can be split between server, PostgreSQL and loadgen.
-cpu() { awk '{ s += $14 + $15 } END { printf "%.1f", s / '"$(getconf CLK_TCK)"' }' "$@" 2>/dev/null; }
-pgpids=$(pgrep -P "$(head -1 "$work/data/postmaster.pid")" | sed 's|.*|/proc/&/stat|')
-echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(cpu $pgpids)," \
+# CPU seconds each side used (utime+stime from /proc), so that the cost of an
+# answer can be split between server, PostgreSQL and loadgen, and compared
+# with PostgreSQL's cost of a pgbench transaction. PostgreSQL's is the
+# postmaster's own, its exited children's, and its live children's.
+pg0=$pgcpu0
+pg1=$(pgcpu)
+echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(awk -v a="$pg1" -v b="$pg0" 'BEGIN { printf "%.1f", a - b }')," \
   "loadgen $(sed -n 's/^loadgen cpu //p' "$work/loadgen.err")"
 
 echo "== pgbench: $PGCLIENTS clients, ${PGTIME}s, one single-row INSERT per transaction"
@@ -75,6 +86,8 @@ VALUES (gen_random_uuid(), :pos, 'Yes', true, 1500);
 EOF
 "$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c "$PGCLIENTS" -j 2 -T "$PGTIME" \
   -f "$work/insert.sql" postgres | tee "$work/pgbench.out"
+pg2=$(pgcpu)
+echo "== PostgreSQL CPU seconds during pgbench: $(awk -v a="$pg2" -v b="$pg1" 'BEGIN { printf "%.1f", a - b }')"
 
 ours=$(sed -n 's/.* \([0-9]*\) sustained.*/\1/p' "$work/loadgen.out")
 [ -n "$ours" ] || ours=$(sed -n 's/^answers\/s \([0-9]*\).*/\1/p' "$work/loadgen.out")
