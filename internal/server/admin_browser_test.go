@@ -111,7 +111,7 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	// participate answers n of the participant's 5 trials (4 pool items and
-	// the attention check) with Yes.
+	// the attention check), correctly.
 	participate := func(pid string, n int) {
 		t.Helper()
 		step(t, pctx, "open the link as "+pid,
@@ -122,7 +122,14 @@ func TestBrowserAdmin(t *testing.T) {
 		step(t, pctx, "skip demographics", chromedp.Click("button[name=skip][value=yes]"))
 		for pos := 1; pos <= n; pos++ {
 			waitTrial(t, pctx, pos, 5)
-			step(t, pctx, fmt.Sprintf("answer %d", pos), chromedp.Click("button[value=Yes]"))
+			// The right answer, from the database: every finisher then has a
+			// bonus above zero and belongs in a batch.
+			var truth string
+			if err := pool.QueryRow(ctx0, `SELECT s.answer FROM trials t JOIN participants p ON p.id = t.participant_id
+				JOIN stimuli s ON s.id = t.stimulus_id WHERE p.prolific_pid = $1 AND t.position = $2`, pid, pos).Scan(&truth); err != nil {
+				t.Fatal(err)
+			}
+			step(t, pctx, fmt.Sprintf("answer %d", pos), chromedp.Click("button[value="+truth+"]"))
 		}
 		if n == 5 {
 			step(t, pctx, "end page", chromedp.WaitVisible("#complete"))
@@ -184,7 +191,8 @@ func TestBrowserAdmin(t *testing.T) {
 	if again := fetchText(t, ctx, studyPage+"/payouts/1/bonuses.csv"); again != batch1 {
 		t.Errorf("batch 1 downloaded again = %q, want the same %q", again, batch1)
 	}
-	step(t, ctx, "mark batch 1 paid", chromedp.Click(`tr[data-batch="1"] button`), chromedp.WaitVisible(`tr[data-batch="2"] button`))
+	step(t, ctx, "mark batch 1 paid", chromedp.Click(`tr[data-batch="1"] button`))
+	waitFor(t, ctx, "batch 1 paid", `!document.querySelector('tr[data-batch="1"] button') && !!document.querySelector('tr[data-batch="2"] button') && document.readyState === "complete"`)
 	paid, _ := chromedp.Run(ctx, chromedp.Text(`tr[data-batch="1"]`))
 	if !strings.Contains(paid, "UTC") {
 		t.Errorf("batch 1 row after mark paid: %q", paid)
