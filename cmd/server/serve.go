@@ -113,8 +113,12 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 	}
 
+	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy})
+	// Every process sweeps: the sweep is an idempotent UPDATE, so several
+	// servers on one database only repeat each other harmlessly.
+	go app.RunSweeper(ctx, 30*time.Second)
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy}).Handler(),
+		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -226,5 +230,6 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 	fmt.Fprintf(e.stdout, "participant link: %s/s/%s?PROLIFIC_PID=%s&STUDY_ID=%s&SESSION_ID=%s\n",
 		base, demoSlug, hex.EncodeToString(pid), strings.Repeat("0", 24), "demo-session")
 	fmt.Fprintf(e.stdout, "preview link:     %s/s/%s\n", base, demoSlug)
+	fmt.Fprintf(e.stdout, "admin pages:      %s/admin (make an account first: go run ./cmd/server admin create --email you@example.org)\n", base)
 	return nil
 }
