@@ -35,7 +35,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) error {
 // modelsView fills the page's lists from the database.
 func (s *Server) modelsView(r *http.Request, form web.ModelForm) (web.ModelsView, error) {
 	ctx := r.Context()
-	v := web.ModelsView{AdminPage: adminPage(r, "Models", ""), Form: form, MaxUpload: fmt.Sprintf("%d MB", maxModelUpload>>20)}
+	v := web.ModelsView{AdminPage: adminPage(r, "Models", "models"), Form: form, MaxUpload: fmt.Sprintf("%d MB", maxModelUpload>>20)}
 	sets, err := s.store.Sets(ctx)
 	if err != nil {
 		return v, err
