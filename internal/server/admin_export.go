@@ -29,7 +29,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 // exportView fills the form's choices from the database.
 func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.ExportView, error) {
 	ctx := r.Context()
-	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", ""), Error: msg, Form: form}
+	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form}
 	studies, err := s.store.Studies(ctx)
 	if err != nil {
 		return v, err
