@@ -9,7 +9,8 @@
 #
 # Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), PGCLIENTS
 # (pgbench clients, default the server's pool size 16), PGTIME (s, default 20),
-# PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off").
+# PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
+# (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -41,6 +42,10 @@ url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 psql() { "$bindir/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 echo "PostgreSQL $(psql -Atc 'show server_version'): fsync=$(psql -Atc 'show fsync')," \
   "synchronous_commit=$(psql -Atc 'show synchronous_commit'), shared_buffers=$(psql -Atc 'show shared_buffers')"
+
+if [ -n "${PGSTATS:-}" ]; then
+  psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+fi
 
 go build -o "$work/server" ./cmd/server
 go build -o "$work/loadgen" ./cmd/loadgen
@@ -74,6 +79,13 @@ pg0=$pgcpu0
 pg1=$(pgcpu)
 echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(awk -v a="$pg1" -v b="$pg0" 'BEGIN { printf "%.1f", a - b }')," \
   "loadgen $(sed -n 's/^loadgen cpu //p' "$work/loadgen.err")"
+
+if [ -n "${PGSTATS:-}" ]; then
+  echo "== statements by total execution time (PGSTATS=1)"
+  psql -c "SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+    regexp_replace(left(query, 90), '\s+', ' ', 'g') AS query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
 
 echo "== pgbench: $PGCLIENTS clients, ${PGTIME}s, one single-row INSERT per transaction"
 psql -c "CREATE TABLE bench_answers (participant_id uuid NOT NULL, position integer NOT NULL,
