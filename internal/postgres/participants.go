@@ -245,7 +245,9 @@ const (
 					(p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int) * cur.bonus_per_correct_minor,
 					cur.max_bonus_minor) END
 			FROM cur
-			WHERE p.id = cur.id AND p.status = 'started' AND p.n_answered = $2 - 1
+			-- By the key, as a scalar: joined to cur instead, the plan may scan
+			-- every started participant through participants_started.
+			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = 'started' AND p.n_answered = $2 - 1
 			RETURNING p.id, p.status
 		)
 		INSERT INTO responses (participant_id, position, answer, correct, browser_rt_ms, server_rt_ms)
