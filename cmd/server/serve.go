@@ -181,15 +181,11 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 		if err != nil {
 			return err
 		}
-		in, err := postgres.ReadSet(set)
+		res, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{})
 		if err != nil {
 			return err
 		}
-		_, created, err := store.ImportSet(ctx, in)
-		if err != nil {
-			return err
-		}
-		log.Info("stimulus set", "name", name, "items", len(in.Items), "imported", created)
+		log.Info("stimulus set", "name", name, "items", res.Items, "imported", res.Created)
 	}
 
 	if _, err := store.StudyBySlug(ctx, demoSlug); study.ErrorCode(err) == study.ENOTFOUND {
