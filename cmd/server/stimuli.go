@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cubelab/cubelab/internal/cubeworld"
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -22,9 +23,10 @@ const stimuliUsage = `usage:
   server stimuli generate --domain tower|pyramid --sizes 2-4 (--per-size-and-answer N | --n N)
                           --seed S --out DIR [--size 512] [--paired] [--margin 0.005]
                           [--compression speed|default|best] [--split NAME] [--workers N]
-  server stimuli validate DIR [--recheck=false]`
+  server stimuli validate DIR [--recheck=false]
+  server stimuli import DIR [DIR...] [--database-url URL] [--replace]`
 
-// runStimuli generates and validates stimulus sets.
+// runStimuli generates, validates and imports stimulus sets.
 func runStimuli(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: stimuli needs a subcommand\n\n%s", errUsage, stimuliUsage)
@@ -34,6 +36,8 @@ func runStimuli(ctx context.Context, args []string, e env) error {
 		return stimuliGenerate(ctx, args[1:], e)
 	case "validate":
 		return stimuliValidate(ctx, args[1:], e)
+	case "import":
+		return stimuliImport(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprintln(e.stdout, stimuliUsage)
 		return nil
@@ -142,6 +146,77 @@ func stimuliValidate(ctx context.Context, args []string, e env) error {
 			if y+n > 0 {
 				fmt.Fprintf(e.stdout, "  %-16s size %2d: %4d Yes %4d No\n", d, size, y, n)
 			}
+		}
+	}
+	return nil
+}
+
+// stimuliImport validates every folder first, then imports each in its own
+// transaction, one image at a time. A folder already imported with the same
+// content is left as it is, so the command can simply be run again after a
+// failure.
+func stimuliImport(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("stimuli import", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dbURL := fs.String("database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	replace := fs.Bool("replace", false, "replace a stored set of the same name and different content, if no study or model run uses it")
+	// Folders and flags in any order.
+	var dirs []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs, args = append(dirs, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(dirs) == 0 {
+		return fmt.Errorf("%w: stimuli import takes one or more folders\n\n%s", errUsage, stimuliUsage)
+	}
+	if *dbURL == "" {
+		return errors.New("stimuli import: no database: set --database-url or DATABASE_URL")
+	}
+	// Validate all before storing any: a typo in the third folder should not
+	// leave the first two imported and the run half done.
+	sets := make([]*stimulus.Set, len(dirs))
+	var bad []string
+	for i, dir := range dirs {
+		s, err := stimulus.Load(dir)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		sets[i] = s
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("stimuli import: nothing was imported:\n%s", strings.Join(bad, "\n"))
+	}
+
+	if _, err := postgres.Migrate(ctx, *dbURL); err != nil {
+		return fmt.Errorf("stimuli import: %w", err)
+	}
+	pool, err := postgres.Open(ctx, *dbURL)
+	if err != nil {
+		return fmt.Errorf("stimuli import: %w", err)
+	}
+	defer pool.Close()
+	store := postgres.NewStore(pool)
+	for _, s := range sets {
+		start := time.Now()
+		bar := newProgressBar(e.stderr)
+		res, err := store.ImportSetDir(ctx, s, postgres.ImportOptions{Replace: *replace, Progress: bar.update})
+		bar.finish()
+		if err != nil {
+			return fmt.Errorf("stimuli import: %s (nothing of it was stored): %w", s.Dir, err)
+		}
+		switch {
+		case res.Replaced:
+			fmt.Fprintf(e.stdout, "%s: %d items imported, replacing the set stored before (%.1fs)\n", s.Name, res.Items, time.Since(start).Seconds())
+		case res.Created:
+			fmt.Fprintf(e.stdout, "%s: %d items imported (%.1fs)\n", s.Name, res.Items, time.Since(start).Seconds())
+		default:
+			fmt.Fprintf(e.stdout, "%s: already imported with the same content, unchanged\n", s.Name)
 		}
 	}
 	return nil

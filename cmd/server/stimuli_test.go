@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 )
 
 func stimuliEnv() (env, *bytes.Buffer, *bytes.Buffer) {
@@ -66,6 +68,9 @@ func TestStimuliUsage(t *testing.T) {
 		{"stimuli", "generate", "--bogus"},
 		{"stimuli", "validate"},
 		{"stimuli", "validate", "a", "b"},
+		{"stimuli", "import"},
+		{"stimuli", "import", "--database-url", "postgres://x"},
+		{"stimuli", "import", "a", "--bogus"},
 	} {
 		e, _, _ := stimuliEnv()
 		if err := run(context.Background(), args, e); !errors.Is(err, errUsage) {
@@ -77,5 +82,74 @@ func TestStimuliUsage(t *testing.T) {
 	err := run(context.Background(), []string{"stimuli", "generate", "--domain", "tower", "--sizes", "9", "--n", "1", "--out", filepath.Join(out, "x")}, e)
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "size 9") {
 		t.Errorf("tower of 9: got %v", err)
+	}
+}
+
+func TestStimuliImport(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, pool := pgtest.New(t)
+	root := t.TempDir()
+	towers, pyramids := filepath.Join(root, "cmd-towers"), filepath.Join(root, "cmd-pyramids")
+	for _, args := range [][]string{
+		{"--domain", "tower", "--sizes", "2-3", "--n", "6", "--seed", "3", "--size", "64", "--out", towers},
+		{"--domain", "pyramid", "--sizes", "2", "--per-size-and-answer", "1", "--paired", "--seed", "3", "--size", "64", "--out", pyramids},
+	} {
+		e, _, errb := stimuliEnv()
+		if err := run(ctx, append([]string{"stimuli", "generate"}, args...), e); err != nil {
+			t.Fatalf("generate: %v\n%s", err, errb)
+		}
+	}
+	stored := func() (sets, items int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM stimulus_sets), (SELECT count(*) FROM stimuli)`).Scan(&sets, &items); err != nil {
+			t.Fatal(err)
+		}
+		return sets, items
+	}
+	importDirs := func(args ...string) (string, error) {
+		t.Helper()
+		e, out, _ := stimuliEnv()
+		err := run(ctx, append([]string{"stimuli", "import"}, args...), e)
+		return out.String(), err
+	}
+
+	// A broken manifest in the second folder: nothing of either is stored.
+	m := filepath.Join(pyramids, "manifest.csv")
+	good, _ := os.ReadFile(m)
+	os.WriteFile(m, []byte(strings.Replace(string(good), ",pyramid,", ",pyramidd,", 1)), 0o644)
+	_, err := importDirs(towers, "--database-url", dsn, pyramids)
+	if err == nil || !strings.Contains(err.Error(), "manifest.csv:2: domain:") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("got %v, want the bad domain on manifest.csv line 2", err)
+	}
+	if sets, _ := stored(); sets != 0 {
+		t.Fatalf("%d sets stored after a refused import", sets)
+	}
+	os.WriteFile(m, good, 0o644)
+
+	out, err := importDirs(towers, pyramids, "--database-url", dsn)
+	if err != nil || !strings.Contains(out, "cmd-towers: 6 items imported") || !strings.Contains(out, "cmd-pyramids: 4 items imported") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if sets, items := stored(); sets != 2 || items != 10 {
+		t.Fatalf("%d sets, %d items, want 2 and 10", sets, items)
+	}
+	out, err = importDirs("--database-url", dsn, towers)
+	if err != nil || !strings.Contains(out, "cmd-towers: already imported with the same content, unchanged") {
+		t.Fatalf("second import: %v\n%s", err, out)
+	}
+	// A different content under the same name is refused, or replaced on request.
+	img := filepath.Join(towers, "images")
+	files, _ := os.ReadDir(img)
+	os.WriteFile(filepath.Join(img, files[0].Name()), pgtest.PNG(1), 0o644)
+	if _, err := importDirs(towers, "--database-url", dsn); err == nil || !strings.Contains(err.Error(), "a different stimulus set named \"cmd-towers\"") {
+		t.Fatalf("changed set: %v, want a refusal", err)
+	}
+	out, err = importDirs(towers, "--replace", "--database-url", dsn)
+	if err != nil || !strings.Contains(out, "cmd-towers: 6 items imported, replacing the set stored before") {
+		t.Fatalf("replace: %v\n%s", err, out)
+	}
+	if sets, items := stored(); sets != 2 || items != 10 {
+		t.Fatalf("after replace: %d sets, %d items, want 2 and 10", sets, items)
 	}
 }
