@@ -386,12 +386,12 @@ func ReadSet(set *stimulus.Set) (SetImport, error) {
 // dirSource reads a set folder one item at a time. It keeps the manifest
 // rows and, for scenes.jsonl, only where each id's line is, not the lines.
 type dirSource struct {
-	set    *stimulus.Set
-	order  []int // indices of set.Items by ext id
+	set     *stimulus.Set
+	order   []int // indices of set.Items by ext id
 	sceneAt map[string]span
-	sf     *os.File // scenes.jsonl, nil without scenes
-	img    []byte   // the current item's image, reused
-	scene  []byte   // the current item's scene, reused
+	sf      *os.File // scenes.jsonl, nil without scenes
+	img     []byte   // the current item's image, reused
+	scene   []byte   // the current item's scene, reused
 }
 
 // span is a trimmed line of scenes.jsonl.
