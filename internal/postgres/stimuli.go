@@ -203,6 +203,9 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 		if !task.ValidAnswer(it.Answer) {
 			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: answer %q is not Yes or No", name, it.ExtID, it.Answer)
 		}
+		if len(it.Image) == 0 {
+			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: image %s is empty", name, it.ExtID, it.File)
+		}
 		h.add(it)
 		progress(i + 1)
 	}

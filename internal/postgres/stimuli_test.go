@@ -195,11 +195,22 @@ func TestImportSetDir(t *testing.T) {
 		store := postgres.NewStore(pool)
 		dir := filepath.Join(t.TempDir(), "bad-image")
 		writeTowerFolder(t, dir, 6, 0)
-		// An empty image reads and hashes fine; the database's check refuses
-		// it in the middle of the copy, after other rows went in.
 		_ = os.WriteFile(filepath.Join(dir, "images", "t04.png"), nil, 0o644)
-		if _, err := store.ImportSetDir(ctx, loadSet(t, dir), postgres.ImportOptions{}); err == nil {
-			t.Fatal("a set with an empty image was imported")
+		_, err := store.ImportSetDir(ctx, loadSet(t, dir), postgres.ImportOptions{})
+		if study.ErrorCode(err) != study.EINVALID || !strings.Contains(err.Error(), "images/t04.png is empty") {
+			t.Fatalf("a set with an empty image: %v, want EINVALID naming it", err)
+		}
+		// An image that cannot be read in the middle of the copy, after
+		// other rows went in.
+		writeTowerFolder(t, dir, 6, 0)
+		gone := func(done, total int) {
+			if done == total/2+3 {
+				_ = os.Remove(filepath.Join(dir, "images", "t05.png"))
+			}
+		}
+		_, err = store.ImportSetDir(ctx, loadSet(t, dir), postgres.ImportOptions{Progress: gone})
+		if err == nil || !strings.Contains(err.Error(), "t05.png") {
+			t.Fatalf("an image gone during the copy: %v, want an error naming it", err)
 		}
 		if sets, items := counts(t, store); sets != 0 || items != 0 {
 			t.Fatalf("a failed import left %d sets and %d stimuli", sets, items)
