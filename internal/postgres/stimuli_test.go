@@ -246,3 +246,27 @@ func TestImportSetDir(t *testing.T) {
 		}
 	})
 }
+
+func TestSetListings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	pgtest.NewStudy(t, store, "listed", 5) // set "listed-set", 5 towers
+	set := loadSet(t, filepath.Join("..", "..", "assets", "stimuli", "pyramids-paired"))
+	if _, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.SetListings(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	towers, pyramids := got[0], got[1]
+	if towers.Name != "listed-set" || towers.Items != 5 || towers.ByDomain[task.Tower] != 5 || towers.Studies != 1 || towers.Scenes {
+		t.Errorf("towers: %+v", towers)
+	}
+	if pyramids.Name != "pyramids-paired" || pyramids.Items != len(set.Items) || pyramids.ByDomain[task.Pyramid] != len(set.Items)/2 ||
+		pyramids.ByDomain[task.PyramidRemoved] != len(set.Items)/2 || pyramids.ByDomain[task.Tower] != 0 || pyramids.Studies != 0 || !pyramids.Scenes {
+		t.Errorf("pyramids: %+v", pyramids)
+	}
+}
