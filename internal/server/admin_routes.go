@@ -6,7 +6,7 @@ import (
 
 // adminRoutes are the experimenter's routes, under /admin. Everything but
 // the login form needs a session, and every unsafe method a CSRF token:
-// the two middlewares wrap each of the two groups below, so a route added
+// the two middlewares wrap each of the groups below, so a route added
 // there cannot forget them (admin_routes_test.go walks this table to prove it).
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(limitBody(maxAdminFormSize)).Get("/login", s.adminHandle(s.handleLoginPage))
@@ -17,6 +17,12 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(limitBody(maxModelUpload), s.requireAdmin, s.readUpload, s.checkCSRF)
 		r.Post("/models", s.adminHandle(s.handleModelUpload))
+	})
+
+	// A stimulus set's ZIP: larger still, and slow to arrive and import.
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(maxSetUpload), s.requireAdmin, slowUpload(setUploadTime), s.readUpload, s.checkCSRF)
+		r.Post("/sets", s.adminHandle(s.handleSetUpload))
 	})
 
 	reports := s.newReports()
@@ -30,6 +36,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/export/download", s.adminHandle(s.handleExportDownload))
 		r.Get("/models", s.adminHandle(s.handleModels))
 		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
+		r.Get("/sets", s.adminHandle(s.handleSets))
 		r.Route("/sets/{set}", func(r chi.Router) {
 			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
 			r.Get("/report.csv", s.adminHandle(reports.csv(s.setSubject)))
