@@ -18,7 +18,7 @@ import (
 )
 
 // maxSetUpload bounds a stimulus set's ZIP: 10,000 PNG towers at 512 pixels
-// take about 300 MB, so 512 MB holds a pool of that size with room to spare.
+// take about 220 MB (BestSpeed), so 512 MB holds a pool of that size with room to spare.
 const maxSetUpload = 512 << 20
 
 // What a set's ZIP may unpack to. PNGs hardly compress, so an honest set
