@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -230,5 +232,77 @@ func TestDemographics(t *testing.T) {
 	var gender string
 	if err := e.pool.QueryRow(context.Background(), `SELECT age, gender FROM participants`).Scan(&age, &gender); err != nil || age != nil || gender != "" {
 		t.Fatalf("after a skip: age %v gender %q (%v); want nothing stored", age, gender, err)
+	}
+}
+
+var imageRE = regexp.MustCompile(`id="stimulus"[^>]* src="([^"]+)"`)
+
+// Two participants in one browser, one after the other, must not share a
+// cached picture: the image address at a position differs between them, and
+// each address gives the picture of its own participant's trial.
+func TestTrialImagePerParticipant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4)
+	c := e.client(t) // one cookie jar: the second join replaces the first session
+	src := func() string {
+		t.Helper()
+		p := e.do(t, c, "GET", "/s/towers/trial", nil)
+		m := imageRE.FindStringSubmatch(p.body)
+		if p.status != 200 || m == nil {
+			t.Fatalf("trial page = %d, no image in:\n%s", p.status, p.body)
+		}
+		return html.UnescapeString(m[1])
+	}
+	e.join(t, c, 1)
+	first := src()
+	firstImg := e.do(t, c, "GET", first, nil).body
+	e.join(t, c, 2)
+	second := src()
+	if first == second {
+		t.Fatalf("both participants see the picture at %q: a browser cache would show the first one's to the second", first)
+	}
+	if !strings.HasPrefix(first, "/s/towers/image/1?") || !strings.HasPrefix(second, "/s/towers/image/1?") {
+		t.Fatalf("image addresses %q and %q, want position 1 with a query", first, second)
+	}
+	var differ bool
+	_ = e.pool.QueryRow(context.Background(), `SELECT a.stimulus_id <> b.stimulus_id FROM trials a, trials b
+		JOIN participants pb ON pb.id = b.participant_id JOIN participants pa ON pa.prolific_pid = $1
+		WHERE a.participant_id = pa.id AND a.position = 1 AND pb.prolific_pid = $2 AND b.position = 1`, pid(1), pid(2)).Scan(&differ)
+	if secondImg := e.do(t, c, "GET", second, nil).body; differ && secondImg == firstImg {
+		t.Fatal("the second participant's address serves the first one's picture")
+	}
+}
+
+// The preview's image address names the item it shows, so an edited draft
+// never shows an hour-old cached picture.
+func TestPreviewImageVersioned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	c := e.client(t)
+	src := func() string {
+		t.Helper()
+		p := e.do(t, c, "GET", "/s/towers/preview/trial/1", nil)
+		m := imageRE.FindStringSubmatch(p.body)
+		if p.status != 200 || m == nil {
+			t.Fatalf("preview trial = %d:\n%s", p.status, p.body)
+		}
+		return html.UnescapeString(m[1])
+	}
+	before := src()
+	old := e.do(t, c, "GET", before, nil)
+	if old.status != 200 || old.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET %s = %d", before, old.status)
+	}
+	// The draft's list changes: the first item moves to the end, so every
+	// position shows another item.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE stimuli SET ext_id = 'z' || ext_id WHERE ext_id = 't01'`); err != nil {
+		t.Fatal(err)
+	}
+	after := src()
+	if after == before {
+		t.Fatalf("the preview's first picture changed but its address %q did not", before)
+	}
+	if e.do(t, c, "GET", after, nil).body == old.body {
+		t.Fatal("the new address serves the old picture")
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 
@@ -46,14 +48,40 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		Position: t.Position,
 		Total:    t.Total,
 		Prompt:   t.Domain.Prompt(),
-		Image:    base + "/image/" + strconv.Itoa(t.Position),
+		Image:    trialImageURL(r, slug, t.Position),
 		Action:   base + "/trial",
 		Method:   "post",
 	}
 	if t.Position < t.Total {
-		v.NextImage = base + "/image/" + strconv.Itoa(t.Position+1)
+		v.NextImage = trialImageURL(r, slug, t.Position+1)
 	}
 	return render(w, r, http.StatusOK, web.Trial(v))
+}
+
+// trialImageURL is the address of the picture at pos of the participant
+// whose session the request carries. Pictures are cached for a day, and two
+// participants in one browser (a lab PC, a pilot with test ids) have the same
+// path at the same position, so the query part, derived from the session
+// token, gives each participant a cache entry of their own. The handler still
+// chooses the picture by the cookie alone; the query only keys the cache.
+func trialImageURL(r *http.Request, slug string, pos int) string {
+	var token string
+	if c, err := r.Cookie(cookieName(slug)); err == nil {
+		token = c.Value
+	}
+	p := strconv.Itoa(pos)
+	return "/s/" + slug + "/image/" + p + "?v=" + cacheKey("trial image", token, p)
+}
+
+// cacheKey is a short hash of parts for the query of a cached address; it
+// reveals nothing of its parts (the session token among them).
+func cacheKey(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
 // handleTrialImage serves the picture of one of the participant's trials by

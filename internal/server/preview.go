@@ -76,14 +76,23 @@ func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) erro
 		Position: pos,
 		Total:    len(ids),
 		Prompt:   st.Domain.Prompt(),
-		Image:    base + "/image/" + strconv.Itoa(pos),
+		Image:    previewImageURL(st, ids, pos),
 		Action:   base + "/answer",
 		Method:   "get",
 	}
 	if pos < len(ids) {
-		v.NextImage = base + "/image/" + strconv.Itoa(pos+1)
+		v.NextImage = previewImageURL(st, ids, pos+1)
 	}
 	return render(w, r, http.StatusOK, web.Trial(v))
+}
+
+// previewImageURL is the address of the preview's picture at pos. A draft's
+// items change while the experimenter edits it and the pictures are cached
+// for an hour, so the query names the stimulus shown (hashed, since no
+// stimulus id reaches the browser): a changed item is a new address.
+func previewImageURL(st study.Study, ids []uuid.UUID, pos int) string {
+	p := strconv.Itoa(pos)
+	return previewBase(st) + "/image/" + p + "?v=" + cacheKey("preview image", st.SetID.String(), ids[pos-1].String())
 }
 
 // handlePreviewAnswer moves the preview on; the answer is not kept.
