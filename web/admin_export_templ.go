@@ -281,7 +281,7 @@ func Export(v ExportView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Fine-tuning export</h1><p class=\"muted\">One ZIP with the images, the training files and a dataset card (label source, counts per size and answer, annotators, agreement with the ground truth). Attention-check items and rejected participants are always left out. Large exports stream: the download starts at once.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Fine-tuning export</h1><p class=\"muted\">One ZIP with the images, the training files and a dataset card (label source, counts per size and answer, annotators, agreement with the ground truth). Only the answers of participants who finished (completed or approved) are exported; attention-check items are always left out. Large exports stream: the download starts at once.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

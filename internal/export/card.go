@@ -202,7 +202,8 @@ func writeCard(w io.Writer, s *Summary, files string) error {
 	fmt.Fprintf(b, "## Labels\n\nLabel source: %s (`%s`).\n\n", sourceText(o), o.Source)
 	fmt.Fprintf(b, "Every example asks the task's verbatim prompt (the one participants saw; in the CSV the `domain` column "+
 		"names it) and its label is exactly `Yes` or `No`. "+
-		"Attention-check items and the answers of rejected participants were left out before the export.\n\n")
+		"Attention-check items were left out before the export, and only the answers of participants who finished "+
+		"(completed or approved) were kept: those of rejected, returned, timed-out and unfinished ones were not.\n\n")
 	fmt.Fprintf(b, "Filters: studies %s; domains %s; sizes %s; stimulus-set splits %s.", listText(o.Filter.Studies),
 		listText(o.Filter.Domains), listText(o.Filter.Sizes), listText(o.Filter.SetSplits))
 	if s.SkippedRows > 0 {

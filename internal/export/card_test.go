@@ -128,7 +128,7 @@ func TestCardCounts(t *testing.T) {
 		fmt.Sprintf("| total | 90 | %d |", len(rows)),
 		fmt.Sprintf("%d human answers to the exported images from %d distinct annotators; studies: study0, study1.", len(rows), len(people)),
 		"Label source: every human answer",
-		"Attention-check items and the answers of rejected participants were left out",
+		"Attention-check items were left out before the export, and only the answers of participants who finished",
 		"Seed: 11.",
 	} {
 		if !strings.Contains(card, want) {

@@ -9,8 +9,8 @@
 // by the dataset card README.md.
 //
 // The caller chooses which rows reach the package: attention-check items and the
-// answers of rejected participants must already be left out of the stream (the
-// package cannot tell them apart from other rows).
+// answers of participants who did not finish (or were rejected) must already be
+// left out of the stream (the package cannot tell them apart from other rows).
 package export
 
 import (

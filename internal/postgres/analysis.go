@@ -153,7 +153,7 @@ func collectItems(rows pgx.Rows) (*analysis.Matrix, MatrixInfo, error) {
 // and counts those left out.
 func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, studyIDs []uuid.UUID, info *MatrixInfo) error {
 	err := tx.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status IN ('completed', 'approved')),
+		SELECT count(*) FILTER (WHERE `+counted("status")+`),
 		       count(*) FILTER (WHERE status = 'rejected'),
 		       count(*) FILTER (WHERE status IN ('started', 'returned', 'timed_out'))
 		FROM participants WHERE study_id = ANY($1)`, studyIDs).Scan(&info.Humans, &info.Rejected, &info.Unfinished)
@@ -166,7 +166,7 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 		JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE p.study_id = ANY($1) AND p.status IN ('completed', 'approved')
+		WHERE p.study_id = ANY($1) AND `+counted("p.status")+`
 		ORDER BY p.started_at, p.id`, studyIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: matrix answers: %w", err)

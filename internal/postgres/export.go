@@ -66,7 +66,8 @@ func (l lentImage) Close() error {
 // connections; ctx bounds both streams.
 //
 // The rows are one per answer (one per item, with an empty Response, for a
-// set), attention-check trials and rejected participants left out.
+// set), attention-check trials left out, and only the answers of participants
+// whose answers count (see counted).
 func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportReader, error) {
 	switch {
 	case len(sel.Studies) > 0 && sel.Set != "":
@@ -119,7 +120,7 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 			JOIN studies st ON st.id = p.study_id
 			JOIN stimuli s ON s.id = t.stimulus_id
 			WHERE p.study_id = ANY($1)
-			  AND p.status <> 'rejected'
+			  AND ` + counted("p.status") + `
 			  AND NOT t.is_attention_check
 			  AND NOT (t.stimulus_id = ANY(st.attention_check_ids))` + filters
 		// Within a stimulus the rows are ordered by study and participant, so

@@ -548,3 +548,48 @@ func TestExportImage(t *testing.T) {
 		t.Errorf("an id that is not a UUID opened")
 	}
 }
+
+// Only finished participants' answers are exported, as analyses count them:
+// a participant still at work and one who returned midway leave no row.
+func TestExportOnlyFinished(t *testing.T) {
+	t.Parallel()
+	f := newExportFixture(t)
+	ctx := context.Background()
+	st, err := f.store.StudyBySlug(ctx, "eb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range map[int]int{20: 2, 21: 3} {
+		p, err := f.store.Join(ctx, st, prolific.Params{PID: pid(k)}, int64(k), hashOf(fmt.Sprint("tok", k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pos := 1; pos <= n; pos++ {
+			if _, err := f.store.ShowTrial(ctx, p, pos); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.store.Answer(ctx, p.ID, pos, task.Yes, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if k == 21 {
+			if err := f.store.ActOnParticipant(ctx, st.ID, p.ID, postgres.MarkReturned, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, _ := exportZip(t, f.store, postgres.ExportSelection{Studies: []string{"eb"}},
+		export.Options{Source: export.EveryAnswer, Format: export.CSV, ValidationFraction: 0.3, Seed: 5})
+	recs, err := csv.NewReader(bytes.NewReader(files["data.csv"])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := f.want("eb"); len(recs) != 1+len(want) {
+		t.Fatalf("data.csv has %d rows, want the %d answers of eb's one finisher", len(recs)-1, len(want))
+	}
+	for _, r := range recs[1:] {
+		if slices.Contains(r, pid(20)) || slices.Contains(r, pid(21)) {
+			t.Errorf("an unfinished participant's answer was exported: %v", r)
+		}
+	}
+}

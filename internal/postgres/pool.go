@@ -35,9 +35,12 @@ import (
 //   - Returning, timing out or being rejected changes the participant's row
 //     first, which locks it and makes the answer statement, which only writes
 //     for a participant still 'started', record nothing more. A second
-//     statement of the same transaction, whose snapshot therefore sees every
-//     answer committed before the lock, frees the slots of unanswered trials.
-//     Answered slots stay taken, so those answers still count towards R.
+//     statement of the same transaction frees all the participant's slots,
+//     answered ones too: only the answers of participants who finished count
+//     (see counted), so an item answered by someone who left still needs
+//     that answer from someone else. A slot is thus held either by a
+//     participant still at work or by one whose answer counts, and an item
+//     ends with exactly R answers that count.
 
 // createPoolSlots makes R slots for each of the study's items.
 func createPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study, items []uuid.UUID) error {
@@ -124,20 +127,24 @@ func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUI
 	return nil
 }
 
-// freeUnanswered gives back the slots of the participants' unanswered
-// trials. It must run after the statement that took them out of 'started',
-// in the same transaction (see the comment at the top of this file).
-func freeUnanswered(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int64, error) {
-	tag, err := tx.Exec(ctx, `
-		UPDATE pool_slots ps SET participant_id = NULL
-		FROM trials t
-		WHERE ps.participant_id = ANY($1) AND t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
-		  AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.participant_id = t.participant_id AND r.position = t.position)`,
-		participantIDs)
+// freeSlots gives back every slot of the participants, answered or not. It
+// must run after the statement that took them out of 'started', in the same
+// transaction (see the comment at the top of this file).
+func freeSlots(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE pool_slots SET participant_id = NULL WHERE participant_id = ANY($1)`, participantIDs)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: free slots: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// counted is the SQL condition, on the status column col of participants,
+// under which a participant's answers count: in analyses, exports and a
+// pool's answers per item alike. Those who finished (completed, then
+// approved) count; the started may still leave, and the answers of the
+// returned, timed out and rejected are left out everywhere.
+func counted(col string) string {
+	return col + " IN ('" + string(study.Completed) + "', '" + string(study.Approved) + "')"
 }
 
 // Action is what an experimenter does to a participant.
@@ -164,8 +171,8 @@ func actionFrom(a Action) (from []string, to study.ParticipantStatus, ok bool) {
 }
 
 // ActOnParticipant applies an action to a participant of the study, with a
-// reason for a rejection, and frees the slots of their unanswered trials in
-// the same transaction.
+// reason for a rejection; returning and rejecting free all the participant's
+// pool slots in the same transaction.
 func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uuid.UUID, a Action, reason string) error {
 	from, to, ok := actionFrom(a)
 	if !ok {
@@ -191,13 +198,16 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 		if tag.RowsAffected() == 0 {
 			return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
 		}
-		_, err = freeUnanswered(ctx, tx, []uuid.UUID{participantID})
+		if to == study.Approved {
+			return nil
+		}
+		_, err = freeSlots(ctx, tx, []uuid.UUID{participantID})
 		return err
 	})
 }
 
 // SweepTimeouts marks every started participant past their study's time
-// limit as timed out and frees their unanswered slots. It is idempotent and
+// limit as timed out and frees their slots. It is idempotent and
 // safe to run from several processes at once: it takes only rows still
 // 'started', and skips rows another sweep or an answer holds locked (they
 // are taken by that sweep, or by the next one).
@@ -235,7 +245,7 @@ func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, erro
 		WHERE id = ANY($1) AND status = 'started'`, ids); err != nil {
 		return 0, fmt.Errorf("postgres: sweep: %w", err)
 	}
-	if _, err := freeUnanswered(ctx, tx, ids); err != nil {
+	if _, err := freeSlots(ctx, tx, ids); err != nil {
 		return 0, err
 	}
 	return len(ids), nil
@@ -264,17 +274,20 @@ type PoolCounts struct {
 	Items     int
 	Slots     int
 	Held      int   // slots with a participant
-	Answered  int   // slots whose trial has an answer
-	ByAnswers []int // ByAnswers[n] = items with n answers, n = 0..R
+	Answered  int   // slots whose trial has an answer that counts
+	ByAnswers []int // ByAnswers[n] = items with n answers that count, n = 0..R
 }
 
-// PoolState counts a pool study's slots and answers per item.
+// PoolState counts a pool study's slots and answers per item; an answer
+// counts once its participant has finished (see counted).
 func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, error) {
 	c := PoolCounts{ByAnswers: make([]int, max(st.ResponsesPerItem, 1)+1)}
 	rows, err := s.pool.Query(ctx, `
 		WITH per_item AS (
-			SELECT ps.stimulus_id, count(*) AS slots, count(ps.participant_id) AS held, count(r.position) AS answered
+			SELECT ps.stimulus_id, count(*) AS slots, count(ps.participant_id) AS held,
+				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS answered
 			FROM pool_slots ps
+			LEFT JOIN participants p ON p.id = ps.participant_id
 			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
 			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 			WHERE ps.study_id = $1
@@ -321,13 +334,13 @@ func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error)
 	var medianSeconds float64
 	err := s.pool.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE status = 'started'),
-			count(*) FILTER (WHERE status IN ('completed', 'approved')),
+			count(*) FILTER (WHERE `+counted("status")+`),
 			count(*) FILTER (WHERE status = 'returned'),
 			count(*) FILTER (WHERE status = 'timed_out'),
 			count(*) FILTER (WHERE status = 'rejected'),
 			COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
-				FILTER (WHERE status IN ('completed', 'approved')), 0),
-			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE status IN ('completed', 'approved')), 0)::bigint
+				FILTER (WHERE `+counted("status")+`), 0),
+			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE `+counted("status")+`), 0)::bigint
 		FROM participants WHERE study_id = $1`, st.ID, st.Pay.BaseMinor).
 		Scan(&t.Started, &t.Completed, &t.Returned, &t.TimedOut, &t.Rejected, &medianSeconds, &t.CommittedMinor)
 	if err != nil {
@@ -338,13 +351,17 @@ func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error)
 }
 
 // WriteItemCountsCSV streams one line per item of a pool study: its slots,
-// how many are held and how many answered, and its correct and "Yes" answers.
+// how many are held, and its answers, correct answers and "Yes" answers that
+// count (see counted).
 func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.ext_id, s.size, s.answer, count(*), count(ps.participant_id), count(r.position),
-			count(*) FILTER (WHERE r.correct), count(*) FILTER (WHERE r.answer = 'Yes')
+		SELECT s.ext_id, s.size, s.answer, count(*), count(ps.participant_id),
+			count(r.position) FILTER (WHERE `+counted("p.status")+`),
+			count(*) FILTER (WHERE r.correct AND `+counted("p.status")+`),
+			count(*) FILTER (WHERE r.answer = 'Yes' AND `+counted("p.status")+`)
 		FROM pool_slots ps
 		JOIN stimuli s ON s.id = ps.stimulus_id
+		LEFT JOIN participants p ON p.id = ps.participant_id
 		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
 		LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 		WHERE ps.study_id = $1

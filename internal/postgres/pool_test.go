@@ -106,8 +106,9 @@ func answerN(t *testing.T, store *postgres.Store, p study.Participant, n int) {
 }
 
 // checkBound checks the invariants straight from the tables: no item has
-// more than R answers or more than R participants holding it, and every held
-// slot matches a trial of its participant.
+// more than R answers that count (of participants who finished), every
+// answer of a participant still at work or finished holds a slot, and every
+// held slot matches a trial of its participant.
 func checkBound(t *testing.T, store *postgres.Store, st study.Study) {
 	t.Helper()
 	ctx := context.Background()
@@ -120,13 +121,13 @@ func checkBound(t *testing.T, store *postgres.Store, st study.Study) {
 			t.Errorf("%s: %d", what, n)
 		}
 	}
-	q("items answered more than R times", `SELECT count(*) FROM (
+	q("items with more than R answers that count", `SELECT count(*) FROM (
 		SELECT t.stimulus_id FROM responses r JOIN trials t USING (participant_id, position)
-		JOIN participants p ON p.id = t.participant_id WHERE p.study_id = $1
+		JOIN participants p ON p.id = t.participant_id WHERE p.study_id = $1 AND p.status IN ('completed', 'approved')
 		GROUP BY t.stimulus_id HAVING count(*) > (SELECT responses_per_item FROM studies WHERE id = $1)) x`)
 	q("answered trials without a held slot", `SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position)
 		JOIN participants p ON p.id = t.participant_id
-		WHERE p.study_id = $1 AND NOT t.is_attention_check AND NOT EXISTS (SELECT 1 FROM pool_slots ps
+		WHERE p.study_id = $1 AND p.status IN ('started', 'completed', 'approved') AND NOT t.is_attention_check AND NOT EXISTS (SELECT 1 FROM pool_slots ps
 			WHERE ps.participant_id = t.participant_id AND ps.stimulus_id = t.stimulus_id)`)
 	q("held slots without a trial", `SELECT count(*) FROM pool_slots ps WHERE ps.study_id = $1
 		AND ps.participant_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM trials t
@@ -138,8 +139,10 @@ func checkBound(t *testing.T, store *postgres.Store, st study.Study) {
 
 // TestPoolConcurrentJoins: 200 participants join a pool of 60 items x R=2 at
 // once, with K=5: exactly 24 fit. Then some return, time out or are rejected
-// midway, their unanswered items go back, later joins take exactly those,
-// and when everyone finishes every item has exactly R answers.
+// midway, all their items go back (answered ones too, since their answers do
+// not count), later joins take exactly those, a finisher is rejected and a
+// newcomer takes their items, and at the end every item has exactly R
+// answers that count.
 func TestPoolConcurrentJoins(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -204,14 +207,13 @@ func TestPoolConcurrentJoins(t *testing.T) {
 	if _, err := store.Answer(ctx, in[3].ID, 2, task.Yes, nil); err == nil {
 		t.Error("a timed-out participant's answer was accepted")
 	}
-	freed := 3*(k-2) + 2*(k-1) + (k - 3)
+	freed := 6 * k
 	if ps, _ = store.PoolState(ctx, st); ps.Held != n*r-freed {
 		t.Errorf("held after returns: %d, want %d", ps.Held, n*r-freed)
 	}
 	checkBound(t, store, st)
 
-	// 100 more join at once; the freed slots hold freed/k full lists and a
-	// remainder, which goes to one participant with fewer items.
+	// 100 more join at once and take exactly the freed slots.
 	late := joinAll(t, store, st, 200, 300)
 	want := (freed + k - 1) / k
 	if len(late) != want {
@@ -226,9 +228,30 @@ func TestPoolConcurrentJoins(t *testing.T) {
 		t.Errorf("late participants hold %d items, want the %d freed", got, freed)
 	}
 	checkBound(t, store, st)
+
+	// A finisher rejected afterwards gives their items back too, and the
+	// next participant answers them again.
+	if err := store.ActOnParticipant(ctx, st.ID, in[6].ID, postgres.Reject, "answered at random"); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ = store.PoolState(ctx, st); ps.Held != n*r-k || ps.Answered != n*r-k || ps.ByAnswers[r-1] != k {
+		t.Errorf("after rejecting a finisher: %+v; want %d slots free and %d items one answer short", ps, k, k)
+	}
+	again, err := store.Join(ctx, st, prolific.Params{PID: pid(400)}, 400, hashOf("again"))
+	if err != nil || again.NTrials != k {
+		t.Fatalf("join after the rejection: %+v, %v", again, err)
+	}
+	answerN(t, store, again, k)
+	checkBound(t, store, st)
+
 	ps, _ = store.PoolState(ctx, st)
 	if ps.Answered != n*r || ps.ByAnswers[r] != n {
-		t.Errorf("at the end: %+v; want every item answered exactly %d times", ps, r)
+		t.Errorf("at the end: %+v; want every item with exactly %d answers that count", ps, r)
+	}
+	var total int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM responses`).Scan(&total)
+	if left := 3*2 + 2*1 + 3 + k; total != n*r+left {
+		t.Errorf("%d answers stored, want %d that count and the %d of those who left", total, n*r, left)
 	}
 	var items strings.Builder
 	if err := store.WriteItemCountsCSV(ctx, st.ID, &items); err != nil {

@@ -112,7 +112,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		v.Pool = []web.Setting{
 			{Name: "Items", Value: strconv.Itoa(pc.Items)},
 			{Name: "Slots held", Value: strconv.Itoa(pc.Held) + " of " + strconv.Itoa(pc.Slots)},
-			{Name: "Answers", Value: strconv.Itoa(pc.Answered) + " of " + strconv.Itoa(pc.Slots)},
+			// Only finished participants' answers count (postgres.PoolState).
+			{Name: "Answers of finished participants", Value: strconv.Itoa(pc.Answered) + " of " + strconv.Itoa(pc.Slots)},
 		}
 		for n, items := range pc.ByAnswers {
 			name := "Items with " + strconv.Itoa(n) + " answers"
