@@ -218,7 +218,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	if cerr := account.Check(r.PostFormValue("password"), hash); cerr != nil || admin.ID.String() == "00000000-0000-0000-0000-000000000000" {
+	// A full semaphore is answered at once rather than queued, so a burst of
+	// logins holds neither memory nor connections.
+	select {
+	case s.logins <- struct{}{}:
+	default:
+		w.Header().Set("Retry-After", "5")
+		return fail(http.StatusTooManyRequests, "Too many logins are being checked at this moment. Please wait a few seconds and try again.")
+	}
+	cerr := account.Check(r.PostFormValue("password"), hash)
+	<-s.logins
+	if cerr != nil || admin.ID.String() == "00000000-0000-0000-0000-000000000000" {
 		if err := s.store.RecordLoginFailure(ctx, ip, norm); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -32,6 +33,7 @@ const (
 type adminEnv struct {
 	srv     *httptest.Server
 	handler http.Handler
+	server  *server.Server
 	store   *postgres.Store
 	study   study.Study
 	part    study.Participant
@@ -55,10 +57,11 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.New(server.Config{Store: store}).Handler()
+	s := server.New(server.Config{Store: store})
+	h := s.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &adminEnv{srv: srv, handler: h, store: store, study: st, part: p}
+	return &adminEnv{srv: srv, handler: h, server: s, store: store, study: st, part: p}
 }
 
 // noRedirects is a cookie-keeping client that shows every redirect.
@@ -264,5 +267,40 @@ func TestAdminLoginRateLimitByAddress(t *testing.T) {
 	}
 	if resp, _ := e.login(t, noRedirects(), adminPassword); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("after %d failures from one address: %d, want 429", account.MaxFailuresIP, resp.StatusCode)
+	}
+}
+
+// While every place of the login semaphore is taken, a login is refused at
+// once with 429 and a page saying so, not queued; it is not counted as a
+// failure, and the same login succeeds once the places are free.
+func TestAdminLoginConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	release := e.server.HoldLogins()
+	c := noRedirects()
+	c.Timeout = 10 * time.Second // a queued login would wait until release
+	_, body := e.get(t, c, "/admin/login")
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("login page has no CSRF field:\n%s", body)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/login",
+		strings.NewReader(url.Values{"csrf": {m[1]}, "email": {adminEmail}, "password": {adminPassword}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.srv.URL)
+	resp, err := c.Do(req)
+	if err != nil {
+		release()
+		t.Fatalf("login with the semaphore held: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	release()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(page), "Too many logins are being checked") ||
+		resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("login with the semaphore held = %d, Retry-After %q:\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), page)
+	}
+	if resp, _ := e.login(t, noRedirects(), adminPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login after release = %d, want 303", resp.StatusCode)
 	}
 }

@@ -45,12 +45,19 @@ type Server struct {
 
 	entryLimiter   *limiter // nil: no limit
 	trustForwarded bool
+
+	// logins bounds the password checks running at once: each argon2id
+	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
+	logins chan struct{}
 }
+
+// maxLogins is how many password checks may run at once.
+const maxLogins = 2
 
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
-		trustForwarded: cfg.TrustForwarded}
+		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
