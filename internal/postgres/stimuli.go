@@ -235,10 +235,7 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 	if err != nil {
 		return ImportResult{Items: n}, err
 	}
-	progress(n)
-	if res.Created {
-		progress(2 * n)
-	}
+	progress(2 * n) // a no-op import skipped the copy
 	return res, nil
 }
 
