@@ -206,6 +206,27 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 	})
 }
 
+// DeclineConsent marks a participant who declines consent as returned and
+// frees their pool slots in the same transaction, so that their items and
+// their place go to someone else at once rather than at the time limit. Only
+// a started participant who has not consented can decline; for anyone else
+// it changes nothing.
+func (s *Store) DeclineConsent(ctx context.Context, participantID uuid.UUID) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE participants SET status = 'returned', status_reason = 'declined consent',
+				status_changed_at = now()
+			WHERE id = $1 AND status = 'started' AND consented_at IS NULL`, participantID)
+		if err != nil {
+			return fmt.Errorf("postgres: decline consent: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		_, err = freeSlots(ctx, tx, []uuid.UUID{participantID})
+		return err
+	})
+}
+
 // SweepTimeouts marks every started participant past their study's time
 // limit as timed out and frees their slots. It is idempotent and
 // safe to run from several processes at once: it takes only rows still

@@ -329,3 +329,46 @@ func TestActionsAndSweepRules(t *testing.T) {
 		t.Errorf("sweep: %d, %v; want only the one started participant", n, err)
 	}
 }
+
+// Declining consent returns the participant and frees their slots at once;
+// someone who already consented cannot decline.
+func TestDeclineConsent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	const n, k = 8, 4
+	st := poolStudy(t, store, n, k, 1)
+	ps := joinAll(t, store, st, 0, 2)
+	if len(ps) != 2 {
+		t.Fatalf("%d joined, want 2 (the pool holds %d items of %d)", len(ps), n, k)
+	}
+	a, b := ps[0], ps[1]
+	if err := store.Consent(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := store.DeclineConsent(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(p study.Participant) (s string, held int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM pool_slots WHERE participant_id = $1)
+			FROM participants WHERE id = $1`, p.ID).Scan(&s, &held); err != nil {
+			t.Fatal(err)
+		}
+		return s, held
+	}
+	if s, held := status(a); s != "returned" || held != 0 {
+		t.Errorf("after declining: %s holding %d slots, want returned holding none", s, held)
+	}
+	if s, held := status(b); s != "started" || held != k {
+		t.Errorf("a consented participant's decline: %s holding %d slots, want started holding %d", s, held, k)
+	}
+	c, err := store.Join(ctx, st, prolific.Params{PID: pid(9)}, 9, hashOf("c"))
+	if err != nil || c.NTrials != k {
+		t.Fatalf("join after the decline: %+v, %v; want the %d freed items", c, err, k)
+	}
+	checkBound(t, store, st)
+}

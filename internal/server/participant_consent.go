@@ -34,11 +34,25 @@ func (s *Server) handleConsentSave(w http.ResponseWriter, r *http.Request) error
 	}
 	switch r.PostFormValue("consent") {
 	case "yes":
+		// Someone past this step (a double click, or after declining) goes
+		// to the page of their step instead.
+		if onStep(w, r, st, p, study.StepConsent) {
+			return nil
+		}
 		if err := s.store.Consent(r.Context(), p.ID); err != nil {
 			return err
 		}
 		return redirect(w, r, "/s/"+st.Slug+"/instructions")
 	case "no":
+		// Declining after consenting (the back button) is not a decline:
+		// such a participant goes back to their step. A repeated "no" of
+		// someone who declined shows the same page again.
+		if p.Status != study.Returned && onStep(w, r, st, p, study.StepConsent) {
+			return nil
+		}
+		if err := s.store.DeclineConsent(r.Context(), p.ID); err != nil {
+			return err
+		}
 		return render(w, r, http.StatusOK, web.Declined(web.DeclinedView{Page: web.Page{Title: "Thank you", Study: st.Title}}))
 	}
 	return study.Errorf(study.EINVALID, "Please choose whether you agree to take part.")

@@ -306,3 +306,42 @@ func TestPreviewImageVersioned(t *testing.T) {
 		t.Fatal("the new address serves the old picture")
 	}
 }
+
+// Declining consent shows the thank-you page and returns the participant at
+// once, so their place is free; a "no" after consenting changes nothing.
+func TestDeclineConsent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	status := func(i int) string {
+		t.Helper()
+		var s string
+		if err := e.pool.QueryRow(context.Background(), `SELECT status FROM participants WHERE prolific_pid = $1`, pid(i)).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	c := e.client(t)
+	if p := e.do(t, c, "GET", "/s/towers?PROLIFIC_PID="+pid(1), nil); p.location != "/s/towers/consent" {
+		t.Fatalf("entry = %d %q", p.status, p.location)
+	}
+	for range 2 { // the second "no" is a double click
+		if p := e.do(t, c, "POST", "/s/towers/consent", url.Values{"consent": {"no"}}); p.status != 200 || !strings.Contains(p.body, "Thank you") {
+			t.Fatalf("decline = %d:\n%s", p.status, p.body)
+		}
+	}
+	if s := status(1); s != "returned" {
+		t.Errorf("after declining, the participant is %s, want returned", s)
+	}
+	if p := e.do(t, c, "POST", "/s/towers/consent", url.Values{"consent": {"yes"}}); p.status == http.StatusSeeOther && p.location == "/s/towers/instructions" {
+		t.Error("a participant who declined could consent afterwards")
+	}
+
+	other := e.client(t)
+	e.join(t, other, 2)
+	if p := e.do(t, other, "POST", "/s/towers/consent", url.Values{"consent": {"no"}}); p.status != http.StatusSeeOther {
+		t.Errorf("a \"no\" after consenting = %d, want 303 to the current step", p.status)
+	}
+	if s := status(2); s != "started" {
+		t.Errorf("a \"no\" after consenting made the participant %s", s)
+	}
+}
