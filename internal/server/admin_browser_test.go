@@ -149,15 +149,17 @@ func TestBrowserAdmin(t *testing.T) {
 	waitFor(t, ctx, "B started with 2 of 5", statusIs(b, "started")+` && document.querySelector(`+"`"+row(b)+"`"+`).textContent.includes("2/5")`)
 	waitFor(t, ctx, "no reload so far", "window.notReloaded === true")
 
-	// B returns on Prolific midway; the experimenter marks it, freeing B's 2
-	// unanswered pool items (the attention check is not a pool item).
+	// B returns on Prolific midway; the experimenter marks it, freeing all
+	// of B's pool items, answered ones too, since only finishers' answers
+	// count. Only A's remain held (the attention check is not a pool item).
 	step(t, ctx, "mark B returned", chromedp.Click(row(b)+` form[action$="/return"] button`))
 	waitFor(t, ctx, "B returned", statusIs(b, "returned"))
-	var held, answered int
+	var held, answeredA int
 	if err := pool.QueryRow(ctx0, `SELECT (SELECT count(*) FROM pool_slots WHERE participant_id IS NOT NULL),
-		(SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position) WHERE NOT t.is_attention_check)`).
-		Scan(&held, &answered); err != nil || held != answered || answered < 4+1 {
-		t.Errorf("held slots after B returned: %d (%v), want the %d answered pool items of A and B", held, err, answered)
+		(SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position) JOIN participants p ON p.id = r.participant_id
+			WHERE NOT t.is_attention_check AND p.prolific_pid = $1)`, a).
+		Scan(&held, &answeredA); err != nil || held != answeredA || answeredA < 4 {
+		t.Errorf("held slots after B returned: %d (%v), want the %d answered pool items of A", held, err, answeredA)
 	}
 	step(t, ctx, "approve A", chromedp.Click(row(a)+` form[action$="/approve"] button`))
 	waitFor(t, ctx, "A approved", statusIs(a, "approved"))
