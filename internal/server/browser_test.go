@@ -297,7 +297,17 @@ func TestBrowserStudy(t *testing.T) {
 	waitTrial(t, ctx, 6, n)
 
 	key(6, kb.ArrowLeft, task.Yes)
-	click(7, task.No)
+	// A browser without SubmitEvent.submitter (Safari before 15.4): a
+	// double click still records exactly one answer, the one clicked.
+	hidden, err := run(ctx, chromedp.Evaluate[bool](`(() => {
+		Object.defineProperty(SubmitEvent.prototype, "submitter", { get() { return undefined; }, configurable: true });
+		return new SubmitEvent("submit").submitter === undefined;
+	})()`))
+	if err != nil || !hidden {
+		t.Fatalf("hiding e.submitter: %v, %v", hidden, err)
+	}
+	step(t, ctx, "double click on trial 7 without e.submitter", chromedp.DoubleClick("button[value=No]"))
+	pressed[7] = task.No
 	waitTrial(t, ctx, 8, n)
 	click(8, task.Yes)
 

@@ -34,6 +34,16 @@
     form.submit();
   }
 
+  // A click on an answer button submits from its own handler, since
+  // e.submitter is missing in older browsers (Safari before 15.4). The
+  // submit handler only catches what a click did not start (e.g. Enter);
+  // `sent` makes either path submit once.
+  for (var j = 0; j < buttons.length; j++) {
+    buttons[j].addEventListener("click", function (e) {
+      e.preventDefault();
+      submit(this.value, this);
+    });
+  }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var b = e.submitter;
