@@ -242,8 +242,12 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 // claimSetName inserts the set's row, or finds the stored one and returns
 // its hash (stored is "" when the row is new).
 func claimSetName(ctx context.Context, tx pgx.Tx, name, sum string, scenes bool) (id uuid.UUID, stored string, err error) {
-	// ON CONFLICT DO NOTHING plus the locking read below makes two concurrent
-	// imports of one set wait for each other instead of failing.
+	// Imports of one name take turns: a replacement deletes the row another
+	// import would be waiting to lock, and a row lock cannot wait for its
+	// successor. A lock on the name can, until the transaction ends.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab stimulus set ' || $1, 0))`, name); err != nil {
+		return id, "", fmt.Errorf("postgres: lock set %q: %w", name, err)
+	}
 	err = tx.QueryRow(ctx, `
 		INSERT INTO stimulus_sets (name, content_hash, has_scenes) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO NOTHING

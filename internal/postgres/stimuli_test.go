@@ -237,6 +237,58 @@ func TestImportSetDir(t *testing.T) {
 			t.Fatalf("a failed import left %d sets and %d stimuli", sets, items)
 		}
 	})
+	t.Run("Concurrent", func(t *testing.T) {
+		t.Parallel()
+		_, pool := pgtest.New(t)
+		store := postgres.NewStore(pool)
+		root := t.TempDir()
+		a, b := filepath.Join(root, "a", "race"), filepath.Join(root, "b", "race")
+		writeTowerFolder(t, a, 5, 0)
+		writeTowerFolder(t, b, 5, 10)
+		setA, setB := loadSet(t, a), loadSet(t, b)
+		// The same content at once: one import creates, the others find it.
+		errs := make(chan error, 8)
+		created := make(chan bool, 8)
+		for range 4 {
+			go func() {
+				r, err := store.ImportSetDir(ctx, setA, postgres.ImportOptions{})
+				created <- r.Created
+				errs <- err
+			}()
+		}
+		n := 0
+		for range 4 {
+			if <-created {
+				n++
+			}
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d concurrent imports created the set, want 1", n)
+		}
+		// Replacements of each other at once: each either replaces or finds
+		// its own content stored, and one whole set remains.
+		for i := range 8 {
+			go func() {
+				set := setA
+				if i%2 == 1 {
+					set = setB
+				}
+				_, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{Replace: true})
+				errs <- err
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if sets, items := counts(t, store); sets != 1 || items != 5 {
+			t.Fatalf("%d sets, %d stimuli, want 1 and 5", sets, items)
+		}
+	})
 	t.Run("ErrName", func(t *testing.T) {
 		t.Parallel()
 		_, pool := pgtest.New(t)
