@@ -235,6 +235,7 @@ const (
 			JOIN studies st ON st.id = p.study_id
 			WHERE `
 	answerTail = ` AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+			AND p.started_at >= now() - st.time_limit_minutes * interval '1 minute'
 		), upd AS (
 			UPDATE participants p SET
 				n_answered = p.n_answered + 1,
@@ -263,7 +264,9 @@ const (
 // position already answered returns the stored answer unchanged, whatever was
 // sent (a double click, a retried POST, the back button). The last answer
 // completes the participant and fixes the bonus, min(correct x per correct,
-// max), attention checks not counted.
+// max), attention checks not counted. Past the study's time limit nothing
+// is recorded (study.ETIMEUP), even before the sweep marks the participant
+// timed out.
 //
 // It is one statement, hence one transaction and one round trip: the UPDATE
 // of the participant row both checks the position against n_answered and
@@ -284,17 +287,21 @@ func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position in
 }
 
 // explainNoAnswer works out why Answer inserted nothing: the position was
-// already answered (return the stored answer) or it was not the next one.
+// already answered (return the stored answer), the time is up, or it was not
+// the next one.
 func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, position int) (study.Response, error) {
 	r := study.Response{Position: position}
 	var status study.ParticipantStatus
-	var nAnswered, nTrials int
+	var nAnswered, nTrials, limit int
+	var late bool
 	err := s.pool.QueryRow(ctx, `
 		SELECT p.status, p.n_answered, p.n_trials, COALESCE(r.answer, ''), COALESCE(r.correct, false),
-			r.browser_rt_ms, COALESCE(r.server_rt_ms, 0), COALESCE(r.answered_at, 'epoch')
-		FROM participants p LEFT JOIN responses r ON r.participant_id = p.id AND r.position = $2
+			r.browser_rt_ms, COALESCE(r.server_rt_ms, 0), COALESCE(r.answered_at, 'epoch'),
+			p.started_at < now() - st.time_limit_minutes * interval '1 minute', st.time_limit_minutes
+		FROM participants p JOIN studies st ON st.id = p.study_id
+		LEFT JOIN responses r ON r.participant_id = p.id AND r.position = $2
 		WHERE p.id = $1`, participantID, position).
-		Scan(&status, &nAnswered, &nTrials, &r.Answer, &r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt)
+		Scan(&status, &nAnswered, &nTrials, &r.Answer, &r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &late, &limit)
 	if err != nil {
 		return r, fmt.Errorf("postgres: answer: %w", err)
 	}
@@ -302,6 +309,8 @@ func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, po
 	case r.Answer != "":
 		r.Completed = status.Finished() && position == nTrials
 		return r, nil
+	case status == study.TimedOut || status == study.Started && late:
+		return r, study.Errorf(study.ETIMEUP, "Your time for this study is up (the limit is %d minutes), so this answer was not recorded. Please return the study on Prolific.", limit)
 	case status != study.Started:
 		return r, study.Errorf(study.EGONE, "Your participation in this study has ended, so no more answers can be recorded.")
 	case position == nAnswered+1:

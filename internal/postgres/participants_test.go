@@ -327,6 +327,43 @@ func TestAnswer(t *testing.T) {
 			t.Fatalf("answer after return: %v, want EGONE", err)
 		}
 	})
+	t.Run("ErrTimeUp", func(t *testing.T) {
+		t.Parallel()
+		store, st, p := joined(t, 2)
+		_, _ = store.ShowTrial(ctx, p, 1)
+		// One second inside the limit the answer counts; past it, before any
+		// sweep, and after the sweep, it is refused as time up.
+		if _, err := store.Pool().Exec(ctx, `UPDATE participants SET started_at = now() - $1 * interval '1 minute' + interval '1 second'`,
+			st.TimeLimitMinutes); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); err != nil {
+			t.Fatalf("answer just inside the limit: %v", err)
+		}
+		_, _ = store.ShowTrial(ctx, p, 2)
+		if _, err := store.Pool().Exec(ctx, `UPDATE participants SET started_at = now() - $1 * interval '1 minute' - interval '1 second'`,
+			st.TimeLimitMinutes); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); study.ErrorCode(err) != study.ETIMEUP {
+			t.Fatalf("answer past the limit, before the sweep: %v, want ETIMEUP", err)
+		}
+		if n, err := store.SweepTimeouts(ctx); n != 1 || err != nil {
+			t.Fatalf("sweep: %d, %v", n, err)
+		}
+		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); study.ErrorCode(err) != study.ETIMEUP {
+			t.Fatalf("answer after the sweep: %v, want ETIMEUP", err)
+		}
+		// The answer given in time is still returned as stored.
+		if r, err := store.Answer(ctx, p.ID, 1, task.No, nil); err != nil || r.Answer != task.Yes {
+			t.Fatalf("replay of the answer in time: %+v, %v", r, err)
+		}
+		var n int
+		_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM responses`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d responses, want only the one in time", n)
+		}
+	})
 	t.Run("ErrOtherParticipantsTrial", func(t *testing.T) {
 		t.Parallel()
 		store, st, p := joined(t, 2)

@@ -36,6 +36,8 @@ func statusOf(code string) (int, string) {
 		return http.StatusForbidden, "Not allowed"
 	case study.EGONE:
 		return http.StatusGone, "Not available"
+	case study.ETIMEUP:
+		return http.StatusGone, "Time is up"
 	}
 	return http.StatusInternalServerError, "Sorry, something went wrong"
 }

@@ -345,3 +345,23 @@ func TestDeclineConsent(t *testing.T) {
 		t.Errorf("a \"no\" after consenting made the participant %s", s)
 	}
 }
+
+// An answer past the time limit, before the sweep has run, is refused with
+// a page saying the time is up, and nothing is recorded.
+func TestAnswerTimeUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	c := e.client(t)
+	e.join(t, c, 1)
+	pos := e.trial(t, c)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET started_at = now() - interval '31 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	p := e.answer(t, c, pos, task.Yes)
+	if p.status != http.StatusGone || !strings.Contains(p.body, "Time is up") || !strings.Contains(p.body, "30 minutes") {
+		t.Fatalf("answer past the limit = %d:\n%s", p.status, p.body)
+	}
+	if n := e.count(t, `SELECT count(*) FROM responses`); n != 0 {
+		t.Fatalf("%d responses recorded past the limit", n)
+	}
+}

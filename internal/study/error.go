@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid session
 	EFORBIDDEN    = "forbidden"    // a valid session that may not do this
 	EGONE         = "gone"         // the thing existed but is no longer open
+	ETIMEUP       = "time_up"      // the participant's time limit has passed
 )
 
 // Error is an error meant to be shown: Message is written for the person
