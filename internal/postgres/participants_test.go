@@ -462,3 +462,82 @@ func TestImportSet(t *testing.T) {
 		}
 	})
 }
+
+// The bonus the answer statement stores (SQL LEAST) is study.Pay.Bonus of
+// the correct answers, attention checks not counted, over several pay rules.
+func TestStoredBonusIsPayBonus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("bonus-set", 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := store.StimulusIDs(ctx, setID, []string{"t06"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		correct         int // of the 5 items; the attention check is always answered right
+		perCorrect, max int64
+	}{
+		{3, 10, 100}, // under the cap
+		{5, 10, 40},  // capped
+		{4, 10, 40},  // exactly at the cap
+		{0, 10, 100}, // nothing right
+		{5, 0, 100},  // no bonus per answer
+		{5, 25, 0},   // no bonus at all
+		{2, 7, 13},   // capped at an odd amount
+	} {
+		st := study.Study{
+			Slug: fmt.Sprintf("bonus%d", i), Title: "Bonus", Domain: task.Tower, SetID: setID, Design: study.Fixed,
+			ResponsesPerItem: 1, Places: 10, TimeLimitMinutes: 30, AttentionCheckIDs: check,
+			ConsentText: "c", InstructionsText: "i", CompletionCode: "CODE", Status: study.Published,
+			Pay: study.Pay{BaseMinor: 100, PerCorrectMinor: c.perCorrect, MaxBonusMinor: c.max, Currency: "GBP"},
+		}
+		if err := store.CreateStudy(ctx, &st); err != nil {
+			t.Fatal(err)
+		}
+		p, err := store.Join(ctx, st, prolific.Params{PID: pid(100 + i)}, int64(i), hashOf(st.Slug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Consent(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SaveDemographics(ctx, p.ID, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		right := 0
+		for pos := 1; pos <= p.NTrials; pos++ {
+			if _, err := store.ShowTrial(ctx, p, pos); err != nil {
+				t.Fatal(err)
+			}
+			var isCheck bool
+			if err := pool.QueryRow(ctx, `SELECT is_attention_check FROM trials WHERE participant_id = $1 AND position = $2`,
+				p.ID, pos).Scan(&isCheck); err != nil {
+				t.Fatal(err)
+			}
+			a := truth(t, store, p, pos)
+			if !isCheck {
+				if right == c.correct {
+					a = flip(a)
+				} else {
+					right++
+				}
+			}
+			if _, err := store.Answer(ctx, p.ID, pos, a, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var stored int64
+		if err := pool.QueryRow(ctx, `SELECT bonus_minor FROM participants WHERE id = $1`, p.ID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if want := st.Pay.Bonus(c.correct); stored != want || right != c.correct {
+			t.Errorf("%d correct at %d each, at most %d: stored bonus %d, Pay.Bonus %d (%d answered right)",
+				c.correct, c.perCorrect, c.max, stored, want, right)
+		}
+	}
+}

@@ -3,10 +3,11 @@
 package study
 
 import (
-	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/prolific"
 )
 
 // Status is where a study stands.
@@ -87,7 +88,8 @@ type Pay struct {
 }
 
 // Bonus is the bonus for a number of correct answers (attention checks not
-// counted), capped at the maximum.
+// counted), capped at the maximum. The answer statement computes the same in
+// SQL (postgres.Store.Answer); a database test holds the two equal.
 func (p Pay) Bonus(correct int) int64 {
 	if correct <= 0 {
 		return 0
@@ -95,14 +97,14 @@ func (p Pay) Bonus(correct int) int64 {
 	return min(int64(correct)*p.PerCorrectMinor, p.MaxBonusMinor)
 }
 
-// FormatMoney writes an amount in minor units for people, e.g. "£1.50".
-// Every currency Prolific pays in has two decimals.
+// FormatMoney writes an amount in minor units for people, e.g. "£1.50": the
+// figure Prolific is sent (prolific.Amount), with the currency's symbol.
 func FormatMoney(minor int64, currency string) string {
+	amount := prolific.Amount(minor)
 	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
+	if rest, neg := strings.CutPrefix(amount, "-"); neg {
+		sign, amount = "-", rest
 	}
-	amount := fmt.Sprintf("%d.%02d", minor/100, minor%100)
 	switch strings.ToUpper(currency) {
 	case "GBP":
 		return sign + "£" + amount
