@@ -5,7 +5,7 @@ type AdminPage struct {
 	Title string
 	Email string // the logged-in experimenter; "" on the login page
 	CSRF  string // the session's token, carried by every form
-	Nav   string // "studies", "models", "export" or "" for none
+	Nav   string // "studies", "sets", "models", "export" or "" for none
 }
 
 // LoginView is the login form.

@@ -42,7 +42,7 @@ const usage = `usage: server [command] [flags]
 commands:
   serve      run the web platform (the default)
   migrate    apply the database migrations and exit
-  stimuli    generate and validate stimulus sets
+  stimuli    generate, validate and import stimulus sets
   admin      manage experimenter accounts
   models     import model outputs, write batch inputs, query an endpoint
   analyze    print a study's comparison of people and models
