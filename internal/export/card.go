@@ -157,7 +157,7 @@ func (s *stats) summary(opts Options) Summary {
 		sum.Counts = append(sum.Counts, Count{Domain: k.domain, Size: k.size, Yes: c[0], No: c[1]})
 	}
 	slices.SortFunc(sum.Counts, func(a, b Count) int {
-		if d := slices.Index(task.Domains, a.Domain) - slices.Index(task.Domains, b.Domain); d != 0 {
+		if d := a.Domain.Order() - b.Domain.Order(); d != 0 {
 			return d
 		}
 		return a.Size - b.Size

@@ -170,11 +170,18 @@ func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
 	return nil
 }
 
-// statusMoves are the changes of a study's status an experimenter may make.
-var statusMoves = map[study.Status][]study.Status{
-	study.Draft:     {study.Published},
-	study.Published: {study.Paused, study.Closed},
-	study.Paused:    {study.Published, study.Closed},
+// canMove reports whether an experimenter may change a study's status from
+// one to another.
+func canMove(from, to study.Status) bool {
+	switch from {
+	case study.Draft:
+		return to == study.Published
+	case study.Published:
+		return to == study.Paused || to == study.Closed
+	case study.Paused:
+		return to == study.Published || to == study.Closed
+	}
+	return false
 }
 
 // SetStudyStatus moves a study to status to. Publishing a pool study for the
@@ -189,11 +196,7 @@ func (s *Store) SetStudyStatus(ctx context.Context, id uuid.UUID, to study.Statu
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
-		allowed := false
-		for _, s := range statusMoves[st.Status] {
-			allowed = allowed || s == to
-		}
-		if !allowed {
+		if !canMove(st.Status, to) {
 			return study.Errorf(study.ECONFLICT, "A %s study cannot be made %s.", st.Status, to)
 		}
 		if to == study.Published && st.Status == study.Draft {
@@ -237,20 +240,30 @@ type MonitorQuery struct {
 	Limit  int
 }
 
-// MonitorSorts are the columns the participant table sorts on, each backed
-// by an expression whose ties are broken by the participant id.
-var monitorSorts = map[string]string{
-	"started":  "p.started_at",
-	"pid":      "p.prolific_pid",
-	"status":   "p.status",
-	"progress": "p.n_answered",
-	"duration": "COALESCE(p.completed_at, now()) - p.started_at",
-	"bonus":    "COALESCE(p.bonus_minor, -1)",
-	"correct":  "p.n_correct",
+// monitorSort is the SQL expression behind a column the participant table
+// sorts on (ties are broken by the participant id), and whether key is one.
+func monitorSort(key string) (expr string, ok bool) {
+	switch key {
+	case "started":
+		return "p.started_at", true
+	case "pid":
+		return "p.prolific_pid", true
+	case "status":
+		return "p.status", true
+	case "progress":
+		return "p.n_answered", true
+	case "duration":
+		return "COALESCE(p.completed_at, now()) - p.started_at", true
+	case "bonus":
+		return "COALESCE(p.bonus_minor, -1)", true
+	case "correct":
+		return "p.n_correct", true
+	}
+	return "", false
 }
 
 // ValidSort reports whether the table can sort on key.
-func ValidSort(key string) bool { _, ok := monitorSorts[key]; return ok }
+func ValidSort(key string) bool { _, ok := monitorSort(key); return ok }
 
 // MonitorRow is one participant as the monitor shows them.
 type MonitorRow struct {
@@ -267,9 +280,9 @@ type MonitorRow struct {
 // from merging it into the outer query), and only its rows get their
 // per-trial counts, so the cost of those counts does not grow with the study.
 func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQuery) ([]MonitorRow, int, error) {
-	key, ok := monitorSorts[q.Sort]
+	key, ok := monitorSort(q.Sort)
 	if !ok {
-		key = monitorSorts["started"]
+		key, _ = monitorSort("started")
 	}
 	dir := "ASC"
 	if q.Desc {

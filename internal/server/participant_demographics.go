@@ -26,7 +26,7 @@ func demographicsView(st study.Study, age, gender, problem string) web.Demograph
 	return web.DemographicsView{
 		Page:    web.Page{Title: "About you", Study: st.Title},
 		Action:  "/s/" + st.Slug + "/about-you",
-		Genders: study.Genders,
+		Genders: study.Genders(),
 		Age:     age,
 		Gender:  gender,
 		Error:   problem,
@@ -56,7 +56,7 @@ func (s *Server) handleDemographicsSave(w http.ResponseWriter, r *http.Request) 
 			}
 			age = &n
 		}
-		if gender != "" && !slices.Contains(study.Genders, gender) {
+		if gender != "" && !slices.Contains(study.Genders(), gender) {
 			return render(w, r, http.StatusBadRequest, web.Demographics(demographicsView(st, ageText, "",
 				"Please choose one of the listed options for gender, or leave it empty.")))
 		}

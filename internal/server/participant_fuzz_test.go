@@ -115,7 +115,7 @@ func FuzzParticipantForms(f *testing.F) {
 			if age != nil && (*age < 18 || *age > 120) {
 				t.Fatalf("age %d stored from %q", *age, body)
 			}
-			if gender != "" && !slices.Contains(study.Genders, gender) {
+			if gender != "" && !slices.Contains(study.Genders(), gender) {
 				t.Fatalf("gender %q stored from %q", gender, body)
 			}
 		case formAnswer:

@@ -108,3 +108,12 @@ func TestErrorCode(t *testing.T) {
 		t.Fatal("nil has no code")
 	}
 }
+
+// A caller changing the list it got leaves everyone else's untouched.
+func TestGendersFresh(t *testing.T) {
+	g := study.Genders()
+	g[0] = "changed"
+	if study.Genders()[0] != "Woman" {
+		t.Fatal("Genders() shares its list between callers")
+	}
+}

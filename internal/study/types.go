@@ -102,5 +102,8 @@ type Response struct {
 	Completed   bool // this answer was the last one
 }
 
-// Gender choices offered on the demographics form; "" means not given.
-var Genders = []string{"Woman", "Man", "Non-binary", "Another gender", "Prefer not to say"}
+// Genders are the choices offered on the demographics form, in order; ""
+// means not given. A new slice each call, so no caller can change the list.
+func Genders() []string {
+	return []string{"Woman", "Man", "Non-binary", "Another gender", "Prefer not to say"}
+}

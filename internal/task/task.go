@@ -16,8 +16,27 @@ const (
 	PyramidRemoved Domain = "pyramid-removed" // factual stability of a pyramid whose red block was removed
 )
 
-// Domains lists every domain in a fixed order.
-var Domains = []Domain{Tower, Pyramid, PyramidRemoved}
+// Domains yields every domain with its index, in a fixed order: `for _, d :=
+// range task.Domains`. A function rather than a slice, so that no caller can
+// change the list everyone else reads.
+func Domains(yield func(int, Domain) bool) {
+	for i, d := range [...]Domain{Tower, Pyramid, PyramidRemoved} {
+		if !yield(i, d) {
+			return
+		}
+	}
+}
+
+// Order is the domain's index in Domains, -1 for an unknown domain, for
+// sorting by domain.
+func (d Domain) Order() int {
+	for i, x := range Domains {
+		if x == d {
+			return i
+		}
+	}
+	return -1
+}
 
 // The only two answers.
 const (

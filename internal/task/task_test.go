@@ -34,3 +34,22 @@ func TestParseDomain(t *testing.T) {
 		}
 	}
 }
+
+func TestDomainsOrder(t *testing.T) {
+	var got []Domain
+	for i, d := range Domains {
+		if d.Order() != i {
+			t.Errorf("%s.Order() = %d, want %d", d, d.Order(), i)
+		}
+		got = append(got, d)
+	}
+	if len(got) != 3 || got[0] != Tower || got[1] != Pyramid || got[2] != PyramidRemoved {
+		t.Errorf("Domains = %v", got)
+	}
+	if Domain("cube").Order() != -1 {
+		t.Error("an unknown domain has an order")
+	}
+	for range Domains {
+		break // an early stop must not panic
+	}
+}
