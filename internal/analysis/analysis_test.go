@@ -688,3 +688,118 @@ func TestEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// subMatrix keeps the items and observers a narrower analysis would load.
+func subMatrix(m *Matrix, keepItem func(Item) bool, keepObserver func(Observer) bool) *Matrix {
+	var items []Item
+	var cols []int
+	for j, it := range m.Items {
+		if keepItem(it) {
+			items = append(items, it)
+			cols = append(cols, j)
+		}
+	}
+	sub := NewMatrix(items)
+	for _, o := range m.Observers {
+		if !keepObserver(o) {
+			continue
+		}
+		i := sub.AddObserver(o)
+		for k, j := range cols {
+			sub.Observers[i].Answers[k] = o.Answers[j]
+		}
+	}
+	return sub
+}
+
+// sameEstimate compares bit for bit, NaN (undefined) included.
+func sameEstimate(a, b Estimate) bool {
+	bitsEq := func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }
+	return bitsEq(a.Mean, b.Mean) && bitsEq(a.Lo, b.Lo) && bitsEq(a.Hi, b.Hi) && a.Defined == b.Defined &&
+		a.N == b.N && a.Undefined == b.Undefined && a.Resamples == b.Resamples
+}
+
+// checkSubset requires every cell of part to be bit-identical to the same cell
+// (task, size, model, condition) of full.
+func checkSubset(t *testing.T, what string, full, part *Report) {
+	t.Helper()
+	cells := 0
+	for _, pg := range part.Groups {
+		i := slices.IndexFunc(full.Groups, func(g Group) bool { return g.Task == pg.Task && g.Size == pg.Size })
+		if i < 0 {
+			t.Errorf("%s: group %s/%d not in the full analysis", what, pg.Task, pg.Size)
+			continue
+		}
+		fg := full.Groups[i]
+		if !sameEstimate(pg.HumanHuman, fg.HumanHuman) {
+			t.Errorf("%s: %s/%d human-human %+v, full analysis %+v", what, pg.Task, pg.Size, pg.HumanHuman, fg.HumanHuman)
+		}
+		cells++
+		for _, pm := range pg.Models {
+			k := slices.IndexFunc(fg.Models, func(m ModelResult) bool { return m.Model == pm.Model && m.Condition == pm.Condition })
+			if k < 0 {
+				t.Errorf("%s: %s/%d model %s/%s not in the full analysis", what, pg.Task, pg.Size, pm.Model, pm.Condition)
+				continue
+			}
+			fm := fg.Models[k]
+			if !sameEstimate(pm.ModelHuman, fm.ModelHuman) || !sameEstimate(pm.ModelTruth, fm.ModelTruth) {
+				t.Errorf("%s: %s/%d %s/%s model-human %+v truth %+v, full analysis %+v %+v", what, pg.Task, pg.Size,
+					pm.Model, pm.Condition, pm.ModelHuman, pm.ModelTruth, fm.ModelHuman, fm.ModelTruth)
+			}
+			cells += 2
+		}
+	}
+	if cells == 0 {
+		t.Errorf("%s: nothing compared", what)
+	}
+}
+
+// TestBootstrapSubsetsMatchFull: the kappa figure asks for ByTask, a download
+// may cover one condition or one model; each must show the intervals of the
+// full report for the same cells, so streams may not depend on which other
+// bootstraps run in the same analysis.
+func TestBootstrapSubsetsMatchFull(t *testing.T) {
+	m := randomMatrix(25, 72, 6, 17)
+	for j := range m.Items {
+		if j >= 36 {
+			m.Items[j].Task = task.Pyramid
+		}
+	}
+	for i := range m.Observers {
+		if o := &m.Observers[i]; o.Kind == Model {
+			// Three models, two conditions each, listed out of order.
+			o.Model, o.Condition = "model"+itoa(2-i%3), []string{"base", "tuned"}[i%2]
+		}
+	}
+	opt := Options{Resamples: 1700, Seed: 7} // four chunks, the last one short
+	full, err := Analyze(m, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTask, err := Analyze(m, Options{Resamples: opt.Resamples, Seed: opt.Seed, Grouping: ByTask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSubset(t, "ByTask", full, byTask)
+
+	oneSize := subMatrix(m, func(it Item) bool { return it.Task == task.Pyramid && it.Size == 4 }, func(Observer) bool { return true })
+	part, err := Analyze(oneSize, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its "all sizes" group covers only size 4, so compare the size group alone.
+	part.Groups = slices.DeleteFunc(part.Groups, func(g Group) bool { return g.Size == 0 })
+	checkSubset(t, "one size", full, part)
+
+	oneModel := subMatrix(m, func(Item) bool { return true }, func(o Observer) bool {
+		return o.Kind == Human || (o.Model == "model1" && o.Condition == "tuned")
+	})
+	part, err = Analyze(oneModel, Options{Resamples: opt.Resamples, Seed: opt.Seed, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(part.Groups[0].Models) != 1 {
+		t.Fatalf("one model: %d models", len(part.Groups[0].Models))
+	}
+	checkSubset(t, "one model", full, part)
+}

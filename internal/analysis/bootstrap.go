@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -27,29 +29,60 @@ func undefinedEstimate() Estimate {
 	return Estimate{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 }
 
-// chunkSize resamples share one random stream; streams are fixed by (job, chunk)
-// so that results do not depend on the number of workers.
+// chunkSize resamples share one random stream; streams are fixed by (job key,
+// chunk) so that results do not depend on the number of workers.
 const chunkSize = 500
 
 // job fills out[i] for resample i in [from, to) using d; NaN marks an undefined resample.
 type job struct {
+	// key names what the job measures (streamKey); its streams derive from it
+	// alone, so a job gives the same numbers whatever else is analysed with it.
+	key       uint64
 	resamples int
 	fill      func(d *drawer, from, to int, out []float64)
 	out       []float64
 }
 
-// runJobs runs every job's resamples on workers goroutines. Stream numbers are
-// derived from the job's position, so the same seed and the same jobs give the
-// same numbers on any machine.
+// streamKey hashes what a bootstrap measures (FNV-1a over length-prefixed
+// parts, so that no two lists of parts run together into the same bytes).
+// Streams are numbered by it rather than by a job's position in the run: an
+// analysis of one task, one condition or one model then draws exactly the
+// resamples the full analysis draws for the same cell.
+func streamKey(parts ...string) uint64 {
+	h := fnv.New64a()
+	var n [8]byte
+	for _, p := range parts {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	return h.Sum64()
+}
+
+// chunkStream is the stream of the chunk-th chunk of a job: a SplitMix64
+// finaliser over key and chunk, so that neighbouring chunks of one job and the
+// same chunk of different jobs get unrelated streams.
+func chunkStream(key uint64, chunk int) uint64 {
+	z := key + uint64(chunk+1)*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// runJobs runs every job's resamples on workers goroutines. A chunk's stream
+// derives from the seed, its job's key and its number within the job, so the
+// same seed and data give the same numbers on any machine, with any number of
+// workers, and whichever other jobs run beside it.
 func runJobs(jobs []*job, seed uint64, workers int) {
-	type chunk struct{ j, from, to, stream int }
+	type chunk struct {
+		j, from, to int
+		stream      uint64
+	}
 	var chunks []chunk
-	stream := 0
 	for ji, jb := range jobs {
 		jb.out = make([]float64, jb.resamples)
 		for from := 0; from < jb.resamples; from += chunkSize {
-			chunks = append(chunks, chunk{ji, from, min(from+chunkSize, jb.resamples), stream})
-			stream++
+			chunks = append(chunks, chunk{ji, from, min(from+chunkSize, jb.resamples), chunkStream(jb.key, from/chunkSize)})
 		}
 	}
 	if workers <= 0 {
@@ -61,7 +94,7 @@ func runJobs(jobs []*job, seed uint64, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for c := range next {
-				d := newDrawer(seed, uint64(c.stream))
+				d := newDrawer(seed, c.stream)
 				jb := jobs[c.j]
 				jb.fill(d, c.from, c.to, jb.out)
 			}

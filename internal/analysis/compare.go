@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -155,6 +156,14 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 			}
 		}
 		g.Items = len(items)
+		size := "all"
+		if g.Size != 0 {
+			size = strconv.Itoa(g.Size)
+		}
+		// key names a bootstrap by what it measures, never by its place in the run.
+		key := func(measure string, mk modelKey) uint64 {
+			return streamKey(string(g.Task), size, measure, mk.model, mk.condition)
+		}
 		g.HumanAccuracy = pooledAccuracy(humans, mask)
 		for _, h := range humans {
 			if intersects(h.bits.answered, mask) {
@@ -178,11 +187,11 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		gi := len(rep.Groups)
 		rep.Groups = append(rep.Groups, g)
 		jb, fin := meanEstimate(hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
-		jobs, finish = appendJob(jobs, finish, jb, fin)
+		jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureHumanHuman, modelKey{}))
 
-		for _, key := range modelOrder {
-			runs := models[key]
-			mr := ModelResult{Model: key.model, Condition: key.condition, Accuracy: pooledAccuracy(runs, mask)}
+		for _, mk := range modelOrder {
+			runs := models[mk]
+			mr := ModelResult{Model: mk.model, Condition: mk.condition, Accuracy: pooledAccuracy(runs, mask)}
 			for _, r := range runs {
 				mr.Seeds = append(mr.Seeds, m.Observers[r.obs].Seed)
 			}
@@ -213,10 +222,10 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 				}
 			}
 			jb, fin := meanEstimate(mh, mhUndef, opt.Resamples, func(e Estimate) { result().ModelHuman = e })
-			jobs, finish = appendJob(jobs, finish, jb, fin)
+			jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureModelHuman, mk))
 
 			jb, fin = truthEstimate(runs, items, truthYes, opt.Resamples, func(e Estimate) { result().ModelTruth = e })
-			jobs, finish = appendJob(jobs, finish, jb, fin)
+			jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureModelTruth, mk))
 		}
 	}
 	runJobs(jobs, opt.Seed, opt.Workers)
@@ -226,8 +235,10 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 	return rep, nil
 }
 
-func appendJob(jobs []*job, finish []func(), jb *job, fin func()) ([]*job, []func()) {
+// appendJob queues jb (nil when there is nothing to resample) under key.
+func appendJob(jobs []*job, finish []func(), jb *job, fin func(), key uint64) ([]*job, []func()) {
 	if jb != nil {
+		jb.key = key
 		jobs = append(jobs, jb)
 	}
 	return jobs, append(finish, fin)
