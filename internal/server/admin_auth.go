@@ -235,7 +235,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusUnauthorized, "Wrong email or password.")
 	}
 	token, hashed := newToken()
-	if err := s.store.CreateAdminSession(ctx, admin.ID, hashed, randomToken(), time.Now().Add(account.SessionLifetime)); err != nil {
+	if err := s.store.CreateAdminSession(ctx, admin.ID, hashed, randomToken(), s.now().Add(account.SessionLifetime)); err != nil {
 		return err
 	}
 	s.setAdminCookie(w, r, adminCookie, token, int(account.SessionLifetime/time.Second))

@@ -168,7 +168,7 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 			return refuse(err)
 		}
 	}
-	opts.Modified = time.Now().UTC().Truncate(time.Second)
+	opts.Modified = s.now().UTC().Truncate(time.Second)
 
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFileName(sel, opts)+`"`)

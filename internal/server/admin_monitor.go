@@ -92,7 +92,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	v := web.MonitorView{
 		Base: base, CSRF: adminSession(r).CSRFToken, Query: filterQuery(f).Encode(), Total: total,
-		Updated: time.Now().UTC().Format("15:04:05 UTC"),
+		Updated: s.now().UTC().Format("15:04:05 UTC"),
 		Totals: []web.Setting{
 			{Name: "Completed", Value: strconv.Itoa(tot.Completed)},
 			{Name: "Started", Value: strconv.Itoa(tot.Started)},

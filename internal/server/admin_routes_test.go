@@ -41,6 +41,13 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
+	return newAdminEnvWith(t, server.Config{})
+}
+
+// newAdminEnvWith is newAdminEnv with a server built from cfg (its Store is
+// set here).
+func newAdminEnvWith(t *testing.T, cfg server.Config) *adminEnv {
+	t.Helper()
 	ctx := context.Background()
 	_, pool := pgtest.New(t)
 	store := postgres.NewStore(pool)
@@ -57,7 +64,8 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(server.Config{Store: store})
+	cfg.Store = store
+	s := server.New(cfg)
 	h := s.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -302,5 +310,29 @@ func TestAdminLoginConcurrencyBound(t *testing.T) {
 	}
 	if resp, _ := e.login(t, noRedirects(), adminPassword); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login after release = %d, want 303", resp.StatusCode)
+	}
+}
+
+// The admin pages read the server's clock, not the system's: a session
+// expires SessionLifetime after the clock's login time, and the monitor is
+// stamped with it.
+func TestAdminClock(t *testing.T) {
+	t.Parallel()
+	clock := time.Now().Add(-5*time.Hour - 17*time.Minute).Truncate(time.Second)
+	e := newAdminEnvWith(t, server.Config{Now: func() time.Time { return clock }})
+	c := noRedirects()
+	if resp, _ := e.login(t, c, adminPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", resp.StatusCode)
+	}
+	var expires time.Time
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT max(expires_at) FROM admin_sessions`).Scan(&expires); err != nil {
+		t.Fatal(err)
+	}
+	if want := clock.Add(account.SessionLifetime); !expires.Equal(want) {
+		t.Errorf("session expires at %v, want %v (the clock's login time + %v)", expires, want, account.SessionLifetime)
+	}
+	resp, body := e.get(t, c, "/admin/studies/"+e.study.ID.String()+"/monitor")
+	if stamp := clock.UTC().Format("15:04:05 UTC"); resp.StatusCode != http.StatusOK || !strings.Contains(body, stamp) {
+		t.Errorf("monitor = %d, want it stamped %s:\n%s", resp.StatusCode, stamp, body)
 	}
 }

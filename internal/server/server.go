@@ -32,7 +32,8 @@ type Config struct {
 	// X-Forwarded-For entry, as written by the one reverse proxy in front;
 	// set it only behind such a proxy, since anyone can write the header.
 	TrustForwarded bool
-	// Now is the clock of the limits; nil means time.Now.
+	// Now is the server's clock (limits, session expiry, page stamps); nil
+	// means time.Now.
 	Now func() time.Time
 }
 
@@ -42,6 +43,7 @@ type Server struct {
 	log     *slog.Logger
 	baseURL string
 	seed    func() int64
+	now     func() time.Time
 
 	entryLimiter   *limiter // nil: no limit
 	trustForwarded bool
@@ -57,19 +59,18 @@ const maxLogins = 2
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
-		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins)}
+		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins), now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.seed == nil {
 		s.seed = randomSeed
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if cfg.EntryLimit > 0 {
-		now := cfg.Now
-		if now == nil {
-			now = time.Now
-		}
-		s.entryLimiter = newLimiter(cfg.EntryLimit, now)
+		s.entryLimiter = newLimiter(cfg.EntryLimit, s.now)
 	}
 	return s
 }
