@@ -803,3 +803,122 @@ func TestBootstrapSubsetsMatchFull(t *testing.T) {
 	}
 	checkSubset(t, "one model", full, part)
 }
+
+// poolMatrix is a pool study: people x k items each out of items (k divides
+// items), every item seen by the same number of people (people*k/items), in
+// random order, plus runs models that answered everything. Item sizes cycle
+// through six.
+func poolMatrix(people, k, items, runs int, seed uint64) *Matrix {
+	r := rand.New(rand.NewPCG(seed, 7))
+	its := make([]Item, items)
+	for j := range its {
+		its[j] = Item{ID: "s" + itoa(j), Task: task.Tower, Size: 2 + j%6, Truth: Answer(1 + r.IntN(2))}
+	}
+	m := NewMatrix(its)
+	answer := func(i, j int, acc float64) {
+		a := its[j].Truth
+		if r.Float64() >= acc {
+			a = 3 - a
+		}
+		m.Observers[i].Answers[j] = a
+	}
+	var perm []int
+	for p := range people {
+		// Each round deals a fresh permutation out in blocks of k, so nobody
+		// sees an item twice and every item is seen once per round.
+		if (p*k)%items == 0 {
+			perm = r.Perm(items)
+		}
+		i := m.AddObserver(Observer{ID: "p" + itoa(p), Kind: Human})
+		acc := 0.6 + 0.35*r.Float64()
+		for _, j := range perm[(p*k)%items : (p*k)%items+k] {
+			answer(i, j, acc)
+		}
+	}
+	for k := range runs {
+		i := m.AddObserver(Observer{ID: "run" + itoa(k), Kind: Model, Model: "model" + itoa(k), Seed: 1})
+		for j := range its {
+			answer(i, j, 0.8)
+		}
+	}
+	return m
+}
+
+// allPairs is the human-human loop before the item index: every pair of people
+// in order, pairs with nothing in common skipped.
+func allPairs(humans []run, mask bitset) (vals []float64, undefined int) {
+	for a := range humans {
+		for b := a + 1; b < len(humans); b++ {
+			k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
+			if k.Defined {
+				vals = append(vals, k.Value)
+			} else if k.N > 0 {
+				undefined++
+			}
+		}
+	}
+	return vals, undefined
+}
+
+// TestHumanPairsMatchesAllPairs: finding partners through the items must give
+// the very values, in the very order, of trying every pair, so that the
+// bootstrap draws the same pairs; in a fixed design, where everybody shares
+// items with everybody, and in pool designs, where most pairs share nothing.
+func TestHumanPairsMatchesAllPairs(t *testing.T) {
+	fixed := randomMatrix(40, 60, 0, 3)
+	// A few people with one answer only, some answering nothing at all.
+	for i := 0; i < 40; i += 7 {
+		o := &fixed.Observers[i]
+		for j := range o.Answers {
+			if j != i || i == 35 {
+				o.Answers[j] = Missing
+			}
+		}
+	}
+	// Everybody right on every item of size 7: those pairs' kappas are undefined.
+	for i := range fixed.Observers {
+		for j, it := range fixed.Items {
+			if it.Size == 7 && fixed.Observers[i].Answers[j] != Missing {
+				fixed.Observers[i].Answers[j] = it.Truth
+			}
+		}
+	}
+	for name, m := range map[string]*Matrix{
+		"fixed":        fixed,
+		"pool":         poolMatrix(300, 6, 600, 0, 4),
+		"sparse pool":  poolMatrix(400, 5, 1000, 0, 5),
+		"overlap pool": poolMatrix(60, 40, 80, 0, 6),
+	} {
+		n := len(m.Items)
+		var humans []run
+		for _, o := range m.Observers {
+			r := run{bits: observerBits{newBitset(n), newBitset(n), newBitset(n)}}
+			for j, a := range o.Answers {
+				if a != Missing {
+					r.bits.answered.set(j)
+					if a == m.Items[j].Truth {
+						r.bits.correct.set(j)
+					}
+				}
+			}
+			humans = append(humans, r)
+		}
+		by := observersByItem(humans, n)
+		for _, g := range groupsOf(m.Items, BySizeAndTask) {
+			mask := newBitset(n)
+			for j, it := range m.Items {
+				if g.Size == 0 || it.Size == g.Size {
+					mask.set(j)
+				}
+			}
+			got, gotUndef := humanPairs(humans, by, mask)
+			want, wantUndef := allPairs(humans, mask)
+			if !slices.Equal(got, want) || gotUndef != wantUndef {
+				t.Errorf("%s size %d: %d kappas, %d undefined; every pair gives %d, %d", name, g.Size, len(got), gotUndef, len(want), wantUndef)
+			}
+			if len(want)+wantUndef == 0 || (name == "fixed" && g.Size == 7 && wantUndef == 0) {
+				t.Errorf("%s size %d: the case is not exercised (%d kappas, %d undefined)", name, g.Size, len(want), wantUndef)
+			}
+		}
+	}
+}

@@ -38,3 +38,18 @@ func BenchmarkAnalyze(b *testing.B) { benchAnalyze(b, Options{Seed: 1, Grouping:
 // BenchmarkAnalyzeBySize adds the six tower sizes, each with its own bootstraps
 // (seven conditions in all), which is what the report pages show.
 func BenchmarkAnalyzeBySize(b *testing.B) { benchAnalyze(b, Options{Seed: 1}) }
+
+// BenchmarkAnalyzePool is a pool study: 2,000 people who each answered K = 20
+// of 10,000 towers, every tower answered R = 4 times, two model runs over all
+// of them, per size and over all sizes; 100 resamples, since the point is the
+// human-human pairs: only pairs that share a tower have a kappa.
+func BenchmarkAnalyzePool(b *testing.B) {
+	m := poolMatrix(2000, 20, 10000, 2, 2026)
+	start := cpuTime()
+	for b.Loop() {
+		if _, err := Analyze(m, Options{Resamples: 100, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"slices"
@@ -134,6 +135,7 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		}
 		models[k] = append(models[k], r)
 	}
+	answeredBy := observersByItem(humans, nItems)
 	slices.SortFunc(modelOrder, func(a, b modelKey) int {
 		return cmp.Or(cmp.Compare(a.model, b.model), cmp.Compare(a.condition, b.condition))
 	})
@@ -172,18 +174,7 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		}
 
 		// Human-human: every pair's error consistency once, then resample pairs.
-		var hh []float64
-		hhUndef := 0
-		for a := range humans {
-			for b := a + 1; b < len(humans); b++ {
-				k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
-				if k.Defined {
-					hh = append(hh, k.Value)
-				} else if k.N > 0 {
-					hhUndef++
-				}
-			}
-		}
+		hh, hhUndef := humanPairs(humans, answeredBy, mask)
 		gi := len(rep.Groups)
 		rep.Groups = append(rep.Groups, g)
 		jb, fin := meanEstimate(hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
@@ -290,6 +281,75 @@ func intersects(a, b bitset) bool {
 		}
 	}
 	return false
+}
+
+// observersByItem lists, for each item, the people (indices into humans, ascending)
+// who answered it.
+func observersByItem(humans []run, nItems int) [][]int32 {
+	by := make([][]int32, nItems)
+	for h, r := range humans {
+		for j := range setBits(r.bits.answered, nil) {
+			by[j] = append(by[j], int32(h))
+		}
+	}
+	return by
+}
+
+// setBits yields every index set in a (and in mask, unless mask is nil), ascending.
+func setBits(a, mask bitset) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for w, x := range a {
+			if mask != nil {
+				x &= mask[w]
+			}
+			for x != 0 {
+				if !yield(w*64 + bits.TrailingZeros64(x)) {
+					return
+				}
+				x &= x - 1
+			}
+		}
+	}
+}
+
+// humanPairs is the error consistency of every pair of people, a < b in the
+// order of humans, who both answered some item of mask: the defined kappas in
+// that order and the number of undefined ones. Pairs with no item in common
+// have no kappa at all and are not counted; in a pool study (each person sees
+// K of many items) they are nearly all pairs, so partners are found through
+// the items a person answered instead of by trying everybody.
+func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (vals []float64, undefined int) {
+	// seen[b] == a+1 when b is already among a's partners.
+	seen := make([]int, len(humans))
+	var partners []int32
+	for a := range humans {
+		partners = partners[:0]
+		later := len(humans) - a - 1
+		for j := range setBits(humans[a].bits.answered, mask) {
+			if len(partners) == later {
+				break // everybody after a is a partner already (a fixed design)
+			}
+			obs := answeredBy[j]
+			i, _ := slices.BinarySearch(obs, int32(a+1))
+			for _, b := range obs[i:] {
+				if seen[b] != a+1 {
+					seen[b] = a + 1
+					partners = append(partners, b)
+				}
+			}
+		}
+		// The order of the values fixes which pair each bootstrap draw picks.
+		slices.Sort(partners)
+		for _, b := range partners {
+			k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
+			if k.Defined {
+				vals = append(vals, k.Value)
+			} else if k.N > 0 {
+				undefined++
+			}
+		}
+	}
+	return vals, undefined
 }
 
 // errorConsistencyBits is ErrorConsistency on bit sets, restricted to mask.
