@@ -922,3 +922,31 @@ func TestHumanPairsMatchesAllPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVHeaderFresh: a caller that edits the header it was given (to rename a
+// column in its own download, say) changes neither WriteCSV nor other callers.
+func TestCSVHeaderFresh(t *testing.T) {
+	h := CSVHeader()
+	want := strings.Join(h, ",")
+	h[0] = "changed"
+	if got := CSVHeader(); got[0] != "task" {
+		t.Errorf("header after a caller's edit: %v", got)
+	}
+	rep, err := Analyze(handMatrix(), Options{Resamples: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := rep.WriteCSV(&out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] != want {
+		t.Errorf("WriteCSV header %q, want %q", lines[0], want)
+	}
+	for i, l := range lines[1:] {
+		if n := strings.Count(l, ",") + 1; n != len(h) {
+			t.Errorf("row %d has %d fields, header %d: %s", i+1, n, len(h), l)
+		}
+	}
+}

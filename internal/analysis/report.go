@@ -18,15 +18,18 @@ const (
 	MeasureModelTruth = "kappa_model_truth" // Cohen's kappa on the answers against the truth
 )
 
-// CSVHeader is the header row of WriteCSV.
-var CSVHeader = []string{"task", "size", "observer", "model", "condition", "seeds", "measure",
-	"value", "lo", "hi", "n", "correct", "undefined", "resamples"}
+// CSVHeader returns the header row of WriteCSV, a fresh slice on every call
+// (a package-level slice could be changed by any caller, for every other one).
+func CSVHeader() []string {
+	return []string{"task", "size", "observer", "model", "condition", "seeds", "measure",
+		"value", "lo", "hi", "n", "correct", "undefined", "resamples"}
+}
 
 // WriteCSV writes every number of the report as one tidy row per measure;
 // size is "all" for a task over all its sizes, undefined values are empty.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	if err := cw.Write(CSVHeader()); err != nil {
 		return fmt.Errorf("analysis: %w", err)
 	}
 	for _, g := range r.Groups {
