@@ -1017,7 +1017,7 @@ func StudyForm(v StudyFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field("minutes", "Time limit (minutes)", "number", v.Minutes, "A participant still going after this is timed out and gives their unanswered items back.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field("minutes", "Time limit (minutes)", "number", v.Minutes, "A participant still going after this is timed out and gives their items back.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
