@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/study"
@@ -63,22 +64,35 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 	return title, t, true, nil
 }
 
-// TrialImageBySession returns the picture of the participant's trial at
-// position when they may see it (consented, at most one past the current
-// trial); ok = false otherwise.
-func (s *Store) TrialImageBySession(ctx context.Context, slug string, tokenHash []byte, position int) (img []byte, contentType string, ok bool, err error) {
+// TrialStimulusBySession returns the stimulus id and content type of the
+// picture of the participant's trial at position when they may see it
+// (consented, at most one past the current trial); ok = false otherwise.
+// It reads no image: pictures never change under their id, so the server
+// keeps them in a cache and reads one (StimulusImageByID) only on a miss.
+func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, contentType string, ok bool, err error) {
 	err = s.pool.QueryRow(ctx, `
-		SELECT s.image, s.content_type FROM participants p
+		SELECT s.id, s.content_type FROM participants p
 		JOIN studies st ON st.id = p.study_id
 		JOIN trials t ON t.participant_id = p.id AND t.position = $3
 		JOIN stimuli s ON s.id = t.stimulus_id
 		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
 			AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2`,
-		tokenHash, slug, position).Scan(&img, &contentType)
+		tokenHash, slug, position).Scan(&id, &contentType)
 	if err == pgx.ErrNoRows {
-		return nil, "", false, nil
+		return id, "", false, nil
 	} else if err != nil {
-		return nil, "", false, fmt.Errorf("postgres: trial image: %w", err)
+		return id, "", false, fmt.Errorf("postgres: trial image: %w", err)
 	}
-	return img, contentType, true, nil
+	return id, contentType, true, nil
+}
+
+// StimulusImageByID returns the picture of the stimulus id.
+func (s *Store) StimulusImageByID(ctx context.Context, id uuid.UUID) (img []byte, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT image FROM stimuli WHERE id = $1`, id).Scan(&img)
+	if err == pgx.ErrNoRows {
+		return nil, study.Errorf(study.ENOTFOUND, "There is no such picture.")
+	} else if err != nil {
+		return nil, fmt.Errorf("postgres: stimulus image: %w", err)
+	}
+	return img, nil
 }

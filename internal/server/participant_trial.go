@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -90,11 +91,15 @@ func cacheKey(parts ...string) string {
 func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error {
 	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
 	if slug, hash, ok := sessionToken(r); ok && perr == nil && pos >= 1 {
-		img, ct, found, err := s.store.TrialImageBySession(r.Context(), slug, hash, pos)
+		id, ct, found, err := s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)
 		if err != nil {
 			return err
 		}
 		if found {
+			img, err := s.stimulusImage(r, id)
+			if err != nil {
+				return err
+			}
 			return writeImage(w, img, ct, "private, max-age=86400")
 		}
 	}
@@ -110,4 +115,18 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeImage(w, img, ct, "private, max-age=86400")
+}
+
+// stimulusImage returns the picture of stimulus id from the process's cache,
+// reading it from the database on a miss.
+func (s *Server) stimulusImage(r *http.Request, id uuid.UUID) ([]byte, error) {
+	if img, ok := s.images.get(id); ok {
+		return img, nil
+	}
+	img, err := s.store.StimulusImageByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	s.images.put(id, img)
+	return img, nil
 }

@@ -51,6 +51,9 @@ type Server struct {
 	// logins bounds the password checks running at once: each argon2id
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
 	logins chan struct{}
+
+	// images caches stimulus pictures by id for the trial pages.
+	images *imageCache
 }
 
 // maxLogins is how many password checks may run at once.
@@ -59,7 +62,8 @@ const maxLogins = 2
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
-		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins), now: cfg.Now}
+		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins), now: cfg.Now,
+		images: newImageCache(imageCacheBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
