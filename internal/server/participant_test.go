@@ -265,9 +265,11 @@ func TestTrialImagePerParticipant(t *testing.T) {
 		t.Fatalf("image addresses %q and %q, want position 1 with a query", first, second)
 	}
 	var differ bool
-	_ = e.pool.QueryRow(context.Background(), `SELECT a.stimulus_id <> b.stimulus_id FROM trials a, trials b
+	if err := e.pool.QueryRow(context.Background(), `SELECT a.stimulus_id <> b.stimulus_id FROM trials a, trials b
 		JOIN participants pb ON pb.id = b.participant_id JOIN participants pa ON pa.prolific_pid = $1
-		WHERE a.participant_id = pa.id AND a.position = 1 AND pb.prolific_pid = $2 AND b.position = 1`, pid(1), pid(2)).Scan(&differ)
+		WHERE a.participant_id = pa.id AND a.position = 1 AND pb.prolific_pid = $2 AND b.position = 1`, pid(1), pid(2)).Scan(&differ); err != nil {
+		t.Fatal(err)
+	}
 	if secondImg := e.do(t, c, "GET", second, nil).body; differ && secondImg == firstImg {
 		t.Fatal("the second participant's address serves the first one's picture")
 	}
