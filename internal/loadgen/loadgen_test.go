@@ -42,7 +42,7 @@ func TestSummarizeSteady(t *testing.T) {
 	r := &Result{
 		Start: t0, End: at(10),
 		Participants: []Participant{
-			{PID: "a", Acks: acks(1, 2, 3, 4, 5, 6), Completed: true},    // answering 1-6
+			{PID: "a", Acks: acks(1, 2, 3, 4, 5, 6), Completed: true},     // answering 1-6
 			{PID: "b", Acks: acks(3, 3.5, 4, 4.5, 5, 9), Completed: true}, // answering 3-9
 		},
 		Routes:   map[string][]time.Duration{"POST answer": {time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond}},
