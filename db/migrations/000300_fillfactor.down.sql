@@ -1,0 +1,2 @@
+ALTER TABLE trials RESET (fillfactor);
+ALTER TABLE participants RESET (fillfactor);
