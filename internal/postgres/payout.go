@@ -127,6 +127,36 @@ func (s *Store) MarkBatchPaid(ctx context.Context, studyID uuid.UUID, number int
 // flushEvery is how many CSV rows are buffered before they go to the client.
 const flushEvery = 500
 
+// writeCSVRows writes header and then one record per row, flushing every
+// flushEvery rows so a large export reaches the client while it is read and
+// memory does not grow with the study. fill scans the current row into rec,
+// which is reused from row to row and has the header's length.
+func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []string) error) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	rec := make([]string, len(header))
+	for n := 1; rows.Next(); n++ {
+		if err := fill(rec); err != nil {
+			return err
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+		if n%flushEvery == 0 {
+			if cw.Flush(); cw.Error() != nil {
+				return cw.Error()
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
 // WritePayCSV streams one line per participant with what they are owed:
 // base pay only once completed or approved, the bonus, the total, and the
 // bonus batch that holds them. Amounts are decimals of the study currency.
@@ -143,18 +173,14 @@ func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) er
 		return fmt.Errorf("postgres: pay csv: %w", err)
 	}
 	defer rows.Close()
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"participant_id", "status", "currency", "base_pay", "bonus", "total", "bonus_batch", "bonus_paid"}); err != nil {
-		return fmt.Errorf("postgres: pay csv: %w", err)
-	}
-	var n int
-	for rows.Next() {
+	header := []string{"participant_id", "status", "currency", "base_pay", "bonus", "total", "bonus_batch", "bonus_paid"}
+	err = writeCSVRows(w, rows, header, func(rec []string) error {
 		var pid, status string
 		var finished, paid bool
 		var bonus int64
 		var batch int
 		if err := rows.Scan(&pid, &status, &finished, &bonus, &batch, &paid); err != nil {
-			return fmt.Errorf("postgres: pay csv: %w", err)
+			return err
 		}
 		base := int64(0)
 		if finished {
@@ -166,21 +192,12 @@ func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) er
 		if batch > 0 {
 			batchCol = strconv.Itoa(batch)
 		}
-		if err := cw.Write([]string{pid, status, st.Pay.Currency, prolific.Amount(base), prolific.Amount(bonus),
-			prolific.Amount(base + bonus), batchCol, strconv.FormatBool(paid)}); err != nil {
-			return fmt.Errorf("postgres: pay csv: %w", err)
-		}
-		if n++; n%flushEvery == 0 {
-			if cw.Flush(); cw.Error() != nil {
-				return fmt.Errorf("postgres: pay csv: %w", cw.Error())
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: pay csv: %w", err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+		rec[0], rec[1], rec[2] = pid, status, st.Pay.Currency
+		rec[3], rec[4], rec[5] = prolific.Amount(base), prolific.Amount(bonus), prolific.Amount(base+bonus)
+		rec[6], rec[7] = batchCol, strconv.FormatBool(paid)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: pay csv: %w", err)
 	}
 	return nil
@@ -203,15 +220,9 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
 	defer rows.Close()
-	answerHeader := []string{"participant_id", "status", "position", "stimulus_id", "domain", "size", "attention_check",
+	header := []string{"participant_id", "status", "position", "stimulus_id", "domain", "size", "attention_check",
 		"answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(answerHeader); err != nil {
-		return fmt.Errorf("postgres: answers csv: %w", err)
-	}
-	rec := make([]string, len(answerHeader))
-	var n int
-	for rows.Next() {
+	err = writeCSVRows(w, rows, header, func(rec []string) error {
 		var pid, status, ext, domain, answer, truth string
 		var pos, size, serverRT int
 		var check, correct bool
@@ -220,7 +231,7 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var answered time.Time
 		if err := rows.Scan(&pid, &status, &pos, &ext, &domain, &size, &check, &answer, &truth, &correct,
 			&browserRT, &serverRT, &shown, &answered); err != nil {
-			return fmt.Errorf("postgres: answers csv: %w", err)
+			return err
 		}
 		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = pid, status, strconv.Itoa(pos), ext, domain, strconv.Itoa(size)
 		rec[6], rec[7], rec[8], rec[9] = strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct)
@@ -232,20 +243,9 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 			rec[12] = shown.UTC().Format(timeFormat)
 		}
 		rec[13] = answered.UTC().Format(timeFormat)
-		if err := cw.Write(rec); err != nil {
-			return fmt.Errorf("postgres: answers csv: %w", err)
-		}
-		if n++; n%flushEvery == 0 {
-			if cw.Flush(); cw.Error() != nil {
-				return fmt.Errorf("postgres: answers csv: %w", cw.Error())
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: answers csv: %w", err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
 	return nil

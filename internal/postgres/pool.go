@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -391,35 +390,20 @@ func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.
 		return fmt.Errorf("postgres: item counts: %w", err)
 	}
 	defer rows.Close()
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"stimulus_id", "size", "correct_answer", "slots", "held", "answers", "correct", "yes"}); err != nil {
-		return fmt.Errorf("postgres: item counts: %w", err)
-	}
-	rec := make([]string, 8)
-	for n := 1; rows.Next(); n++ {
+	header := []string{"stimulus_id", "size", "correct_answer", "slots", "held", "answers", "correct", "yes"}
+	err = writeCSVRows(w, rows, header, func(rec []string) error {
 		var ext, answer string
 		var size, slots, held, answers, correct, yes int
 		if err := rows.Scan(&ext, &size, &answer, &slots, &held, &answers, &correct, &yes); err != nil {
-			return fmt.Errorf("postgres: item counts: %w", err)
+			return err
 		}
 		rec[0], rec[1], rec[2] = ext, strconv.Itoa(size), answer
 		for i, v := range []int{slots, held, answers, correct, yes} {
 			rec[3+i] = strconv.Itoa(v)
 		}
-		if err := cw.Write(rec); err != nil {
-			return fmt.Errorf("postgres: item counts: %w", err)
-		}
-		if n%flushEvery == 0 {
-			if cw.Flush(); cw.Error() != nil {
-				return fmt.Errorf("postgres: item counts: %w", cw.Error())
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: item counts: %w", err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: item counts: %w", err)
 	}
 	return nil
