@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -25,8 +27,17 @@ func scanStudy(row pgx.Row, st *study.Study) error {
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt)
 }
 
-// CreateStudy stores a new study and fills in its id and creation time.
-func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
+// studySettingColumns are what an experimenter sets on a study, in the order
+// of studySettings; create and edit both write exactly these.
+const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, items_per_participant,
+	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
+	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
+	completion_code, prolific_study_id`
+
+// studySettings returns st's values for studySettingColumns. It first gives
+// st empty lists for nil ones, as the array columns are NOT NULL; items per
+// participant is stored only for a pool study.
+func studySettings(st *study.Study) []any {
 	var ipp *int
 	if st.Design == study.Pool {
 		ipp = &st.ItemsPerParticipant
@@ -37,17 +48,28 @@ func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
 	if st.AttentionCheckIDs == nil {
 		st.AttentionCheckIDs = []uuid.UUID{}
 	}
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO studies (slug, title, domain, set_id, sizes, split, design, items_per_participant,
-			responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
-			instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
-			completion_code, prolific_study_id, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-		RETURNING id, created_at`,
-		st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
+	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
-		st.CompletionCode, st.ProlificStudyID, string(st.Status),
+		st.CompletionCode, st.ProlificStudyID}
+}
+
+// placeholders returns n query parameters "$first, ..., $first+n-1".
+func placeholders(first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// CreateStudy stores a new study and fills in its id and creation time.
+func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
+	args := append(studySettings(st), string(st.Status))
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO studies (`+studySettingColumns+`, status)
+		VALUES (`+placeholders(1, len(args))+`)
+		RETURNING id, created_at`, args...,
 	).Scan(&st.ID, &st.CreatedAt)
 	if isUniqueViolation(err) {
 		return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)

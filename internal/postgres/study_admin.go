@@ -138,27 +138,11 @@ func (s *Store) StudyByID(ctx context.Context, id uuid.UUID) (study.Study, error
 // UpdateStudy saves every setting of a study that is still a draft; once
 // published, participants hold what they were given, so nothing may change.
 func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
-	var ipp *int
-	if st.Design == study.Pool {
-		ipp = &st.ItemsPerParticipant
-	}
-	if st.Sizes == nil {
-		st.Sizes = []int{}
-	}
-	if st.AttentionCheckIDs == nil {
-		st.AttentionCheckIDs = []uuid.UUID{}
-	}
+	settings := studySettings(&st)
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE studies SET slug = $2, title = $3, domain = $4, set_id = $5, sizes = $6, split = $7, design = $8,
-			items_per_participant = $9, responses_per_item = $10, places = $11, time_limit_minutes = $12,
-			attention_check_ids = $13, consent_text = $14, instructions_text = $15, base_pay_minor = $16,
-			bonus_per_correct_minor = $17, max_bonus_minor = $18, currency = $19, completion_code = $20,
-			prolific_study_id = $21
+		UPDATE studies SET (`+studySettingColumns+`) = (`+placeholders(2, len(settings))+`)
 		WHERE id = $1 AND status = 'draft'`,
-		st.ID, st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
-		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
-		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
-		st.CompletionCode, st.ProlificStudyID)
+		append([]any{st.ID}, settings...)...)
 	if isUniqueViolation(err) {
 		return study.Errorf(study.ECONFLICT, "A study with the link name %q already exists.", st.Slug)
 	} else if err != nil {
