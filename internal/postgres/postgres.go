@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -17,6 +18,14 @@ import (
 
 	"github.com/cubelab/cubelab/db"
 )
+
+// defaultMaxConns is the pool size unless the URL sets pool_max_conns. The
+// participant path is short statements whose commits wait for the WAL
+// flush, so a few connections per core keep PostgreSQL busy while others
+// wait on the disk and share its flushes; many more only queue inside
+// PostgreSQL and thrash its locks and caches (measured in docs/BENCHMARKS.md,
+// "Load").
+const defaultMaxConns = 16
 
 // Open connects a pool to url and checks that the database answers.
 //
@@ -28,10 +37,8 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	if cfg.MaxConns < 16 {
-		// The answer path is one short statement; more connections than cores
-		// keep the database busy while others wait on the network.
-		cfg.MaxConns = 16
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
 	}
 	cfg.HealthCheckPeriod = 5 * time.Second
 	cfg.MaxConnIdleTime = 5 * time.Minute
@@ -72,6 +79,16 @@ func Migrate(ctx context.Context, dsn string) (uint, error) {
 		return 0, fmt.Errorf("postgres: parse url: %w", err)
 	}
 	u.Scheme = "pgx5"
+	// The pool's own settings (pool_max_conns and the like) are pgxpool's,
+	// not the server's: the migration's single connection would send them to
+	// PostgreSQL, which refuses unknown parameters.
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
 	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: migrate: %w", err)

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/cubelab/cubelab/internal/postgres"
@@ -40,4 +41,30 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("Migrate on a dirty schema = %v, want ErrSchemaDirty", err)
 		}
 	})
+}
+
+// The pool's settings in the URL reach the pool and are kept from the
+// migration's connection, which PostgreSQL would refuse.
+func TestPoolSettingsInURL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, _ := pgtest.New(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	if _, err := postgres.Migrate(ctx, u.String()); err != nil {
+		t.Fatalf("Migrate with pool_max_conns: %v", err)
+	}
+	pool, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatalf("Open with pool_max_conns: %v", err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns = %d, want 3 from the URL", got)
+	}
 }
