@@ -84,27 +84,16 @@ func (c *labelCache) line(id, label string, build func(string) ([]byte, error)) 
 	return *p, nil
 }
 
-// messagesWriter writes images/ID.png and train.jsonl / validation.jsonl.
-type messagesWriter struct{ cache labelCache }
-
-func (*messagesWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
-func (*messagesWriter) embedsImages() bool              { return false }
-func (w *messagesWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+// writeSplitLines writes one line per example to the JSONL file of the image's
+// split, each line built by build from the example's label, at most once per
+// label of the image.
+func (c *labelCache) writeSplitLines(sps *spools, img imageFile, examples []example, build func(label string) ([]byte, error)) error {
 	sp, err := sps.get(img.split + ".jsonl")
 	if err != nil {
 		return err
 	}
-	prompt := g[0].Domain.Prompt()
 	for _, e := range examples {
-		b, err := w.cache.line(img.id, e.label, func(label string) ([]byte, error) {
-			return json.Marshal(chatExample{Messages: []chatMessage{
-				{Role: "user", Content: []any{
-					imagePart{Type: "image", Image: "images/" + img.base()},
-					textPart{Type: "text", Text: prompt},
-				}},
-				{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
-			}})
-		})
+		b, err := c.line(img.id, e.label, build)
 		if err != nil {
 			return err
 		}
@@ -113,6 +102,24 @@ func (w *messagesWriter) lines(sps *spools, img imageFile, g []Answer, examples 
 		}
 	}
 	return nil
+}
+
+// messagesWriter writes images/ID.png and train.jsonl / validation.jsonl.
+type messagesWriter struct{ cache labelCache }
+
+func (*messagesWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*messagesWriter) embedsImages() bool              { return false }
+func (w *messagesWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	prompt := g[0].Domain.Prompt()
+	return w.cache.writeSplitLines(sps, img, examples, func(label string) ([]byte, error) {
+		return json.Marshal(chatExample{Messages: []chatMessage{
+			{Role: "user", Content: []any{
+				imagePart{Type: "image", Image: "images/" + img.base()},
+				textPart{Type: "text", Text: prompt},
+			}},
+			{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
+		}})
+	})
 }
 func (*messagesWriter) describe() string {
 	return "Format: chat messages JSONL for TRL / unsloth vision fine-tuning. `train.jsonl` and " +
@@ -251,31 +258,18 @@ type (
 func (*openAIWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
 func (*openAIWriter) embedsImages() bool              { return true }
 func (w *openAIWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
-	sp, err := sps.get(img.split + ".jsonl")
-	if err != nil {
-		return err
-	}
 	prompt := g[0].Domain.Prompt()
-	for _, e := range examples {
-		b, err := w.cache.line(img.id, e.label, func(label string) ([]byte, error) {
-			w.url = append(w.url[:0], "data:"+img.mime+";base64,"...)
-			w.url = base64.StdEncoding.AppendEncode(w.url, img.data)
-			return json.Marshal(openAIExample{Messages: []any{
-				openAIUser{Role: "user", Content: []any{
-					textPart{Type: "text", Text: prompt},
-					openAIImagePart{Type: "image_url", ImageURL: openAIImageURL{URL: string(w.url)}},
-				}},
-				openAIAssistant{Role: "assistant", Content: label},
-			}})
-		})
-		if err != nil {
-			return err
-		}
-		if _, err := sp.w.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.cache.writeSplitLines(sps, img, examples, func(label string) ([]byte, error) {
+		w.url = append(w.url[:0], "data:"+img.mime+";base64,"...)
+		w.url = base64.StdEncoding.AppendEncode(w.url, img.data)
+		return json.Marshal(openAIExample{Messages: []any{
+			openAIUser{Role: "user", Content: []any{
+				textPart{Type: "text", Text: prompt},
+				openAIImagePart{Type: "image_url", ImageURL: openAIImageURL{URL: string(w.url)}},
+			}},
+			openAIAssistant{Role: "assistant", Content: label},
+		}})
+	})
 }
 func (*openAIWriter) describe() string {
 	return "Format: OpenAI vision fine-tuning JSONL. `train.jsonl` and `validation.jsonl` hold one " +
