@@ -89,11 +89,11 @@ func (s *Server) handleSetUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case res.Replaced:
-		v.Imported = fmt.Sprintf("Imported set %s: %d items, in place of the set of that name stored before.", name, res.Items)
+		v.Imported = []string{fmt.Sprintf("Imported set %s: %d items, in place of the set of that name stored before.", name, res.Items)}
 	case res.Created:
-		v.Imported = fmt.Sprintf("Imported set %s: %d items.", name, res.Items)
+		v.Imported = []string{fmt.Sprintf("Imported set %s: %d items.", name, res.Items)}
 	default:
-		v.Imported = fmt.Sprintf("Set %s is already imported with the same content; nothing changed.", name)
+		v.Imported = []string{fmt.Sprintf("Set %s is already imported with the same content; nothing changed.", name)}
 	}
 	return render(w, r, http.StatusOK, web.Sets(v))
 }
