@@ -40,10 +40,13 @@ func (s *Store) AnswerBySession(ctx context.Context, slug string, tokenHash []by
 }
 
 // ShowTrialBySession shows the participant's next trial for the first time,
-// stamping shown_at as ShowTrial does, and returns it with the study's title.
-// It reports ok = false when the participant is not on the trial step or the
-// trial was shown before (a reload).
-func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash []byte) (title string, t study.Trial, ok bool, err error) {
+// stamping shown_at as ShowTrial does, and returns it with the study's title
+// and the stimulus ids of its picture and of the next trial's (uuid.Nil
+// after the last trial), which the participant may now fetch. It reports
+// ok = false when the participant is not on the trial step or the trial was
+// shown before (a reload).
+func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash []byte) (title string, t study.Trial, pictures [2]uuid.UUID, ok bool, err error) {
+	var next *uuid.UUID
 	err = s.pool.QueryRow(ctx, `
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
 		UPDATE trials t SET shown_at = now()
@@ -54,45 +57,49 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 			AND p.n_answered < p.n_trials
 			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
 			AND s.id = t.stimulus_id
-		RETURNING st.title, t.position, p.n_trials, s.domain, t.is_attention_check`, tokenHash, slug).
-		Scan(&title, &t.Position, &t.Total, &t.Domain, &t.IsAttentionCheck)
+		RETURNING st.title, t.position, p.n_trials, s.domain, t.is_attention_check, t.stimulus_id,
+			(SELECT t2.stimulus_id FROM trials t2 WHERE t2.participant_id = p.id AND t2.position = t.position + 1)`,
+		tokenHash, slug).
+		Scan(&title, &t.Position, &t.Total, &t.Domain, &t.IsAttentionCheck, &pictures[0], &next)
 	if err == pgx.ErrNoRows {
-		return "", t, false, nil
+		return "", t, pictures, false, nil
 	} else if err != nil {
-		return "", t, false, fmt.Errorf("postgres: show trial: %w", err)
+		return "", t, pictures, false, fmt.Errorf("postgres: show trial: %w", err)
 	}
-	return title, t, true, nil
+	if next != nil {
+		pictures[1] = *next
+	}
+	return title, t, pictures, true, nil
 }
 
-// TrialStimulusBySession returns the stimulus id and content type of the
-// picture of the participant's trial at position when they may see it
-// (consented, at most one past the current trial); ok = false otherwise.
-// It reads no image: pictures never change under their id, so the server
-// keeps them in a cache and reads one (StimulusImageByID) only on a miss.
-func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, contentType string, ok bool, err error) {
+// TrialStimulusBySession returns the stimulus id of the picture of the
+// participant's trial at position when they may see it (consented, at most
+// one past the current trial); ok = false otherwise. It reads no image:
+// pictures never change under their id, so the server keeps them in a cache
+// and reads one (StimulusImageByID) only on a miss.
+func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, ok bool, err error) {
 	err = s.pool.QueryRow(ctx, `
-		SELECT s.id, s.content_type FROM participants p
+		SELECT t.stimulus_id FROM participants p
 		JOIN studies st ON st.id = p.study_id
 		JOIN trials t ON t.participant_id = p.id AND t.position = $3
-		JOIN stimuli s ON s.id = t.stimulus_id
 		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
 			AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2`,
-		tokenHash, slug, position).Scan(&id, &contentType)
+		tokenHash, slug, position).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return id, "", false, nil
+		return id, false, nil
 	} else if err != nil {
-		return id, "", false, fmt.Errorf("postgres: trial image: %w", err)
+		return id, false, fmt.Errorf("postgres: trial image: %w", err)
 	}
-	return id, contentType, true, nil
+	return id, true, nil
 }
 
 // StimulusImageByID returns the picture of the stimulus id.
-func (s *Store) StimulusImageByID(ctx context.Context, id uuid.UUID) (img []byte, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT image FROM stimuli WHERE id = $1`, id).Scan(&img)
+func (s *Store) StimulusImageByID(ctx context.Context, id uuid.UUID) (img []byte, contentType string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1`, id).Scan(&img, &contentType)
 	if err == pgx.ErrNoRows {
-		return nil, study.Errorf(study.ENOTFOUND, "There is no such picture.")
+		return nil, "", study.Errorf(study.ENOTFOUND, "There is no such picture.")
 	} else if err != nil {
-		return nil, fmt.Errorf("postgres: stimulus image: %w", err)
+		return nil, "", fmt.Errorf("postgres: stimulus image: %w", err)
 	}
-	return img, nil
+	return img, contentType, nil
 }

@@ -12,60 +12,108 @@ import (
 // every running study while staying small beside the process's other memory.
 const imageCacheBytes = 64 << 20
 
-// imageCache keeps stimulus pictures by id, least recently used out first,
-// up to a total size. A stimulus's picture never changes under its id, so a
-// cached one is never stale and each process reads it from the database
-// once instead of once per request; processes share nothing (each has its
-// own cache).
-type imageCache struct {
+// pictureGrants bounds the remembered grants (about 100 bytes each): two per
+// trial page shown, so a thousand participants at once need a few thousand.
+const pictureGrants = 1 << 16
+
+// picture is a stimulus picture as served.
+type picture struct {
+	img         []byte
+	contentType string
+}
+
+// grantKey names a picture a participant may see: the study, the hash of
+// their session token, and the position in their list.
+type grantKey struct {
+	slug string
+	hash [32]byte
+	pos  int
+}
+
+// newGrantKey makes the key of the picture at pos for the session whose
+// token hashes to hash; ok is false for a hash of another length.
+func newGrantKey(slug string, hash []byte, pos int) (k grantKey, ok bool) {
+	if len(hash) != len(k.hash) {
+		return k, false
+	}
+	copy(k.hash[:], hash)
+	return grantKey{slug: slug, hash: k.hash, pos: pos}, true
+}
+
+// lru keeps values by key, least recently used out first, up to a total
+// cost. It is safe for concurrent use.
+type lru[K comparable, V any] struct {
 	mu    sync.Mutex
 	max   int
-	size  int
-	order *list.List // of *imageEntry, most recently used first
-	byID  map[uuid.UUID]*list.Element
+	total int
+	cost  func(V) int
+	order *list.List // of *lruEntry[K, V], most recently used first
+	byKey map[K]*list.Element
 }
 
-type imageEntry struct {
-	id  uuid.UUID
-	img []byte
+type lruEntry[K comparable, V any] struct {
+	key K
+	val V
 }
 
-func newImageCache(maxBytes int) *imageCache {
-	return &imageCache{max: maxBytes, order: list.New(), byID: make(map[uuid.UUID]*list.Element)}
+func newLRU[K comparable, V any](maxCost int, cost func(V) int) *lru[K, V] {
+	return &lru[K, V]{max: maxCost, cost: cost, order: list.New(), byKey: make(map[K]*list.Element)}
 }
 
-// get returns the picture of id if it is cached. The slice is shared: callers
-// must not change it.
-func (c *imageCache) get(id uuid.UUID) ([]byte, bool) {
+// get returns the value of key if it is kept. A value holding a slice shares
+// it: callers must not change it.
+func (c *lru[K, V]) get(key K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.byID[id]
+	e, ok := c.byKey[key]
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.order.MoveToFront(e)
-	return e.Value.(*imageEntry).img, true
+	return e.Value.(*lruEntry[K, V]).val, true
 }
 
-// put caches img as the picture of id, dropping the least recently used
-// pictures until the total fits. A picture larger than an eighth of the
-// bound is not kept, so that one odd upload cannot flush the rest.
-func (c *imageCache) put(id uuid.UUID, img []byte) {
-	if len(img) > c.max/8 {
+// put keeps val under key, dropping the least recently used values until
+// the total fits. A value costing over an eighth of the bound is not kept,
+// so that one odd upload cannot flush the rest.
+func (c *lru[K, V]) put(key K, val V) {
+	n := c.cost(val)
+	if n > c.max/8 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.byID[id]; ok {
+	if e, ok := c.byKey[key]; ok {
+		c.order.MoveToFront(e)
 		return
 	}
-	c.byID[id] = c.order.PushFront(&imageEntry{id: id, img: img})
-	c.size += len(img)
-	for c.size > c.max {
+	c.byKey[key] = c.order.PushFront(&lruEntry[K, V]{key: key, val: val})
+	c.total += n
+	for c.total > c.max {
 		last := c.order.Back()
-		e := last.Value.(*imageEntry)
+		e := last.Value.(*lruEntry[K, V])
 		c.order.Remove(last)
-		delete(c.byID, e.id)
-		c.size -= len(e.img)
+		delete(c.byKey, e.key)
+		c.total -= c.cost(e.val)
 	}
+}
+
+// newImageCache keeps stimulus pictures by id. A stimulus's picture never
+// changes under its id, so a kept one is never stale, and each process reads
+// it from the database once instead of once per request; processes share
+// nothing (each has its own cache).
+func newImageCache() *lru[uuid.UUID, picture] {
+	return newLRU[uuid.UUID](imageCacheBytes, func(p picture) int { return len(p.img) + len(p.contentType) })
+}
+
+// newGrantCache remembers which stimulus is at a position of a session's
+// list once the database said so (showing a trial grants its picture and
+// the next, the preload). A grant never lapses: the database's rule (the
+// session's participant has consented and the position is at most one past
+// the current trial) stays true as answers only move on, and a session is
+// never withdrawn. A request that finds no grant here (another process, a
+// grant dropped) asks the database.
+func newGrantCache() *lru[grantKey, uuid.UUID] {
+	return newLRU[grantKey](pictureGrants, func(uuid.UUID) int { return 1 })
 }

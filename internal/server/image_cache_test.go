@@ -1,34 +1,49 @@
 package server
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/google/uuid"
 )
 
-func TestImageCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newImageCache(80)
-	a, b, d := uuid.New(), uuid.New(), uuid.New()
-	c.put(a, bytes.Repeat([]byte{'a'}, 10))
-	c.put(b, bytes.Repeat([]byte{'b'}, 10))
-	if _, ok := c.get(a); !ok { // a is now the most recently used
-		t.Fatal("a not cached")
+func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
+	c := newLRU[string](80, func(b []byte) int { return len(b) })
+	c.put("a", []byte("aaaaaaaaaa"))
+	c.put("b", []byte("bbbbbbbbbb"))
+	if _, ok := c.get("a"); !ok { // a is now the most recently used
+		t.Fatal("a not kept")
 	}
-	for range 7 { // 70 more bytes: the total passes 80, b (least recent) goes first
-		c.put(uuid.New(), make([]byte, 10))
+	for i := range 7 { // 70 more: the total passes 80, b (least recent) goes first
+		c.put(string(rune('c'+i)), make([]byte, 10))
 	}
-	if _, ok := c.get(b); ok {
+	if _, ok := c.get("b"); ok {
 		t.Error("b kept past the bound, though least recently used")
 	}
-	if img, ok := c.get(a); !ok || img[0] != 'a' {
-		t.Error("a evicted, though recently used")
+	if v, ok := c.get("a"); !ok || v[0] != 'a' {
+		t.Error("a dropped, though recently used")
 	}
-	if c.size > c.max {
-		t.Errorf("size %d over the bound %d", c.size, c.max)
+	if c.total > c.max || c.total != 80 {
+		t.Errorf("total %d, want 80 (the bound)", c.total)
 	}
-	c.put(d, make([]byte, 11)) // over max/8: not kept
-	if _, ok := c.get(d); ok {
-		t.Error("a picture over an eighth of the bound was cached")
+	c.put("big", make([]byte, 11)) // over max/8: not kept
+	if _, ok := c.get("big"); ok {
+		t.Error("a value over an eighth of the bound was kept")
+	}
+}
+
+func TestGrantKeyNeedsAFullHash(t *testing.T) {
+	if _, ok := newGrantKey("s", make([]byte, 31), 1); ok {
+		t.Error("a 31-byte hash made a key")
+	}
+	a, _ := newGrantKey("s", make([]byte, 32), 1)
+	b, _ := newGrantKey("s", make([]byte, 32), 2)
+	c := newGrantCache()
+	id := uuid.New()
+	c.put(a, id)
+	if got, ok := c.get(a); !ok || got != id {
+		t.Error("grant not kept")
+	}
+	if _, ok := c.get(b); ok {
+		t.Error("a grant for position 1 answered for position 2")
 	}
 }

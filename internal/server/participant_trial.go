@@ -19,11 +19,12 @@ import (
 // a reload or a participant on another step takes the general path.
 func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 	if slug, hash, ok := sessionToken(r); ok {
-		title, t, shown, err := s.store.ShowTrialBySession(r.Context(), slug, hash)
+		title, t, pictures, shown, err := s.store.ShowTrialBySession(r.Context(), slug, hash)
 		if err != nil {
 			return err
 		}
 		if shown {
+			s.grant(slug, hash, t.Position, pictures)
 			return renderTrial(w, r, slug, title, t)
 		}
 	}
@@ -91,16 +92,16 @@ func cacheKey(parts ...string) string {
 func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error {
 	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
 	if slug, hash, ok := sessionToken(r); ok && perr == nil && pos >= 1 {
-		id, ct, found, err := s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)
+		id, found, err := s.grantedPicture(r, slug, hash, pos)
 		if err != nil {
 			return err
 		}
 		if found {
-			img, err := s.stimulusImage(r, id)
+			pic, err := s.stimulusImage(r, id)
 			if err != nil {
 				return err
 			}
-			return writeImage(w, img, ct, "private, max-age=86400")
+			return writeImage(w, pic.img, pic.contentType, "private, max-age=86400")
 		}
 	}
 	_, p, err := s.participant(r)
@@ -117,16 +118,42 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 	return writeImage(w, img, ct, "private, max-age=86400")
 }
 
+// grant remembers that the session whose token hashes to hash may fetch the
+// pictures of the trial at pos and of the next one (a zero id: none), as the
+// database has just shown that trial, so that their requests need no
+// statement.
+func (s *Server) grant(slug string, hash []byte, pos int, pictures [2]uuid.UUID) {
+	for i, id := range pictures {
+		if k, ok := newGrantKey(slug, hash, pos+i); ok && id != uuid.Nil {
+			s.grants.put(k, id)
+		}
+	}
+}
+
+// grantedPicture returns the stimulus id of the picture at pos for the
+// session, from a grant when this process showed the trial, else from the
+// database; found is false when the session may not see it.
+func (s *Server) grantedPicture(r *http.Request, slug string, hash []byte, pos int) (id uuid.UUID, found bool, err error) {
+	k, ok := newGrantKey(slug, hash, pos)
+	if ok {
+		if id, ok := s.grants.get(k); ok {
+			return id, true, nil
+		}
+	}
+	return s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)
+}
+
 // stimulusImage returns the picture of stimulus id from the process's cache,
 // reading it from the database on a miss.
-func (s *Server) stimulusImage(r *http.Request, id uuid.UUID) ([]byte, error) {
-	if img, ok := s.images.get(id); ok {
-		return img, nil
+func (s *Server) stimulusImage(r *http.Request, id uuid.UUID) (picture, error) {
+	if pic, ok := s.images.get(id); ok {
+		return pic, nil
 	}
-	img, err := s.store.StimulusImageByID(r.Context(), id)
+	img, ct, err := s.store.StimulusImageByID(r.Context(), id)
 	if err != nil {
-		return nil, err
+		return picture{}, err
 	}
-	s.images.put(id, img)
-	return img, nil
+	pic := picture{img: img, contentType: ct}
+	s.images.put(id, pic)
+	return pic, nil
 }

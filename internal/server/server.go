@@ -13,6 +13,8 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/google/uuid"
+
 	"github.com/cubelab/cubelab/internal/postgres"
 )
 
@@ -52,8 +54,10 @@ type Server struct {
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
 	logins chan struct{}
 
-	// images caches stimulus pictures by id for the trial pages.
-	images *imageCache
+	// images caches stimulus pictures by id for the trial pages; grants
+	// remembers which picture a session may fetch at a position.
+	images *lru[uuid.UUID, picture]
+	grants *lru[grantKey, uuid.UUID]
 }
 
 // maxLogins is how many password checks may run at once.
@@ -63,7 +67,7 @@ const maxLogins = 2
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
 		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins), now: cfg.Now,
-		images: newImageCache(imageCacheBytes)}
+		images: newImageCache(), grants: newGrantCache()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
