@@ -7,8 +7,8 @@
 #   scripts/load.sh                      # 1,000 participants, think 400 ms
 #   N=200 THINK=100ms scripts/load.sh    # anything loadgen takes, via env
 #
-# Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), PGCLIENTS
-# (pgbench clients, default the server's pool size 16), PGTIME (s, default 20),
+# Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), POOL (the
+# server's pgx pool size, default 16), PGCLIENTS (pgbench clients, default 16), PGTIME (s, default 20),
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
@@ -49,7 +49,9 @@ fi
 
 go build -o "$work/server" ./cmd/server
 go build -o "$work/loadgen" ./cmd/loadgen
-DATABASE_URL="$url" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 >"$work/server.log" 2>&1 &
+serverurl=$url
+[ -n "${POOL:-}" ] && serverurl="$url&pool_max_conns=$POOL"
+DATABASE_URL="$serverurl" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break
@@ -85,6 +87,10 @@ if [ -n "${PGSTATS:-}" ]; then
   psql -c "SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
     regexp_replace(left(query, 90), '\s+', ' ', 'g') AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+  echo "== updates that were HOT (no index touched) and WAL written (PGSTATS=1)"
+  psql -c "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+    WHERE relname IN ('participants', 'trials') ORDER BY relname"
+  psql -c "SELECT wal_records, pg_size_pretty(wal_bytes) AS wal, wal_fpi FROM pg_stat_wal"
 fi
 
 echo "== pgbench: $PGCLIENTS clients, ${PGTIME}s, one single-row INSERT per transaction"
