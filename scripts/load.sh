@@ -8,7 +8,7 @@
 #   N=200 THINK=100ms scripts/load.sh    # anything loadgen takes, via env
 #
 # Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), POOL (the
-# server's pgx pool size, default 16), PGCLIENTS (pgbench clients, default 16), PGTIME (s, default 20),
+# server's pgx pool size, default the server's 8), PGCLIENTS (pgbench clients, default 16), PGTIME (s, default 20),
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail

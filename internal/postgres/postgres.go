@@ -22,10 +22,11 @@ import (
 // defaultMaxConns is the pool size unless the URL sets pool_max_conns. The
 // participant path is short statements whose commits wait for the WAL
 // flush, so a few connections per core keep PostgreSQL busy while others
-// wait on the disk and share its flushes; many more only queue inside
-// PostgreSQL and thrash its locks and caches (measured in docs/BENCHMARKS.md,
-// "Load").
-const defaultMaxConns = 16
+// wait on the disk and share its flushes; more only queue inside PostgreSQL
+// and switch between its processes. On 2 cores with PostgreSQL beside the
+// server, 8 gave the most answers/s (4 the least database CPU per answer,
+// 16 the most; docs/BENCHMARKS.md, "Load").
+const defaultMaxConns = 8
 
 // Open connects a pool to url and checks that the database answers.
 //
