@@ -142,11 +142,7 @@ func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (stu
 		JOIN participants p ON p.id = ps.participant_id
 		JOIN studies st ON st.id = p.study_id
 		WHERE ps.token_hash = $1 AND st.slug = $2`, tokenHash, slug)
-	err := scanParticipant(row, &p, &st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split,
-		&st.Design, &st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
-		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
-		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-		&st.ProlificStudyID, &st.Status, &st.CreatedAt)
+	err := scanParticipant(row, &p, studyTargets(&st)...)
 	if err == pgx.ErrNoRows {
 		return st, p, study.Errorf(study.EUNAUTHORIZED,
 			"We could not recognise your session. Please open the study again from its Prolific link.")

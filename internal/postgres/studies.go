@@ -20,11 +20,17 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.prolific_study_id, st.status, st.created_at`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
-	return row.Scan(&st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split, &st.Design,
+	return row.Scan(studyTargets(st)...)
+}
+
+// studyTargets are the scan destinations for studyColumns, for queries that
+// read more columns after them.
+func studyTargets(st *study.Study) []any {
+	return []any{&st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split, &st.Design,
 		&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-		&st.ProlificStudyID, &st.Status, &st.CreatedAt)
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order

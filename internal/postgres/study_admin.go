@@ -108,11 +108,7 @@ func (s *Store) Studies(ctx context.Context) ([]StudySummary, error) {
 	for rows.Next() {
 		var v StudySummary
 		st := &v.Study
-		if err := rows.Scan(&st.ID, &st.Slug, &st.Title, &st.Domain, &st.SetID, &st.Sizes, &st.Split, &st.Design,
-			&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
-			&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
-			&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-			&st.ProlificStudyID, &st.Status, &st.CreatedAt, &v.Started, &v.Completed, &v.Inactive); err != nil {
+		if err := rows.Scan(append(studyTargets(st), &v.Started, &v.Completed, &v.Inactive)...); err != nil {
 			return nil, fmt.Errorf("postgres: studies: %w", err)
 		}
 		out = append(out, v)
