@@ -25,11 +25,11 @@ type rule struct {
 }
 
 // pure are the packages of rules, computations, parsers and writers: no
-// storage, no HTTP. modelout and loadgen are HTTP clients, so they may use
-// net/http, but neither the store nor the server.
+// storage, no HTTP. modelout, prolific and loadgen are HTTP clients, so they
+// may use net/http, but neither the store nor the server.
 var pure = []string{
-	"internal/account", "internal/analysis", "internal/cubeworld", "internal/export",
-	"internal/plot", "internal/prolific", "internal/stimulus", "internal/study", "internal/task",
+	"internal/account", "internal/analysis", "internal/csvout", "internal/cubeworld", "internal/export",
+	"internal/plot", "internal/stimulus", "internal/study", "internal/task",
 }
 
 var rules = []rule{
@@ -39,7 +39,7 @@ var rules = []rule{
 		Why:  "pure packages know nothing of storage or HTTP",
 	},
 	{
-		From: []string{"internal/modelout", "internal/loadgen"},
+		From: []string{"internal/modelout", "internal/prolific/...", "internal/loadgen"},
 		To:   []string{"internal/postgres/...", "internal/server/...", "web/...", "github.com/jackc/pgx/..."},
 		Why:  "HTTP clients know nothing of the store or the server",
 	},
