@@ -8,6 +8,10 @@ type Vec2 [2]float64
 // Polygon is a convex polygon, vertices counter-clockwise.
 type Polygon []Vec2
 
+func cross2(o, a, b Vec2) float64 {
+	return (a[0]-o[0])*(b[1]-o[1]) - (a[1]-o[1])*(b[0]-o[0])
+}
+
 // Area is the polygon's area (positive for counter-clockwise order).
 func (p Polygon) Area() float64 {
 	var a float64
