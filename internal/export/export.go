@@ -33,8 +33,15 @@ import (
 
 // Answer is one row of the input: a person's answer to a stimulus, or, when the
 // labels come from the ground truth, a stimulus without an answer (empty Response).
+//
+// Every download names a stimulus by its manifest id (stimulus_id) and gives
+// the database's id beside it (stimulus_uuid); StimulusID here is the unique
+// key the rows are sorted and grouped by (the UUID when the rows come from the
+// database), ManifestID the manifest's id ("" means StimulusID is it).
 type Answer struct {
 	StimulusID    string      // unique id; rows arrive sorted by it (byte order)
+	ManifestID    string      // the stimulus set manifest's id; "" when StimulusID is the manifest id
+	Set           string      // stimulus set name
 	Domain        task.Domain // fixes the prompt
 	Size          int         // blocks of a tower, rows of a pyramid
 	SetSplit      string      // the stimulus set's own split column (manifest.csv), kept as metadata
@@ -43,6 +50,19 @@ type Answer struct {
 	ParticipantID string      // who answered (Prolific PID or internal id)
 	Study         string      // study the answer belongs to
 	ImagePath     string      // the image's path in its source (set folder or store); its extension names the type
+	// The answer's times, for per-answer rows: browser RT (-1 when the browser
+	// sent none), server RT, when the trial was first shown and when answered
+	// (zero when unknown).
+	BrowserRTMS, ServerRTMS int
+	ShownAt, AnsweredAt     time.Time
+}
+
+// manifestID is the id downloads call stimulus_id.
+func (a *Answer) manifestID() string {
+	if a.ManifestID != "" {
+		return a.ManifestID
+	}
+	return a.StimulusID
 }
 
 // OpenImage opens the image of a stimulus; imagePath is the row's ImagePath.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -134,6 +135,8 @@ type imageFolderWriter struct{ perAnswer bool }
 type folderRow struct {
 	FileName      string `json:"file_name"`
 	StimulusID    string `json:"stimulus_id"`
+	StimulusUUID  string `json:"stimulus_uuid"`
+	Set           string `json:"set"`
 	Domain        string `json:"domain"`
 	Size          int    `json:"size"`
 	SetSplit      string `json:"set_split"`
@@ -154,7 +157,7 @@ func (*imageFolderWriter) lines(sps *spools, img imageFile, g []Answer, examples
 		return err
 	}
 	a := &g[0]
-	row := folderRow{FileName: "images/" + img.base(), StimulusID: a.StimulusID, Domain: string(a.Domain),
+	row := folderRow{FileName: "images/" + img.base(), StimulusID: a.manifestID(), StimulusUUID: a.StimulusID, Set: a.Set, Domain: string(a.Domain),
 		Size: a.Size, SetSplit: a.SetSplit, Prompt: a.Domain.Prompt(), GroundTruth: a.Truth}
 	enc := json.NewEncoder(sp.w)
 	for _, e := range examples {
@@ -188,8 +191,11 @@ type csvWriter struct {
 	w      *csv.Writer
 }
 
-var csvHeader = []string{"split", "stimulus_id", "domain", "size", "set_split", "image", "label",
-	"label_source", "ground_truth", "response", "participant_id", "study"}
+// csvHeader shares its ids with the answers and participants CSVs, so that the
+// three join on (participant_id, stimulus_id).
+var csvHeader = []string{"participant_id", "stimulus_id", "stimulus_uuid", "set", "study", "split", "domain", "size",
+	"set_split", "image", "label", "label_source", "ground_truth", "response", "browser_rt_ms", "server_rt_ms",
+	"shown_at", "answered_at"}
 
 func (*csvWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
 func (*csvWriter) embedsImages() bool              { return false }
@@ -212,8 +218,17 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 	rec := make([]string, len(csvHeader))
 	for i := range g {
 		a := &g[i]
-		rec = append(rec[:0], img.split, a.StimulusID, string(a.Domain), strconv.Itoa(a.Size), a.SetSplit,
-			"images/"+img.base(), label(i), string(w.source), a.Truth, a.Response, a.ParticipantID, a.Study)
+		browserRT, serverRT, shown, answered := "", "", "", ""
+		if a.Response != "" {
+			if a.BrowserRTMS >= 0 {
+				browserRT = strconv.Itoa(a.BrowserRTMS)
+			}
+			serverRT = strconv.Itoa(a.ServerRTMS)
+			shown, answered = timeText(a.ShownAt), timeText(a.AnsweredAt)
+		}
+		rec = append(rec[:0], a.ParticipantID, a.manifestID(), a.StimulusID, a.Set, a.Study, img.split, string(a.Domain),
+			strconv.Itoa(a.Size), a.SetSplit, "images/"+img.base(), label(i), string(w.source), a.Truth, a.Response,
+			browserRT, serverRT, shown, answered)
 		if err := w.w.Write(rec); err != nil {
 			return err
 		}
@@ -221,10 +236,20 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 	w.w.Flush() // into the spool's buffer, so that the spool holds every row at the end
 	return w.w.Error()
 }
+// timeText is RFC 3339 in UTC with milliseconds, as in the answers CSV; "" for the zero time.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
 func (*csvWriter) describe() string {
 	return "Format: one tidy CSV, `data.csv`, one row per response (a stimulus without responses has " +
 		"one row with an empty `response`); `label` is the label the chosen source gives the row, " +
-		"`image` a path relative to the ZIP's root, `split` train or validation."
+		"`image` a path relative to the ZIP's root, `split` train or validation. `participant_id` (Prolific PID) " +
+		"and `stimulus_id` (the manifest id) join it with the study's answers and participants CSVs; " +
+		"`stimulus_uuid` is the database's id, also the image's file name."
 }
 
 // openAIWriter writes train.jsonl / validation.jsonl in OpenAI's vision fine-tuning

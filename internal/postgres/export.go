@@ -103,7 +103,8 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 		}
 		// Ground truth needs no answer: one row per item.
 		from := `FROM stimuli s WHERE s.set_id = $1` + filters + ` ORDER BY s.id`
-		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file ` + from
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file, s.ext_id,
+			(SELECT name FROM stimulus_sets WHERE id = s.set_id), NULL::int, 0, NULL::timestamptz, NULL::timestamptz ` + from
 		x.imagesSQL = `SELECT s.id, s.image ` + from
 		x.args = []any{setID, domains, sizes, splits}
 	} else {
@@ -119,6 +120,7 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 			JOIN participants p ON p.id = r.participant_id
 			JOIN studies st ON st.id = p.study_id
 			JOIN stimuli s ON s.id = t.stimulus_id
+			JOIN stimulus_sets ss ON ss.id = s.set_id
 			WHERE p.study_id = ANY($1)
 			  AND ` + counted("p.status") + `
 			  AND NOT t.is_attention_check
@@ -127,7 +129,8 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 		// that the same data always gives the same ZIP; in byte order, which
 		// compares a third faster than the locale's and lets PostgreSQL sort
 		// incrementally after a merge join on the stimulus id.
-		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file ` +
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file, s.ext_id,
+			ss.name, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at ` +
 			from + ` ORDER BY s.id, st.slug COLLATE "C", p.prolific_pid COLLATE "C"`
 		// Only the images some row refers to, not the whole set.
 		x.imagesSQL = `SELECT si.id, si.image FROM stimuli si WHERE si.id IN (SELECT s.id ` + from + `) ORDER BY si.id`
@@ -231,10 +234,14 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 			a                                               export.Answer
 			prev                                            uuid.UUID
 			id, domain, split, truth, resp, pid, slug, file pgtype.DriverBytes
+			ext, set                                        pgtype.DriverBytes
+			browserRT                                       pgtype.Int4
+			shown, answered                                 pgtype.Timestamptz
 		)
 		// One slice of destinations for every row: a variadic call would
 		// build a new one each time.
-		dest := []any{&id, &domain, &a.Size, &split, &truth, &resp, &pid, &slug, &file}
+		dest := []any{&id, &domain, &a.Size, &split, &truth, &resp, &pid, &slug, &file, &ext, &set,
+			&browserRT, &a.ServerRTMS, &shown, &answered}
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				yield(export.Answer{}, fmt.Errorf("postgres: export row: %w", err))
@@ -258,6 +265,13 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 			keep(&a.ParticipantID, pid)
 			keep(&a.Study, slug)
 			keep(&a.ImagePath, file)
+			keep(&a.ManifestID, ext)
+			keep(&a.Set, set)
+			a.BrowserRTMS = -1
+			if browserRT.Valid {
+				a.BrowserRTMS = int(browserRT.Int32)
+			}
+			a.ShownAt, a.AnsweredAt = shown.Time, answered.Time
 			if !yield(a, nil) {
 				return
 			}
