@@ -596,8 +596,8 @@ func TestWriteErrors(t *testing.T) {
 func TestEmptyExport(t *testing.T) {
 	data, sum, _ := export(t, nil, Options{Source: EveryAnswer, Format: Messages, ValidationFraction: 0.1})
 	files := zipFiles(t, data)
-	if len(files) != 1 || sum.Examples != 0 {
-		t.Fatalf("files %v, %d examples; want the card alone", keysOf(files), sum.Examples)
+	if len(files) != 2 || len(files["SHA256SUMS"]) != 0 || sum.Examples != 0 {
+		t.Fatalf("files %v, %d examples; want the card and an empty SHA256SUMS", keysOf(files), sum.Examples)
 	}
 	if card := string(files["README.md"]); !strings.Contains(card, "| exported labels | 0 | undefined (no pairs) | undefined (no pairs) |") {
 		t.Errorf("card:\n%s", card)

@@ -698,3 +698,54 @@ func TestDownloadsJoin(t *testing.T) {
 		t.Errorf("joined %d of 24 export rows; %d counted answers in the answers CSVs, want 24", joined, counted)
 	}
 }
+
+// An export applies the exclusion rule (the override here; each study's own
+// otherwise) and puts it and the people it left out on the card; the
+// participants CSV gives the same verdict.
+func TestExportExclusion(t *testing.T) {
+	t.Parallel()
+	f := newExportFixture(t)
+	ctx := context.Background()
+	// Participant 0 of "ea" answers the check t07 wrongly: (6+0)%3 == 0.
+	rule, err := study.ParseExclusion("checks>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Exclude: &rule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	text, excluded := x.Exclusion()
+	if len(excluded) != 1 || excluded[0].ParticipantID != pid(0) || excluded[0].Study != "ea" || !strings.Contains(text, "checks>=1") {
+		t.Fatalf("excluded %+v, rule %q", excluded, text)
+	}
+	files, sum := exportZip(t, f.store, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Exclude: &rule},
+		export.Options{Source: export.EveryAnswer, Format: export.CSV, Exclusion: text, Excluded: excluded})
+	if sum.Responses != 18 || strings.Contains(string(files["data.csv"]), pid(0)) {
+		t.Errorf("%d responses, want 24 less participant 0's 6", sum.Responses)
+	}
+	if card := string(files["README.md"]); !strings.Contains(card, "| "+pid(0)+" | ea | failed 1 attention check(s)") {
+		t.Errorf("card:\n%s", card)
+	}
+	st, _ := f.store.StudyBySlug(ctx, "ea")
+	var p strings.Builder
+	if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, rule, &p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.String(), pid(0)+",ea,") || strings.Count(p.String(), ",true,failed 1 attention check(s)") != 1 {
+		t.Errorf("participants CSV:\n%s", p.String())
+	}
+	// The study's own rule applies when the export gives none.
+	if _, err := f.store.Pool().Exec(ctx, `UPDATE studies SET exclusion = 'checks>=1' WHERE slug = 'ea'`); err != nil {
+		t.Fatal(err)
+	}
+	x2, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x2.Close()
+	if _, ex := x2.Exclusion(); len(ex) != 1 {
+		t.Errorf("study rule: excluded %+v, want participant 0", ex)
+	}
+}
