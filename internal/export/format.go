@@ -2,11 +2,11 @@ package export
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"strconv"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -337,7 +337,7 @@ func (w *imageFolderWriter) describe() string {
 // (per image when there is none), with the label the chosen source gives it.
 type csvWriter struct {
 	source Source
-	w      *csv.Writer
+	w      *csvout.Writer
 }
 
 // csvHeader shares its ids with the answers and participants CSVs, so that the
@@ -354,7 +354,7 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 		if err != nil {
 			return err
 		}
-		w.w = csv.NewWriter(sp.w)
+		w.w = csvout.NewWriter(sp.w)
 		if err := w.w.Write(csvHeader); err != nil {
 			return err
 		}
