@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -146,7 +146,7 @@ func ParticipantsHeader() []string {
 // exclusion rule leaves them out and why. Amounts are decimals of the study
 // currency; times are RFC 3339 in UTC with milliseconds.
 func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, rule study.Exclusion, w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvout.NewWriter(w)
 	if err := cw.Write(ParticipantsHeader()); err != nil {
 		return fmt.Errorf("postgres: participants csv: %w", err)
 	}
