@@ -71,6 +71,10 @@ type joinClaim struct {
 
 // claimPlace counts a place in the lowest shard below its cap, skipping
 // shards other transactions hold unless wait. ok is false when there is none.
+// The outer UPDATE finds the shard by its key, not by the ctid the locking
+// subquery saw: a shard another join updated and committed after this
+// statement began is locked in its newest version, which this statement's
+// snapshot cannot see by ctid; by key, the update follows the row to it.
 func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shard int16, ok bool, err error) {
 	lock := `FOR UPDATE OF sh SKIP LOCKED`
 	if wait {
@@ -78,7 +82,7 @@ func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shar
 	}
 	err = tx.QueryRow(ctx, `
 		UPDATE study_place_shards SET used = used + 1
-		WHERE ctid = (SELECT sh.ctid FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
+		WHERE study_id = $1 AND shard = (SELECT sh.shard FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
 			WHERE sh.study_id = $1 AND sh.used < (st.places + $2 - 1 - sh.shard) / $2
 			ORDER BY sh.shard LIMIT 1 `+lock+`)
 		RETURNING shard`, st.ID, placeShards).Scan(&shard)

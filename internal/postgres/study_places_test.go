@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -104,5 +106,66 @@ func TestPlacesLaunchBurst(t *testing.T) {
 	}
 	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(people + 1)}, 1, hashOf("full")); study.ErrorCode(err) != study.EGONE {
 		t.Errorf("join on a full study: %v, want EGONE", err)
+	}
+}
+
+// TestPlacesWaitingClaimFollowsCommit: a join that finds every shard of the
+// count of places held by joins in flight waits; when the one holding the
+// lowest shard commits with room left in it, the waiting join takes a place
+// in that shard's newest version (an UPDATE found by the ctid the lock saw
+// would miss it and turn the join away).
+func TestPlacesWaitingClaimFollowsCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	st := pgtest.NewStudy(t, store, "waiting", 3)
+	// 64 places: two per shard.
+	if _, err := pool.Exec(ctx, `UPDATE studies SET places = 64 WHERE id = $1`, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	st.Places = 64
+	// Joins in flight: one transaction per shard holds it locked, each on a
+	// connection of its own (the store's pool is smaller).
+	var holders []pgx.Tx
+	for shard := range 32 {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // most are rolled back below
+		if _, err := tx.Exec(ctx, `UPDATE study_place_shards SET used = used + 1 WHERE study_id = $1 AND shard = $2`, st.ID, shard); err != nil {
+			t.Fatal(err)
+		}
+		holders = append(holders, tx)
+	}
+	joined := make(chan error, 1)
+	go func() {
+		_, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("waiting"))
+		joined <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the join is now waiting for shard 0
+	select {
+	case err := <-joined:
+		t.Fatalf("the join did not wait: %v", err)
+	default:
+	}
+	if err := holders[0].Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatalf("join after the holder of shard 0 committed: %v", err)
+	}
+	for _, tx := range holders[1:] {
+		_ = tx.Rollback(ctx)
+	}
+	var used int
+	if err := pool.QueryRow(ctx, `SELECT used FROM study_place_shards WHERE study_id = $1 AND shard = 0`, st.ID).Scan(&used); err != nil || used != 2 {
+		t.Errorf("shard 0 counts %d (%v), want 2", used, err)
 	}
 }
