@@ -129,9 +129,9 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures: p.CheckFailures,
-			CanReturn:     p.Status == study.Started,
-			CanReject:     p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
-			CanApprove:    p.Status == study.Completed,
+			CanReturn:     p.Status.Allows(study.MarkReturned),
+			CanReject:     p.Status.Allows(study.Reject),
+			CanApprove:    p.Status.Allows(study.Approve),
 		}
 		if p.Counted > 0 {
 			row.Accuracy = strconv.Itoa((200*p.NCorrect+p.Counted)/(2*p.Counted)) + "% (" + strconv.Itoa(p.NCorrect) + "/" + strconv.Itoa(p.Counted) + ")"
@@ -213,7 +213,7 @@ func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
 	}
-	act := postgres.Action(chi.URLParam(r, "action"))
+	act := study.Action(chi.URLParam(r, "action"))
 	if err := s.store.ActOnParticipant(r.Context(), st.ID, pid, act, r.PostFormValue("reason")); err != nil {
 		return err
 	}
