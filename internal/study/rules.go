@@ -98,3 +98,12 @@ func (s ParticipantStatus) Allows(a Action) bool { return slices.Contains(action
 // FreesPlace reports whether the action gives the participant's place and
 // pool slots back (it leads to a status in LeftStatuses).
 func (a Action) FreesPlace() bool { return a.Known() && a.To().Left() }
+
+// MaySee reports whether the participant may see the picture of their trial
+// at position: once they have consented, any of their trials up to the one
+// after the current one (the preload), never further ahead. The store's
+// one-statement picture path (postgres.Store.TrialStimulusBySession) asks the
+// same in SQL; a test holds the two equal on every case.
+func (p Participant) MaySee(position int) bool {
+	return p.ConsentedAt != nil && position >= 1 && position <= p.NTrials && position <= p.NAnswered+2
+}
