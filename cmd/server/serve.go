@@ -34,6 +34,7 @@ type serveConfig struct {
 	demo        bool
 	entryLimit  int
 	trustProxy  bool
+	images      stimulus.ImageLimits
 	prolific    server.ProlificConfig
 }
 
@@ -47,6 +48,7 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
 	fs.IntVar(&c.entryLimit, "entry-limit", 30, "times one address may open study links per minute, per server process; 0: no limit (env CUBELAB_ENTRY_LIMIT)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", e.getenv("CUBELAB_TRUST_PROXY") == "1", "behind one reverse proxy: count the entry limit by the last X-Forwarded-For address (env CUBELAB_TRUST_PROXY=1)")
+	imageFlags(fs, &c.images, e)
 	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
 	if v := e.getenv("CUBELAB_ENTRY_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -57,6 +59,9 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := checkImageFlags(c.images); err != nil {
+		return c, err
 	}
 	// Prolific only from the environment: a token in a flag would show in
 	// the process list.
@@ -114,6 +119,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	defer pool.Close()
 	store := postgres.NewStore(pool)
+	if err := logImageProblems(ctx, store, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -132,7 +140,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy,
-		Prolific: c.prolific})
+		ImageLimits: c.images, Prolific: c.prolific})
 	// Every process sweeps: the sweep is an idempotent UPDATE, so several
 	// servers on one database only repeat each other harmlessly.
 	go app.RunSweeper(ctx, 30*time.Second)
