@@ -1,7 +1,5 @@
 package study
 
-import "github.com/cubelab/cubelab/internal/prolific"
-
 // FromProlific is the status a participant who is cur takes when Prolific
 // reports their submission as status (Prolific's spelling), and whether it
 // changes. Prolific is the source of truth for submissions: a return, a
@@ -14,13 +12,13 @@ func FromProlific(cur ParticipantStatus, status string) (ParticipantStatus, bool
 	var to ParticipantStatus
 	var from []ParticipantStatus
 	switch status {
-	case prolific.StatusReturned:
+	case prolificReturned:
 		to, from = Returned, []ParticipantStatus{Started, Completed, TimedOut}
-	case prolific.StatusTimedOut:
+	case prolificTimedOut:
 		to, from = TimedOut, []ParticipantStatus{Started, Completed}
-	case prolific.StatusRejected:
+	case prolificRejected:
 		to, from = Rejected, []ParticipantStatus{Started, Completed, TimedOut}
-	case prolific.StatusApproved:
+	case prolificApproved:
 		to, from = Approved, []ParticipantStatus{Completed}
 	default:
 		return cur, false
@@ -32,6 +30,16 @@ func FromProlific(cur ParticipantStatus, status string) (ParticipantStatus, bool
 	}
 	return cur, false
 }
+
+// Prolific's spelling of the submission statuses FromProlific acts on
+// (held equal to package prolific's by a test there: study imports nothing
+// of the HTTP client).
+const (
+	prolificReturned = "RETURNED"
+	prolificTimedOut = "TIMED-OUT"
+	prolificRejected = "REJECTED"
+	prolificApproved = "APPROVED"
+)
 
 // Frees reports whether a participant who becomes s gives back their place
 // and every pool slot.
