@@ -241,4 +241,3 @@ func pivot(T []float64, rows, w, r, c int, nz []int) []int {
 	}
 	return nz
 }
-

@@ -92,7 +92,7 @@ func soakEnv(name string, def int) int {
 }
 
 type soakCounts struct {
-	towerSolves, towerErrors, towerDisagree, ties int
+	towerSolves, towerErrors, towerDisagree, ties    int
 	planarSolves, fullSolves, pyrErrors, pyrDisagree int
 	towerMaxCPU, towerMaxWall, pyrMaxCPU, pyrMaxWall time.Duration
 	firstErrors                                      []string
