@@ -76,7 +76,7 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 // participant's trial at position when they may see it (consented, at most
 // one past the current trial); ok = false otherwise. It reads no image:
 // pictures never change under their id, so the server keeps them in a cache
-// and reads one (StimulusImageByID) only on a miss.
+// and reads one (Picture) only on a miss.
 func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, ok bool, err error) {
 	err = s.pool.QueryRow(ctx, `
 		SELECT t.stimulus_id FROM participants p
@@ -91,15 +91,4 @@ func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHa
 		return id, false, fmt.Errorf("postgres: trial image: %w", err)
 	}
 	return id, true, nil
-}
-
-// StimulusImageByID returns the picture of the stimulus id.
-func (s *Store) StimulusImageByID(ctx context.Context, id uuid.UUID) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1`, id).Scan(&img, &contentType)
-	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "There is no such picture.")
-	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: stimulus image: %w", err)
-	}
-	return img, contentType, nil
 }

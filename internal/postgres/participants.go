@@ -204,17 +204,17 @@ func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int
 	return t, nil
 }
 
-// TrialImage returns the image of the participant's trial at position.
-func (s *Store) TrialImage(ctx context.Context, participantID uuid.UUID, position int) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `
-		SELECT s.image, s.content_type FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE t.participant_id = $1 AND t.position = $2`, participantID, position).Scan(&img, &contentType)
+// TrialStimulus returns the stimulus of the participant's trial at position.
+func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, position int) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT stimulus_id FROM trials WHERE participant_id = $1 AND position = $2`,
+		participantID, position).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+		return id, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
 	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: trial image: %w", err)
+		return id, fmt.Errorf("postgres: trial image: %w", err)
 	}
-	return img, contentType, nil
+	return id, nil
 }
 
 // answerHead and answerTail enclose the condition that picks the participant

@@ -137,34 +137,22 @@ func (s *Store) PreviewItems(ctx context.Context, st study.Study) ([]uuid.UUID, 
 	return out, nil
 }
 
-// StimulusImage returns the image of a stimulus of the study's set.
-func (s *Store) StimulusImage(ctx context.Context, setID, id uuid.UUID) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1 AND set_id = $2`, id, setID).
-		Scan(&img, &contentType)
+// ExampleStimulus is the picture the instructions show: an item of the
+// study's own set and task, one that is not among its trials when the set
+// has one (another size or split), else its first item; never an attention
+// check. Only the study's own set: a picture of another set is whatever
+// someone else uploaded.
+func (s *Store) ExampleStimulus(ctx context.Context, st study.Study) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `
+		SELECT id FROM stimuli
+		WHERE set_id = $1 AND domain = $2 AND NOT (id = ANY($5))
+		ORDER BY ((cardinality($3::int[]) = 0 OR size = ANY($3)) AND ($4 = '' OR split = $4)), ext_id
+		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "No such image.")
+		return id, study.Errorf(study.ENOTFOUND, "This study has no example picture.")
 	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: image %s: %w", id, err)
+		return id, fmt.Errorf("postgres: example image: %w", err)
 	}
-	return img, contentType, nil
-}
-
-// ExampleImage is the picture the instructions show: an item of the study's
-// domain that is not among its items (preferring its own set), or else its
-// first item.
-func (s *Store) ExampleImage(ctx context.Context, st study.Study) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `
-		SELECT image, content_type FROM stimuli
-		WHERE domain = $2 AND NOT (id = ANY($5))
-		ORDER BY (set_id = $1
-			AND (cardinality($3::int[]) = 0 OR size = ANY($3))
-			AND ($4 = '' OR split = $4)),
-			set_id <> $1, ext_id
-		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&img, &contentType)
-	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "This study has no example picture.")
-	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: example image: %w", err)
-	}
-	return img, contentType, nil
+	return id, nil
 }
