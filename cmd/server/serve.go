@@ -212,6 +212,14 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 			return err
 		}
 		res, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{})
+		if study.ErrorCode(err) == study.ECONFLICT {
+			// A database made before the shipped sets were last regenerated
+			// (issue 12) holds an older set of this name, perhaps used by a
+			// study: keep it, and say how to take the new one.
+			log.Warn("stimulus set: the stored set of this name differs from the folder; keeping the stored one (stimuli import --replace takes the folder's if no study or model run uses it)",
+				"name", name, "folder", set.Dir)
+			continue
+		}
 		if err != nil {
 			return err
 		}
