@@ -14,9 +14,11 @@ import (
 // Measure names used in the CSV output.
 const (
 	MeasureAccuracy   = "accuracy"
-	MeasureHumanHuman = "kappa_human_human" // error consistency, mean over pairs of people
-	MeasureModelHuman = "kappa_model_human" // error consistency, mean over people
-	MeasureModelTruth = "kappa_model_truth" // Cohen's kappa on the answers against the truth
+	MeasureHumanHuman = "kappa_human_human" // error consistency, mean over pairs of people, bootstrapped over pairs
+	// MeasureHumanHumanPeople is the same mean bootstrapped over people.
+	MeasureHumanHumanPeople = "kappa_human_human_people"
+	MeasureModelHuman       = "kappa_model_human" // error consistency, mean over people
+	MeasureModelTruth       = "kappa_model_truth" // Cohen's kappa on the answers against the truth
 )
 
 // CSVHeader returns the header row of WriteCSV, a fresh slice on every call
@@ -49,6 +51,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		rows := [][]string{
 			acc("people", "", "", "", g.HumanAccuracy),
 			est("people", "", "", "", MeasureHumanHuman, g.HumanHuman),
+			est("people", "", "", "", MeasureHumanHumanPeople, g.HumanHumanPeople),
 		}
 		for _, m := range g.Models {
 			seeds := make([]string, len(m.Seeds))
