@@ -3,9 +3,11 @@ package analysis
 import (
 	"math"
 	"math/bits"
+	"strconv"
 	"testing"
-)
 
+	"github.com/cubelab/cubelab/internal/task"
+)
 
 // answersOf builds correctness vectors: truth all Yes, right = Yes.
 func answersOf(right []bool) []Answer {
@@ -212,5 +214,76 @@ func TestPeopleBootstrap(t *testing.T) {
 		if got := float64(counts[v]) / 27000; !near(got, want, 0.01) {
 			t.Errorf("P(mean = %v) = %v, enumeration %v", v, got, want)
 		}
+	}
+}
+
+func TestCompareConditions(t *testing.T) {
+	// Ten towers of size 2, truth alternating. The base model is right on
+	// items 0-5; the tuned one (two seeds that agree) on every item but 2.
+	// First = tuned, second = base: tuned right and base wrong on 6-9 (b = 4),
+	// base right and tuned wrong on 2 (c = 1); accuracy 0.9 - 0.6 = 0.3;
+	// McNemar p = 2 (C(5,0) + C(5,1)) / 2^5 = 12/32 = 0.375.
+	items := make([]Item, 10)
+	for j := range items {
+		items[j] = Item{ID: strconv.Itoa(j), Task: task.Tower, Size: 2, Truth: Yes}
+		if j%2 == 1 {
+			items[j].Truth = No
+		}
+	}
+	m := NewMatrix(items)
+	answer := func(right func(j int) bool) []Answer {
+		out := make([]Answer, len(items))
+		for j, it := range items {
+			out[j] = it.Truth
+			if !right(j) {
+				out[j] = Yes + No - it.Truth
+			}
+		}
+		return out
+	}
+	base := m.AddObserver(Observer{ID: "b", Kind: Model, Model: "vlm"})
+	m.Observers[base].Answers = answer(func(j int) bool { return j < 6 })
+	for seed := range int64(2) {
+		o := m.AddObserver(Observer{ID: "t", Kind: Model, Model: "vlm", Condition: "tuned", Seed: seed})
+		m.Observers[o].Answers = answer(func(j int) bool { return j != 2 })
+	}
+	for h := range 4 {
+		o := m.AddObserver(Observer{ID: "h" + strconv.Itoa(h), Kind: Human})
+		m.Observers[o].Answers = answer(func(j int) bool { return (j+h)%3 != 0 })
+	}
+	cs, err := CompareConditions(m, ParseCondition("vlm:tuned"), ParseCondition("vlm"), Options{Resamples: 2000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 { // size 2 and the task over all sizes
+		t.Fatalf("%d comparisons, want 2", len(cs))
+	}
+	c := cs[0]
+	if c.McNemar.B != 4 || c.McNemar.C != 1 || !near(c.McNemar.P, 0.375, 1e-12) || !near(c.Accuracy.Mean, 0.3, 1e-12) {
+		t.Errorf("accuracy comparison %+v %+v", c.McNemar, c.Accuracy)
+	}
+	// The kappa difference is the mean over people of their paired differences.
+	truth := make([]Answer, len(items))
+	for j := range items {
+		truth[j] = items[j].Truth
+	}
+	var want float64
+	n := 0
+	for _, o := range m.Observers {
+		if o.Kind != Human {
+			continue
+		}
+		ka := ErrorConsistency(m.Observers[1].Answers, o.Answers, truth)
+		kb := ErrorConsistency(m.Observers[0].Answers, o.Answers, truth)
+		if ka.Defined && kb.Defined {
+			want += ka.Value - kb.Value
+			n++
+		}
+	}
+	if c.ModelHuman.N != n || !near(c.ModelHuman.Mean, want/float64(n), 1e-12) {
+		t.Errorf("kappa difference %+v, want mean %v over %d people", c.ModelHuman, want/float64(n), n)
+	}
+	if _, err := CompareConditions(m, ParseCondition("nope"), ParseCondition("vlm"), Options{}); err == nil {
+		t.Error("an unknown condition must be refused")
 	}
 }
