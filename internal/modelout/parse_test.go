@@ -38,8 +38,11 @@ func TestBatchOutputFile(t *testing.T) {
 		{"tower-0001", (e(-0.2) + e(-3)) / (e(-0.2) + e(-3) + e(-2.6) + e(-5)), e(-0.2) + e(-3) + e(-2.6) + e(-5), 0, task.Yes},
 		// "No." and "No" both count for No.
 		{"tower-0002", e(-4.2) / (e(-4.2) + e(-0.05) + e(-3.5)), e(-4.2) + e(-0.05) + e(-3.5), 0, task.No},
-		// No label "No" among the top tokens: P(Yes) = 1, flagged.
-		{"pyramid-0001", 1, e(-0.02), FlagMissingNo, task.Yes},
+		// No label "No" among the top tokens ("Yes" -0.02, "The" -4.5, "I"
+		// -5.1): "No" had at most the smallest listed probability, e^-5.1, so
+		// P(Yes) is the bound e^-0.02 / (e^-0.02 + e^-5.1) = 0.980199 /
+		// 0.986296 = 0.993818, flagged, never 1.
+		{"pyramid-0001", e(-0.02) / (e(-0.02) + e(-5.1)), e(-0.02), FlagMissingNo | FlagBound, task.Yes},
 		// Neither label: kept as no answer.
 		{"pyramid-0002", math.NaN(), 0, FlagNoAnswer, ""},
 		// "NO" counts, "Yesterday" does not; coverage 0.37 < 0.5.
