@@ -262,7 +262,7 @@ func TestSplitBatchInput(t *testing.T) {
 		maxReq   int
 		maxBytes int64
 		want     []int
-	}{{3, size*5/2, []int{2, 2, 2, 1}}, {3, 1 << 20, []int{3, 3, 1}}} {
+	}{{3, size * 5 / 2, []int{2, 2, 2, 1}}, {3, 1 << 20, []int{3, 3, 1}}} {
 		parts = nil
 		b := NewSplitBatchWriter(next, "m", c.maxReq, c.maxBytes)
 		for i := range 7 {
