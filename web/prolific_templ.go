@@ -886,7 +886,7 @@ func ProlificSettings(v ProlificSettingsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 89, "<div class=\"scroll\"><table class=\"grid calls\"><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Method</th><th scope=\"col\">Path</th><th scope=\"col\" class=\"num\">Status</th><th scope=\"col\" class=\"num\">Time</th><th scope=\"col\">Error</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 89, "<div class=\"scroll\"><table class=\"grid calls\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Method</th><th scope=\"col\">Path</th><th scope=\"col\" class=\"num\">Status</th><th scope=\"col\" class=\"num\">Time</th><th scope=\"col\">Error</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -117,7 +117,7 @@ func (s *Store) ApplySubmissions(ctx context.Context, studyID uuid.UUID, subs []
 			}
 			if _, err := tx.Exec(ctx, `UPDATE participants SET prolific_status = $2, prolific_verified = $3,
 					status = $4,
-					status_reason = CASE WHEN $5 THEN 'on Prolific: ' || $2 ELSE status_reason END,
+					status_reason = CASE WHEN $5 THEN 'from Prolific' ELSE status_reason END,
 					status_changed_at = CASE WHEN $5 THEN now() ELSE status_changed_at END
 				WHERE id = $1`, p.id, sub.Status, verify, string(to), moved); err != nil {
 				return fmt.Errorf("postgres: sync: %w", err)

@@ -337,7 +337,7 @@ func (s *Server) handleProlificPage(w http.ResponseWriter, r *http.Request) erro
 		if c.Status == 0 {
 			status = "no answer"
 		}
-		v.Calls = append(v.Calls, web.ProlificCallRow{At: c.At.UTC().Format("2006-01-02 15:04:05 UTC"), Method: c.Method,
+		v.Calls = append(v.Calls, web.ProlificCallRow{At: c.At.UTC().Format("01-02 15:04:05"), Method: c.Method,
 			Path: c.Path, Status: status, Duration: c.Duration.String(), Error: c.Error, Bad: c.Status == 0 || c.Status >= 400})
 	}
 	return render(w, r, http.StatusOK, web.ProlificSettings(v))
