@@ -48,9 +48,14 @@ type Group struct {
 	// HumanAccuracy pools every human answer in the group.
 	HumanAccuracy Accuracy `json:"human_accuracy"`
 	// HumanHuman is the mean error consistency over every pair of people,
-	// bootstrapped over the pairs.
-	HumanHuman Estimate      `json:"human_human"`
-	Models     []ModelResult `json:"models"`
+	// bootstrapped over the pairs (measure kappa_human_human).
+	HumanHuman Estimate `json:"human_human"`
+	// HumanHumanPeople is the same mean bootstrapped over people, the unit
+	// of sampling: each resample draws people and averages the pairs among
+	// them (measure kappa_human_human_people); its interval is the wider,
+	// honest one when people, not pairs, were sampled.
+	HumanHumanPeople Estimate      `json:"human_human_people"`
+	Models           []ModelResult `json:"models"`
 }
 
 // ModelResult is one model and condition, averaged over its seeds.
@@ -146,6 +151,8 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 	}
 
 	rep := &Report{Resamples: opt.Resamples, Seed: opt.Seed}
+	var jobs []*job
+	var finish []func()
 	var means []meanSpec
 	var truths []truthSpec
 	for _, g := range groupsOf(m.Items, opt.Grouping) {
@@ -173,11 +180,13 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		}
 
 		// Human-human: every pair's error consistency once, then resample pairs.
-		hh := humanPairs(humans, answeredBy, mask)
+		hh, hhUndef := humanPairs(humans, answeredBy, mask)
 		gi := len(rep.Groups)
 		rep.Groups = append(rep.Groups, g)
-		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)), units: hh,
+		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
 			set: func(e Estimate) { rep.Groups[gi].HumanHuman = e }})
+		jb, fin := peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
+		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
 
 		for _, mk := range modelOrder {
 			runs := models[mk]
@@ -222,13 +231,39 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 			truths = append(truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
 		}
 	}
-	jobs, finish := meanJobs(means, opt.Resamples)
+	mj, mf := meanJobs(means, opt.Resamples)
 	tj, tf := truthJobs(truths, opt.Resamples)
-	jobs, finish = append(jobs, tj...), append(finish, tf...)
+	jobs, finish = append(append(jobs, mj...), tj...), append(append(finish, mf...), tf...)
 	runJobs(jobs, opt.Seed, opt.Workers)
 	// Each finish sets its own estimate (two percentiles of 10,000 values).
 	parallel(finish, opt.Workers)
 	return rep, nil
+}
+
+// appendJob queues jb (nil when there is nothing to resample) under key.
+func appendJob(jobs []*job, finish []func(), jb *job, fin func(), key uint64) ([]*job, []func()) {
+	if jb != nil {
+		jb.key = key
+		jobs = append(jobs, jb)
+	}
+	return jobs, append(finish, fin)
+}
+
+// meanEstimate prepares the bootstrap of a mean of defined values alone, in
+// a job of its own; set receives the result.
+func meanEstimate(vals []float64, undefined, resamples int, set func(Estimate)) (*job, func()) {
+	if len(vals) == 0 {
+		e := undefinedEstimate()
+		e.Undefined = undefined
+		return nil, func() { set(e) }
+	}
+	var s float64
+	for _, v := range vals {
+		s += v
+	}
+	mean := s / float64(len(vals))
+	jb := fusedMeanJob([][]float64{vals}, resamples)
+	return jb, func() { set(percentileEstimate(mean, len(vals), undefined, jb.out)) }
 }
 
 // groupsOf lists the conditions present: per task in task.Domains order, each size
@@ -309,12 +344,12 @@ func setBits(a, mask bitset) iter.Seq[int] {
 }
 
 // humanPairs is the error consistency of every pair of people, a < b in the
-// order of humans, who both answered some item of mask, in that order, NaN
-// where it is undefined. Pairs with no item in common
+// order of humans, who both answered some item of mask: the defined kappas in
+// that order and the number of undefined ones. Pairs with no item in common
 // have no kappa at all and are not counted; in a pool study (each person sees
 // K of many items) they are nearly all pairs, so partners are found through
 // the items a person answered instead of by trying everybody.
-func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (units []float64) {
+func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (pairs []personPair, undefined int) {
 	// seen[b] == a+1 when b is already among a's partners.
 	seen := make([]int, len(humans))
 	var partners []int32
@@ -337,11 +372,34 @@ func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (units []float6
 		// The order of the values fixes which pair each bootstrap draw picks.
 		slices.Sort(partners)
 		for _, b := range partners {
-			// Partners share an item, so every kappa here has N > 0.
-			units = append(units, errorConsistencyBits(humans[a].bits, humans[b].bits, mask).Value)
+			k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
+			if k.Defined {
+				pairs = append(pairs, personPair{int32(a), b, k.Value})
+			} else if k.N > 0 {
+				undefined++
+			}
 		}
 	}
+	return pairs, undefined
+}
+
+// pairUnits is the units of the bootstrap over pairs: the defined kappas in
+// order, then a NaN for each undefined one.
+func pairUnits(pairs []personPair, undefined int) []float64 {
+	units := kappasOf(pairs)
+	for range undefined {
+		units = append(units, math.NaN())
+	}
 	return units
+}
+
+// kappasOf lists the pairs' kappas in order.
+func kappasOf(pairs []personPair) []float64 {
+	vals := make([]float64, len(pairs))
+	for i, p := range pairs {
+		vals[i] = p.kappa
+	}
+	return vals
 }
 
 // errorConsistencyBits is ErrorConsistency on bit sets, restricted to mask.
