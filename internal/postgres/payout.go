@@ -209,7 +209,8 @@ func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) er
 func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.prolific_pid, p.status, r.position, s.ext_id, s.domain, s.size, t.is_attention_check,
-			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at
+			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
+			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' ')
 		FROM participants p
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
@@ -221,7 +222,8 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 	}
 	defer rows.Close()
 	header := []string{"participant_id", "status", "position", "stimulus_id", "domain", "size", "attention_check",
-		"answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
+		"answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at",
+		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags"}
 	err = writeCSVRows(w, rows, header, func(rec []string) error {
 		var pid, status, ext, domain, answer, truth string
 		var pos, size, serverRT int
@@ -229,8 +231,11 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var browserRT *int
 		var shown *time.Time
 		var answered time.Time
+		var timed, hidden *bool
+		var imageMs, shows, px *int
+		var flags string
 		if err := rows.Scan(&pid, &status, &pos, &ext, &domain, &size, &check, &answer, &truth, &correct,
-			&browserRT, &serverRT, &shown, &answered); err != nil {
+			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags); err != nil {
 			return err
 		}
 		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = pid, status, strconv.Itoa(pos), ext, domain, strconv.Itoa(size)
@@ -243,12 +248,32 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 			rec[12] = shown.UTC().Format(timeFormat)
 		}
 		rec[13] = answered.UTC().Format(timeFormat)
+		// timing: "script" when the page measured the time, "none" for a
+		// plain form without JavaScript, "" for answers from before it was kept.
+		rec[14] = ""
+		if timed != nil {
+			rec[14] = map[bool]string{true: "script", false: "none"}[*timed]
+		}
+		rec[15], rec[16], rec[18] = optInt(imageMs), optInt(shows), optInt(px)
+		rec[17] = ""
+		if hidden != nil {
+			rec[17] = strconv.FormatBool(*hidden)
+		}
+		rec[19] = flags
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
 	return nil
+}
+
+// optInt writes a number that may be absent, "" for none.
+func optInt(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
 }
 
 // timeFormat is RFC 3339 with milliseconds.

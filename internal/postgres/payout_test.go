@@ -106,7 +106,7 @@ func TestBonusBatches(t *testing.T) {
 	if len(got) != 1+40 {
 		t.Errorf("answers CSV has %d lines, want a header and 40 answers", len(got))
 	}
-	if got[0] != "participant_id,status,position,stimulus_id,domain,size,attention_check,answer,correct_answer,correct,browser_rt_ms,server_rt_ms,shown_at,answered_at" ||
+	if got[0] != "participant_id,status,position,stimulus_id,domain,size,attention_check,answer,correct_answer,correct,browser_rt_ms,server_rt_ms,shown_at,answered_at,timing,image_served_ms,shows,page_hidden,image_px,flags" ||
 		strings.Count(answers.String(), ",tower,") != 40 || strings.Count(answers.String(), ",true,,") != 40 {
 		t.Errorf("answers CSV:\n%s", strings.Join(got[:3], "\n"))
 	}
