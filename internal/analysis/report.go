@@ -1,13 +1,14 @@
 package analysis
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/csvout"
 )
 
 // Measure names used in the CSV output.
@@ -28,7 +29,7 @@ func CSVHeader() []string {
 // WriteCSV writes every number of the report as one tidy row per measure;
 // size is "all" for a task over all its sizes, undefined values are empty.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvout.NewWriter(w)
 	if err := cw.Write(CSVHeader()); err != nil {
 		return fmt.Errorf("analysis: %w", err)
 	}

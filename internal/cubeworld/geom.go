@@ -127,3 +127,40 @@ func (p Polygon) Depth(q Vec2) float64 {
 	}
 	return d
 }
+
+// clean drops the vertices that add nothing to a contact: one within tol of
+// the vertex before it (clipping along a line through a vertex repeats it) and
+// one on the straight line between its neighbours (a force there is a
+// combination of forces at the two). Such vertices make columns of the
+// statics program that are equal or nearly dependent, the source of the
+// near-singular bases that upset the simplex. nil when fewer than three
+// vertices are left.
+func (p Polygon) clean(tol float64) Polygon {
+	out := make(Polygon, 0, len(p))
+	for _, v := range p {
+		if len(out) > 0 && math.Hypot(v[0]-out[len(out)-1][0], v[1]-out[len(out)-1][1]) <= tol {
+			continue
+		}
+		out = append(out, v)
+	}
+	for len(out) > 1 && math.Hypot(out[0][0]-out[len(out)-1][0], out[0][1]-out[len(out)-1][1]) <= tol {
+		out = out[:len(out)-1]
+	}
+	for changed := true; changed && len(out) >= 3; {
+		changed = false
+		for i := range out {
+			a, v, b := out[(i+len(out)-1)%len(out)], out[i], out[(i+1)%len(out)]
+			// Twice the area of the triangle against the length of its base:
+			// v's distance from the line a-b.
+			if base := math.Hypot(b[0]-a[0], b[1]-a[1]); base > 0 && math.Abs(cross2(a, v, b)) <= tol*base {
+				out = append(out[:i], out[i+1:]...)
+				changed = true
+				break
+			}
+		}
+	}
+	if len(out) < 3 {
+		return nil
+	}
+	return out
+}

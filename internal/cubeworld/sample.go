@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -106,38 +107,161 @@ func sampleTower(r *rand.Rand, n int, spread float64) (blocks []Block, ok bool) 
 	return blocks, true
 }
 
-// Tower samples an n-block tower whose label is certain with the given margin;
-// want is task.Yes (falls), task.No (stands) or "" for whatever comes. The
-// label is checked twice: by the closed form (with the margin) and by the
-// linear program (without), and the two must agree.
-func Tower(r *rand.Rand, n int, margin float64, want string) (Scene, error) {
-	if n < MinTowerBlocks || n > MaxTowerBlocks {
-		return Scene{}, fmt.Errorf("cubeworld: towers have %d to %d blocks, not %d", MinTowerBlocks, MaxTowerBlocks, n)
-	}
-	blocks, v, err := towerByClosedForm(r, n, margin, want)
-	if err != nil {
-		return Scene{}, err
-	}
-	if Stands(blocks) != (v == Stable) {
-		return Scene{}, fmt.Errorf("cubeworld: closed form says %v but the linear program disagrees", v)
-	}
-	return Scene{Domain: task.Tower, Blocks: blocks, Answer: answerOf(v)}, nil
+// Sampler draws scenes whose labels are certain: far enough from the
+// boundary (Margin), readable from the picture (the depth rule), and decided
+// the same way by two independent methods where there are two.
+type Sampler struct {
+	Margin float64
+	// Statics is the linear program (nil: Solve). Tests inject failures here.
+	Statics StaticsFunc
 }
 
-// towerByClosedForm is Tower without the final check by linear program.
-func towerByClosedForm(r *rand.Rand, n int, margin float64, want string) ([]Block, Verdict, error) {
+// Stats counts the scenes a sampler drew and threw away on the way to the
+// scenes it returned.
+type Stats struct {
+	Drawn     int // scenes sampled, kept or not
+	Ambiguous int // label within the margin of the boundary
+	DepthFlip int // towers whose label needs the depth offsets (see Tower)
+	Undecided int // the linear program could not decide (ErrUndecided)
+}
+
+// Add adds o's counts to s.
+func (s *Stats) Add(o Stats) {
+	s.Drawn += o.Drawn
+	s.Ambiguous += o.Ambiguous
+	s.DepthFlip += o.DepthFlip
+	s.Undecided += o.Undecided
+}
+
+// maxUndecided is how many undecided solves one item tolerates
+// before it fails: on valid scenes the solver has not failed once in the soak
+// test, so a run of them means a broken solver, not bad luck.
+const maxUndecided = 20
+
+// ErrTooManyUndecided means the solver failed maxUndecided times for one item.
+var ErrTooManyUndecided = errors.New("cubeworld: the statics solver could not decide scene after scene")
+
+// DisagreeError is a scene that the closed form and the linear program
+// label differently: a bug in one of them, never re-sampled away.
+type DisagreeError struct {
+	Blocks     []Block
+	ClosedForm Verdict // with the margin
+	Depth      float64 // the closed form's smallest depth, metres
+	LPStands   bool    // the linear program, no margin
+}
+
+func (e *DisagreeError) Error() string {
+	lp := "falls"
+	if e.LPStands {
+		lp = "stands"
+	}
+	return fmt.Sprintf("cubeworld: closed form says %v (depth %.4f m) but the linear program says it %s", e.ClosedForm, e.Depth, lp)
+}
+
+// UndecidedError is an item for which the solver could not decide scene after
+// scene; Err is the last
+// solver error and Blocks its scene.
+type UndecidedError struct {
+	Blocks []Block
+	Err    error
+}
+
+func (e *UndecidedError) Error() string {
+	return fmt.Sprintf("%v (%d times for one item); last: %v", ErrTooManyUndecided, maxUndecided, e.Err)
+}
+
+func (e *UndecidedError) Unwrap() []error { return []error{ErrTooManyUndecided, e.Err} }
+
+func (sm Sampler) statics() StaticsFunc {
+	if sm.Statics == nil {
+		return Solve
+	}
+	return sm.Statics
+}
+
+// undecided counts one undecided solve and says whether the item must give up.
+func (st *Stats) undecided(run *int, blocks []Block, err error) error {
+	st.Undecided++
+	if *run++; *run >= maxUndecided {
+		return &UndecidedError{Blocks: blocks, Err: err}
+	}
+	return nil
+}
+
+// FlattenDepth returns the blocks with every offset toward or away from the
+// camera (y) set to zero, as a new slice.
+func FlattenDepth(blocks []Block) []Block {
+	out := slices.Clone(blocks)
+	for i := range out {
+		out[i].Pos[1] = 0
+	}
+	return out
+}
+
+// Tower samples an n-block tower whose label is certain; want is task.Yes
+// (falls), task.No (stands) or "" for whatever comes.
+//
+// A tower is kept only when (1) the closed form classifies it with the
+// margin, (2) the depth rule holds: with every offset toward or away from the
+// camera set to zero it gets the same verdict, still with the margin (at the
+// camera's 15-degree pitch those offsets barely show, so a label that needs
+// them could not be judged from the picture), and (3) the linear program,
+// with no margin, agrees with the closed form. A tower the program cannot
+// decide is re-sampled and counted; a disagreement is returned as a
+// *DisagreeError.
+func (sm Sampler) Tower(r *rand.Rand, n int, want string) (Scene, Stats, error) {
+	var st Stats
+	if n < MinTowerBlocks || n > MaxTowerBlocks {
+		return Scene{}, st, fmt.Errorf("cubeworld: towers have %d to %d blocks, not %d", MinTowerBlocks, MaxTowerBlocks, n)
+	}
+	run := 0
 	for range maxAttempts {
-		blocks, ok := sampleTower(r, n, towerSpread(n))
+		blocks, v, ok := sm.towerByClosedForm(r, n, want, &st)
 		if !ok {
 			continue
 		}
-		v := Classify(blocks, margin)
-		if v == Ambiguous || (want != "" && answerOf(v) != want) {
+		stands, err := sm.statics()(blocks, 0)
+		if err != nil {
+			if err := st.undecided(&run, blocks, err); err != nil {
+				return Scene{}, st, err
+			}
 			continue
 		}
-		return blocks, v, nil
+		if stands != (v == Stable) {
+			d, _ := ColumnDepth(blocks)
+			return Scene{}, st, &DisagreeError{Blocks: blocks, ClosedForm: v, Depth: d, LPStands: stands}
+		}
+		return Scene{Domain: task.Tower, Blocks: blocks, Answer: answerOf(v)}, st, nil
 	}
-	return nil, Ambiguous, fmt.Errorf("%w (tower of %d, want %q)", ErrAttempts, n, want)
+	return Scene{}, st, fmt.Errorf("%w (tower of %d, want %q)", ErrAttempts, n, want)
+}
+
+// towerByClosedForm draws one tower and applies rules (1) and (2) of Tower.
+func (sm Sampler) towerByClosedForm(r *rand.Rand, n int, want string, st *Stats) ([]Block, Verdict, bool) {
+	blocks, ok := sampleTower(r, n, towerSpread(n))
+	st.Drawn++
+	if !ok {
+		return nil, Ambiguous, false
+	}
+	v := columnVerdict(blocks, sm.Margin)
+	if v == Ambiguous {
+		st.Ambiguous++
+		return nil, v, false
+	}
+	if want != "" && answerOf(v) != want {
+		return nil, v, false
+	}
+	if columnVerdict(FlattenDepth(blocks), sm.Margin) != v {
+		st.DepthFlip++
+		return nil, v, false
+	}
+	return blocks, v, true
+}
+
+// Tower samples a tower with the default solver; see Sampler.Tower.
+func Tower(r *rand.Rand, n int, margin float64, want string) (Scene, error) {
+	s, _, err := Sampler{Margin: margin}.Tower(r, n, want)
+	return s, err
 }
 
 // answerOf turns a verdict on what is left standing into the answer "will it fall?".
@@ -163,9 +287,10 @@ type PyramidScene struct {
 	RedRow int // 1-based from the bottom
 }
 
-// samplePyramid draws a pyramid of rows rows with a red block; ok is false when
-// two neighbours in a row come too close.
-func samplePyramid(r *rand.Rand, rows int) (p PyramidScene, ok bool) {
+// samplePyramid draws a pyramid of rows rows with a red block on redRow (0:
+// any row but the top, uniformly); ok is false when two neighbours in a row
+// come too close.
+func samplePyramid(r *rand.Rand, rows, redRow int) (p PyramidScene, ok bool) {
 	p.Rows = rows
 	var below []Block
 	z := 0.0
@@ -199,8 +324,12 @@ func samplePyramid(r *rand.Rand, rows int) (p PyramidScene, ok bool) {
 		below = cur
 		z += h
 	}
-	// The red block: its row uniform over all but the top, then its place in the row.
-	p.RedRow = 1 + r.IntN(rows-1)
+	// The red block: its row uniform over all but the top unless given, then
+	// its place in the row.
+	p.RedRow = redRow
+	if redRow == 0 {
+		p.RedRow = 1 + r.IntN(rows-1)
+	}
 	first := 0
 	for row := 1; row < p.RedRow; row++ {
 		first += rows - row + 1
@@ -212,30 +341,68 @@ func samplePyramid(r *rand.Rand, rows int) (p PyramidScene, ok bool) {
 	return p, true
 }
 
-// Pyramid samples a pyramid of rows rows that stands with the margin and whose
-// answer (would other blocks fall without the red one?) is certain with the
-// margin; want is task.Yes, task.No or "" for whatever comes.
-func Pyramid(r *rand.Rand, rows int, margin float64, want string) (PyramidScene, error) {
+// Pyramid samples a pyramid of rows rows, with the red block on redRow (1 =
+// the bottom row; 0: any but the top, uniformly), that stands with the margin
+// and whose answer (would other blocks fall without the red one?) is certain
+// with the margin; want is task.Yes, task.No or "" for whatever comes. Both
+// questions go to the linear program; a pyramid it cannot decide is
+// re-sampled and counted. The depth rule of towers has nothing to act on
+// here: every pyramid block stands square on the plane y = 0.
+func (sm Sampler) Pyramid(r *rand.Rand, rows, redRow int, want string) (PyramidScene, Stats, error) {
+	var st Stats
 	if rows < MinPyramidRows || rows > MaxPyramidRows {
-		return PyramidScene{}, fmt.Errorf("cubeworld: pyramids have %d to %d rows, not %d", MinPyramidRows, MaxPyramidRows, rows)
+		return PyramidScene{}, st, fmt.Errorf("cubeworld: pyramids have %d to %d rows, not %d", MinPyramidRows, MaxPyramidRows, rows)
 	}
+	if redRow < 0 || redRow >= rows {
+		return PyramidScene{}, st, fmt.Errorf("cubeworld: the red block of a %d-row pyramid goes on rows 1-%d, not %d", rows, rows-1, redRow)
+	}
+	run := 0
 	for range maxAttempts {
-		p, ok := samplePyramid(r, rows)
+		p, ok := samplePyramid(r, rows, redRow)
+		st.Drawn++
 		if !ok {
 			continue
 		}
 		// Decide the cheaper question first: the answer, then that the whole stands.
-		v := Classify(Without(p.Blocks, *p.Red), margin)
-		if v == Ambiguous || (want != "" && answerOf(v) != want) {
+		without := Without(p.Blocks, *p.Red)
+		v, err := classify(without, sm.Margin, sm.statics())
+		if err != nil {
+			if err := st.undecided(&run, without, err); err != nil {
+				return PyramidScene{}, st, err
+			}
 			continue
 		}
-		if Classify(p.Blocks, margin) != Stable {
+		if v == Ambiguous {
+			st.Ambiguous++
+			continue
+		}
+		if want != "" && answerOf(v) != want {
+			continue
+		}
+		whole, err := classify(p.Blocks, sm.Margin, sm.statics())
+		if err != nil {
+			if err := st.undecided(&run, p.Blocks, err); err != nil {
+				return PyramidScene{}, st, err
+			}
+			continue
+		}
+		if whole != Stable {
+			if whole == Ambiguous {
+				st.Ambiguous++
+			}
 			continue
 		}
 		p.Answer = answerOf(v)
-		return p, nil
+		return p, st, nil
 	}
-	return PyramidScene{}, fmt.Errorf("%w (pyramid of %d rows, want %q)", ErrAttempts, rows, want)
+	return PyramidScene{}, st, fmt.Errorf("%w (pyramid of %d rows, red row %d, want %q)", ErrAttempts, rows, redRow, want)
+}
+
+// Pyramid samples a pyramid with the default solver and the red block on any
+// row; see Sampler.Pyramid.
+func Pyramid(r *rand.Rand, rows int, margin float64, want string) (PyramidScene, error) {
+	p, _, err := Sampler{Margin: margin}.Pyramid(r, rows, 0, want)
+	return p, err
 }
 
 // Removed is the pyramid's twin without the red block (domain pyramid-removed):

@@ -10,16 +10,18 @@ import (
 )
 
 // TestTowerBalance checks the calibration of towerSpread: with the default
-// margin, every tower size comes out 50% +/- 5% stable.
+// margin and the depth rule, every tower size comes out 50% +/- 5% stable.
 func TestTowerBalance(t *testing.T) {
 	const per = 2000
 	r := rand.New(rand.NewPCG(11, 12))
+	sm := Sampler{Margin: DefaultMargin}
+	var st Stats
 	for n := MinTowerBlocks; n <= MaxTowerBlocks; n++ {
 		stable := 0
 		for range per {
-			_, v, err := towerByClosedForm(r, n, DefaultMargin, "")
-			if err != nil {
-				t.Fatal(err)
+			_, v, ok := sm.towerByClosedForm(r, n, "", &st)
+			for !ok {
+				_, v, ok = sm.towerByClosedForm(r, n, "", &st)
 			}
 			if v == Stable {
 				stable++
@@ -50,8 +52,12 @@ func TestTowerWant(t *testing.T) {
 				t.Errorf("GroundTruth = %s, %v; want %s", got, err, want)
 			}
 			// The label must hold with the margin to spare.
-			if v := Classify(s.Blocks, DefaultMargin); answerOf(v) != want || v == Ambiguous {
-				t.Errorf("Classify with margin = %v", v)
+			if v, err := Classify(s.Blocks, DefaultMargin); err != nil || answerOf(v) != want || v == Ambiguous {
+				t.Errorf("Classify with margin = %v, %v", v, err)
+			}
+			// So must it with the depth offsets set to zero.
+			if v, err := Classify(FlattenDepth(s.Blocks), DefaultMargin); err != nil || answerOf(v) != want || v == Ambiguous {
+				t.Errorf("Classify without depth offsets = %v, %v", v, err)
 			}
 			for _, b := range s.Blocks {
 				if b.Color == Red {
@@ -91,7 +97,7 @@ func TestPyramid(t *testing.T) {
 			if reds != 1 || p.Blocks[*p.Red].Color != Red {
 				t.Errorf("%d red blocks, red index %d", reds, *p.Red)
 			}
-			if Classify(p.Blocks, DefaultMargin) != Stable {
+			if v, err := Classify(p.Blocks, DefaultMargin); err != nil || v != Stable {
 				t.Error("the full pyramid does not stand with the margin")
 			}
 			if got, err := GroundTruth(p.Scene); err != nil || got != want {

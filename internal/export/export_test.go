@@ -629,3 +629,23 @@ func TestImageType(t *testing.T) {
 		t.Errorf("train.jsonl: %.200s", files["train.jsonl"])
 	}
 }
+
+// TestCSVFormulaCells: splits and participant ids come from uploads
+// and URLs; in data.csv they are data, never formulas.
+func TestCSVFormulaCells(t *testing.T) {
+	rows := sampleRows(4)
+	for i := range rows {
+		rows[i].SetSplit = "+cmd|' /C calc'!A0"
+		rows[i].ParticipantID = "@p"
+	}
+	data, _, _ := export(t, rows, Options{Source: EveryAnswer, Format: CSV, ValidationFraction: 0.5, Seed: 9})
+	recs, err := csv.NewReader(bytes.NewReader(zipFiles(t, data)["data.csv"])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[1:] {
+		if r[4] != "'+cmd|' /C calc'!A0" || r[10] != "'@p" {
+			t.Errorf("row %q: free-text cells must start with an apostrophe", r)
+		}
+	}
+}

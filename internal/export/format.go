@@ -2,10 +2,10 @@ package export
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"strconv"
 
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -185,7 +185,7 @@ func (w *imageFolderWriter) describe() string {
 // (per image when there is none), with the label the chosen source gives it.
 type csvWriter struct {
 	source Source
-	w      *csv.Writer
+	w      *csvout.Writer
 }
 
 var csvHeader = []string{"split", "stimulus_id", "domain", "size", "set_split", "image", "label",
@@ -199,7 +199,7 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 		if err != nil {
 			return err
 		}
-		w.w = csv.NewWriter(sp.w)
+		w.w = csvout.NewWriter(sp.w)
 		if err := w.w.Write(csvHeader); err != nil {
 			return err
 		}

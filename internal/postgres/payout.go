@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -132,7 +132,7 @@ const flushEvery = 500
 // memory does not grow with the study. fill scans the current row into rec,
 // which is reused from row to row and has the header's length.
 func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []string) error) error {
-	cw := csv.NewWriter(w)
+	cw := csvout.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return err
 	}

@@ -1,13 +1,13 @@
 package server
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/plot"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -95,7 +95,7 @@ func csvNum(v float64) string {
 }
 
 func writeCSV(w io.Writer, rows [][]string) error {
-	cw := csv.NewWriter(w)
+	cw := csvout.NewWriter(w)
 	if err := cw.WriteAll(rows); err != nil {
 		return fmt.Errorf("server: figure csv: %w", err)
 	}

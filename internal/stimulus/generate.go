@@ -13,7 +13,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cubelab/cubelab/internal/cubeworld"
 	"github.com/cubelab/cubelab/internal/task"
@@ -36,16 +39,26 @@ type GenerateOptions struct {
 	Compression      png.CompressionLevel
 	Split            string // written into every row's split column; may be empty
 	Workers          int    // <= 0: one per CPU
+	// Statics replaces the linear program (nil: cubeworld.Solve); for tests
+	// that need a solver to fail.
+	Statics cubeworld.StaticsFunc
 }
 
 // spec is what one generated stimulus must be.
 type spec struct {
-	size int
-	want string // "" for whatever comes
+	size   int
+	want   string // "" for whatever comes
+	redRow int    // pyramids: the red block's row (1 = bottom); 0 for towers
 }
 
 // plan lists the stimuli in output order, or nil when they follow from the
 // index alone (N), so that memory does not grow with N.
+//
+// Pyramids get their red row from the plan, not from chance: within every
+// (rows, answer) the k-th pyramid has its red block on row 1 + k mod
+// (rows-1), so every (rows, red row) cell holds as many Yes as No (exactly,
+// with a count per size and answer; to within one, in a pool) and the red
+// block's row says nothing about the answer.
 func (o GenerateOptions) plan() []spec {
 	if o.PerSizeAndAnswer == 0 {
 		return nil
@@ -53,8 +66,8 @@ func (o GenerateOptions) plan() []spec {
 	var ps []spec
 	for _, s := range o.Sizes {
 		for _, a := range []string{task.Yes, task.No} {
-			for range o.PerSizeAndAnswer {
-				ps = append(ps, spec{s, a})
+			for k := range o.PerSizeAndAnswer {
+				ps = append(ps, spec{s, a, o.redRow(s, k)})
 			}
 		}
 	}
@@ -64,16 +77,34 @@ func (o GenerateOptions) plan() []spec {
 	return ps
 }
 
+// redRow is the red row of the k-th pyramid of a size and answer.
+func (o GenerateOptions) redRow(size, k int) int {
+	if o.Domain != task.Pyramid {
+		return 0
+	}
+	return 1 + k%(size-1)
+}
+
 func (o GenerateOptions) specAt(plan []spec, i int) spec {
 	if plan != nil {
 		return plan[i]
 	}
 	s := spec{size: o.Sizes[i%len(o.Sizes)]}
 	if o.Domain == task.Pyramid {
-		// Without the alternation most pyramids would be Yes.
-		s.want = []string{task.Yes, task.No}[(i/len(o.Sizes))%2]
+		// Without the alternation most pyramids would be Yes. The k-th
+		// pyramid of its size: pairs k = 2j, 2j+1 (one Yes, one No) share a red row.
+		k := i / len(o.Sizes)
+		s.want = []string{task.Yes, task.No}[k%2]
+		s.redRow = o.redRow(s.size, k/2)
 	}
 	return s
+}
+
+func (o GenerateOptions) total() int {
+	if o.PerSizeAndAnswer > 0 {
+		return o.PerSizeAndAnswer * 2 * len(o.Sizes)
+	}
+	return o.N
 }
 
 func (o GenerateOptions) check() error {
@@ -103,173 +134,327 @@ func (o GenerateOptions) check() error {
 	return nil
 }
 
+// Summary is what Generate threw away on the way to a complete set.
+type Summary struct {
+	Items int
+	cubeworld.Stats
+}
+
+// ItemError is an item Generate could not make: which one, how to make it
+// again alone, and why. Err is a *cubeworld.DisagreeError when the closed
+// form and the linear program disagree, a *cubeworld.UndecidedError when the
+// solver could not decide scene after scene.
+type ItemError struct {
+	Seed   uint64
+	Index  int // 0-based
+	ID     string
+	Domain task.Domain
+	Repro  string // a command line that explains the item alone
+	Err    error
+}
+
+func (e *ItemError) Error() string {
+	var verdicts string
+	var de *cubeworld.DisagreeError
+	var ue *cubeworld.UndecidedError
+	switch {
+	case errors.As(e.Err, &de):
+		lp := "falls"
+		if de.LPStands {
+			lp = "stands"
+		}
+		verdicts = fmt.Sprintf("; closed form: %v (depth %.4f m), linear program: %s", de.ClosedForm, de.Depth, lp)
+	case errors.As(e.Err, &ue):
+		verdicts = "; linear program: undecided"
+	}
+	return fmt.Sprintf("stimulus: generate: seed %d, index %d (%s): %v%s\nreproduce: %s", e.Seed, e.Index, e.ID, e.Err, verdicts, e.Repro)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Command is the stimuli generate command line that makes this set (without
+// --out and the flags that change only how it is written).
+func (o GenerateOptions) Command() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--domain %s --sizes %s", o.Domain, sizesArg(o.Sizes))
+	if o.PerSizeAndAnswer > 0 {
+		fmt.Fprintf(&b, " --per-size-and-answer %d", o.PerSizeAndAnswer)
+	} else {
+		fmt.Fprintf(&b, " --n %d", o.N)
+	}
+	if o.Paired {
+		b.WriteString(" --paired")
+	}
+	fmt.Fprintf(&b, " --seed %d", o.Seed)
+	if o.Margin != cubeworld.DefaultMargin {
+		fmt.Fprintf(&b, " --margin %g", o.Margin)
+	}
+	return b.String()
+}
+
+func sizesArg(sizes []int) string {
+	parts := make([]string, len(sizes))
+	for i, s := range sizes {
+		parts[i] = fmt.Sprint(s)
+	}
+	return strings.Join(parts, ",")
+}
+
 // made is one generated stimulus (two for a pair), ready to be written.
 type made struct {
 	i      int
 	items  []Item
 	scenes [][]byte
+	stats  cubeworld.Stats
 	err    error
 }
 
 // Generate writes a new stimulus set into dir, which must not exist or be
-// empty: images/*.png, manifest.csv and scenes.jsonl. Stimuli are made in
-// parallel, one renderer per worker, each from a random source seeded by
-// (Seed, index), and written in index order, so the output is byte-identical
-// for a seed whatever the number of workers. Only a bounded window of
-// finished items waits for its turn, so memory stays flat in N. progress,
-// when not nil, is called after each item with the count done and the total.
-func Generate(ctx context.Context, dir string, o GenerateOptions, progress func(done, total int)) error {
+// empty: images/*.png, manifest.csv and scenes.jsonl. Everything is written
+// into a temporary folder beside dir, renamed to dir only when complete, and
+// removed on any failure or cancellation, so dir holds a whole set or nothing.
+//
+// Stimuli are made in parallel (an errgroup of Workers, one renderer each),
+// each from a random source seeded by (Seed, index), and written in index
+// order, so the output is byte-identical for a seed whatever the number of
+// workers. Only a bounded window of finished items waits for its turn, so
+// memory stays flat in N. An item that cannot be made stops everything with
+// an *ItemError. progress, when not nil, is called after each item with the
+// count done and the total.
+func Generate(ctx context.Context, dir string, o GenerateOptions, progress func(done, total int)) (Summary, error) {
+	var sum Summary
 	if err := o.check(); err != nil {
-		return err
+		return sum, err
 	}
 	if o.ImageSize == 0 {
 		o.ImageSize = cubeworld.DefaultImageSize
 	}
+	if _, err := cubeworld.NewRenderer(o.ImageSize, o.Compression); err != nil {
+		return sum, err
+	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
-	plan := o.plan()
-	total := o.N
-	if plan != nil {
-		total = len(plan)
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return sum, fmt.Errorf("stimulus: generate: %s is not empty", dir)
 	}
-	if err := prepareDir(dir); err != nil {
-		return err
+	dir = filepath.Clean(dir)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".partial-")
+	if err != nil {
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
+	}
+	if sum, err = o.generate(ctx, tmp, progress); err != nil {
+		return sum, err
+	}
+	// An empty dir gives way to the set (os.Rename will not replace a
+	// directory); a non-empty one, made meanwhile, stays and fails the rename.
+	os.Remove(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
+	}
+	done = true
+	return sum, nil
+}
+
+// generate writes the set into dir, which exists and is empty.
+func (o GenerateOptions) generate(ctx context.Context, dir string, progress func(done, total int)) (Summary, error) {
+	var sum Summary
+	plan := o.plan()
+	total := o.total()
+	if err := os.Mkdir(filepath.Join(dir, "images"), 0o755); err != nil {
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
 	}
 	mf, err := os.Create(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return fmt.Errorf("stimulus: generate: %w", err)
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
 	}
 	defer mf.Close()
 	sf, err := os.Create(filepath.Join(dir, ScenesFile))
 	if err != nil {
-		return fmt.Errorf("stimulus: generate: %w", err)
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
 	}
 	defer sf.Close()
 	mbuf, sbuf := bufio.NewWriter(mf), bufio.NewWriter(sf)
 	mw, err := NewManifestWriter(mbuf)
 	if err != nil {
-		return err
+		return sum, err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
 	window := 4 * o.Workers
 	tokens := make(chan struct{}, window) // items handed out but not yet written
 	jobs := make(chan int)
 	results := make(chan made, window)
-	go func() {
+	g.Go(func() error {
 		defer close(jobs)
 		for i := range total {
 			select {
 			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return
+			case <-gctx.Done():
+				return nil
 			}
 			select {
 			case jobs <- i:
-			case <-ctx.Done():
-				return
+			case <-gctx.Done():
+				return nil
 			}
 		}
-	}()
-	var wg sync.WaitGroup
+		return nil
+	})
+	var workers sync.WaitGroup
 	for range o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
 			rd, err := cubeworld.NewRenderer(o.ImageSize, o.Compression)
+			if err != nil {
+				return err
+			}
 			for i := range jobs {
-				m := made{i: i, err: err}
-				if err == nil {
-					m = o.make(rd, dir, plan, i, total)
+				m := o.make(gctx, rd, dir, plan, i, total)
+				if m.err != nil {
+					return m.err
 				}
 				select {
 				case results <- m:
-				case <-ctx.Done():
-					return
+				case <-gctx.Done():
+					return nil
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	go func() { wg.Wait(); close(results) }()
+	go func() { workers.Wait(); close(results) }()
 
-	// Write in index order; on the first error stop everything, and wait for
-	// the workers so that no file is written after Generate returns.
-	pending := map[int]made{}
-	next := 0
-	var failed error
-	for m := range results {
-		if failed != nil {
-			continue
+	// Write in index order in this goroutine; the first error anywhere
+	// cancels gctx, which stops the feeder and the workers.
+	g.Go(func() error {
+		pending := map[int]made{}
+		next := 0
+		for m := range results {
+			pending[m.i] = m
+			for {
+				m, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				for k := range m.items {
+					if err := mw.Write(m.items[k]); err != nil {
+						return err
+					}
+					sbuf.Write(m.scenes[k]) // its error comes back from Flush
+				}
+				sum.Stats.Add(m.stats)
+				next++
+				sum.Items = next
+				<-tokens
+				if progress != nil {
+					progress(next, total)
+				}
+			}
+			if gctx.Err() != nil {
+				return nil
+			}
 		}
-		pending[m.i] = m
-		for failed == nil {
-			m, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			failed = m.err
-			for k := 0; failed == nil && k < len(m.items); k++ {
-				failed = mw.Write(m.items[k])
-				sbuf.Write(m.scenes[k]) // its error comes back from Flush
-			}
-			if failed != nil {
-				cancel()
-				break
-			}
-			next++
-			<-tokens
-			if progress != nil {
-				progress(next, total)
-			}
-		}
-	}
-	if failed != nil {
-		return failed
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return sum, err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("stimulus: generate: %w", err)
+		return sum, fmt.Errorf("stimulus: generate: %w", err)
 	}
-	if next != total {
-		return fmt.Errorf("stimulus: generate: only %d of %d items made", next, total)
+	if sum.Items != total {
+		return sum, fmt.Errorf("stimulus: generate: only %d of %d items made", sum.Items, total)
 	}
 	if err := mw.Flush(); err != nil {
-		return err
+		return sum, err
 	}
 	for _, c := range []struct {
 		w *bufio.Writer
 		f *os.File
 	}{{mbuf, mf}, {sbuf, sf}} {
 		if err := c.w.Flush(); err != nil {
-			return fmt.Errorf("stimulus: generate: %w", err)
+			return sum, fmt.Errorf("stimulus: generate: %w", err)
 		}
 		if err := c.f.Close(); err != nil {
-			return fmt.Errorf("stimulus: generate: %w", err)
+			return sum, fmt.Errorf("stimulus: generate: %w", err)
 		}
 	}
-	return nil
+	return sum, nil
 }
 
-// prepareDir makes dir and its images folder, refusing to mix a new set into
-// an old one.
-func prepareDir(dir string) error {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("stimulus: generate: %s is not empty", dir)
+// sampler is the cubeworld sampler for these options.
+func (o GenerateOptions) sampler() cubeworld.Sampler {
+	return cubeworld.Sampler{Margin: o.Margin, Statics: o.Statics}
+}
+
+// itemID is the id of item i of total.
+func (o GenerateOptions) itemID(i, total int) string {
+	num := fmt.Sprintf("%0*d", max(4, len(fmt.Sprint(total))), i+1)
+	if o.Domain == task.Pyramid {
+		return "pyramid-" + num
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "images"), 0o755); err != nil {
-		return fmt.Errorf("stimulus: generate: %w", err)
+	return "tower-" + num
+}
+
+// Sample draws item i's scene as Generate does, with what was thrown away on
+// the way; for a pyramid, the PyramidScene (rows, red row) as well.
+func (o GenerateOptions) Sample(i int) (cubeworld.PyramidScene, cubeworld.Stats, error) {
+	if err := o.check(); err != nil {
+		return cubeworld.PyramidScene{}, cubeworld.Stats{}, err
 	}
-	return nil
+	total := o.total()
+	if i < 0 || i >= total {
+		return cubeworld.PyramidScene{}, cubeworld.Stats{}, fmt.Errorf("stimulus: index %d is not within 0-%d", i, total-1)
+	}
+	sp := o.specAt(o.plan(), i)
+	p, st, err := o.sample(sp, i)
+	p.ID = o.itemID(i, total)
+	if err != nil {
+		err = &ItemError{Seed: o.Seed, Index: i, ID: p.ID, Domain: o.Domain, Err: err,
+			Repro: "server stimuli explain " + o.Command() + fmt.Sprintf(" --index %d", i)}
+	}
+	return p, st, err
+}
+
+func (o GenerateOptions) sample(sp spec, i int) (cubeworld.PyramidScene, cubeworld.Stats, error) {
+	r := rand.New(rand.NewPCG(o.Seed, uint64(i)))
+	if o.Domain == task.Tower {
+		s, st, err := o.sampler().Tower(r, sp.size, sp.want)
+		return cubeworld.PyramidScene{Scene: s}, st, err
+	}
+	return o.sampler().Pyramid(r, sp.size, sp.redRow, sp.want)
 }
 
 // make samples, labels and renders item i.
-func (o GenerateOptions) make(rd *cubeworld.Renderer, dir string, plan []spec, i, total int) made {
-	sp := o.specAt(plan, i)
-	r := rand.New(rand.NewPCG(o.Seed, uint64(i)))
-	num := fmt.Sprintf("%0*d", max(4, len(fmt.Sprint(total))), i+1)
+func (o GenerateOptions) make(ctx context.Context, rd *cubeworld.Renderer, dir string, plan []spec, i, total int) made {
 	m := made{i: i}
+	if err := ctx.Err(); err != nil {
+		m.err = err
+		return m
+	}
+	p, st, err := o.sample(o.specAt(plan, i), i)
+	m.stats = st
+	id := o.itemID(i, total)
+	if err != nil {
+		m.err = &ItemError{Seed: o.Seed, Index: i, ID: id, Domain: o.Domain, Err: err,
+			Repro: "server stimuli explain " + o.Command() + fmt.Sprintf(" --index %d", i)}
+		return m
+	}
 	type out struct {
 		scene cubeworld.Scene
 		item  Item
@@ -278,22 +463,14 @@ func (o GenerateOptions) make(rd *cubeworld.Renderer, dir string, plan []spec, i
 	var outs []out
 	switch o.Domain {
 	case task.Tower:
-		s, err := cubeworld.Tower(r, sp.size, o.Margin, sp.want)
-		if err != nil {
-			m.err = err
-			return m
-		}
-		s.ID = "tower-" + num
+		s := p.Scene
+		s.ID = id
 		outs = append(outs, out{scene: s, item: Item{
 			ID: s.ID, Domain: task.Tower, NBlocks: len(s.Blocks), Answer: s.Answer,
 		}})
 	case task.Pyramid:
-		p, err := cubeworld.Pyramid(r, sp.size, o.Margin, sp.want)
-		if err != nil {
-			m.err = err
-			return m
-		}
-		p.ID = "pyramid-" + num
+		p.ID = id
+		num := strings.TrimPrefix(id, "pyramid-")
 		it := Item{ID: p.ID, Domain: task.Pyramid, NBlocks: len(p.Blocks), NRows: p.Rows, RedRow: p.RedRow, Answer: p.Answer}
 		if o.Paired {
 			it.PairID = "pair-" + num

@@ -46,7 +46,7 @@ func TestGenerateByteIdentical(t *testing.T) {
 		o := smallOptions()
 		o.Workers, o.Seed = workers, seed
 		dir := filepath.Join(t.TempDir(), "set")
-		if err := Generate(context.Background(), dir, o, nil); err != nil {
+		if _, err := Generate(context.Background(), dir, o, nil); err != nil {
 			t.Fatal(err)
 		}
 		return readTree(t, dir)
@@ -69,7 +69,7 @@ func TestGenerateByteIdentical(t *testing.T) {
 func TestGenerateBalancedAndValid(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "towers")
 	var calls, last int
-	if err := Generate(context.Background(), dir, smallOptions(), func(done, total int) { calls++; last = done }); err != nil {
+	if _, err := Generate(context.Background(), dir, smallOptions(), func(done, total int) { calls++; last = done }); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 12 || last != 12 {
@@ -112,7 +112,7 @@ func TestGeneratePairedPyramids(t *testing.T) {
 	o := smallOptions()
 	o.Domain, o.Sizes, o.PerSizeAndAnswer, o.Paired = task.Pyramid, []int{2, 3}, 1, true
 	dir := filepath.Join(t.TempDir(), "pairs")
-	if err := Generate(context.Background(), dir, o, nil); err != nil {
+	if _, err := Generate(context.Background(), dir, o, nil); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Load(dir)
@@ -150,7 +150,7 @@ func TestGeneratePool(t *testing.T) {
 	o := smallOptions()
 	o.PerSizeAndAnswer, o.N, o.Domain, o.Sizes = 0, 8, task.Pyramid, []int{2, 3}
 	dir := filepath.Join(t.TempDir(), "pool")
-	if err := Generate(context.Background(), dir, o, nil); err != nil {
+	if _, err := Generate(context.Background(), dir, o, nil); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Load(dir)
@@ -199,7 +199,7 @@ func TestGenerateRefuses(t *testing.T) {
 			if dir == "" {
 				dir = filepath.Join(t.TempDir(), "set")
 			}
-			err := Generate(context.Background(), dir, o, nil)
+			_, err := Generate(context.Background(), dir, o, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -208,7 +208,7 @@ func TestGenerateRefuses(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := Generate(ctx, filepath.Join(t.TempDir(), "set"), smallOptions(), nil)
+		_, err := Generate(ctx, filepath.Join(t.TempDir(), "set"), smallOptions(), nil)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
@@ -217,7 +217,7 @@ func TestGenerateRefuses(t *testing.T) {
 
 func TestRecheckFindsWrongAnswer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "set")
-	if err := Generate(context.Background(), dir, smallOptions(), nil); err != nil {
+	if _, err := Generate(context.Background(), dir, smallOptions(), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Flip the first item's answer in both files, so that they still agree

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -399,12 +400,12 @@ func checkScenes(r io.Reader, items []Item, ps *problems) {
 // ManifestWriter writes manifest.csv one row at a time, so a generator can
 // stream a set of any size.
 type ManifestWriter struct {
-	w *csv.Writer
+	w *csvout.Writer
 }
 
 // NewManifestWriter writes the header and returns a writer for the rows.
 func NewManifestWriter(w io.Writer) (*ManifestWriter, error) {
-	cw := csv.NewWriter(w)
+	cw := csvout.NewWriter(w)
 	if err := cw.Write(Header()); err != nil {
 		return nil, fmt.Errorf("stimulus: write manifest: %w", err)
 	}
