@@ -34,6 +34,7 @@ type serveConfig struct {
 	demo        bool
 	entryLimit  int
 	trustProxy  bool
+	images      stimulus.ImageLimits
 }
 
 func parseServe(args []string, e env) (serveConfig, error) {
@@ -46,6 +47,7 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
 	fs.IntVar(&c.entryLimit, "entry-limit", 30, "times one address may open study links per minute, per server process; 0: no limit (env CUBELAB_ENTRY_LIMIT)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", e.getenv("CUBELAB_TRUST_PROXY") == "1", "behind one reverse proxy: count the entry limit by the last X-Forwarded-For address (env CUBELAB_TRUST_PROXY=1)")
+	imageFlags(fs, &c.images, e)
 	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
 	if v := e.getenv("CUBELAB_ENTRY_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -56,6 +58,9 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := checkImageFlags(c.images); err != nil {
+		return c, err
 	}
 	if c.entryLimit < 0 {
 		return c, fmt.Errorf("%w: -entry-limit must be 0 or more", errUsage)
@@ -96,6 +101,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	defer pool.Close()
 	store := postgres.NewStore(pool)
+	if err := logImageProblems(ctx, store, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -113,7 +121,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 	}
 
-	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy})
+	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy, ImageLimits: c.images})
 	// Every process sweeps: the sweep is an idempotent UPDATE, so several
 	// servers on one database only repeat each other harmlessly.
 	go app.RunSweeper(ctx, 30*time.Second)

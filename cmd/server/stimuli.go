@@ -354,6 +354,8 @@ func stimuliImport(ctx context.Context, args []string, e env) error {
 	fs.SetOutput(e.stderr)
 	dbURL := fs.String("database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	replace := fs.Bool("replace", false, "replace a stored set of the same name and different content, if no study or model run uses it")
+	var lim stimulus.ImageLimits
+	imageFlags(fs, &lim, e)
 	// Folders and flags in any order.
 	var dirs []string
 	for {
@@ -368,6 +370,9 @@ func stimuliImport(ctx context.Context, args []string, e env) error {
 	if len(dirs) == 0 {
 		return fmt.Errorf("%w: stimuli import takes one or more folders\n\n%s", errUsage, stimuliUsage)
 	}
+	if err := checkImageFlags(lim); err != nil {
+		return err
+	}
 	if *dbURL == "" {
 		return errors.New("stimuli import: no database: set --database-url or DATABASE_URL")
 	}
@@ -376,7 +381,7 @@ func stimuliImport(ctx context.Context, args []string, e env) error {
 	sets := make([]*stimulus.Set, len(dirs))
 	var bad []string
 	for i, dir := range dirs {
-		s, err := stimulus.Load(dir)
+		s, err := stimulus.LoadWith(dir, lim)
 		if err != nil {
 			bad = append(bad, err.Error())
 			continue

@@ -45,7 +45,7 @@ func TestFlagsMatchStudy(t *testing.T) {
 			}
 		}
 		if c.served {
-			if _, _, err := store.TrialImage(ctx, p.ID, pos); err != nil {
+			if _, err := store.TrialStimulus(ctx, p.ID, pos); err != nil {
 				t.Fatal(err)
 			}
 		}

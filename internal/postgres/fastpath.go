@@ -78,7 +78,7 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 // one past the current trial), and records that it was served (the first
 // time); ok = false otherwise. It reads no image: pictures never change
 // under their id, so the server keeps them in a cache and reads one
-// (StimulusImageByID) only on a miss.
+// (Picture) only on a miss.
 func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, ok bool, err error) {
 	err = s.pool.QueryRow(ctx, `
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
@@ -117,15 +117,4 @@ func (s *Store) ImageServedBySession(ctx context.Context, slug string, tokenHash
 		return fmt.Errorf("postgres: image served: %w", err)
 	}
 	return nil
-}
-
-// StimulusImageByID returns the picture of the stimulus id.
-func (s *Store) StimulusImageByID(ctx context.Context, id uuid.UUID) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1`, id).Scan(&img, &contentType)
-	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "There is no such picture.")
-	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: stimulus image: %w", err)
-	}
-	return img, contentType, nil
 }

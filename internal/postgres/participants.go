@@ -209,24 +209,26 @@ func trialTargets(t *study.Trial) []any {
 	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs}
 }
 
-// TrialImage returns the image of the participant's trial at position and
-// records that it was served (the first time), the evidence that the
-// participant can have seen it when they answer.
-func (s *Store) TrialImage(ctx context.Context, participantID uuid.UUID, position int) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `
+// TrialStimulus returns the stimulus of the participant's trial at position
+// and records that its picture was served (the first time), the evidence
+// that the participant can have seen it when they answer: the caller serves
+// the picture next.
+func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, position int) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
 		served AS (
 			UPDATE trials SET image_served_at = now() FROM relaxed
 			WHERE participant_id = $1 AND position = $2 AND image_served_at IS NULL
 		)
-		SELECT s.image, s.content_type FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE t.participant_id = $1 AND t.position = $2`, participantID, position).Scan(&img, &contentType)
+		SELECT stimulus_id FROM trials WHERE participant_id = $1 AND position = $2`,
+		participantID, position).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+		return id, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
 	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: trial image: %w", err)
+		return id, fmt.Errorf("postgres: trial image: %w", err)
 	}
-	return img, contentType, nil
+	return id, nil
 }
 
 // answerHead and answerTail enclose the condition that picks the participant

@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"mime"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -205,6 +203,9 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 		}
 		if len(it.Image) == 0 {
 			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: image %s is empty", name, it.ExtID, it.File)
+		}
+		if it.ContentType != "" && !slices.Contains(stimulus.ContentTypes(), it.ContentType) {
+			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: %s is %s, not a PNG, JPEG or WebP image", name, it.ExtID, it.File, it.ContentType)
 		}
 		h.add(it)
 		progress(i + 1)
@@ -478,9 +479,15 @@ func (d *dirSource) item(i int) (ItemImport, error) {
 		r := it.RedRow
 		red = &r
 	}
-	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(it.File)))
+	// The type is what the content is, never what the file is called: a
+	// set folder not checked by stimulus.Load is checked here.
+	ct := it.ContentType
 	if ct == "" {
-		ct = http.DetectContentType(d.img)
+		info, err := stimulus.CheckImage(bytes.NewReader(d.img), int64(len(d.img)), stimulus.DefaultImageLimits)
+		if err != nil {
+			return ItemImport{}, study.Errorf(study.EINVALID, "stimulus set %q, item %s: %s %v", d.set.Name, it.ID, it.File, err)
+		}
+		ct = info.ContentType
 	}
 	return ItemImport{
 		ExtID: it.ID, Domain: it.Domain, NBlocks: it.NBlocks, NRows: it.NRows, RedRow: red,

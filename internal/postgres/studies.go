@@ -17,7 +17,7 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	COALESCE(st.items_per_participant, 0), st.responses_per_item, st.places, st.time_limit_minutes,
 	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
-	st.prolific_study_id, st.status, st.created_at, st.min_view_ms, st.too_fast_ms`
+	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -30,7 +30,7 @@ func studyTargets(st *study.Study) []any {
 		&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.MinViewMs, &st.TooFastMs}
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -38,7 +38,7 @@ func studyTargets(st *study.Study) []any {
 const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, items_per_participant,
 	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
 	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
-	completion_code, prolific_study_id, min_view_ms, too_fast_ms`
+	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms`
 
 // studySettings returns st's values for studySettingColumns. It first gives
 // st empty lists for nil ones, as the array columns are NOT NULL; items per
@@ -57,7 +57,7 @@ func studySettings(st *study.Study) []any {
 	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
-		st.CompletionCode, st.ProlificStudyID, st.MinViewMs, st.TooFastMs}
+		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs}
 }
 
 // placeholders returns n query parameters "$first, ..., $first+n-1".
@@ -137,34 +137,22 @@ func (s *Store) PreviewItems(ctx context.Context, st study.Study) ([]uuid.UUID, 
 	return out, nil
 }
 
-// StimulusImage returns the image of a stimulus of the study's set.
-func (s *Store) StimulusImage(ctx context.Context, setID, id uuid.UUID) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT image, content_type FROM stimuli WHERE id = $1 AND set_id = $2`, id, setID).
-		Scan(&img, &contentType)
+// ExampleStimulus is the picture the instructions show: an item of the
+// study's own set and task, one that is not among its trials when the set
+// has one (another size or split), else its first item; never an attention
+// check. Only the study's own set: a picture of another set is whatever
+// someone else uploaded.
+func (s *Store) ExampleStimulus(ctx context.Context, st study.Study) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `
+		SELECT id FROM stimuli
+		WHERE set_id = $1 AND domain = $2 AND NOT (id = ANY($5))
+		ORDER BY ((cardinality($3::int[]) = 0 OR size = ANY($3)) AND ($4 = '' OR split = $4)), ext_id
+		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "No such image.")
+		return id, study.Errorf(study.ENOTFOUND, "This study has no example picture.")
 	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: image %s: %w", id, err)
+		return id, fmt.Errorf("postgres: example image: %w", err)
 	}
-	return img, contentType, nil
-}
-
-// ExampleImage is the picture the instructions show: an item of the study's
-// domain that is not among its items (preferring its own set), or else its
-// first item.
-func (s *Store) ExampleImage(ctx context.Context, st study.Study) (img []byte, contentType string, err error) {
-	err = s.pool.QueryRow(ctx, `
-		SELECT image, content_type FROM stimuli
-		WHERE domain = $2 AND NOT (id = ANY($5))
-		ORDER BY (set_id = $1
-			AND (cardinality($3::int[]) = 0 OR size = ANY($3))
-			AND ($4 = '' OR split = $4)),
-			set_id <> $1, ext_id
-		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&img, &contentType)
-	if err == pgx.ErrNoRows {
-		return nil, "", study.Errorf(study.ENOTFOUND, "This study has no example picture.")
-	} else if err != nil {
-		return nil, "", fmt.Errorf("postgres: example image: %w", err)
-	}
-	return img, contentType, nil
+	return id, nil
 }

@@ -60,7 +60,7 @@ func (s *Server) handleSetUpload(w http.ResponseWriter, r *http.Request) error {
 		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("%q cannot name a set: give a name of letters, digits, '.', '-' and '_'. Nothing was stored.", name), nil)
 	}
 
-	set, err := stimulus.Load(root)
+	set, err := stimulus.LoadWith(root, s.imageLimits)
 	var invalid *stimulus.ValidationError
 	if errors.As(err, &invalid) {
 		lines := make([]string, 0, len(invalid.Problems)+1)

@@ -74,6 +74,10 @@ func (c *lru[K, V]) get(key K) (V, bool) {
 	return e.Value.(*lruEntry[K, V]).val, true
 }
 
+// maxCachedPicture is the largest picture the cache keeps; larger ones are
+// streamed from the database on every request.
+const maxCachedPicture = imageCacheBytes/8 - 64 // the content type counts too
+
 // put keeps val under key, dropping the least recently used values until
 // the total fits. A value costing over an eighth of the bound is not kept,
 // so that one odd upload cannot flush the rest.

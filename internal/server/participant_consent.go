@@ -77,25 +77,18 @@ func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) erro
 	}))
 }
 
-// handleExampleImage serves the instructions' example picture: an item of the
-// study's task that is not one of its trials when the database has one.
+// handleExampleImage serves the instructions' example picture: an item of
+// the study's own set and task, not one of its trials when the set has one.
 func (s *Server) handleExampleImage(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
 	if err != nil {
 		return err
 	}
-	img, ct, err := s.store.ExampleImage(r.Context(), st)
+	id, err := s.store.ExampleStimulus(r.Context(), st)
 	if err != nil {
 		return err
 	}
-	return writeImage(w, img, ct, "public, max-age=3600")
-}
-
-// writeImage sends an image from the database. A failed write means the
-// client went away; there is no one left to show an error page to.
-func writeImage(w http.ResponseWriter, img []byte, contentType, cache string) error {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Cache-Control", cache)
-	_, _ = w.Write(img)
-	return nil
+	// private: a draft's example changes as it is edited, and no shared
+	// cache needs to keep a study's pictures.
+	return s.servePicture(w, r, id, "private, max-age=3600")
 }

@@ -108,11 +108,7 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if found {
-			pic, err := s.stimulusImage(r, id)
-			if err != nil {
-				return err
-			}
-			return writeImage(w, pic.img, pic.contentType, "private, max-age=86400")
+			return s.servePicture(w, r, id, "private, max-age=86400")
 		}
 	}
 	_, p, err := s.participant(r)
@@ -122,11 +118,11 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 	if perr != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
 	}
-	img, ct, err := s.store.TrialImage(r.Context(), p.ID, pos)
+	id, err := s.store.TrialStimulus(r.Context(), p.ID, pos)
 	if err != nil {
 		return err
 	}
-	return writeImage(w, img, ct, "private, max-age=86400")
+	return s.servePicture(w, r, id, "private, max-age=86400")
 }
 
 // grant remembers that the session whose token hashes to hash may fetch the
@@ -154,19 +150,4 @@ func (s *Server) grantedPicture(r *http.Request, slug string, hash []byte, pos i
 		}
 	}
 	return s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)
-}
-
-// stimulusImage returns the picture of stimulus id from the process's cache,
-// reading it from the database on a miss.
-func (s *Server) stimulusImage(r *http.Request, id uuid.UUID) (picture, error) {
-	if pic, ok := s.images.get(id); ok {
-		return pic, nil
-	}
-	img, ct, err := s.store.StimulusImageByID(r.Context(), id)
-	if err != nil {
-		return picture{}, err
-	}
-	pic := picture{img: img, contentType: ct}
-	s.images.put(id, pic)
-	return pic, nil
 }

@@ -113,7 +113,7 @@ func (s *Server) handlePreviewAnswer(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handlePreviewImage(w http.ResponseWriter, r *http.Request) error {
-	st, ids, err := s.previewItems(r)
+	_, ids, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
@@ -121,11 +121,7 @@ func (s *Server) handlePreviewImage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	img, ct, err := s.store.StimulusImage(r.Context(), st.SetID, ids[pos-1])
-	if err != nil {
-		return err
-	}
-	return writeImage(w, img, ct, "private, max-age=3600")
+	return s.servePicture(w, r, ids[pos-1], "private, max-age=3600")
 }
 
 func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error {

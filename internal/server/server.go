@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/stimulus"
 )
 
 // Config is what a Server needs from outside.
@@ -34,6 +35,9 @@ type Config struct {
 	// X-Forwarded-For entry, as written by the one reverse proxy in front;
 	// set it only behind such a proxy, since anyone can write the header.
 	TrustForwarded bool
+	// ImageLimits bound the pictures of an uploaded stimulus set; zero
+	// values mean stimulus.DefaultImageLimits.
+	ImageLimits stimulus.ImageLimits
 	// Now is the server's clock (limits, session expiry, page stamps); nil
 	// means time.Now.
 	Now func() time.Time
@@ -46,6 +50,8 @@ type Server struct {
 	baseURL string
 	seed    func() int64
 	now     func() time.Time
+
+	imageLimits stimulus.ImageLimits
 
 	entryLimiter   *limiter // nil: no limit
 	trustForwarded bool
@@ -73,6 +79,13 @@ func New(cfg Config) *Server {
 	}
 	if s.seed == nil {
 		s.seed = randomSeed
+	}
+	s.imageLimits = cfg.ImageLimits
+	if s.imageLimits.MaxBytes <= 0 {
+		s.imageLimits.MaxBytes = stimulus.DefaultImageLimits.MaxBytes
+	}
+	if s.imageLimits.MaxSide <= 0 {
+		s.imageLimits.MaxSide = stimulus.DefaultImageLimits.MaxSide
 	}
 	if s.now == nil {
 		s.now = time.Now

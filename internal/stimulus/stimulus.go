@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/task"
@@ -53,6 +55,10 @@ type Item struct {
 	Split  string // e.g. "train", "val", "test"; may be empty
 	PairID string // shared by a pyramid and its pyramid-removed twin; empty otherwise
 	File   string // slash path relative to the set folder, e.g. "images/tower-0001.png"
+
+	// ContentType is what Load found the image to be (image/png,
+	// image/jpeg or image/webp), whatever File is called; "" before Load.
+	ContentType string
 }
 
 // Size is the condition the analyses group by: NBlocks for towers, NRows for pyramids.
@@ -224,6 +230,11 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 	if it.ID == "" {
 		bad("id", "empty")
 	}
+	for _, f := range []struct{ name, val string }{{"id", it.ID}, {"split", it.Split}, {"pair_id", it.PairID}, {"file", it.File}} {
+		if msg := checkText(f.val); msg != "" {
+			bad(f.name, "%s", msg)
+		}
+	}
 	d, err := task.ParseDomain(strings.TrimSpace(rec[1]))
 	if err != nil {
 		bad("domain", "%q is not tower, pyramid or pyramid-removed", rec[1])
@@ -268,6 +279,23 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 	return it, len(ps.err.Problems) == n0
 }
 
+// maxText bounds a manifest's text fields: ids and paths, not prose.
+const maxText = 200
+
+// checkText refuses text that cannot be stored or shown as it was meant:
+// invalid UTF-8, control characters (NUL among them) and very long values.
+func checkText(v string) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "is not valid UTF-8 text"
+	case len(v) > maxText:
+		return fmt.Sprintf("is %d bytes long, over the limit of %d", len(v), maxText)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return fmt.Sprintf("%q holds a control character", v)
+	}
+	return ""
+}
+
 // checkFile rejects paths that could leave the set folder or that mean
 // different things on different systems.
 func checkFile(f string) string {
@@ -286,10 +314,15 @@ func checkFile(f string) string {
 	return ""
 }
 
-// Load reads the set in dir and validates all of it: the manifest, that every
-// image exists as a regular file, and, when scenes.jsonl is present, that it
-// describes exactly the manifest's items with the same domain and answer.
-func Load(dir string) (*Set, error) {
+// Load is LoadWith with DefaultImageLimits.
+func Load(dir string) (*Set, error) { return LoadWith(dir, DefaultImageLimits) }
+
+// LoadWith reads the set in dir and validates all of it: the manifest, that
+// every image exists as a regular file and is a PNG, JPEG or WebP within
+// lim (by its content, not its name), and, when scenes.jsonl is present,
+// that it describes exactly the manifest's items with the same domain and
+// answer.
+func LoadWith(dir string, lim ImageLimits) (*Set, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("stimulus: %w", err)
@@ -319,6 +352,13 @@ func Load(dir string) (*Set, error) {
 			ps.add(ManifestFile, lines[i], "file", "%v", err)
 		case !fi.Mode().IsRegular():
 			ps.add(ManifestFile, lines[i], "file", "%q is not a regular file", it.File)
+		default:
+			info, err := CheckImageFile(s.Path(it), lim)
+			if err != nil {
+				ps.add(ManifestFile, lines[i], "file", "%q %v", it.File, err)
+				continue
+			}
+			s.Items[i].ContentType = info.ContentType
 		}
 	}
 	sf, err := os.Open(filepath.Join(abs, ScenesFile))

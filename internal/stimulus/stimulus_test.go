@@ -141,7 +141,7 @@ func writeSet(t *testing.T, manifest, scenes string, images ...string) string {
 		}
 	}
 	for _, im := range images {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(im)), []byte("png"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(im)), tinyPNG(t), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

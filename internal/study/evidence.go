@@ -80,19 +80,3 @@ type Submission struct {
 	Hidden      *bool // the page was hidden or lost focus; nil: not measured
 	ImagePx     *int  // the picture's rendered size in CSS pixels; nil: not measured
 }
-
-// LongestRun is the length of the longest run of identical answers in
-// answers (straight-lining). The answer statement keeps the same count as
-// it goes (participants.longest_run).
-func LongestRun(answers []string) int {
-	best, run := 0, 0
-	for i, a := range answers {
-		if i > 0 && a == answers[i-1] {
-			run++
-		} else {
-			run = 1
-		}
-		best = max(best, run)
-	}
-	return best
-}

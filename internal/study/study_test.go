@@ -137,14 +137,3 @@ func TestEvidenceFlags(t *testing.T) {
 		}
 	}
 }
-
-func TestLongestRun(t *testing.T) {
-	for _, c := range []struct {
-		answers []string
-		want    int
-	}{{nil, 0}, {[]string{"Yes"}, 1}, {[]string{"Yes", "Yes", "No", "No", "No", "Yes"}, 3}, {[]string{"No", "Yes", "No"}, 1}} {
-		if got := study.LongestRun(c.answers); got != c.want {
-			t.Errorf("LongestRun(%v) = %d, want %d", c.answers, got, c.want)
-		}
-	}
-}

@@ -32,6 +32,9 @@ type Study struct {
 	TooFastMs           int // an answer faster than this is flagged too_fast
 	Status              Status
 	CreatedAt           time.Time
+	// Exclusion is the study's exclusion rule in its text form (see
+	// Exclusion); "" excludes nobody.
+	Exclusion string
 }
 
 // Participant is one Prolific participant in one study.

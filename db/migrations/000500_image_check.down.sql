@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS stimulus_image_problems;
+ALTER TABLE stimuli ALTER COLUMN image SET STORAGE EXTENDED;
