@@ -24,11 +24,14 @@ import (
 // trial's page (without waiting for it).
 func browserJoin(t *testing.T, ctx context.Context, e *env, i int) {
 	t.Helper()
+	// Waits poll by Evaluate, which also works with the page's scripts off.
 	step(t, ctx, "open the study link",
-		chromedp.Navigate(e.srv.URL+"/s/towers?PROLIFIC_PID="+pid(i)+"&STUDY_ID="+prolificStudy+"&SESSION_ID="+session(i)),
-		chromedp.WaitVisible("button[value=yes]"))
-	step(t, ctx, "consent", chromedp.Click("button[value=yes]"), chromedp.WaitVisible("a.button"))
-	step(t, ctx, "instructions", chromedp.Click("a.button"), chromedp.WaitVisible("#age"))
+		chromedp.Navigate(e.srv.URL+"/s/towers?PROLIFIC_PID="+pid(i)+"&STUDY_ID="+prolificStudy+"&SESSION_ID="+session(i)))
+	waitFor(t, ctx, "the consent page", `!!document.querySelector("button[value=yes]") && document.readyState === "complete"`)
+	step(t, ctx, "consent", chromedp.Click("button[value=yes]"))
+	waitFor(t, ctx, "the instructions", `!!document.querySelector("a.button") && document.readyState === "complete"`)
+	step(t, ctx, "instructions", chromedp.Click("a.button"))
+	waitFor(t, ctx, "the questions about you", `!!document.querySelector("#age") && document.readyState === "complete"`)
 }
 
 // answers returns participant i's stored answers by position.
