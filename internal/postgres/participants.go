@@ -85,7 +85,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	var ids []uuid.UUID
-	var claim poolClaim // pool design only: the slots locked for this participant (pool.go)
+	var claim poolClaim // pool design only: the slots locked for this participant (pool_slots.go)
 	switch st.Design {
 	case study.Fixed:
 		if ids, err = itemIDs(ctx, tx, st); err != nil {
