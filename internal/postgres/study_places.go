@@ -130,10 +130,10 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 	err = tx.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
 				WHERE sh.study_id = $1 AND sh.used < (st.places + $3 - 1 - sh.shard) / $3),
-			$2 <> 'pool' OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
+			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
 			EXISTS (SELECT 1 FROM participants p JOIN studies st ON st.id = p.study_id
 				WHERE p.study_id = $1 AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
-				  AND p.status = 'started')`, st.ID, string(st.Design), placeShards).Scan(&freePlace, &freeSlot, &late)
+				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool, placeShards).Scan(&freePlace, &freeSlot, &late)
 	if err != nil {
 		return c, fmt.Errorf("postgres: free places: %w", err)
 	}
