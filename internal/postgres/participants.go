@@ -42,6 +42,10 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 		} else if err != nil {
 			return fmt.Errorf("postgres: find participant: %w", err)
 		}
+		// Only the Prolific session that opened the record may resume it.
+		if err := p.MayResume(params.SessionID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id) VALUES ($1, $2)`,
 			tokenHash, p.ID); err != nil {
 			return fmt.Errorf("postgres: session: %w", err)
