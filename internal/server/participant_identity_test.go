@@ -77,7 +77,7 @@ func TestIdentity(t *testing.T) {
 			query string
 			says  string
 		}{
-			"ErrMissing": {"PROLIFIC_PID=" + pid(5) + "&SESSION_ID=" + session(5), "lacks Prolific's STUDY_ID"},
+			"ErrMissing": {"PROLIFIC_PID=" + pid(5) + "&SESSION_ID=" + session(5), "STUDY_ID, so it cannot be checked"},
 			"ErrWrong":   {"PROLIFIC_PID=" + pid(5) + "&SESSION_ID=" + session(5) + "&STUDY_ID=60ffe5c8371090c7041d43fa", "different Prolific study"},
 		} {
 			p := e.do(t, e.client(t), "GET", "/s/towers?"+c.query, nil)
@@ -144,10 +144,20 @@ func TestReservationWindow(t *testing.T) {
 	if p := e.do(t, e.client(t), "GET", link(1, session(1)), nil); p.status != http.StatusGone || !strings.Contains(p.body, "All places") {
 		t.Fatalf("a real participant with every place held = %d:\n%s", p.status, p.body)
 	}
-	clk.add(time.Duration(study.DefaultReservationMinutes)*time.Minute + time.Second)
+	// The clock moves to just past the window of the last of them.
+	var last time.Time
+	if err := e.pool.QueryRow(context.Background(), `SELECT max(started_at) FROM participants`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	clk.mu.Lock()
+	clk.t = last.Add(time.Duration(study.DefaultReservationMinutes)*time.Minute + time.Second)
+	clk.mu.Unlock()
 	c := e.client(t)
 	if p := e.do(t, c, "GET", link(1, session(1)), nil); p.status != http.StatusSeeOther {
-		t.Fatalf("after the window = %d:\n%s", p.status, p.body)
+		var started, limit, now string
+		_ = e.pool.QueryRow(context.Background(), `SELECT max(started_at)::text, max(st.reservation_minutes)::text, $1::timestamptz::text
+			FROM participants p JOIN studies st ON st.id = p.study_id`, clk.now()).Scan(&started, &limit, &now)
+		t.Fatalf("after the window = %d (latest start %s, window %s min, clock %s):\n%s", p.status, started, limit, now, p.body)
 	}
 	if n := e.count(t, `SELECT count(*) FROM participants WHERE status = 'timed_out' AND status_reason LIKE '%reservation%'`); n != 100 {
 		t.Fatalf("%d of 100 made-up PIDs released", n)
