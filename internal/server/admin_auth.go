@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,7 +23,7 @@ const (
 	loginCSRFCookie  = "cubelab_login"
 	adminCookiePath  = "/admin"
 	csrfField        = "csrf"
-	maxAdminFormSize = 256 << 10
+	maxAdminFormSize = 1 << 20 // every admin body but the two uploads
 )
 
 // dummyHash is checked against when a login names no account, so that a
@@ -132,12 +131,7 @@ func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc {
 
 // adminError writes err as an admin page with the status of its code.
 func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
-	status, title := statusOf(study.ErrorCode(err))
-	msg := study.ErrorMessage(err)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		status, title, msg = http.StatusRequestEntityTooLarge, "Too large", "The form sent was too large."
-	}
+	status, title, msg := describe(err)
 	if status == http.StatusUnauthorized {
 		title = "Please log in"
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -40,6 +43,22 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 	return study.Errorf(study.ENOTFOUND, "There is no page at this address.")
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return study.Errorf(study.EINVALID, "This page cannot be used this way.")
+// methodNotAllowed answers 405 with the methods the address takes.
+func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		err := withStatus(http.StatusMethodNotAllowed, "Not allowed this way",
+			study.Errorf(study.EINVALID, "This address cannot be used with %s.", r.Method))
+		if strings.HasPrefix(r.URL.Path, "/admin") {
+			s.adminError(w, r, err)
+		} else {
+			s.Error(w, r, err)
+		}
+	}
 }
