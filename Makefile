@@ -1,5 +1,6 @@
 # make run   serves the platform with a ready demo study (PostgreSQL found or started by scripts/db.sh)
-# make test  checks generated files, vets, and runs every test against a real PostgreSQL and Chromium
+# make test  checks generated files, vets, runs staticcheck, and runs every test (the import rules of
+#            docs/ARCHITECTURE.md among them) against a real PostgreSQL and Chromium
 SHELL := /bin/bash
 GO ?= go
 ADDR ?= :8080
@@ -13,6 +14,7 @@ test:
 	@scripts/need.sh
 	@scripts/check-generated.sh
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	@url=$$(scripts/db.sh) && DATABASE_URL="$$url" $(GO) test -count=1 -timeout 12m ./...
 
 generate:

@@ -27,7 +27,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/loadgen"
 	"github.com/cubelab/cubelab/internal/postgres"
-	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/postgres/synthset"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -160,7 +160,7 @@ func createStudy(ctx context.Context, c config) (string, error) {
 	name := c.set
 	if name == "" {
 		name = fmt.Sprintf("loadgen-towers-%d", c.trials)
-		if _, _, err := store.ImportSet(ctx, pgtest.TowerSet(name, c.trials)); err != nil {
+		if _, _, err := store.ImportSet(ctx, synthset.TowerSet(name, c.trials)); err != nil {
 			return "", err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -26,15 +27,17 @@ type exportConfig struct {
 }
 
 const exportUsage = `usage: server export (--study SLUG[,SLUG] | --set NAME) --source every|majority|collected|truth
-       --format messages|imagefolder|csv|openai [--ties drop|coin] [--seed S] [--val 0.1]
-       [--domain D[,D]] [--sizes 2-4] [--split S[,S]] --out FILE.zip
+       --format trl|llamafactory|messages|imagefolder|csv|openai [--ties drop|coin] [--seed S] [--val 0.1]
+       [--domain D[,D]] [--sizes 2-4] [--split S[,S]] [--exclude RULE] --out FILE.zip
 
 Writes a fine-tuning data set (images, training files, dataset card README.md) as one ZIP.
---set takes the items of a stimulus set without any study, for --source truth.`
+--set takes the items of a stimulus set without any study, for --source truth.
+--exclude overrides each study's exclusion rule (e.g. checks>=1,run>=20,flagged>=0.2,device=phone;
+"none" excludes nobody); the card states the rule and lists whom it left out.`
 
 func parseExport(args []string, e env) (exportConfig, error) {
 	var c exportConfig
-	var studies, source, format, ties, domains, sizes, splits string
+	var studies, source, format, ties, domains, sizes, splits, exclude string
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -45,7 +48,8 @@ func parseExport(args []string, e env) (exportConfig, error) {
 	fs.StringVar(&studies, "study", "", "studies whose answers are exported, by slug, comma-separated")
 	fs.StringVar(&c.sel.Set, "set", "", "stimulus set whose items are exported with their ground truth (--source truth)")
 	fs.StringVar(&source, "source", "", "label source: every, majority, collected or truth")
-	fs.StringVar(&format, "format", "", "format: messages, imagefolder, csv or openai")
+	fs.StringVar(&format, "format", "", "format: trl, llamafactory, messages, imagefolder, csv or openai")
+	fs.StringVar(&exclude, "exclude", "", "exclusion rule for this export, overriding each study's (e.g. checks>=1,run>=20)")
 	fs.StringVar(&ties, "ties", string(export.DropTies), "majority ties: drop or coin")
 	fs.Uint64Var(&c.opts.Seed, "seed", 0, "seed of the train/validation split and of the tie coin")
 	fs.Float64Var(&c.opts.ValidationFraction, "val", 0.1, "share of images in the validation split, 0 <= f < 1")
@@ -83,7 +87,7 @@ func parseExport(args []string, e env) (exportConfig, error) {
 		return c, bad("--set has no answers: it needs --source truth, or use --study for human labels")
 	}
 	if format == "" {
-		return c, bad("--format is required (messages, imagefolder, csv or openai)")
+		return c, bad("--format is required (trl, llamafactory, messages, imagefolder, csv or openai)")
 	}
 	if c.opts.Format, err = export.ParseFormat(format); err != nil {
 		return c, bad("--format: %v", strings.TrimPrefix(err.Error(), "export: "))
@@ -105,6 +109,13 @@ func parseExport(args []string, e env) (exportConfig, error) {
 		return c, bad("--sizes: %v", err)
 	}
 	c.sel.Filter.SetSplits = list(splits)
+	if exclude != "" {
+		rule, err := study.ParseExclusion(exclude)
+		if err != nil {
+			return c, bad("--exclude: %s", study.ErrorMessage(err))
+		}
+		c.sel.Exclude = &rule
+	}
 	if c.out == "" {
 		return c, bad("--out FILE.zip is required")
 	}
@@ -188,6 +199,7 @@ func runExport(ctx context.Context, args []string, e env) error {
 			os.Remove(f.Name())
 		}
 	}()
+	c.opts.Exclusion, c.opts.Excluded = x.Exclusion()
 	c.opts.TempDir = dir // the spooled text is as large as the ZIP's: keep it on the same disk
 	c.opts.Modified = time.Now().UTC().Truncate(time.Second)
 	// The ZIP writer's own buffer is 4 KB: a larger one saves most of the

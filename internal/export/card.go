@@ -88,14 +88,14 @@ type countKey struct {
 type stats struct {
 	images, examples                 [2]int // train, validation
 	responses                        int
-	participants, studies            map[string]struct{}
+	participants, studies, sets      map[string]struct{}
 	skipped, tiesDropped, tiesBroken int
 	labels, human                    Agreement
 	counts                           map[countKey]*[2]int // Yes, No
 }
 
 func newStats() *stats {
-	return &stats{participants: map[string]struct{}{}, studies: map[string]struct{}{}, counts: map[countKey]*[2]int{}}
+	return &stats{participants: map[string]struct{}{}, studies: map[string]struct{}{}, sets: map[string]struct{}{}, counts: map[countKey]*[2]int{}}
 }
 
 func (s *stats) addImage(split string, g []Answer, examples []example) {
@@ -106,6 +106,9 @@ func (s *stats) addImage(split string, g []Answer, examples []example) {
 	s.images[i]++
 	s.examples[i] += len(examples)
 	truth := g[0].Truth
+	if g[0].Set != "" {
+		s.sets[g[0].Set] = struct{}{}
+	}
 	k := countKey{g[0].Domain, g[0].Size}
 	c := s.counts[k]
 	if c == nil {
@@ -153,6 +156,10 @@ func (s *stats) summary(opts Options) Summary {
 		sum.Studies = append(sum.Studies, st)
 	}
 	slices.Sort(sum.Studies)
+	for st := range s.sets {
+		sum.Sets = append(sum.Sets, st)
+	}
+	slices.Sort(sum.Sets)
 	for k, c := range s.counts {
 		sum.Counts = append(sum.Counts, Count{Domain: k.domain, Size: k.size, Yes: c[0], No: c[1]})
 	}
@@ -204,6 +211,20 @@ func writeCard(w io.Writer, s *Summary, files string) error {
 		"names it) and its label is exactly `Yes` or `No`. "+
 		"Attention-check items were left out before the export, and only the answers of participants who finished "+
 		"(completed or approved) were kept: those of rejected, returned, timed-out and unfinished ones were not.\n\n")
+	fmt.Fprintf(b, "Stimulus sets: %s. Studies: %s.\n\n", listText(s.Sets), listText(s.Studies))
+	fmt.Fprintf(b, "## Exclusion rule\n\n")
+	if o.Exclusion == "" {
+		fmt.Fprintf(b, "No exclusion rule beyond the participant's status.\n\n")
+	} else {
+		fmt.Fprintf(b, "%s\n\n", o.Exclusion)
+	}
+	if len(o.Excluded) > 0 {
+		fmt.Fprintf(b, "%d participants excluded by it:\n\n| participant_id | study | reasons |\n|---|---|---|\n", len(o.Excluded))
+		for _, e := range o.Excluded {
+			fmt.Fprintf(b, "| %s | %s | %s |\n", e.ParticipantID, e.Study, strings.Join(e.Reasons, "; "))
+		}
+		fmt.Fprintf(b, "\n")
+	}
 	fmt.Fprintf(b, "Filters: studies %s; domains %s; sizes %s; stimulus-set splits %s.", listText(o.Filter.Studies),
 		listText(o.Filter.Domains), listText(o.Filter.Sizes), listText(o.Filter.SetSplits))
 	if s.SkippedRows > 0 {
@@ -234,5 +255,10 @@ func writeCard(w io.Writer, s *Summary, files string) error {
 	fmt.Fprintf(b, "| compared with the ground truth | pairs | equal | phi |\n|---|---:|---:|---:|\n")
 	fmt.Fprintf(b, "| exported labels | %d | %s | %s |\n", s.Labels.N(), s.Labels.equalText(), s.Labels.phiText())
 	fmt.Fprintf(b, "| every human answer | %d | %s | %s |\n", s.HumanAnswers.N(), s.HumanAnswers.equalText(), s.HumanAnswers.phiText())
+	fmt.Fprintf(b, "\n## Checksums\n\nSHA-256 of the text files and of `SHA256SUMS`, which lists every file of the ZIP "+
+		"but itself and this card (check with `sha256sum -c SHA256SUMS`).\n\n| file | SHA-256 |\n|---|---|\n")
+	for _, c := range s.Checksums {
+		fmt.Fprintf(b, "| `%s` | `%s` |\n", c.Name, c.SHA256)
+	}
 	return b.Flush()
 }

@@ -15,9 +15,12 @@ package export
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +36,15 @@ import (
 
 // Answer is one row of the input: a person's answer to a stimulus, or, when the
 // labels come from the ground truth, a stimulus without an answer (empty Response).
+//
+// Every download names a stimulus by its manifest id (stimulus_id) and gives
+// the database's id beside it (stimulus_uuid); StimulusID here is the unique
+// key the rows are sorted and grouped by (the UUID when the rows come from the
+// database), ManifestID the manifest's id ("" means StimulusID is it).
 type Answer struct {
 	StimulusID    string      // unique id; rows arrive sorted by it (byte order)
+	ManifestID    string      // the stimulus set manifest's id; "" when StimulusID is the manifest id
+	Set           string      // stimulus set name
 	Domain        task.Domain // fixes the prompt
 	Size          int         // blocks of a tower, rows of a pyramid
 	SetSplit      string      // the stimulus set's own split column (manifest.csv), kept as metadata
@@ -43,6 +53,19 @@ type Answer struct {
 	ParticipantID string      // who answered (Prolific PID or internal id)
 	Study         string      // study the answer belongs to
 	ImagePath     string      // the image's path in its source (set folder or store); its extension names the type
+	// The answer's times, for per-answer rows: browser RT (-1 when the browser
+	// sent none), server RT, when the trial was first shown and when answered
+	// (zero when unknown).
+	BrowserRTMS, ServerRTMS int
+	ShownAt, AnsweredAt     time.Time
+}
+
+// manifestID is the id downloads call stimulus_id.
+func (a *Answer) manifestID() string {
+	if a.ManifestID != "" {
+		return a.ManifestID
+	}
+	return a.StimulusID
 }
 
 // OpenImage opens the image of a stimulus; imagePath is the row's ImagePath.
@@ -98,19 +121,21 @@ type Format string
 
 // The formats.
 const (
-	Messages    Format = "messages"    // chat-messages JSONL for TRL / unsloth
-	ImageFolder Format = "imagefolder" // Hugging Face imagefolder with metadata.jsonl
-	CSV         Format = "csv"         // one tidy CSV, one row per response
-	OpenAI      Format = "openai"      // OpenAI vision fine-tuning JSONL, images as data URLs
+	Messages     Format = "messages"     // chat-messages JSONL for TRL / unsloth
+	ImageFolder  Format = "imagefolder"  // Hugging Face imagefolder with metadata.jsonl
+	CSV          Format = "csv"          // one tidy CSV, one row per response
+	OpenAI       Format = "openai"       // OpenAI vision fine-tuning JSONL, images as data URLs
+	TRL          Format = "trl"          // TRL's vision SFT format: an images column and {"type": "image"} parts
+	LlamaFactory Format = "llamafactory" // LLaMA-Factory's sharegpt JSON with images, plus dataset_info.json
 )
 
 // ParseFormat accepts the names of the formats.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(s); f {
-	case Messages, ImageFolder, CSV, OpenAI:
+	case Messages, ImageFolder, CSV, OpenAI, TRL, LlamaFactory:
 		return f, nil
 	}
-	return "", fmt.Errorf("export: unknown format %q (want messages, imagefolder, csv or openai)", s)
+	return "", fmt.Errorf("export: unknown format %q (want trl, llamafactory, messages, imagefolder, csv or openai)", s)
 }
 
 // Filter keeps the rows that match every non-empty list.
@@ -138,6 +163,16 @@ type Options struct {
 	Filter             Filter
 	TempDir            string    // where text files are spooled; empty means os.TempDir
 	Modified           time.Time // time stamped on the ZIP entries and the card; zero leaves it out
+	// Exclusion says, for the card, which rule left participants out (the
+	// caller applies it: their rows never reach Write); Excluded lists them.
+	Exclusion string
+	Excluded  []Excluded
+}
+
+// Excluded is a participant the exclusion rule left out, and why.
+type Excluded struct {
+	ParticipantID, Study string
+	Reasons              []string
 }
 
 func (o *Options) check() error {
@@ -173,7 +208,14 @@ type Summary struct {
 	Labels                            Agreement // exported labels against the ground truth
 	HumanAnswers                      Agreement // every human answer in the written images against the ground truth
 	Counts                            []Count   // examples per domain, size and label, sorted
+	Sets                              []string  // stimulus sets of the written images
+	// Checksums are the SHA-256 of the text files and of SHA256SUMS, which
+	// holds those of every image too.
+	Checksums []Checksum
 }
+
+// Checksum is the SHA-256 of one file of the ZIP, in hex.
+type Checksum struct{ Name, SHA256 string }
 
 // Count is the number of examples of one domain and size, by label.
 type Count struct {
@@ -220,6 +262,13 @@ type exporter struct {
 	current string   // the current stimulus id; "" before the first row
 	started bool
 	image   bytes.Buffer // the current image, for formats that embed it
+	sums    []fileSum    // SHA-256 of every entry written so far
+}
+
+// fileSum is the SHA-256 of one ZIP entry.
+type fileSum struct {
+	name string
+	sum  []byte
 }
 
 func newExporter(ctx context.Context, w io.Writer, open OpenImage, opts Options) (*exporter, error) {
@@ -404,24 +453,52 @@ func (ex *exporter) writeImage(a *Answer, name string) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	ex.image.Reset()
-	var dst io.Writer = zf
+	h := sha256.New()
+	var dst io.Writer = io.MultiWriter(zf, h)
 	if ex.format.embedsImages() {
-		dst = io.MultiWriter(zf, &ex.image)
+		dst = io.MultiWriter(zf, h, &ex.image)
 	}
 	if _, err := io.Copy(dst, rc); err != nil {
 		return fmt.Errorf("export: copying image of %s: %w", a.StimulusID, err)
 	}
+	ex.sums = append(ex.sums, fileSum{name, h.Sum(nil)})
 	return nil
 }
 
 // finish appends the spooled text files and the card, then closes the ZIP.
 func (ex *exporter) finish() (Summary, error) {
-	for _, sp := range ex.spools.list {
-		if err := sp.appendTo(ex.zw, ex.opts.Modified); err != nil {
-			return Summary{}, err
+	if f, ok := ex.format.(finisher); ok {
+		if err := f.finish(ex.spools); err != nil {
+			return Summary{}, fmt.Errorf("export: spooling text: %w", err)
 		}
 	}
+	var texts []fileSum
+	for _, sp := range ex.spools.list {
+		h, err := sp.appendTo(ex.zw, ex.opts.Modified)
+		if err != nil {
+			return Summary{}, err
+		}
+		texts = append(texts, fileSum{sp.name, h})
+	}
+	// SHA256SUMS lists every file but itself and the card, in the format
+	// "sha256sum -c" reads; the card lists the text files and SHA256SUMS.
+	sumsFile, err := ex.zw.CreateHeader(&zip.FileHeader{Name: "SHA256SUMS", Method: zip.Deflate, Modified: ex.opts.Modified})
+	if err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	h := sha256.New()
+	bw := bufio.NewWriter(io.MultiWriter(sumsFile, h))
+	for _, f := range append(ex.sums, texts...) {
+		fmt.Fprintf(bw, "%x  %s\n", f.sum, f.name)
+	}
+	if err := bw.Flush(); err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	texts = append(texts, fileSum{"SHA256SUMS", h.Sum(nil)})
 	sum := ex.stats.summary(ex.opts)
+	for _, f := range texts {
+		sum.Checksums = append(sum.Checksums, Checksum{Name: f.name, SHA256: hex.EncodeToString(f.sum)})
+	}
 	card, err := ex.zw.CreateHeader(&zip.FileHeader{Name: "README.md", Method: zip.Deflate, Modified: ex.opts.Modified})
 	if err != nil {
 		return Summary{}, fmt.Errorf("export: %w", err)

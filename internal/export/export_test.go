@@ -596,8 +596,8 @@ func TestWriteErrors(t *testing.T) {
 func TestEmptyExport(t *testing.T) {
 	data, sum, _ := export(t, nil, Options{Source: EveryAnswer, Format: Messages, ValidationFraction: 0.1})
 	files := zipFiles(t, data)
-	if len(files) != 1 || sum.Examples != 0 {
-		t.Fatalf("files %v, %d examples; want the card alone", keysOf(files), sum.Examples)
+	if len(files) != 2 || len(files["SHA256SUMS"]) != 0 || sum.Examples != 0 {
+		t.Fatalf("files %v, %d examples; want the card and an empty SHA256SUMS", keysOf(files), sum.Examples)
 	}
 	if card := string(files["README.md"]); !strings.Contains(card, "| exported labels | 0 | undefined (no pairs) | undefined (no pairs) |") {
 		t.Errorf("card:\n%s", card)
@@ -643,8 +643,9 @@ func TestCSVFormulaCells(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	split, pid := slices.Index(recs[0], "set_split"), slices.Index(recs[0], "participant_id")
 	for _, r := range recs[1:] {
-		if r[4] != "'+cmd|' /C calc'!A0" || r[10] != "'@p" {
+		if r[split] != "'+cmd|' /C calc'!A0" || r[pid] != "'@p" {
 			t.Errorf("row %q: free-text cells must start with an apostrophe", r)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/task"
@@ -34,6 +35,10 @@ func newFormatWriter(f Format, src Source) formatWriter {
 		return &csvWriter{source: src}
 	case OpenAI:
 		return &openAIWriter{}
+	case TRL:
+		return &trlWriter{}
+	case LlamaFactory:
+		return &llamaFactoryWriter{}
 	}
 	return &messagesWriter{}
 }
@@ -127,6 +132,151 @@ func (*messagesWriter) describe() string {
 		"`image` is a path relative to the ZIP's root, where `images/` holds every image once."
 }
 
+// trlWriter writes images/ID.png and train.jsonl / validation.jsonl in TRL's
+// conversational vision format (huggingface/trl docs, "Dataset formats",
+// "Vision datasets"): an "images" column listing the example's images, and a
+// user message whose content is [{"type": "image"}, {"type": "text", ...}], the
+// placeholder standing for images[0]. The assistant's content is a list with
+// one text part, as in TRL's examples (HuggingFaceH4/llava-instruct-mix-vsft).
+type trlWriter struct{ cache labelCache }
+
+type (
+	imagePlaceholder struct {
+		Type string `json:"type"` // "image"
+	}
+	trlExample struct {
+		Images   []string      `json:"images"`
+		Messages []chatMessage `json:"messages"`
+	}
+)
+
+func (*trlWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*trlWriter) embedsImages() bool              { return false }
+func (w *trlWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	prompt := g[0].Domain.Prompt()
+	return w.cache.writeSplitLines(sps, img, examples, func(label string) ([]byte, error) {
+		return json.Marshal(trlExample{
+			Images: []string{"images/" + img.base()},
+			Messages: []chatMessage{
+				{Role: "user", Content: []any{imagePlaceholder{Type: "image"}, textPart{Type: "text", Text: prompt}}},
+				{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
+			},
+		})
+	})
+}
+func (*trlWriter) describe() string {
+	return "Format: TRL vision SFT (`trl`). `train.jsonl` and `validation.jsonl` hold one example per line: " +
+		"`images` lists the example's image (a path relative to the ZIP's root; `images/` holds every image once) " +
+		"and the user message's content is `[{\"type\": \"image\"}, {\"type\": \"text\", \"text\": PROMPT}]`, " +
+		"the placeholder standing for `images[0]`. Load with `datasets.load_dataset(\"json\", data_files=...)`, " +
+		"cast `images` to `Sequence(Image())` and pass the dataset to TRL's `SFTTrainer` unchanged."
+}
+
+// llamaFactoryWriter writes images/ID.png, train.json / validation.json in
+// LLaMA-Factory's sharegpt format (a JSON array; "<image>" in the user's text
+// marks where the image goes) and dataset_info.json registering both files
+// (LLaMA-Factory's data/README.md, the mllm_demo entry). Image paths are
+// relative to the folder holding dataset_info.json, LLaMA-Factory's dataset_dir.
+type llamaFactoryWriter struct {
+	cache labelCache
+	n     map[string]int // examples written per split file
+}
+
+type (
+	sharegptMessage struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	sharegptExample struct {
+		Messages []sharegptMessage `json:"messages"`
+		Images   []string          `json:"images"`
+	}
+)
+
+func (*llamaFactoryWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
+func (*llamaFactoryWriter) embedsImages() bool              { return false }
+func (w *llamaFactoryWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
+	if w.n == nil {
+		w.n = map[string]int{}
+	}
+	name := img.split + ".json"
+	sp, err := sps.get(name)
+	if err != nil {
+		return err
+	}
+	prompt := g[0].Domain.Prompt()
+	for _, e := range examples {
+		b, err := w.cache.line(img.id, e.label, func(label string) ([]byte, error) {
+			return json.Marshal(sharegptExample{
+				Messages: []sharegptMessage{{Role: "user", Content: "<image>" + prompt}, {Role: "assistant", Content: label}},
+				Images:   []string{"images/" + img.base()},
+			})
+		})
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if w.n[name] == 0 {
+			sep = "[\n"
+		}
+		w.n[name]++
+		if _, err := sp.w.WriteString(sep); err != nil {
+			return err
+		}
+		// The cached line ends in a newline, which JSON allows between elements.
+		if _, err := sp.w.Write(b[:len(b)-1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish closes the JSON arrays and writes dataset_info.json.
+func (w *llamaFactoryWriter) finish(sps *spools) error {
+	type entry struct {
+		FileName   string            `json:"file_name"`
+		Formatting string            `json:"formatting"`
+		Columns    map[string]string `json:"columns"`
+		Tags       map[string]string `json:"tags"`
+	}
+	info := map[string]entry{}
+	for _, split := range []string{Train, Validation} {
+		name := split + ".json"
+		if w.n[name] == 0 {
+			continue
+		}
+		sp, err := sps.get(name)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.w.WriteString("\n]\n"); err != nil {
+			return err
+		}
+		info["cubelab_"+split] = entry{FileName: name, Formatting: "sharegpt",
+			Columns: map[string]string{"messages": "messages", "images": "images"},
+			Tags:    map[string]string{"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}}
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	sp, err := sps.get("dataset_info.json")
+	if err != nil {
+		return err
+	}
+	_, err = sp.w.Write(append(b, '\n'))
+	return err
+}
+func (*llamaFactoryWriter) describe() string {
+	return "Format: LLaMA-Factory sharegpt (`llamafactory`). `train.json` and `validation.json` are JSON arrays of " +
+		"`{\"messages\": [...], \"images\": [...]}`, the user's text starting with `<image>`; `dataset_info.json` " +
+		"registers them as `cubelab_train` and `cubelab_validation`. Unzip into a folder and train with " +
+		"`dataset_dir: <folder>` and `dataset: cubelab_train`; image paths are relative to that folder."
+}
+
+// finisher is a format that writes something after the last image.
+type finisher interface{ finish(sps *spools) error }
+
 // imageFolderWriter writes SPLIT/images/ID.png and SPLIT/metadata.jsonl, the layout
 // of Hugging Face's imagefolder loader; file_name is relative to the split folder.
 type imageFolderWriter struct{ perAnswer bool }
@@ -134,6 +284,8 @@ type imageFolderWriter struct{ perAnswer bool }
 type folderRow struct {
 	FileName      string `json:"file_name"`
 	StimulusID    string `json:"stimulus_id"`
+	StimulusUUID  string `json:"stimulus_uuid"`
+	Set           string `json:"set"`
 	Domain        string `json:"domain"`
 	Size          int    `json:"size"`
 	SetSplit      string `json:"set_split"`
@@ -154,7 +306,7 @@ func (*imageFolderWriter) lines(sps *spools, img imageFile, g []Answer, examples
 		return err
 	}
 	a := &g[0]
-	row := folderRow{FileName: "images/" + img.base(), StimulusID: a.StimulusID, Domain: string(a.Domain),
+	row := folderRow{FileName: "images/" + img.base(), StimulusID: a.manifestID(), StimulusUUID: a.StimulusID, Set: a.Set, Domain: string(a.Domain),
 		Size: a.Size, SetSplit: a.SetSplit, Prompt: a.Domain.Prompt(), GroundTruth: a.Truth}
 	enc := json.NewEncoder(sp.w)
 	for _, e := range examples {
@@ -188,8 +340,11 @@ type csvWriter struct {
 	w      *csvout.Writer
 }
 
-var csvHeader = []string{"split", "stimulus_id", "domain", "size", "set_split", "image", "label",
-	"label_source", "ground_truth", "response", "participant_id", "study"}
+// csvHeader shares its ids with the answers and participants CSVs, so that the
+// three join on (participant_id, stimulus_id).
+var csvHeader = []string{"participant_id", "stimulus_id", "stimulus_uuid", "set", "study", "split", "domain", "size",
+	"set_split", "image", "label", "label_source", "ground_truth", "response", "browser_rt_ms", "server_rt_ms",
+	"shown_at", "answered_at"}
 
 func (*csvWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
 func (*csvWriter) embedsImages() bool              { return false }
@@ -212,8 +367,17 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 	rec := make([]string, len(csvHeader))
 	for i := range g {
 		a := &g[i]
-		rec = append(rec[:0], img.split, a.StimulusID, string(a.Domain), strconv.Itoa(a.Size), a.SetSplit,
-			"images/"+img.base(), label(i), string(w.source), a.Truth, a.Response, a.ParticipantID, a.Study)
+		browserRT, serverRT, shown, answered := "", "", "", ""
+		if a.Response != "" {
+			if a.BrowserRTMS >= 0 {
+				browserRT = strconv.Itoa(a.BrowserRTMS)
+			}
+			serverRT = strconv.Itoa(a.ServerRTMS)
+			shown, answered = timeText(a.ShownAt), timeText(a.AnsweredAt)
+		}
+		rec = append(rec[:0], a.ParticipantID, a.manifestID(), a.StimulusID, a.Set, a.Study, img.split, string(a.Domain),
+			strconv.Itoa(a.Size), a.SetSplit, "images/"+img.base(), label(i), string(w.source), a.Truth, a.Response,
+			browserRT, serverRT, shown, answered)
 		if err := w.w.Write(rec); err != nil {
 			return err
 		}
@@ -221,10 +385,21 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 	w.w.Flush() // into the spool's buffer, so that the spool holds every row at the end
 	return w.w.Error()
 }
+
+// timeText is RFC 3339 in UTC with milliseconds, as in the answers CSV; "" for the zero time.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
 func (*csvWriter) describe() string {
 	return "Format: one tidy CSV, `data.csv`, one row per response (a stimulus without responses has " +
 		"one row with an empty `response`); `label` is the label the chosen source gives the row, " +
-		"`image` a path relative to the ZIP's root, `split` train or validation."
+		"`image` a path relative to the ZIP's root, `split` train or validation. `participant_id` (Prolific PID) " +
+		"and `stimulus_id` (the manifest id) join it with the study's answers and participants CSVs; " +
+		"`stimulus_uuid` is the database's id, also the image's file name."
 }
 
 // openAIWriter writes train.jsonl / validation.jsonl in OpenAI's vision fine-tuning

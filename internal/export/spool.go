@@ -3,6 +3,7 @@ package export
 import (
 	"archive/zip"
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -47,19 +48,21 @@ func (s *spools) remove() {
 	s.list = nil
 }
 
-func (sp *spool) appendTo(zw *zip.Writer, modified time.Time) error {
+// appendTo copies the spool into its ZIP entry and returns the entry's SHA-256.
+func (sp *spool) appendTo(zw *zip.Writer, modified time.Time) ([]byte, error) {
 	if err := sp.w.Flush(); err != nil {
-		return fmt.Errorf("export: spooling %s: %w", sp.name, err)
+		return nil, fmt.Errorf("export: spooling %s: %w", sp.name, err)
 	}
 	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("export: rewinding %s: %w", sp.name, err)
+		return nil, fmt.Errorf("export: rewinding %s: %w", sp.name, err)
 	}
 	zf, err := zw.CreateHeader(&zip.FileHeader{Name: sp.name, Method: zip.Deflate, Modified: modified})
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	if _, err := io.Copy(zf, sp.f); err != nil {
-		return fmt.Errorf("export: appending %s: %w", sp.name, err)
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(zf, h), sp.f); err != nil {
+		return nil, fmt.Errorf("export: appending %s: %w", sp.name, err)
 	}
-	return nil
+	return h.Sum(nil), nil
 }

@@ -26,6 +26,9 @@ type ExportSelection struct {
 	Studies []string // study slugs
 	Set     string   // stimulus set name; only with the ground-truth source
 	Filter  export.Filter
+	// Exclude overrides each study's own exclusion rule for this export; nil
+	// applies each study's rule.
+	Exclude *study.Exclusion
 }
 
 // ExportReader feeds one export.Write from the database: Rows streams the
@@ -40,6 +43,8 @@ type ExportReader struct {
 	imagesSQL string
 	countSQL  string // a stimulus with more than one row; "" for a set, which has one each
 	args      []any
+	excluded  []export.Excluded
+	rules     []string // the rules applied, in words, one per distinct rule
 
 	images pgx.Rows  // the image stream, started by the first Image
 	ended  bool      // the image stream has no more rows
@@ -103,11 +108,16 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 		}
 		// Ground truth needs no answer: one row per item.
 		from := `FROM stimuli s WHERE s.set_id = $1` + filters + ` ORDER BY s.id`
-		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file ` + from
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, '', '', '', s.file, s.ext_id,
+			(SELECT name FROM stimulus_sets WHERE id = s.set_id), NULL::int, 0, NULL::timestamptz, NULL::timestamptz ` + from
 		x.imagesSQL = `SELECT s.id, s.image ` + from
 		x.args = []any{setID, domains, sizes, splits}
 	} else {
 		ids, err := s.studyIDs(ctx, sel.Studies)
+		if err != nil {
+			return nil, err
+		}
+		dropped, err := x.exclude(ctx, ids, sel.Exclude)
 		if err != nil {
 			return nil, err
 		}
@@ -119,23 +129,67 @@ func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportRea
 			JOIN participants p ON p.id = r.participant_id
 			JOIN studies st ON st.id = p.study_id
 			JOIN stimuli s ON s.id = t.stimulus_id
+			JOIN stimulus_sets ss ON ss.id = s.set_id
 			WHERE p.study_id = ANY($1)
 			  AND ` + counted("p.status") + `
 			  AND NOT t.is_attention_check
-			  AND NOT (t.stimulus_id = ANY(st.attention_check_ids))` + filters
+			  AND NOT (t.stimulus_id = ANY(st.attention_check_ids))
+			  AND NOT (p.id = ANY($5))` + filters
 		// Within a stimulus the rows are ordered by study and participant, so
 		// that the same data always gives the same ZIP; in byte order, which
 		// compares a third faster than the locale's and lets PostgreSQL sort
 		// incrementally after a merge join on the stimulus id.
-		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file ` +
+		x.rowsSQL = `SELECT s.id, s.domain, s.size, s.split, s.answer, r.answer, p.prolific_pid, st.slug, s.file, s.ext_id,
+			ss.name, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at ` +
 			from + ` ORDER BY s.id, st.slug COLLATE "C", p.prolific_pid COLLATE "C"`
 		// Only the images some row refers to, not the whole set.
 		x.imagesSQL = `SELECT si.id, si.image FROM stimuli si WHERE si.id IN (SELECT s.id ` + from + `) ORDER BY si.id`
 		x.countSQL = `SELECT s.id, count(*) ` + from + ` GROUP BY s.id HAVING count(*) <> 1 ORDER BY s.id LIMIT 1`
-		x.args = []any{ids, domains, sizes, splits}
+		x.args = []any{ids, domains, sizes, splits, dropped}
 	}
 	x.ctx, x.cancel = context.WithCancel(ctx)
 	return x, nil
+}
+
+// exclude applies the exclusion rule (override, or each study's own) to the
+// finished participants of the studies and returns the ids it leaves out.
+func (x *ExportReader) exclude(ctx context.Context, ids []uuid.UUID, override *study.Exclusion) ([]uuid.UUID, error) {
+	dropped := []uuid.UUID{}
+	for _, id := range ids {
+		var rule study.Exclusion
+		if override != nil {
+			rule = *override
+		} else {
+			var text string
+			if err := x.store.pool.QueryRow(ctx, `SELECT exclusion FROM studies WHERE id = $1`, id).Scan(&text); err != nil {
+				return nil, fmt.Errorf("postgres: export exclusion: %w", err)
+			}
+			var err error
+			if rule, err = study.ParseExclusion(text); err != nil {
+				return nil, err
+			}
+		}
+		if d := rule.Describe(); !slices.Contains(x.rules, d) {
+			x.rules = append(x.rules, d)
+		}
+		err := eachParticipant(ctx, x.store.pool, []uuid.UUID{id}, rule, func(r *ParticipantRecord) error {
+			if len(r.Excluded) > 0 {
+				dropped = append(dropped, r.ID)
+				x.excluded = append(x.excluded, export.Excluded{ParticipantID: r.PID, Study: r.Study, Reasons: slices.Clone(r.Excluded)})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return dropped, nil
+}
+
+// Exclusion is the exclusion rule applied, in words ("" for a stimulus set,
+// which has no participants), and who it left out; both go on the card.
+func (x *ExportReader) Exclusion() (string, []export.Excluded) {
+	return strings.Join(x.rules, " "), x.excluded
 }
 
 // CheckOnePerImage reports, as study.EINVALID, a stimulus with more than one
@@ -231,10 +285,14 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 			a                                               export.Answer
 			prev                                            uuid.UUID
 			id, domain, split, truth, resp, pid, slug, file pgtype.DriverBytes
+			ext, set                                        pgtype.DriverBytes
+			browserRT                                       pgtype.Int4
+			shown, answered                                 pgtype.Timestamptz
 		)
 		// One slice of destinations for every row: a variadic call would
 		// build a new one each time.
-		dest := []any{&id, &domain, &a.Size, &split, &truth, &resp, &pid, &slug, &file}
+		dest := []any{&id, &domain, &a.Size, &split, &truth, &resp, &pid, &slug, &file, &ext, &set,
+			&browserRT, &a.ServerRTMS, &shown, &answered}
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				yield(export.Answer{}, fmt.Errorf("postgres: export row: %w", err))
@@ -258,6 +316,13 @@ func (x *ExportReader) Rows() iter.Seq2[export.Answer, error] {
 			keep(&a.ParticipantID, pid)
 			keep(&a.Study, slug)
 			keep(&a.ImagePath, file)
+			keep(&a.ManifestID, ext)
+			keep(&a.Set, set)
+			a.BrowserRTMS = -1
+			if browserRT.Valid {
+				a.BrowserRTMS = int(browserRT.Int32)
+			}
+			a.ShownAt, a.AnsweredAt = shown.Time, answered.Time
 			if !yield(a, nil) {
 				return
 			}

@@ -240,9 +240,9 @@ func TestExportRows(t *testing.T) {
 		}
 		for i, w := range want {
 			r := recs[i+1]
-			got := []string{r[col["stimulus_id"]], r[col["response"]], r[col["participant_id"]], r[col["study"]],
+			got := []string{r[col["stimulus_id"]], r[col["stimulus_uuid"]], r[col["set"]], r[col["response"]], r[col["participant_id"]], r[col["study"]],
 				r[col["ground_truth"]], r[col["size"]], r[col["domain"]], r[col["set_split"]], r[col["image"]]}
-			exp := []string{w.item.id.String(), w.answer, w.pid, w.study, w.item.truth, fmt.Sprint(w.item.size),
+			exp := []string{w.item.ext, w.item.id.String(), "export-set", w.answer, w.pid, w.study, w.item.truth, fmt.Sprint(w.item.size),
 				"tower", "test", "images/" + w.item.id.String() + ".png"}
 			if !slices.Equal(got, exp) {
 				t.Errorf("row %d: got %v, want %v", i+1, got, exp)
@@ -338,15 +338,20 @@ func TestExportRows(t *testing.T) {
 		var got []string
 		for _, line := range strings.Split(strings.TrimSpace(string(files["train/metadata.jsonl"])), "\n") {
 			var row struct {
-				FileName    string `json:"file_name"`
-				StimulusID  string `json:"stimulus_id"`
-				Answer      string `json:"answer"`
-				GroundTruth string `json:"ground_truth"`
+				FileName     string `json:"file_name"`
+				StimulusID   string `json:"stimulus_id"`
+				StimulusUUID string `json:"stimulus_uuid"`
+				Set          string `json:"set"`
+				Answer       string `json:"answer"`
+				GroundTruth  string `json:"ground_truth"`
 			}
 			if err := json.Unmarshal([]byte(line), &row); err != nil {
 				t.Fatal(err)
 			}
-			it := f.items[uuid.MustParse(row.StimulusID)]
+			it := f.items[uuid.MustParse(row.StimulusUUID)]
+			if row.StimulusID != it.ext || row.Set != "export-set" {
+				t.Errorf("%s: stimulus_id %q, set %q; want the manifest id and the set", it.ext, row.StimulusID, row.Set)
+			}
 			if row.Answer != it.truth || row.GroundTruth != it.truth {
 				t.Errorf("%s: answer %s, ground truth %s, want %s", it.ext, row.Answer, row.GroundTruth, it.truth)
 			}
@@ -591,5 +596,156 @@ func TestExportOnlyFinished(t *testing.T) {
 		if slices.Contains(r, pid(20)) || slices.Contains(r, pid(21)) {
 			t.Errorf("an unfinished participant's answer was exported: %v", r)
 		}
+	}
+}
+
+// The answers CSV, the participants CSV and the export's data.csv share one id
+// vocabulary: joined on (participant_id, stimulus_id) no exported row is lost,
+// every counted answer of the studies is exported, and the times agree.
+func TestDownloadsJoin(t *testing.T) {
+	t.Parallel()
+	f := newExportFixture(t)
+	ctx := context.Background()
+	table := func(text string) (header map[string]int, rows [][]string) {
+		t.Helper()
+		recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+		if err != nil || len(recs) == 0 {
+			t.Fatalf("csv (%v):\n%s", err, text)
+		}
+		header = map[string]int{}
+		for i, h := range recs[0] {
+			header[h] = i
+		}
+		return header, recs[1:]
+	}
+	files, _ := exportZip(t, f.store, postgres.ExportSelection{Studies: []string{"ea", "eb"}},
+		export.Options{Source: export.EveryAnswer, Format: export.CSV, Seed: 1})
+	xh, xrows := table(string(files["data.csv"]))
+
+	type key struct{ pid, stim string }
+	answers := map[key][]string{}
+	var ah map[string]int
+	people := map[string][]string{}
+	var ph map[string]int
+	for _, slug := range []string{"ea", "eb"} {
+		st, err := f.store.StudyBySlug(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, p strings.Builder
+		if err := f.store.WriteAnswersCSV(ctx, st.ID, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, study.Exclusion{}, &p); err != nil {
+			t.Fatal(err)
+		}
+		var rows [][]string
+		ah, rows = table(a.String())
+		for _, r := range rows {
+			k := key{r[ah["participant_id"]], r[ah["stimulus_id"]]}
+			if answers[k] != nil {
+				t.Fatalf("answers CSV: %v twice", k)
+			}
+			answers[k] = r
+		}
+		ph, rows = table(p.String())
+		for _, r := range rows {
+			people[r[ph["participant_id"]]] = r
+		}
+	}
+	if len(xrows) != 24 {
+		t.Fatalf("data.csv: %d rows, want 24", len(xrows))
+	}
+	joined := 0
+	for _, x := range xrows {
+		k := key{x[xh["participant_id"]], x[xh["stimulus_id"]]}
+		a, ok := answers[k]
+		if !ok {
+			t.Errorf("export row %v has no answer", k)
+			continue
+		}
+		p, ok := people[k.pid]
+		if !ok {
+			t.Errorf("export row %v has no participant", k)
+			continue
+		}
+		joined++
+		for _, c := range []string{"study", "set", "stimulus_uuid", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"} {
+			if x[xh[c]] != a[ah[c]] {
+				t.Errorf("%v: %s is %q in the export and %q in the answers CSV", k, c, x[xh[c]], a[ah[c]])
+			}
+		}
+		if x[xh["response"]] != a[ah["answer"]] || x[xh["ground_truth"]] != a[ah["correct_answer"]] {
+			t.Errorf("%v: export %s/%s, answers %s/%s", k, x[xh["response"]], x[xh["ground_truth"]], a[ah["answer"]], a[ah["correct_answer"]])
+		}
+		if p[ph["study"]] != x[xh["study"]] || p[ph["excluded"]] != "false" {
+			t.Errorf("%v: participant row %v", k, p)
+		}
+		if x[xh["answered_at"]] == "" || x[xh["server_rt_ms"]] == "" {
+			t.Errorf("%v: export row without times: %v", k, x)
+		}
+	}
+	// The other way round: every answer of a counted participant to a counted
+	// item is in the export.
+	counted := 0
+	for _, a := range answers {
+		p := people[a[ah["participant_id"]]]
+		if a[ah["attention_check"]] == "false" && (p[ph["status"]] == "completed" || p[ph["status"]] == "approved") {
+			counted++
+		}
+	}
+	if joined != 24 || counted != 24 {
+		t.Errorf("joined %d of 24 export rows; %d counted answers in the answers CSVs, want 24", joined, counted)
+	}
+}
+
+// An export applies the exclusion rule (the override here; each study's own
+// otherwise) and puts it and the people it left out on the card; the
+// participants CSV gives the same verdict.
+func TestExportExclusion(t *testing.T) {
+	t.Parallel()
+	f := newExportFixture(t)
+	ctx := context.Background()
+	// Participant 0 of "ea" answers the check t07 wrongly: (6+0)%3 == 0.
+	rule, err := study.ParseExclusion("checks>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Exclude: &rule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	text, excluded := x.Exclusion()
+	if len(excluded) != 1 || excluded[0].ParticipantID != pid(0) || excluded[0].Study != "ea" || !strings.Contains(text, "checks>=1") {
+		t.Fatalf("excluded %+v, rule %q", excluded, text)
+	}
+	files, sum := exportZip(t, f.store, postgres.ExportSelection{Studies: []string{"ea", "eb"}, Exclude: &rule},
+		export.Options{Source: export.EveryAnswer, Format: export.CSV, Exclusion: text, Excluded: excluded})
+	if sum.Responses != 18 || strings.Contains(string(files["data.csv"]), pid(0)) {
+		t.Errorf("%d responses, want 24 less participant 0's 6", sum.Responses)
+	}
+	if card := string(files["README.md"]); !strings.Contains(card, "| "+pid(0)+" | ea | failed 1 attention check(s)") {
+		t.Errorf("card:\n%s", card)
+	}
+	st, _ := f.store.StudyBySlug(ctx, "ea")
+	var p strings.Builder
+	if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, rule, &p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.String(), pid(0)+",ea,") || strings.Count(p.String(), ",true,failed 1 attention check(s)") != 1 {
+		t.Errorf("participants CSV:\n%s", p.String())
+	}
+	// The study's own rule applies when the export gives none.
+	if _, err := f.store.Pool().Exec(ctx, `UPDATE studies SET exclusion = 'checks>=1' WHERE slug = 'ea'`); err != nil {
+		t.Fatal(err)
+	}
+	x2, err := f.store.OpenExport(ctx, postgres.ExportSelection{Studies: []string{"ea"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x2.Close()
+	if _, ex := x2.Exclusion(); len(ex) != 1 {
+		t.Errorf("study rule: excluded %+v, want participant 0", ex)
 	}
 }

@@ -157,50 +157,12 @@ func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []s
 	return cw.Error()
 }
 
-// WritePayCSV streams one line per participant with what they are owed:
-// base pay only once completed or approved, the bonus, the total, and the
-// bonus batch that holds them. Amounts are decimals of the study currency.
-func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) error {
-	rows, err := s.pool.Query(ctx, `
-		SELECT p.prolific_pid, p.status, p.status IN ('completed', 'approved'), COALESCE(p.bonus_minor, 0),
-			COALESCE(b.number, 0), b.paid_at IS NOT NULL
-		FROM participants p
-		LEFT JOIN bonus_batch_items bi ON bi.participant_id = p.id
-		LEFT JOIN bonus_batches b ON b.id = bi.batch_id
-		WHERE p.study_id = $1
-		ORDER BY p.started_at, p.id`, st.ID)
-	if err != nil {
-		return fmt.Errorf("postgres: pay csv: %w", err)
-	}
-	defer rows.Close()
-	header := []string{"participant_id", "status", "currency", "base_pay", "bonus", "total", "bonus_batch", "bonus_paid"}
-	err = writeCSVRows(w, rows, header, func(rec []string) error {
-		var pid, status string
-		var finished, paid bool
-		var bonus int64
-		var batch int
-		if err := rows.Scan(&pid, &status, &finished, &bonus, &batch, &paid); err != nil {
-			return err
-		}
-		base := int64(0)
-		if finished {
-			base = st.Pay.BaseMinor
-		} else {
-			bonus = 0 // nobody is owed a bonus they did not finish
-		}
-		batchCol := ""
-		if batch > 0 {
-			batchCol = strconv.Itoa(batch)
-		}
-		rec[0], rec[1], rec[2] = pid, status, st.Pay.Currency
-		rec[3], rec[4], rec[5] = prolific.Amount(base), prolific.Amount(bonus), prolific.Amount(base+bonus)
-		rec[6], rec[7] = batchCol, strconv.FormatBool(paid)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: pay csv: %w", err)
-	}
-	return nil
+// AnswersHeader is the header of the answers CSV: the ids every download
+// shares (participant_id is the Prolific PID, stimulus_id the manifest id,
+// stimulus_uuid the database's id), then the answer and its times.
+func AnswersHeader() []string {
+	return []string{"participant_id", "study", "set", "status", "position", "stimulus_id", "stimulus_uuid", "domain", "size",
+		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
 }
 
 // WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
@@ -208,41 +170,41 @@ func (s *Store) WritePayCSV(ctx context.Context, st study.Study, w io.Writer) er
 // grow with the study. Times are RFC 3339 in UTC with milliseconds.
 func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
 	rows, err := s.pool.Query(ctx, `
-		SELECT p.prolific_pid, p.status, r.position, s.ext_id, s.domain, s.size, t.is_attention_check,
+		SELECT p.prolific_pid, st.slug, ss.name, p.status, r.position, s.ext_id, s.id, s.domain, s.size, t.is_attention_check,
 			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at
 		FROM participants p
+		JOIN studies st ON st.id = p.study_id
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 		JOIN stimuli s ON s.id = t.stimulus_id
+		JOIN stimulus_sets ss ON ss.id = s.set_id
 		WHERE p.study_id = $1
 		ORDER BY p.started_at, p.id, r.position`, studyID)
 	if err != nil {
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
 	defer rows.Close()
-	header := []string{"participant_id", "status", "position", "stimulus_id", "domain", "size", "attention_check",
-		"answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
-	err = writeCSVRows(w, rows, header, func(rec []string) error {
-		var pid, status, ext, domain, answer, truth string
+	err = writeCSVRows(w, rows, AnswersHeader(), func(rec []string) error {
+		var pid, slug, set, status, ext, domain, answer, truth string
+		var sid uuid.UUID
 		var pos, size, serverRT int
 		var check, correct bool
 		var browserRT *int
 		var shown *time.Time
 		var answered time.Time
-		if err := rows.Scan(&pid, &status, &pos, &ext, &domain, &size, &check, &answer, &truth, &correct,
+		if err := rows.Scan(&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
 			&browserRT, &serverRT, &shown, &answered); err != nil {
 			return err
 		}
-		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = pid, status, strconv.Itoa(pos), ext, domain, strconv.Itoa(size)
-		rec[6], rec[7], rec[8], rec[9] = strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct)
-		rec[10], rec[11], rec[12] = "", strconv.Itoa(serverRT), ""
+		rec = append(rec[:0], pid, slug, set, status, strconv.Itoa(pos), ext, sid.String(), domain, strconv.Itoa(size),
+			strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct), "", strconv.Itoa(serverRT), "",
+			answered.UTC().Format(timeFormat))
 		if browserRT != nil {
-			rec[10] = strconv.Itoa(*browserRT)
+			rec[13] = strconv.Itoa(*browserRT)
 		}
 		if shown != nil {
-			rec[12] = shown.UTC().Format(timeFormat)
+			rec[15] = shown.UTC().Format(timeFormat)
 		}
-		rec[13] = answered.UTC().Format(timeFormat)
 		return nil
 	})
 	if err != nil {

@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/csv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -86,16 +90,31 @@ func TestBonusBatches(t *testing.T) {
 		t.Errorf("mark a missing batch: %v", err)
 	}
 
-	var pay strings.Builder
-	if err := store.WritePayCSV(ctx, st, &pay); err != nil {
+	var people strings.Builder
+	if err := store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, study.Exclusion{}, &people); err != nil {
 		t.Fatal(err)
 	}
-	rows := strings.Split(strings.TrimSpace(pay.String()), "\n")
-	if len(rows) != 11 || rows[0] != "participant_id,status,currency,base_pay,bonus,total,bonus_batch,bonus_paid" {
-		t.Fatalf("pay CSV:\n%s", pay.String())
+	recs, err := csv.NewReader(strings.NewReader(people.String())).ReadAll()
+	if err != nil || len(recs) != 11 || !slices.Equal(recs[0], postgres.ParticipantsHeader()) {
+		t.Fatalf("participants CSV (%v):\n%s", err, people.String())
 	}
-	if !strings.Contains(pay.String(), ",approved,GBP,1.00,0.20,1.20,2,true\n") {
-		t.Errorf("pay CSV lacks a paid approved line:\n%s", pay.String())
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	paid := 0
+	for _, r := range recs[1:] {
+		if r[col["status"]] == "approved" && r[col["bonus_batch"]] == "2" {
+			paid++
+			got := []string{r[col["currency"]], r[col["base_pay"]], r[col["bonus"]], r[col["total"]], r[col["bonus_paid"]],
+				r[col["n_counted"]], r[col["n_correct"]], r[col["accuracy"]], r[col["excluded"]], r[col["exclusion_rule"]]}
+			if want := []string{"GBP", "1.00", "0.20", "1.20", "true", "4", "4", "1.000000", "false", "none"}; !slices.Equal(got, want) {
+				t.Errorf("paid approved row %v, want %v", got, want)
+			}
+		}
+	}
+	if paid != 2 {
+		t.Errorf("participants CSV has %d paid rows of batch 2, want 2:\n%s", paid, people.String())
 	}
 
 	var answers strings.Builder
@@ -106,7 +125,7 @@ func TestBonusBatches(t *testing.T) {
 	if len(got) != 1+40 {
 		t.Errorf("answers CSV has %d lines, want a header and 40 answers", len(got))
 	}
-	if got[0] != "participant_id,status,position,stimulus_id,domain,size,attention_check,answer,correct_answer,correct,browser_rt_ms,server_rt_ms,shown_at,answered_at" ||
+	if got[0] != strings.Join(postgres.AnswersHeader(), ",") ||
 		strings.Count(answers.String(), ",tower,") != 40 || strings.Count(answers.String(), ",true,,") != 40 {
 		t.Errorf("answers CSV:\n%s", strings.Join(got[:3], "\n"))
 	}

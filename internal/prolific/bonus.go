@@ -5,18 +5,14 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/study"
 )
 
 // Amount writes minor units as the decimal Prolific's bulk bonus form takes:
 // 85 -> "0.85", 1200 -> "12.00". Every currency Prolific pays in (GBP, USD,
-// EUR) has two decimals, so minor units are hundredths.
-func Amount(minor int64) string {
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
-}
+// EUR) has two decimals, so minor units are hundredths (study.Decimal).
+func Amount(minor int64) string { return study.Decimal(minor) }
 
 // ParseAmount reads a decimal amount with at most two decimals ("2", "2.5",
 // "2.50") into minor units. It refuses negatives, more decimals and anything

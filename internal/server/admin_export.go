@@ -80,7 +80,7 @@ func exportRequest(q url.Values) (postgres.ExportSelection, export.Options, erro
 		return sel, opts, invalid("A stimulus set has no answers: with a set, choose the ground truth as the label source.")
 	}
 	if opts.Format, err = export.ParseFormat(q.Get("format")); err != nil {
-		return sel, opts, invalid("Choose a format: chat messages, imagefolder, CSV or OpenAI.")
+		return sel, opts, invalid("Choose a format: TRL, LLaMA-Factory, chat messages, imagefolder, CSV or OpenAI.")
 	}
 	if opts.Ties, err = export.ParseTies(cmp.Or(q.Get("ties"), string(export.DropTies))); err != nil {
 		return sel, opts, invalid("Choose what to do with tied majorities: drop them or toss a coin.")
@@ -107,6 +107,13 @@ func exportRequest(q url.Values) (postgres.ExportSelection, export.Options, erro
 		sel.Filter.Sizes = append(sel.Filter.Sizes, n)
 	}
 	sel.Filter.SetSplits = nonEmpty(q["split"])
+	if ex := strings.TrimSpace(q.Get("exclude")); ex != "" {
+		rule, err := study.ParseExclusion(ex)
+		if err != nil {
+			return sel, opts, err
+		}
+		sel.Exclude = &rule
+	}
 	opts.Filter = sel.Filter
 	opts.Filter.Studies = sel.Studies
 	return sel, opts, nil
@@ -169,6 +176,7 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 		}
 	}
 	opts.Modified = s.now().UTC().Truncate(time.Second)
+	opts.Exclusion, opts.Excluded = x.Exclusion()
 
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFileName(sel, opts)+`"`)

@@ -97,12 +97,16 @@ func TestAdminExport(t *testing.T) {
 	if len(recs) != 1+3 {
 		t.Fatalf("data.csv has %d rows, want 3 answers of sizes 2 and 3:\n%s", len(recs)-1, files["data.csv"])
 	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
 	for _, r := range recs[1:] {
-		if r[0] != "train" || r[3] == "4" || r[10] != e.part.PID || r[11] != "towers" {
+		if r[col["split"]] != "train" || r[col["size"]] == "4" || r[col["participant_id"]] != e.part.PID || r[col["study"]] != "towers" {
 			t.Errorf("row %v", r)
 		}
-		if _, ok := files[r[5]]; !ok {
-			t.Errorf("image %s is not in the ZIP", r[5])
+		if _, ok := files[r[col["image"]]]; !ok {
+			t.Errorf("image %s is not in the ZIP", r[col["image"]])
 		}
 	}
 	if !strings.Contains(string(files["README.md"]), "3 human answers to the exported images from 1 distinct annotators") {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
@@ -125,14 +126,28 @@ func download(w http.ResponseWriter, name string) {
 	w.Header().Set("Cache-Control", "no-store")
 }
 
-// handlePayCSV streams every participant with base pay, bonus and total.
+// handlePayCSV streams the participants table: status, times, accuracy,
+// attention checks, demographics, pay, and the exclusion rule's verdict (the
+// study's rule, or ?exclude= for this download).
 func (s *Server) handlePayCSV(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
+	rule, err := exclusionRule(st, r.URL.Query().Get("exclude"))
+	if err != nil {
+		return err
+	}
 	download(w, st.Slug+"-participants.csv")
-	return s.streamed(r, s.store.WritePayCSV(r.Context(), st, w))
+	return s.streamed(r, s.store.WriteParticipantsCSV(r.Context(), []uuid.UUID{st.ID}, rule, w))
+}
+
+// exclusionRule is the study's exclusion rule, or override when it is not empty.
+func exclusionRule(st study.Study, override string) (study.Exclusion, error) {
+	if override != "" {
+		return study.ParseExclusion(override)
+	}
+	return study.ParseExclusion(st.Exclusion)
 }
 
 // handleAnswersCSV streams every answer of the study as a tidy CSV.

@@ -3,11 +3,10 @@
 package study
 
 import (
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"strings"
-
-	"github.com/cubelab/cubelab/internal/prolific"
 )
 
 // Status is where a study stands.
@@ -97,10 +96,22 @@ func (p Pay) Bonus(correct int) int64 {
 	return min(int64(correct)*p.PerCorrectMinor, p.MaxBonusMinor)
 }
 
+// Decimal writes minor units as a plain decimal: 85 -> "0.85", 1200 ->
+// "12.00", -5 -> "-0.05". Every currency a study pays in (GBP, USD, EUR) has
+// two decimals, so minor units are hundredths. It is the figure Prolific is
+// sent (prolific.Amount).
+func Decimal(minor int64) string {
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
+}
+
 // FormatMoney writes an amount in minor units for people, e.g. "£1.50": the
-// figure Prolific is sent (prolific.Amount), with the currency's symbol.
+// figure Prolific is sent (Decimal), with the currency's symbol.
 func FormatMoney(minor int64, currency string) string {
-	amount := prolific.Amount(minor)
+	amount := Decimal(minor)
 	sign := ""
 	if rest, neg := strings.CutPrefix(amount, "-"); neg {
 		sign, amount = "-", rest

@@ -30,6 +30,9 @@ type Study struct {
 	ProlificStudyID     string
 	Status              Status
 	CreatedAt           time.Time
+	// Exclusion is the study's exclusion rule in its text form (see
+	// Exclusion); "" excludes nobody.
+	Exclusion string
 }
 
 // Participant is one Prolific participant in one study.
