@@ -13,7 +13,7 @@ import (
 // so that the whole surface of the server can be read in one place.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.logRequests, securityHeaders, s.checkInput)
+	r.Use(middleware.Recoverer, s.logRequests, s.securityHeaders, s.checkInput)
 
 	r.Get("/healthz", s.handleHealth)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(web.Static())))

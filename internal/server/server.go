@@ -56,6 +56,10 @@ type Server struct {
 	entryLimiter   *limiter // nil: no limit
 	trustForwarded bool
 
+	// delay waits before a login for an email that failed often (a
+	// variable so that tests can see the wait without waiting).
+	delay func(ctx context.Context, d time.Duration) error
+
 	// logins bounds the password checks running at once: each argon2id
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
 	logins chan struct{}
@@ -87,6 +91,7 @@ func New(cfg Config) *Server {
 	if s.imageLimits.MaxSide <= 0 {
 		s.imageLimits.MaxSide = stimulus.DefaultImageLimits.MaxSide
 	}
+	s.delay = sleep
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -94,6 +99,18 @@ func New(cfg Config) *Server {
 		s.entryLimiter = newLimiter(cfg.EntryLimit, s.now)
 	}
 	return s
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func randomSeed() int64 {
