@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 )
 
@@ -114,5 +116,34 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 	err := run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-database-url", dsn}, e)
 	if err == nil || !strings.Contains(err.Error(), "newer than this build") {
 		t.Fatalf("serve on a newer schema = %v, want a refusal", err)
+	}
+}
+
+// TestServeDemoKeepsStoredSet: a database whose set of a shipped name differs
+// from the folder (the shipped sets were regenerated since) keeps its set,
+// with a warning, instead of refusing to start.
+func TestServeDemoKeepsStoredSet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	e := env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	old, cur := t.TempDir(), t.TempDir()
+	writeTowerSet(t, old, "towers-eval", 6)
+	writeTowerSet(t, cur, "towers-eval", 4)
+	if err := setUpDemo(ctx, store, old, "http://x", e, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := setUpDemo(ctx, store, cur, "http://x", e, log); err != nil {
+		t.Fatalf("second demo set-up with a changed set: %v", err)
+	}
+	if !strings.Contains(logs.String(), "keeping the stored one") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM stimuli st JOIN stimulus_sets s ON s.id = st.set_id WHERE s.name = 'towers-eval'`).Scan(&n); err != nil || n != 6 {
+		t.Errorf("stored towers-eval has %d items (%v), want the 6 of the first import", n, err)
 	}
 }

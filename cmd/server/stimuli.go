@@ -137,7 +137,7 @@ func stimuliGenerate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s in %.1fs: %d items from %d scenes drawn; re-sampled: %d within the margin, %d by the depth rule, %d undecided by the solver\n",
+	fmt.Fprintf(e.stdout, "wrote %s in %.1fs: %d images from %d scenes drawn; re-sampled: %d within the margin, %d by the depth rule, %d undecided by the solver\n",
 		*out, time.Since(start).Seconds(), sum.Items, sum.Drawn, sum.Ambiguous, sum.DepthFlip, sum.Undecided)
 	return nil
 }

@@ -101,6 +101,7 @@ func feasible(a []float64, b []float64, m, n int) (bool, error) {
 	start := time.Now()
 	bland := false
 	degenerate := 0
+	var nz []int
 	for iter := 0; ; iter++ {
 		if iter >= maxIter {
 			return false, fmt.Errorf("%w: no answer after %d pivots", ErrUndecided, iter)
@@ -151,7 +152,7 @@ func feasible(a []float64, b []float64, m, n int) (bool, error) {
 		} else {
 			degenerate = 0
 		}
-		pivot(T, m+1, w, leave, enter)
+		nz = pivot(T, m+1, w, leave, enter, nz)
 		basis[leave] = enter
 	}
 
@@ -209,12 +210,19 @@ func certifiedSolution(A, B, x []float64, m, n int) (bool, float64) {
 	return worst <= lpResidTol, worst
 }
 
-// pivot makes column c a unit column with its 1 in row r.
-func pivot(T []float64, rows, w, r, c int) {
+// pivot makes column c a unit column with its 1 in row r. nz is scratch
+// space for the indices of the pivot row's non-zero entries: the tableaux of
+// statics programs stay sparse (a force touches the rows of two blocks), so
+// updating only those entries saves most of the work.
+func pivot(T []float64, rows, w, r, c int, nz []int) []int {
 	pr := T[r*w : (r+1)*w]
 	inv := 1 / pr[c]
-	for j := range pr {
-		pr[j] *= inv
+	nz = nz[:0]
+	for j, v := range pr {
+		if v != 0 {
+			pr[j] = v * inv
+			nz = append(nz, j)
+		}
 	}
 	pr[c] = 1
 	for i := range rows {
@@ -226,11 +234,10 @@ func pivot(T []float64, rows, w, r, c int) {
 		if f == 0 {
 			continue
 		}
-		for j, v := range pr {
-			if v != 0 {
-				row[j] -= f * v
-			}
+		for _, j := range nz {
+			row[j] -= f * pr[j]
 		}
 		row[c] = 0
 	}
+	return nz
 }

@@ -35,6 +35,15 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	states, err := s.store.BatchProlificStates(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	_, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	linked = linked && s.pro.client != nil
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
 	v := web.PayoutsView{
 		AdminPage: adminPage(r, "Payouts: "+st.Title, "studies"), Base: studyURL(st.ID), StudyTitle: st.Title,
@@ -46,6 +55,7 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 		if b.PaidAt != nil {
 			row.Paid = when(*b.PaidAt)
 		}
+		row.Prolific = batchProlific(st, linked, b.Number, b.PaidAt != nil, states[b.Number])
 		v.Batches = append(v.Batches, row)
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("new")); err == nil && n > 0 && n <= math.MaxInt32 {

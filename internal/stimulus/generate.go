@@ -136,7 +136,7 @@ func (o GenerateOptions) check() error {
 
 // Summary is what Generate threw away on the way to a complete set.
 type Summary struct {
-	Items int
+	Items int // manifest rows written (two per item when Paired)
 	cubeworld.Stats
 }
 
@@ -338,11 +338,11 @@ func (o GenerateOptions) generate(ctx context.Context, dir string, progress func
 	}
 	go func() { workers.Wait(); close(results) }()
 
+	next := 0 // items written
 	// Write in index order in this goroutine; the first error anywhere
 	// cancels gctx, which stops the feeder and the workers.
 	g.Go(func() error {
 		pending := map[int]made{}
-		next := 0
 		for m := range results {
 			pending[m.i] = m
 			for {
@@ -359,7 +359,7 @@ func (o GenerateOptions) generate(ctx context.Context, dir string, progress func
 				}
 				sum.Stats.Add(m.stats)
 				next++
-				sum.Items = next
+				sum.Items += len(m.items)
 				<-tokens
 				if progress != nil {
 					progress(next, total)
@@ -377,8 +377,8 @@ func (o GenerateOptions) generate(ctx context.Context, dir string, progress func
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("stimulus: generate: %w", err)
 	}
-	if sum.Items != total {
-		return sum, fmt.Errorf("stimulus: generate: only %d of %d items made", sum.Items, total)
+	if next != total {
+		return sum, fmt.Errorf("stimulus: generate: only %d of %d items made", next, total)
 	}
 	if err := mw.Flush(); err != nil {
 		return sum, err
