@@ -36,3 +36,6 @@ func (s *Server) RecordDelays() func() []time.Duration {
 		return append([]time.Duration(nil), got...)
 	}
 }
+
+// ReportsComputed is how many reports the server has computed.
+func (s *Server) ReportsComputed() int64 { return s.reportsComputed.Load() }

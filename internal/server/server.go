@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -62,6 +63,9 @@ type Server struct {
 	// delay waits before a login for an email that failed often (a
 	// variable so that tests can see the wait without waiting).
 	delay func(ctx context.Context, d time.Duration) error
+
+	// reportsComputed counts report computations (tests read it).
+	reportsComputed atomic.Int64
 
 	// logins bounds the password checks running at once: each argon2id
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
