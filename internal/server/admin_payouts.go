@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -144,20 +145,25 @@ func (s *Server) handlePayCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err := exclusionRule(st, r.URL.Query().Get("exclude"))
+	override, err := exclusionOverride(r.URL.Query().Get("exclude"))
 	if err != nil {
 		return err
 	}
 	download(w, st.Slug+"-participants.csv")
-	return s.streamed(r, s.store.WriteParticipantsCSV(r.Context(), []uuid.UUID{st.ID}, rule, w))
+	return s.streamed(r, s.store.WriteParticipantsCSV(r.Context(), []uuid.UUID{st.ID}, override, w))
 }
 
-// exclusionRule is the study's exclusion rule, or override when it is not empty.
-func exclusionRule(st study.Study, override string) (study.Exclusion, error) {
-	if override != "" {
-		return study.ParseExclusion(override)
+// exclusionOverride reads an exclusion rule given for one download or page;
+// nil (the studies' own rules) when none is given.
+func exclusionOverride(text string) (*study.Exclusion, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
 	}
-	return study.ParseExclusion(st.Exclusion)
+	rule, err := study.ParseExclusion(text)
+	if err != nil {
+		return nil, err
+	}
+	return &rule, nil
 }
 
 // handleAnswersCSV streams every answer of the study as a tidy CSV.
