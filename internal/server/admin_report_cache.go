@@ -3,8 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
 
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/postgres"
@@ -15,11 +13,8 @@ import (
 // people and 10 models), and a reader opening the page and then its figures
 // asks for the same numbers several times in a row.
 type reports struct {
-	s *Server
-
-	mu      sync.Mutex
-	entries map[string]reportEntry
-	order   []string // keys, least recently used first
+	s     *Server
+	cache *lru[string, reportEntry] // each report costs 1, so at most reportCacheSize
 }
 
 type reportEntry struct {
@@ -32,7 +27,7 @@ const reportCacheSize = 32
 
 // newReports makes the report handlers of one Handler, with an empty cache.
 func (s *Server) newReports() *reports {
-	return &reports{s: s, entries: map[string]reportEntry{}}
+	return &reports{s: s, cache: newLRU[string](reportCacheSize, func(reportEntry) int { return 1 })}
 }
 
 // analyze returns the report of subj computed with opt (seeded with
@@ -54,7 +49,7 @@ func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Opt
 		key = full
 	}
 	for _, k := range []string{full, key} {
-		if e, ok := rp.get(k); ok {
+		if e, ok := rp.cache.get(k); ok {
 			return e.rep, e.info, nil
 		}
 	}
@@ -69,35 +64,6 @@ func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Opt
 	// Should the data have changed since the version was read, this report
 	// is newer than its key says; no later request reads the older version,
 	// so it is never shown in its place.
-	rp.put(key, reportEntry{rep, info})
+	rp.cache.put(key, reportEntry{rep, info})
 	return rep, info, nil
-}
-
-func (rp *reports) get(key string) (reportEntry, bool) {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	e, ok := rp.entries[key]
-	if ok {
-		rp.touch(key)
-	}
-	return e, ok
-}
-
-func (rp *reports) put(key string, e reportEntry) {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	if _, ok := rp.entries[key]; !ok && len(rp.order) >= reportCacheSize {
-		delete(rp.entries, rp.order[0])
-		rp.order = rp.order[1:]
-	}
-	rp.entries[key] = e
-	rp.touch(key)
-}
-
-// touch moves key to the most recently used end; the caller holds mu.
-func (rp *reports) touch(key string) {
-	if i := slices.Index(rp.order, key); i >= 0 {
-		rp.order = slices.Delete(rp.order, i, i+1)
-	}
-	rp.order = append(rp.order, key)
 }
