@@ -42,8 +42,9 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 		} else if err != nil {
 			return fmt.Errorf("postgres: find participant: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id) VALUES ($1, $2)`,
-			tokenHash, p.ID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
+			VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
+			tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
 			return fmt.Errorf("postgres: session: %w", err)
 		}
 		return nil
@@ -141,7 +142,7 @@ func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (stu
 		FROM participant_sessions ps
 		JOIN participants p ON p.id = ps.participant_id
 		JOIN studies st ON st.id = p.study_id
-		WHERE ps.token_hash = $1 AND st.slug = $2`, tokenHash, slug)
+		WHERE ps.token_hash = $1 AND st.slug = $2 AND ps.expires_at > now()`, tokenHash, slug)
 	err := scanParticipant(row, &p, studyTargets(&st)...)
 	if err == pgx.ErrNoRows {
 		return st, p, study.Errorf(study.EUNAUTHORIZED,

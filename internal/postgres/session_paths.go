@@ -28,7 +28,7 @@ import (
 func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []byte, sub study.Submission) (study.Response, bool, error) {
 	r := study.Response{Position: sub.Position, Answer: sub.Answer}
 	err := s.pool.QueryRow(ctx, answerHead+
-		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1) AND st.slug = $8`+answerTail,
+		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now()) AND st.slug = $8`+answerTail,
 		append(append([]any{tokenHash}, submissionArgs(sub)...), slug)...,
 	).Scan(responseTargets(&r)...)
 	if err == pgx.ErrNoRows {
@@ -51,7 +51,7 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
 		UPDATE trials t SET shown_at = now(), shows = 1
 		FROM participants p, studies st, stimuli s, relaxed
-		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
+		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())
 			AND st.id = p.study_id AND st.slug = $2
 			AND p.status = `+sqlStarted+` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
 			AND p.n_answered < p.n_trials
@@ -86,7 +86,7 @@ func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHa
 			SELECT t.participant_id, t.stimulus_id, t.image_served_at FROM participants p
 			JOIN studies st ON st.id = p.study_id
 			JOIN trials t ON t.participant_id = p.id AND t.position = $3
-			WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
+			WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())
 				AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2
 		), served AS (
 			UPDATE trials SET image_served_at = now() FROM t, relaxed

@@ -18,6 +18,10 @@ import (
 // monitorPageSize is the participant table's page.
 const monitorPageSize = 50
 
+// maxPage bounds a page number from a URL: page x size must stay an OFFSET
+// PostgreSQL takes.
+const maxPage = 1_000_000
+
 // monitorFilter reads the table's filter, sort and page from the query,
 // falling back to defaults for anything it does not know.
 func monitorFilter(q url.Values) web.MonitorFilter {
@@ -27,14 +31,14 @@ func monitorFilter(q url.Values) web.MonitorFilter {
 	default:
 		f.Status = ""
 	}
-	if len(f.PID) > 24 {
-		f.PID = f.PID[:24]
+	if r := []rune(f.PID); len(r) > 24 {
+		f.PID = string(r[:24])
 	}
 	if !postgres.ValidSort(f.Sort) {
 		f.Sort, f.Desc = "started", true
 	}
 	f.Page, _ = strconv.Atoi(q.Get("page"))
-	f.Page = max(f.Page, 1)
+	f.Page = min(max(f.Page, 1), maxPage) // past the end shows an empty page, never a negative OFFSET
 	return f
 }
 

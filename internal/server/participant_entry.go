@@ -59,6 +59,6 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	s.setSession(w, r, st.Slug, token)
+	s.setSession(w, r, st, token)
 	return redirect(w, r, stepURL(st.Slug, p.Step()))
 }

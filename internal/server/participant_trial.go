@@ -97,11 +97,17 @@ func cacheKey(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
+// maxPosition bounds a trial position from a URL to what an integer column holds.
+const maxPosition = 1 << 30
+
 // handleTrialImage serves the picture of one of the participant's trials by
 // position, so that no stimulus id ever reaches the browser. Only pictures up
 // to the one after the current trial (the preload) are served.
 func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error {
 	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
+	if perr == nil && pos > maxPosition {
+		perr = strconv.ErrRange
+	}
 	if slug, hash, ok := sessionToken(r); ok && perr == nil && pos >= 1 {
 		id, found, err := s.grantedPicture(r, slug, hash, pos)
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 // so that the whole surface of the server can be read in one place.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.logRequests, securityHeaders)
+	r.Use(middleware.Recoverer, s.logRequests, s.securityHeaders, s.checkInput)
 
 	r.Get("/healthz", s.handleHealth)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(web.Static())))
@@ -51,6 +51,6 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/admin", s.adminRoutes)
 
 	r.NotFound(s.handle(notFound))
-	r.MethodNotAllowed(s.handle(methodNotAllowed))
+	r.MethodNotAllowed(s.methodNotAllowed(r))
 	return r
 }

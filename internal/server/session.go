@@ -29,13 +29,14 @@ func tokenHash(token string) []byte {
 	return sum[:]
 }
 
-// setSession gives the browser the participant's token for this study only.
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request, slug, token string) {
+// setSession gives the browser the participant's token for this study only,
+// for as long as the database keeps it: the study's time limit and a day.
+func (s *Server) setSession(w http.ResponseWriter, r *http.Request, st study.Study, token string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     cookieName(slug),
+		Name:     cookieName(st.Slug),
 		Value:    token,
-		Path:     "/s/" + slug,
-		MaxAge:   7 * 24 * 3600,
+		Path:     "/s/" + st.Slug,
+		MaxAge:   st.TimeLimitMinutes*60 + 24*3600,
 		HttpOnly: true,
 		Secure:   r.TLS != nil || strings.HasPrefix(s.baseURL, "https://"),
 		SameSite: http.SameSiteLaxMode,
