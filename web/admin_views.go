@@ -67,7 +67,7 @@ type StudyFormView struct {
 	AttentionChecks, Consent, Instructions                 string
 	BasePay, PerCorrect, MaxBonus, Currency                string
 	CompletionCode, ProlificStudyID                        string
-	MinViewMs, TooFastMs                                   string // the participant method (issue 10)
+	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
 }
 
 // Setting is one line of a study's settings.

@@ -42,6 +42,10 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 		} else if err != nil {
 			return fmt.Errorf("postgres: find participant: %w", err)
 		}
+		// Only the Prolific session that opened the record may resume it.
+		if err := p.MayResume(params.SessionID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
 			VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
 			tokenHash, p.ID, st.TimeLimitMinutes); err != nil {

@@ -46,6 +46,28 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// participantOrigin refuses a participant's POST sent from another site's
+// page: a browser says where a form came from in Origin (or, failing that,
+// Referer, or Sec-Fetch-Site). A request naming no source at all (a script)
+// is let through to the checks of its session; the cookie is SameSite=Lax,
+// so another site's form cannot carry it anyway.
+func (s *Server) participantOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			named := r.Header.Get("Referer") != "" || (r.Header.Get("Origin") != "" && r.Header.Get("Origin") != "null")
+			crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
+			if crossSite || (named && !s.sameOrigin(r)) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte("This form did not come from this study's pages, so nothing was recorded. Please open the study again from Prolific.\n"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // limitBody caps request bodies; participant forms are a few hundred bytes.
 func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

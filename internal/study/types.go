@@ -30,6 +30,7 @@ type Study struct {
 	ProlificStudyID     string
 	MinViewMs           int // input is ignored this long after the picture is painted
 	TooFastMs           int // an answer faster than this is flagged too_fast
+	ReservationMinutes  int // a place without an answer is given back after this
 	Status              Status
 	CreatedAt           time.Time
 	// Exclusion is the study's exclusion rule in its text form (see
