@@ -29,7 +29,7 @@ func TestAnswerEvidence(t *testing.T) {
 
 	// Trial 2: the page twice, the picture, then a fast answer from a page
 	// that was hidden, as the script sends it.
-	pos = e.trial(t, c)
+	_ = e.trial(t, c)
 	pos = e.trial(t, c)
 	if p := e.do(t, c, "GET", "/s/towers/image/"+strconv.Itoa(pos), nil); p.status != 200 {
 		t.Fatalf("picture = %d", p.status)
