@@ -53,7 +53,7 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 		FROM participants p, studies st, stimuli s, relaxed
 		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
 			AND st.id = p.study_id AND st.slug = $2
-			AND p.status = 'started' AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
+			AND p.status = `+sqlStarted+` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
 			AND p.n_answered < p.n_trials
 			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
 			AND s.id = t.stimulus_id

@@ -65,7 +65,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	// count inside the locking statement misses the joins committed while it
 	// waited for the lock, and the places overfill (internal/faulttest).
 	err = tx.QueryRow(ctx, `SELECT count(*) FROM participants
-		WHERE study_id = $1 AND status NOT IN ('returned', 'timed_out', 'rejected')`, st.ID).Scan(&active)
+		WHERE study_id = $1 AND `+statusNotIn("status", study.LeftStatuses()...), st.ID).Scan(&active)
 	if err != nil {
 		return fmt.Errorf("postgres: count places: %w", err)
 	}
@@ -155,7 +155,7 @@ func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (stu
 // Consent records consent; a repeated consent keeps the first time.
 func (s *Store) Consent(ctx context.Context, participantID uuid.UUID) error {
 	_, err := s.pool.Exec(ctx, `UPDATE participants SET consented_at = COALESCE(consented_at, now())
-		WHERE id = $1 AND status = 'started'`, participantID)
+		WHERE id = $1 AND status = `+sqlStarted, participantID)
 	if err != nil {
 		return fmt.Errorf("postgres: consent: %w", err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) Consent(ctx context.Context, participantID uuid.UUID) error {
 // again (back button) does not overwrite what was given first.
 func (s *Store) SaveDemographics(ctx context.Context, participantID uuid.UUID, age *int, gender string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE participants SET demographics_at = now(), age = $2, gender = $3
-		WHERE id = $1 AND status = 'started' AND consented_at IS NOT NULL AND demographics_at IS NULL`,
+		WHERE id = $1 AND status = `+sqlStarted+` AND consented_at IS NOT NULL AND demographics_at IS NULL`,
 		participantID, age, gender)
 	if err != nil {
 		return fmt.Errorf("postgres: demographics: %w", err)
@@ -230,13 +230,13 @@ const (
 			JOIN stimuli s ON s.id = t.stimulus_id
 			JOIN studies st ON st.id = p.study_id
 			WHERE `
-	answerTail = ` AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+	answerTail = ` AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
 			AND p.started_at >= now() - st.time_limit_minutes * interval '1 minute'
 		), upd AS (
 			UPDATE participants p SET
 				n_answered = p.n_answered + 1,
 				n_correct = p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int,
-				status = CASE WHEN $2 = cur.n_trials THEN 'completed' ELSE p.status END,
+				status = CASE WHEN $2 = cur.n_trials THEN ` + sqlCompleted + ` ELSE p.status END,
 				completed_at = CASE WHEN $2 = cur.n_trials THEN now() END,
 				bonus_minor = CASE WHEN $2 = cur.n_trials THEN LEAST(
 					(p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int) * cur.bonus_per_correct_minor,
@@ -244,7 +244,7 @@ const (
 			FROM cur
 			-- By the key, as a scalar: joined to cur instead, the plan may scan
 			-- every started participant through participants_started.
-			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = 'started' AND p.n_answered = $2 - 1
+			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1
 			RETURNING p.id, p.status
 		)
 		INSERT INTO responses (participant_id, position, answer, correct, browser_rt_ms, server_rt_ms)
@@ -252,7 +252,7 @@ const (
 			GREATEST(0, round(extract(epoch FROM now() - cur.shown_at) * 1000))::int
 		FROM upd, cur
 		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at,
-			(SELECT status = 'completed' FROM upd)`
+			(SELECT status = ` + sqlCompleted + ` FROM upd)`
 )
 
 // Answer records the participant's answer to the trial at position and

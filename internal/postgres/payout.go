@@ -51,7 +51,7 @@ func (s *Store) CreateBonusBatch(ctx context.Context, studyID uuid.UUID) (int, e
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO bonus_batch_items (batch_id, participant_id, amount_minor)
 			SELECT $2, p.id, p.bonus_minor FROM participants p
-			WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+			WHERE p.study_id = $1 AND `+statusIn("p.status", study.BonusStatuses()...)+` AND p.bonus_minor > 0
 			  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID, batchID)
 		if err != nil {
 			return fmt.Errorf("postgres: bonus batch items: %w", err)
@@ -221,7 +221,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 func (s *Store) BonusWaiting(ctx context.Context, studyID uuid.UUID) (n int, sumMinor int64, err error) {
 	err = s.pool.QueryRow(ctx, `
 		SELECT count(*), COALESCE(sum(p.bonus_minor), 0)::bigint FROM participants p
-		WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+		WHERE p.study_id = $1 AND `+statusIn("p.status", study.BonusStatuses()...)+` AND p.bonus_minor > 0
 		  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID).Scan(&n, &sumMinor)
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: bonus waiting: %w", err)

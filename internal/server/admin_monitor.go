@@ -134,9 +134,9 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
-			CanReturn:      p.Status == study.Started,
-			CanReject:      p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
-			CanApprove:     p.Status == study.Completed,
+			CanReturn:      p.Status.Allows(study.MarkReturned),
+			CanReject:      p.Status.Allows(study.Reject),
+			CanApprove:     p.Status.Allows(study.Approve),
 			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
 		}
 		if p.Counted > 0 {
@@ -219,7 +219,7 @@ func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
 	}
-	act := postgres.Action(chi.URLParam(r, "action"))
+	act := study.Action(chi.URLParam(r, "action"))
 	// One path for single and bulk reviews; on a linked study it goes to
 	// Prolific first (prolific_review.go).
 	if _, err := s.reviewParticipants(r.Context(), st, []uuid.UUID{pid}, act, r.PostFormValue("reason"), r.PostFormValue("category")); err != nil {

@@ -104,7 +104,7 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if perr != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
+	if perr != nil || !p.MaySee(pos) {
 		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
 	}
 	id, err := s.store.TrialStimulus(r.Context(), p.ID, pos)
