@@ -247,9 +247,12 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 				"years old and agree to take part.",
 			InstructionsText: "Look at each picture and decide whether the tower will fall. There is no time limit " +
 				"for a single picture, but please answer at your natural pace. You earn a bonus for every correct answer.",
-			Pay:            study.Pay{BaseMinor: 200, PerCorrectMinor: 1, MaxBonusMinor: 120, Currency: "GBP"},
-			CompletionCode: "CUBELABDEMO",
-			Status:         study.Published,
+			Pay:                study.Pay{BaseMinor: 200, PerCorrectMinor: 1, MaxBonusMinor: 120, Currency: "GBP"},
+			CompletionCode:     "CUBELABDEMO",
+			MinViewMs:          study.DefaultMinViewMs,
+			TooFastMs:          study.DefaultTooFastMs,
+			ReservationMinutes: study.DefaultReservationMinutes,
+			Status:             study.Published,
 		}
 		if err := store.CreateStudy(ctx, st); err != nil {
 			return err

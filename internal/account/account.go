@@ -20,13 +20,25 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Login limits: after this many failed logins within Window, from one
-// address or for one email, further attempts are refused until older
-// failures leave the window. Per email stops guessing one account from many
-// addresses; per address stops one client trying many accounts.
+// Login limits, over the failed logins within Window. One address may fail
+// MaxFailuresEmail times for one email and MaxFailuresIP times in all before
+// it is refused: that stops one client guessing. Failures for an email from
+// every address together never refuse anyone, since that would let anyone
+// lock the owner out; past MaxFailuresEmail each attempt for that email
+// waits EmailDelay(n) first, which makes guessing from many addresses slow.
 const (
 	Window           = 15 * time.Minute
 	MaxFailuresEmail = 5
 	MaxFailuresIP    = 20
 	SessionLifetime  = 12 * time.Hour
 )
+
+// EmailDelay is how long a login for an email waits when that email has
+// failed n times within Window from any address: nothing up to
+// MaxFailuresEmail, then one second doubling to at most 16.
+func EmailDelay(n int) time.Duration {
+	if n < MaxFailuresEmail {
+		return 0
+	}
+	return time.Second << min(n-MaxFailuresEmail, 4)
+}

@@ -128,6 +128,8 @@ func threadCPU() time.Duration {
 }
 
 // timedSolve is solve with its thread CPU and wall time.
+//
+//lint:ignore ST1008 the times follow solve's own results, as the callers read them
 func timedSolve(blocks []Block, inset float64, flat bool) (bool, error, time.Duration, time.Duration) {
 	c0, w0 := threadCPU(), time.Now()
 	ok, err := solve(blocks, inset, flat)

@@ -28,14 +28,27 @@ func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (uu
 
 // SetAdminPassword replaces the password hash of an existing account.
 func (s *Store) SetAdminPassword(ctx context.Context, email, passwordHash string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE admins SET password_hash = $2 WHERE email = $1`, email, passwordHash)
-	if err != nil {
-		return fmt.Errorf("postgres: set password: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ENOTFOUND, "there is no account for %s", email)
-	}
-	return nil
+	return s.ChangeAdminPassword(ctx, email, passwordHash, nil)
+}
+
+// ChangeAdminPassword sets the account's password and, in the same
+// transaction, ends every session of the account but the one whose token
+// hashes to keep (nil: every one): whoever held a session opened with the
+// old password (a stolen cookie, a forgotten browser) is logged out.
+func (s *Store) ChangeAdminPassword(ctx context.Context, email, passwordHash string, keep []byte) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE admins SET password_hash = $2 WHERE email = $1 RETURNING id`, email, passwordHash).Scan(&id)
+		if err == pgx.ErrNoRows {
+			return study.Errorf(study.ENOTFOUND, "there is no account for %s", email)
+		} else if err != nil {
+			return fmt.Errorf("postgres: set password: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM admin_sessions WHERE admin_id = $1 AND token_hash IS DISTINCT FROM $2`, id, keep); err != nil {
+			return fmt.Errorf("postgres: end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 // AdminByEmail finds an account and its password hash.
@@ -54,15 +67,25 @@ func (s *Store) AdminByEmail(ctx context.Context, email string) (account.Admin, 
 
 // LoginFailures counts the failed logins within the window from ip and for
 // email.
-func (s *Store) LoginFailures(ctx context.Context, ip, email string, window time.Duration) (byIP, byEmail int, err error) {
-	err = s.pool.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM login_failures WHERE ip = $1 AND at > now() - $3::interval),
-		       (SELECT count(*) FROM login_failures WHERE email = $2 AND at > now() - $3::interval)`,
-		ip, email, window).Scan(&byIP, &byEmail)
+func (s *Store) LoginFailures(ctx context.Context, ip, email string, window time.Duration) (LoginCounts, error) {
+	var c LoginCounts
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE ip = $1),
+		       count(*) FILTER (WHERE ip = $1 AND email = $2),
+		       count(*) FILTER (WHERE email = $2)
+		FROM login_failures WHERE (ip = $1 OR email = $2) AND at > now() - $3::interval`,
+		ip, email, window).Scan(&c.ByAddress, &c.ByEmailAddress, &c.ByEmail)
 	if err != nil {
-		return 0, 0, fmt.Errorf("postgres: login failures: %w", err)
+		return c, fmt.Errorf("postgres: login failures: %w", err)
 	}
-	return byIP, byEmail, nil
+	return c, nil
+}
+
+// LoginCounts are the failed logins within a window that the limits count.
+type LoginCounts struct {
+	ByAddress      int // from the address, for any email
+	ByEmailAddress int // from the address, for the email
+	ByEmail        int // for the email, from any address
 }
 
 // RecordLoginFailure notes a failed login; failures older than a day are

@@ -75,8 +75,12 @@ func TestLoginFailures(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO login_failures (ip, email, at) VALUES ('10.0.0.1', 'ada@example.org', now() - interval '16 minutes')`); err != nil {
 		t.Fatal(err)
 	}
-	byIP, byEmail, err := store.LoginFailures(ctx, "10.0.0.1", "bob@example.org", 15*time.Minute)
-	if err != nil || byIP != 3 || byEmail != 1 {
-		t.Errorf("failures: by ip %d, by email %d, %v; want 3 and 1", byIP, byEmail, err)
+	c, err := store.LoginFailures(ctx, "10.0.0.1", "bob@example.org", 15*time.Minute)
+	if err != nil || c != (postgres.LoginCounts{ByAddress: 3, ByEmailAddress: 0, ByEmail: 1}) {
+		t.Errorf("failures: %+v, %v; want 3 by address, 0 by email and address, 1 by email", c, err)
+	}
+	c, err = store.LoginFailures(ctx, "10.0.0.1", "ada@example.org", 15*time.Minute)
+	if err != nil || c != (postgres.LoginCounts{ByAddress: 3, ByEmailAddress: 3, ByEmail: 3}) {
+		t.Errorf("failures: %+v, %v; want 3, 3, 3", c, err)
 	}
 }

@@ -196,8 +196,11 @@ func TestImportSetDir(t *testing.T) {
 		store := postgres.NewStore(pool)
 		dir := filepath.Join(t.TempDir(), "bad-image")
 		writeTowerFolder(t, dir, 6, 0)
+		// Emptied after the set was validated (stimulus.Load refuses an
+		// empty file as no image), so the import meets it.
+		set := loadSet(t, dir)
 		_ = os.WriteFile(filepath.Join(dir, "images", "t04.png"), nil, 0o644)
-		_, err := store.ImportSetDir(ctx, loadSet(t, dir), postgres.ImportOptions{})
+		_, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{})
 		if study.ErrorCode(err) != study.EINVALID || !strings.Contains(err.Error(), "images/t04.png is empty") {
 			t.Fatalf("a set with an empty image: %v, want EINVALID naming it", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,7 +23,7 @@ const (
 	loginCSRFCookie  = "cubelab_login"
 	adminCookiePath  = "/admin"
 	csrfField        = "csrf"
-	maxAdminFormSize = 256 << 10
+	maxAdminFormSize = 1 << 20 // every admin body but the two uploads
 )
 
 // dummyHash is checked against when a login names no account, so that a
@@ -88,9 +87,12 @@ func unsafe(method string) bool {
 }
 
 // sameOrigin checks that a state-changing request comes from a page of this
-// host: the Origin header, or the Referer when a browser sends no Origin. A
+// site: the Origin header, or the Referer when a browser sends no Origin. A
 // request carrying neither is refused; every browser sends Origin on a POST.
-func sameOrigin(r *http.Request) bool {
+// With BASE_URL set, the site is BASE_URL's scheme and host (behind a proxy
+// that rewrites Host, the request's Host is the proxy's upstream, not the
+// browser's); without it, the request's Host.
+func (s *Server) sameOrigin(r *http.Request) bool {
 	src := r.Header.Get("Origin")
 	if src == "" || src == "null" {
 		src = r.Header.Get("Referer")
@@ -99,7 +101,13 @@ func sameOrigin(r *http.Request) bool {
 		return false
 	}
 	u, err := url.Parse(src)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if base, err := url.Parse(s.baseURL); err == nil && base.Host != "" {
+		return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Host, base.Host)
+	}
+	return strings.EqualFold(u.Host, r.Host)
 }
 
 // checkCSRF refuses an unsafe request unless it comes from this host and
@@ -109,7 +117,7 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		if unsafe(r.Method) {
 			ses := adminSession(r)
 			got := r.PostFormValue(csrfField)
-			if !sameOrigin(r) || ses.CSRFToken == "" ||
+			if !s.sameOrigin(r) || ses.CSRFToken == "" ||
 				subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRFToken)) != 1 {
 				s.adminError(w, r, study.Errorf(study.EFORBIDDEN,
 					"This form has expired or did not come from this site. Go back, reload the page and try again."))
@@ -132,12 +140,7 @@ func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc {
 
 // adminError writes err as an admin page with the status of its code.
 func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
-	status, title := statusOf(study.ErrorCode(err))
-	msg := study.ErrorMessage(err)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		status, title, msg = http.StatusRequestEntityTooLarge, "Too large", "The form sent was too large."
-	}
+	status, title, msg := describe(err)
 	if status == http.StatusUnauthorized {
 		title = "Please log in"
 	}
@@ -195,7 +198,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		}))
 	}
 	c, err := r.Cookie(loginCSRFCookie)
-	if !sameOrigin(r) || err != nil || c.Value == "" ||
+	if !s.sameOrigin(r) || err != nil || c.Value == "" ||
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
 		return fail(http.StatusForbidden, "The login form expired. Please try again.")
 	}
@@ -204,13 +207,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusUnauthorized, "Wrong email or password.")
 	}
 	ip := s.limitKey(r)
-	byIP, byEmail, err := s.store.LoginFailures(ctx, ip, norm, account.Window)
+	counts, err := s.store.LoginFailures(ctx, ip, norm, account.Window)
 	if err != nil {
 		return err
 	}
-	if byIP >= account.MaxFailuresIP || byEmail >= account.MaxFailuresEmail {
+	if counts.ByAddress >= account.MaxFailuresIP || counts.ByEmailAddress >= account.MaxFailuresEmail {
 		w.Header().Set("Retry-After", "900")
-		return fail(http.StatusTooManyRequests, "Too many failed logins. Please wait 15 minutes and try again.")
+		return fail(http.StatusTooManyRequests, "Too many failed logins from this address. Please wait 15 minutes and try again.")
+	}
+	// Failures for this email from elsewhere only slow each attempt down:
+	// a refusal would let anyone lock the owner out.
+	if d := account.EmailDelay(counts.ByEmail); d > 0 {
+		if err := s.delay(ctx, d); err != nil {
+			return nil // the client left
+		}
 	}
 	admin, hash, err := s.store.AdminByEmail(ctx, norm)
 	if study.ErrorCode(err) == study.ENOTFOUND {

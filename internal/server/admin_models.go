@@ -65,22 +65,6 @@ func (s *Server) modelsView(r *http.Request, form web.ModelForm) (web.ModelsView
 	return v, nil
 }
 
-// readUpload parses a multipart upload before the CSRF check reads its
-// token, so that a file over the limit is a clear 413 rather than a form
-// that seems to have lost its token.
-func (s *Server) readUpload(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			var tooBig *http.MaxBytesError
-			if err := r.ParseMultipartForm(uploadMemory); errors.As(err, &tooBig) {
-				s.adminError(w, r, err) // 413; the form states the limit
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // handleModelUpload imports an uploaded model output file, all or nothing.
 // Problems are shown on the page with the form as it was sent.
 func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error {

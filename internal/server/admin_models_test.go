@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -419,3 +420,38 @@ func TestBrowserModels(t *testing.T) {
 }
 
 func studyPath(id uuid.UUID) string { return "/admin/studies/" + id.String() }
+
+// Requests for the same report at once share one computation: the finding
+// was that concurrent first views each computed it again.
+func TestReportComputedOnce(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	c := noRedirects()
+	e.login(t, c, adminPassword)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			resp, err := c.Get(e.srv.URL + studyPath(e.study.ID) + "/report")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("report: %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	if n := e.server.ReportsComputed(); n != 1 {
+		t.Errorf("4 views of one report computed it %d times, want 1", n)
+	}
+	for _, path := range []string{"/report.csv", "/report/tower/accuracy.svg"} {
+		if resp, _ := e.get(t, c, studyPath(e.study.ID)+path); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	if n := e.server.ReportsComputed(); n != 1 {
+		t.Errorf("the CSV and a figure computed it again: %d", n)
+	}
+}

@@ -18,6 +18,10 @@ import (
 // monitorPageSize is the participant table's page.
 const monitorPageSize = 50
 
+// maxPage bounds a page number from a URL: page x size must stay an OFFSET
+// PostgreSQL takes.
+const maxPage = 1_000_000
+
 // monitorFilter reads the table's filter, sort and page from the query,
 // falling back to defaults for anything it does not know.
 func monitorFilter(q url.Values) web.MonitorFilter {
@@ -27,14 +31,14 @@ func monitorFilter(q url.Values) web.MonitorFilter {
 	default:
 		f.Status = ""
 	}
-	if len(f.PID) > 24 {
-		f.PID = f.PID[:24]
+	if r := []rune(f.PID); len(r) > 24 {
+		f.PID = string(r[:24])
 	}
 	if !postgres.ValidSort(f.Sort) {
 		f.Sort, f.Desc = "started", true
 	}
 	f.Page, _ = strconv.Atoi(q.Get("page"))
-	f.Page = max(f.Page, 1)
+	f.Page = min(max(f.Page, 1), maxPage) // past the end shows an empty page, never a negative OFFSET
 	return f
 }
 
@@ -134,6 +138,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
+			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
+			LongestRun:     p.LongestRun,
 			CanReturn:      p.Status.Allows(study.MarkReturned),
 			CanReject:      p.Status.Allows(study.Reject),
 			CanApprove:     p.Status.Allows(study.Approve),
@@ -167,7 +173,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""},
+		{"Flagged answers", ""}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {
@@ -185,6 +192,15 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		v.SortLinks = append(v.SortLinks, l)
 	}
 	return v, nil
+}
+
+// flaggedShare writes how many of a participant's answers carry a flag
+// (study.Evidence.Flags) and their share, "–" before the first answer.
+func flaggedShare(flagged, answered int) string {
+	if answered == 0 {
+		return "–"
+	}
+	return strconv.Itoa(flagged) + " (" + strconv.Itoa((200*flagged+answered)/(2*answered)) + "%)"
 }
 
 // statusLabel is a participant status in words.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 		row.Prolific = batchProlific(st, linked, b.Number, b.PaidAt != nil, states[b.Number])
 		v.Batches = append(v.Batches, row)
 	}
-	if n, err := strconv.Atoi(r.URL.Query().Get("new")); err == nil && n > 0 {
+	if n, err := strconv.Atoi(r.URL.Query().Get("new")); err == nil && n > 0 && n <= math.MaxInt32 {
 		v.NewBatch, v.NewBatchNum = batchURL(st, n), n
 	}
 	return render(w, r, http.StatusOK, web.Payouts(v))
@@ -81,7 +82,7 @@ func (s *Server) handleBonusExport(w http.ResponseWriter, r *http.Request) error
 // batchNumber reads the {number} of a batch route.
 func batchNumber(r *http.Request) (int, error) {
 	n, err := strconv.Atoi(chi.URLParam(r, "number"))
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || n > math.MaxInt32 {
 		return 0, study.Errorf(study.ENOTFOUND, "There is no such bonus batch.")
 	}
 	return n, nil

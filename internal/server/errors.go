@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/cubelab/cubelab/internal/study"
@@ -57,15 +58,53 @@ func withLink(err error, link, text string) error {
 	return &pageError{err: err, link: link, linkText: text}
 }
 
+// statusError gives an error a status its code does not say (405).
+type statusError struct {
+	err    error
+	status int
+	title  string
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// withStatus makes err answer with status and title.
+func withStatus(status int, title string, err error) error {
+	return &statusError{err: err, status: status, title: title}
+}
+
+// describe is the status, heading and message an error is shown with, on
+// both sides of the site.
+func describe(err error) (status int, title, msg string) {
+	status, title = statusOf(study.ErrorCode(err))
+	msg = study.ErrorMessage(err)
+	var tooBig *http.MaxBytesError
+	var se *statusError
+	switch {
+	case errors.As(err, &tooBig):
+		status, title, msg = http.StatusRequestEntityTooLarge, "Too large",
+			fmt.Sprintf("What was sent is larger than this address takes (at most %s). Nothing was changed.", sizeText(tooBig.Limit))
+	case errors.As(err, &se):
+		status, title = se.status, se.title
+	}
+	return status, title, msg
+}
+
+// sizeText is a byte count for people: "16 KB", "1 MB".
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Error writes err as a page with the status of its code. Internal errors are
 // logged and shown without detail; a body too large is a 413.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	status, title := statusOf(study.ErrorCode(err))
-	msg := study.ErrorMessage(err)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		status, title, msg = http.StatusRequestEntityTooLarge, "Too large", "The form sent was too large."
-	}
+	status, title, msg := describe(err)
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

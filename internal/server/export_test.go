@@ -1,5 +1,11 @@
 package server
 
+import (
+	"context"
+	"sync"
+	"time"
+)
+
 // HoldLogins takes every place of the login semaphore, as logins in progress
 // would, until release is called.
 func (s *Server) HoldLogins() (release func()) {
@@ -12,3 +18,24 @@ func (s *Server) HoldLogins() (release func()) {
 		}
 	}
 }
+
+// RecordDelays makes the login delay record what it would wait instead of
+// waiting; the function returned lists the waits so far.
+func (s *Server) RecordDelays() func() []time.Duration {
+	var mu sync.Mutex
+	var got []time.Duration
+	s.delay = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, d)
+		return nil
+	}
+	return func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Duration(nil), got...)
+	}
+}
+
+// ReportsComputed is how many reports the server has computed.
+func (s *Server) ReportsComputed() int64 { return s.reportsComputed.Load() }

@@ -4,7 +4,12 @@ import (
 	"context"
 	"io/fs"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -40,6 +45,43 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 	return study.Errorf(study.ENOTFOUND, "There is no page at this address.")
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return study.Errorf(study.EINVALID, "This page cannot be used this way.")
+// methodNotAllowed answers 405 with the methods the address takes. chi's
+// Match cannot say (it answers yes for any method below a sub-router), so
+// the methods come from the route table itself.
+func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	type route struct {
+		method string
+		re     *regexp.Regexp
+	}
+	var table []route
+	_ = chi.Walk(routes, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		re := routeParamRE.ReplaceAllString(regexp.QuoteMeta(pattern), `[^/]+`)
+		if rest, ok := strings.CutSuffix(re, `/\*`); ok {
+			re = rest + `(/.*)?`
+		} else {
+			re = strings.TrimSuffix(re, "/") + "/?" // chi routes a sub-router's "/" with or without it
+		}
+		table = append(table, route{method, regexp.MustCompile("^" + re + "$")})
+		return nil
+	})
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, rt := range table {
+			if rt.re.MatchString(r.URL.Path) && !slices.Contains(allow, rt.method) {
+				allow = append(allow, rt.method)
+			}
+		}
+		slices.Sort(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		err := withStatus(http.StatusMethodNotAllowed, "Not allowed this way",
+			study.Errorf(study.EINVALID, "This address cannot be used with %s.", r.Method))
+		if strings.HasPrefix(r.URL.Path, "/admin") {
+			s.adminError(w, r, err)
+		} else {
+			s.Error(w, r, err)
+		}
+	}
 }
+
+// routeParamRE is a {param} of a quoted route pattern.
+var routeParamRE = regexp.MustCompile(`\\\{[a-z]+\\\}`)

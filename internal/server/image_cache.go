@@ -41,7 +41,8 @@ func newGrantKey(slug string, hash []byte, pos int) (k grantKey, ok bool) {
 }
 
 // lru keeps values by key, least recently used out first, up to a total
-// cost. It is safe for concurrent use.
+// cost: the server's one cache (pictures, picture grants, reports). It is
+// safe for concurrent use.
 type lru[K comparable, V any] struct {
 	mu    sync.Mutex
 	max   int
@@ -78,9 +79,9 @@ func (c *lru[K, V]) get(key K) (V, bool) {
 // streamed from the database on every request.
 const maxCachedPicture = imageCacheBytes/8 - 64 // the content type counts too
 
-// put keeps val under key, dropping the least recently used values until
-// the total fits. A value costing over an eighth of the bound is not kept,
-// so that one odd upload cannot flush the rest.
+// put keeps val under key (in place of what it held), dropping the least
+// recently used values until the total fits. A value costing over an eighth
+// of the bound is not kept, so that one odd upload cannot flush the rest.
 func (c *lru[K, V]) put(key K, val V) {
 	n := c.cost(val)
 	if n > c.max/8 {
@@ -89,6 +90,9 @@ func (c *lru[K, V]) put(key K, val V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
+		kept := e.Value.(*lruEntry[K, V])
+		c.total += n - c.cost(kept.val)
+		kept.val = val
 		c.order.MoveToFront(e)
 		return
 	}

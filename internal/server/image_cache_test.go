@@ -47,3 +47,28 @@ func TestGrantKeyNeedsAFullHash(t *testing.T) {
 		t.Error("a grant for position 1 answered for position 2")
 	}
 }
+
+// The report cache's use of lru: each entry costs 1, a second put of a key
+// replaces its value, and the least recently used goes when full.
+func TestLRUCountBoundAndReplace(t *testing.T) {
+	c := newLRU[string](8, func(int) int { return 1 })
+	for i, k := range []string{"a", "b", "c", "d", "f", "g", "h", "i"} {
+		c.put(k, i)
+	}
+	c.put("a", 10) // replaces, and makes a the most recently used
+	if v, ok := c.get("a"); !ok || v != 10 {
+		t.Fatalf("a = %d, %v; want the replaced value 10", v, ok)
+	}
+	c.put("e", 4) // full: b, the least recently used, goes
+	if _, ok := c.get("b"); ok {
+		t.Error("b kept past the bound")
+	}
+	for _, k := range []string{"a", "c", "d", "e", "f", "g", "h", "i"} {
+		if _, ok := c.get(k); !ok {
+			t.Errorf("%s dropped", k)
+		}
+	}
+	if c.total != 8 {
+		t.Errorf("total cost %d, want 8", c.total)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -12,10 +13,15 @@ import (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"frame-ancestors 'none'; form-action 'self'"
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries. Behind https
+// (BASE_URL https://), browsers are told to use nothing else for a year.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := strings.HasPrefix(s.baseURL, "https://")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
@@ -37,6 +43,28 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),
 			slog.Duration("took", time.Since(start)))
+	})
+}
+
+// participantOrigin refuses a participant's POST sent from another site's
+// page: a browser says where a form came from in Origin (or, failing that,
+// Referer, or Sec-Fetch-Site). A request naming no source at all (a script)
+// is let through to the checks of its session; the cookie is SameSite=Lax,
+// so another site's form cannot carry it anyway.
+func (s *Server) participantOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			named := r.Header.Get("Referer") != "" || (r.Header.Get("Origin") != "" && r.Header.Get("Origin") != "null")
+			crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
+			if crossSite || (named && !s.sameOrigin(r)) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte("This form did not come from this study's pages, so nothing was recorded. Please open the study again from Prolific.\n"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

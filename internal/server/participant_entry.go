@@ -3,18 +3,20 @@ package server
 import (
 	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
-	"github.com/cubelab/cubelab/web"
 )
 
 // handleEntry is the study link Prolific sends participants to. It finds or
 // creates the participant, sets the study's cookie and sends them to their
-// current step; without PROLIFIC_PID it starts a preview.
+// current step. A link without PROLIFIC_PID records nothing and says why
+// (previews live under /s/{slug}/preview); a linked study needs its
+// STUDY_ID; a record resumes only with the SESSION_ID that opened it; and
+// places held without an answer past the reservation window are given back
+// before the places are counted.
 func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
 	if err != nil {
@@ -28,20 +30,22 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if params.Preview() {
-		return render(w, r, http.StatusOK, web.Consent(web.ConsentView{
-			Page:   web.Page{Title: "Consent", Study: st.Title, Preview: true},
-			Text:   st.ConsentText,
-			Action: "/s/" + url.PathEscape(st.Slug) + "/preview/instructions",
-			Method: "get",
-		}))
+		err := study.Errorf(study.EINVALID, "This study must be opened from Prolific: the link lacks your Prolific ID (PROLIFIC_PID), "+
+			"so nothing you did here could be recorded. Please go back to Prolific and open the study from there.")
+		if s.isAdmin(r) {
+			return withLink(err, previewBase(st), "Preview the study instead")
+		}
+		return err
 	}
-	if st.ProlificStudyID != "" && params.StudyID != "" && params.StudyID != st.ProlificStudyID {
-		return study.Errorf(study.EINVALID, "This link belongs to a different Prolific study. Please open the study again from Prolific.")
+	if err := st.CheckLink(params.StudyID); err != nil {
+		return err
 	}
-
 	// A browser that already holds a session for this participant keeps it.
-	if _, p, err := s.participant(r); err == nil && p.PID == params.PID {
+	if _, p, err := s.participant(r); err == nil && p.PID == params.PID && p.MayResume(params.SessionID) == nil {
 		return redirect(w, r, stepURL(st.Slug, p.Step()))
+	}
+	if _, err := s.store.ReleaseReservations(r.Context(), st.ID, s.now()); err != nil {
+		return err
 	}
 	// On a study linked to Prolific, Prolific confirms the session before
 	// a place or slot is taken (prolific_entry.go).
@@ -59,6 +63,6 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	s.setSession(w, r, st.Slug, token)
+	s.setSession(w, r, st, token)
 	return redirect(w, r, stepURL(st.Slug, p.Step()))
 }

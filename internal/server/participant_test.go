@@ -76,7 +76,7 @@ func TestEntry(t *testing.T) {
 	t.Run("Preview", func(t *testing.T) {
 		before := e.count(t, `SELECT count(*) FROM participants`)
 		c := e.client(t)
-		p := e.do(t, c, "GET", "/s/towers", nil)
+		p := e.do(t, c, "GET", "/s/towers/preview", nil)
 		if p.status != 200 || !strings.Contains(p.body, "Preview") || p.header.Get("Set-Cookie") != "" {
 			t.Fatalf("preview entry = %d, cookie %q", p.status, p.header.Get("Set-Cookie"))
 		}
@@ -91,11 +91,25 @@ func TestEntry(t *testing.T) {
 		if p := e.do(t, c, "GET", "/s/towers/preview/answer?position=3&answer=No", nil); p.location != "/s/towers/preview/done" {
 			t.Fatalf("preview answer 3 goes to %q", p.location)
 		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/done", nil); p.status != 200 || strings.Contains(p.body, "saved") ||
+			!strings.Contains(p.body, "nothing you did was recorded") {
+			t.Fatalf("preview end page = %d:\n%s", p.status, p.body)
+		}
 		if p := e.do(t, c, "GET", "/s/towers/preview/trial/4", nil); p.status != 404 {
 			t.Fatalf("preview trial past the end = %d, want 404", p.status)
 		}
 		if after := e.count(t, `SELECT count(*) FROM participants`); after != before || e.count(t, `SELECT count(*) FROM responses`) != 0 {
 			t.Fatalf("the preview recorded something: %d participants before, %d after", before, after)
+		}
+		// A draft's preview is for its researchers only.
+		if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET status = 'draft'`); err != nil {
+			t.Fatal(err)
+		}
+		defer e.pool.Exec(context.Background(), `UPDATE studies SET status = 'published'`)
+		for _, path := range []string{"/s/towers/preview", "/s/towers/preview/trial/1", "/s/towers/preview/image/1", "/s/towers/preview/done"} {
+			if p := e.do(t, c, "GET", path, nil); p.status != http.StatusForbidden {
+				t.Errorf("GET %s of a draft without logging in = %d, want 403", path, p.status)
+			}
 		}
 	})
 }

@@ -126,3 +126,6 @@ func TestLargePictureStreamed(t *testing.T) {
 	}
 	checkPictureHeaders(t, "large picture", r)
 }
+
+// pngOf is a real small PNG.
+func pngOf(t *testing.T) []byte { t.Helper(); return pgtest.PNG(7) }

@@ -16,9 +16,49 @@ import (
 // writes nothing to the database, so that experimenters and Prolific's
 // reviewers can try a study without becoming participants.
 
+// previewStudy loads the study of a preview page: anyone may preview a
+// published or paused study (Prolific's reviewers, colleagues); a draft or a
+// closed one only a logged-in researcher.
+func (s *Server) previewStudy(r *http.Request) (study.Study, error) {
+	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return st, err
+	}
+	if (st.Status == study.Draft || st.Status == study.Closed) && !s.isAdmin(r) {
+		return st, withLink(study.Errorf(study.EFORBIDDEN, "This study is not open, so only its researchers can preview it. Please log in first."),
+			"/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), "Log in")
+	}
+	return st, nil
+}
+
+// isAdmin reports whether the request carries a valid researcher session.
+func (s *Server) isAdmin(r *http.Request) bool {
+	c, err := r.Cookie(adminCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	_, err = s.store.AdminSession(r.Context(), tokenHash(c.Value))
+	return err == nil
+}
+
+// handlePreviewStart is the preview's first page, the consent text, whose
+// form moves on without recording anything.
+func (s *Server) handlePreviewStart(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.previewStudy(r)
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, web.Consent(web.ConsentView{
+		Page:   web.Page{Title: "Consent", Study: st.Title, Preview: true},
+		Text:   st.ConsentText,
+		Action: previewBase(st) + "/instructions",
+		Method: "get",
+	}))
+}
+
 // previewItems loads the study and the item list a preview shows.
 func (s *Server) previewItems(r *http.Request) (study.Study, []uuid.UUID, error) {
-	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	st, err := s.previewStudy(r)
 	if err != nil {
 		return st, nil, err
 	}
@@ -72,13 +112,14 @@ func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) erro
 	}
 	base := previewBase(st)
 	v := web.TrialView{
-		Page:     web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
-		Position: pos,
-		Total:    len(ids),
-		Prompt:   st.Domain.Prompt(),
-		Image:    previewImageURL(st, ids, pos),
-		Action:   base + "/answer",
-		Method:   "get",
+		Page:      web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
+		Position:  pos,
+		Total:     len(ids),
+		Prompt:    st.Domain.Prompt(),
+		Image:     previewImageURL(st, ids, pos),
+		Action:    base + "/answer",
+		Method:    "get",
+		MinViewMs: st.MinViewMs,
 	}
 	if pos < len(ids) {
 		v.NextImage = previewImageURL(st, ids, pos+1)
@@ -124,7 +165,7 @@ func (s *Server) handlePreviewImage(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.store.StudyBySlug(r.Context(), chi.URLParam(r, "slug"))
+	st, err := s.previewStudy(r)
 	if err != nil {
 		return err
 	}
@@ -133,6 +174,6 @@ func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error 
 		Base:          study.FormatMoney(st.Pay.BaseMinor, st.Pay.Currency),
 		Bonus:         study.FormatMoney(0, st.Pay.Currency),
 		Total:         study.FormatMoney(st.Pay.BaseMinor, st.Pay.Currency),
-		CompletionURL: "/s/" + url.PathEscape(st.Slug),
+		CompletionURL: previewBase(st),
 	}))
 }

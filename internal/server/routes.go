@@ -13,7 +13,7 @@ import (
 // so that the whole surface of the server can be read in one place.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.logRequests, securityHeaders)
+	r.Use(middleware.Recoverer, s.logRequests, s.securityHeaders, s.checkInput)
 
 	r.Get("/healthz", s.handleHealth)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(web.Static())))
@@ -21,7 +21,7 @@ func (s *Server) Handler() http.Handler {
 	// The participant path. Every page after the entry identifies the
 	// participant by the study's cookie alone.
 	r.Route("/s/{slug}", func(r chi.Router) {
-		r.Use(limitBody(16<<10), s.readForm)
+		r.Use(limitBody(16<<10), s.participantOrigin, s.readForm)
 		r.With(s.limitEntry).Get("/", s.handle(s.handleEntry))
 		r.Get("/example", s.handle(s.handleExampleImage))
 		r.Get("/consent", s.handle(s.handleConsent))
@@ -34,7 +34,9 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/image/{position}", s.handle(s.handleTrialImage))
 		r.Get("/done", s.handle(s.handleEnd))
 
-		// The preview: the same pages, state in the URL, nothing recorded.
+		// The preview: the same pages, state in the URL, nothing recorded;
+		// a draft's or a closed study's only for a logged-in researcher.
+		r.Get("/preview", s.handle(s.handlePreviewStart))
 		r.Get("/preview/instructions", s.handle(s.handlePreviewInstructions))
 		r.Get("/preview/trial/{position}", s.handle(s.handlePreviewTrial))
 		r.Get("/preview/answer", s.handle(s.handlePreviewAnswer))
@@ -51,6 +53,6 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/admin", s.adminRoutes)
 
 	r.NotFound(s.handle(notFound))
-	r.MethodNotAllowed(s.handle(methodNotAllowed))
+	r.MethodNotAllowed(s.methodNotAllowed(r))
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -59,6 +60,13 @@ type Server struct {
 	entryLimiter   *limiter // nil: no limit
 	trustForwarded bool
 
+	// delay waits before a login for an email that failed often (a
+	// variable so that tests can see the wait without waiting).
+	delay func(ctx context.Context, d time.Duration) error
+
+	// reportsComputed counts report computations (tests read it).
+	reportsComputed atomic.Int64
+
 	// logins bounds the password checks running at once: each argon2id
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.
 	logins chan struct{}
@@ -92,6 +100,7 @@ func New(cfg Config) *Server {
 	if s.imageLimits.MaxSide <= 0 {
 		s.imageLimits.MaxSide = stimulus.DefaultImageLimits.MaxSide
 	}
+	s.delay = sleep
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -100,6 +109,18 @@ func New(cfg Config) *Server {
 	}
 	s.pro = s.newProlificSide(cfg.Prolific)
 	return s
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func randomSeed() int64 {

@@ -174,7 +174,7 @@ func TestParticipantPath(t *testing.T) {
 		t.Fatalf("participant = %s, bonus %d, %d responses; want completed, 30, 6", status, bonus, n)
 	}
 	// Reopening the link after completion shows the end page again.
-	p := e.do(t, e.client(t), "GET", "/s/towers?PROLIFIC_PID="+pid(1), nil)
+	p := e.do(t, e.client(t), "GET", "/s/towers?PROLIFIC_PID="+pid(1)+"&STUDY_ID=s1&SESSION_ID=x1", nil)
 	if p.location != "/s/towers/done" {
 		t.Fatalf("reopening after completion goes to %q, want /s/towers/done", p.location)
 	}

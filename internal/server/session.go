@@ -29,13 +29,14 @@ func tokenHash(token string) []byte {
 	return sum[:]
 }
 
-// setSession gives the browser the participant's token for this study only.
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request, slug, token string) {
+// setSession gives the browser the participant's token for this study only,
+// for as long as the database keeps it: the study's time limit and a day.
+func (s *Server) setSession(w http.ResponseWriter, r *http.Request, st study.Study, token string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     cookieName(slug),
+		Name:     cookieName(st.Slug),
 		Value:    token,
-		Path:     "/s/" + slug,
-		MaxAge:   7 * 24 * 3600,
+		Path:     "/s/" + st.Slug,
+		MaxAge:   st.TimeLimitMinutes*60 + 24*3600,
 		HttpOnly: true,
 		Secure:   r.TLS != nil || strings.HasPrefix(s.baseURL, "https://"),
 		SameSite: http.SameSiteLaxMode,
@@ -81,4 +82,16 @@ func onStep(w http.ResponseWriter, r *http.Request, st study.Study, p study.Part
 	}
 	_ = redirect(w, r, stepURL(st.Slug, cur))
 	return true
+}
+
+// sessionToken returns the study's slug and the hash of the participant's
+// session token from the request's cookie, for the one-statement paths of
+// the store (Store.AnswerBySession and its kin); ok is false without a cookie.
+func sessionToken(r *http.Request) (slug string, hash []byte, ok bool) {
+	slug = chi.URLParam(r, "slug")
+	c, err := r.Cookie(cookieName(slug))
+	if err != nil || c.Value == "" {
+		return slug, nil, false
+	}
+	return slug, tokenHash(c.Value), true
 }

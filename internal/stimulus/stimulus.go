@@ -247,6 +247,8 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 			bad(field, "%q is not an integer", s)
 		case n < min:
 			bad(field, "%d is below %d", n, min)
+		case n > maxCount:
+			bad(field, "%d is above %d", n, maxCount)
 		}
 		return n
 	}
@@ -278,6 +280,10 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 	}
 	return it, len(ps.err.Problems) == n0
 }
+
+// maxCount bounds the manifest's counts (blocks, rows): far above any scene,
+// and within what the database's integer columns hold.
+const maxCount = 10_000
 
 // maxText bounds a manifest's text fields: ids and paths, not prose.
 const maxText = 200

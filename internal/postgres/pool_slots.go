@@ -264,6 +264,11 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, report f
 	defer t.Stop()
 	for {
 		n, err := s.SweepTimeouts(ctx)
+		if err == nil {
+			var m int
+			m, err = s.ReleaseReservations(ctx, uuid.Nil, time.Now())
+			n += m
+		}
 		if report != nil && (n > 0 || err != nil) && ctx.Err() == nil {
 			report(n, err)
 		}
