@@ -882,18 +882,6 @@ func poolMatrix(people, k, items, runs int, seed uint64) *Matrix {
 	return m
 }
 
-// definedOnly splits units into the defined values, in order, and the number of NaNs.
-func definedOnly(units []float64) (vals []float64, undefined int) {
-	for _, v := range units {
-		if math.IsNaN(v) {
-			undefined++
-		} else {
-			vals = append(vals, v)
-		}
-	}
-	return vals, undefined
-}
-
 // allPairs is the human-human loop before the item index: every pair of people
 // in order, pairs with nothing in common skipped.
 func allPairs(humans []run, mask bitset) (vals []float64, undefined int) {
