@@ -63,6 +63,9 @@ func TestSoak(t *testing.T) {
 			t.Logf("%v: %d seeds handed out; so far %d tower solves (%d errors, %d disagreements, slowest %v CPU), %d pyramid solves (%d errors, %d disagreements, slowest %v CPU)",
 				time.Since(start).Round(time.Second), seed, tot.towerSolves, tot.towerErrors, tot.towerDisagree, tot.towerMaxCPU,
 				tot.planarSolves+tot.fullSolves, tot.pyrErrors, tot.pyrDisagree, tot.pyrMaxCPU)
+			for _, e := range tot.firstErrors {
+				t.Log("  failure:", e)
+			}
 			mu.Unlock()
 		}
 	}
