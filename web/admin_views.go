@@ -90,6 +90,8 @@ type StudyView struct {
 	Settings    []Setting
 	Filter      MonitorFilter
 	Monitor     MonitorView
+	Prolific    ProlificPanelView // prolific.templ
+	Bulk        BulkApproveView
 }
 
 // MonitorFilter is the participant table's filter, sort and page, as in the URL.
@@ -115,6 +117,10 @@ type MonitorView struct {
 	NextURL   string
 	SortLinks []SortLink
 	Updated   string
+	// Prolific: the study is linked, so a rejection goes to Prolific and
+	// needs a category and a reason of at least 100 characters.
+	Prolific   bool
+	Categories []Option
 }
 
 // SortLink is a column heading that sorts the table.
@@ -138,9 +144,13 @@ type ParticipantRow struct {
 	CheckFailures int
 	Bonus         string
 	Batch         string
-	CanReturn     bool
-	CanReject     bool
-	CanApprove    bool
+	// ProlificStatus is Prolific's status of the submission ("" before a
+	// sync); Unverified marks an entry Prolific has not confirmed yet.
+	ProlificStatus string
+	Unverified     bool
+	CanReturn      bool
+	CanReject      bool
+	CanApprove     bool
 }
 
 // BatchRow is a line of the list of bonus batches.
@@ -152,6 +162,7 @@ type BatchRow struct {
 	Paid     string // "" when not yet paid
 	Download string
 	PayURL   string
+	Prolific BatchProlific // paying through Prolific (prolific.templ)
 }
 
 // PayoutsView is a study's payouts page.

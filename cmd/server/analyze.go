@@ -1,34 +1,48 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/study"
 )
 
-const analyzeUsage = `usage: server analyze (--study SLUG | --set SET) [--bootstrap N] [--seed S] --format json|csv
+const analyzeUsage = `usage: server analyze (--study SLUG | --set SET) [--bootstrap N] [--seed S] [--exclude RULE]
+       [--compare MODEL[:COND],MODEL[:COND]] [--participants FILE.csv] --format json|csv
 
 Prints every number of the report page: accuracy with Wilson intervals for people and each
 model by task and size, and mean kappas (model-human, human-human, model-ground truth) with
 seeded bootstrap 95% intervals. --study compares the study's completed and approved
 participants with the models run on its set; --set compares the people of every study on
-the set with its models. Attention-check items and rejected participants never count.`
+the set with its models. Attention-check items and rejected participants never count.
+
+--exclude overrides each study's exclusion rule (checks>=K, flagged>=F, run>=N, device=KIND,
+comma-separated; "none" excludes nobody); the output states the rule and whom it excluded,
+as the report page does. --compare tests the first condition against the second on the
+same items (McNemar exact and a paired bootstrap over items for accuracy; a paired bootstrap
+over people for mean kappa to humans) and prints those comparisons instead of the report.
+--participants also writes the participants table (with the rule's verdict) to a CSV file.`
 
 // analyzeOutput is the JSON document: what was compared, then the numbers.
 type analyzeOutput struct {
 	Study  string              `json:"study,omitempty"`
 	Set    string              `json:"set"`
 	Input  postgres.MatrixInfo `json:"input"`
-	Report *analysis.Report    `json:"report"`
+	Report *analysis.Report    `json:"report,omitempty"`
+	// Comparisons are the paired tests of --compare.
+	Comparisons []analysis.Comparison `json:"comparisons,omitempty"`
 }
 
 func runAnalyze(ctx context.Context, args []string, e env) error {
-	var dsn, slug, set, format string
+	var dsn, slug, set, format, exclude, compare, participants string
 	var opt analysis.Options
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -42,6 +56,9 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&opt.Resamples, "bootstrap", analysis.DefaultResamples, "bootstrap resamples")
 	fs.Uint64Var(&opt.Seed, "seed", 0, "bootstrap seed: the same seed and data give the same intervals")
 	fs.StringVar(&format, "format", "", "output: json or csv")
+	fs.StringVar(&exclude, "exclude", "", "exclusion rule overriding each study's, e.g. checks>=1,run>=20")
+	fs.StringVar(&compare, "compare", "", "two conditions MODEL[:COND],MODEL[:COND] to test against each other")
+	fs.StringVar(&participants, "participants", "", "also write the participants table to this CSV file")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -64,6 +81,21 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	defer closeDB()
 
 	var sel postgres.MatrixSelection
+	if exclude != "" {
+		rule, err := study.ParseExclusion(exclude)
+		if err != nil {
+			return fmt.Errorf("%w: analyze: --exclude: %s", errUsage, study.ErrorMessage(err))
+		}
+		sel.Exclude = &rule
+	}
+	var pair []analysis.Condition
+	if compare != "" {
+		parts := strings.Split(compare, ",")
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return fmt.Errorf("%w: analyze: --compare wants two conditions, MODEL[:COND],MODEL[:COND]", errUsage)
+		}
+		pair = []analysis.Condition{analysis.ParseCondition(parts[0]), analysis.ParseCondition(parts[1])}
+	}
 	if slug != "" {
 		st, err := store.StudyBySlug(ctx, slug)
 		if err != nil {
@@ -82,17 +114,53 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	if slug != "" && set != "" && set != info.Set {
 		return fmt.Errorf("%w: analyze: study %q runs on set %q, not %q", errUsage, slug, info.Set, set)
 	}
-	rep, err := analysis.Analyze(m, opt)
-	if err != nil {
-		return fmt.Errorf("analyze: %w", err)
+	if participants != "" {
+		if err := writeParticipants(ctx, store, sel, participants); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
 	}
-	if format == "csv" {
-		return rep.WriteCSV(e.stdout)
+	out := analyzeOutput{Study: slug, Set: info.Set, Input: info}
+	if pair != nil {
+		if out.Comparisons, err = analysis.CompareConditions(m, pair[0], pair[1], opt); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		if format == "csv" {
+			return analysis.WriteComparisonsCSV(e.stdout, out.Comparisons)
+		}
+	} else {
+		if out.Report, err = analysis.Analyze(m, opt); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		if format == "csv" {
+			return out.Report.WriteCSV(e.stdout)
+		}
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(analyzeOutput{Study: slug, Set: info.Set, Input: info, Report: rep}); err != nil {
+	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	return nil
+}
+
+// writeParticipants writes the participants table of the selection's studies
+// with the exclusion rule the analysis applied.
+func writeParticipants(ctx context.Context, store *postgres.Store, sel postgres.MatrixSelection, path string) error {
+	ids, err := store.StudiesOf(ctx, sel)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	if err := store.WriteParticipantsCSV(ctx, ids, sel.Exclude, w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cubelab/cubelab/internal/modelout"
@@ -185,27 +186,56 @@ func runModelsBatchInput(ctx context.Context, args []string, e env) error {
 		_, err := store.WriteBatchInput(ctx, set, modelout.NewBatchWriter(e.stdout, model))
 		return err
 	}
-	// Written beside the target and renamed, so a failure leaves no half file.
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
+	// Parts are written beside the target and renamed at the end, so a
+	// failure leaves no half file. Within the batch API's limits (50,000
+	// requests, 190 MB) the one part is named out; beyond them the parts are
+	// out's name with -001, -002... before the extension.
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	next := func(part int) (io.Writer, error) {
+		f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+		return f, nil
+	}
+	bw := modelout.NewSplitBatchWriter(next, model, 0, 0)
+	n, err := store.WriteBatchInput(ctx, set, bw)
 	if err != nil {
 		return fmt.Errorf("models batch-input: %w", err)
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	n, err := store.WriteBatchInput(ctx, set, modelout.NewBatchWriter(f, model))
-	if err != nil {
-		return fmt.Errorf("models batch-input: %w", err)
+	if len(files) == 0 { // a set without stimuli still gives its (empty) file
+		if _, err := next(1); err != nil {
+			return fmt.Errorf("models batch-input: %w", err)
+		}
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("models batch-input: %w", err)
+	names := []string{out}
+	if len(files) > 1 {
+		ext := filepath.Ext(out)
+		names = names[:0]
+		for i := range files {
+			names = append(names, fmt.Sprintf("%s-%03d%s", strings.TrimSuffix(out, ext), i+1, ext))
+		}
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("models batch-input: %w", err)
+	for i, f := range files {
+		if err := f.Chmod(0o644); err != nil {
+			return fmt.Errorf("models batch-input: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("models batch-input: %w", err)
+		}
+		if err := os.Rename(f.Name(), names[i]); err != nil {
+			return fmt.Errorf("models batch-input: %w", err)
+		}
 	}
-	if err := os.Rename(f.Name(), out); err != nil {
-		return fmt.Errorf("models batch-input: %w", err)
-	}
-	fmt.Fprintf(e.stderr, "wrote %s: %d requests for %s on set %s\n", out, n, model, set)
+	files = nil
+	fmt.Fprintf(e.stderr, "wrote %s: %d requests for %s on set %s\n", strings.Join(names, ", "), n, model, set)
 	return nil
 }
 

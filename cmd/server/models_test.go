@@ -190,6 +190,28 @@ func TestAnalyzeHandWorked(t *testing.T) {
 	if page := reportCSV(t, store, st); page != out {
 		t.Errorf("the report page's CSV differs from server analyze's:\n%s\nversus\n%s", page, out)
 	}
+	// With an exclusion rule too: run>=1 excludes every finished
+	// participant, leaving the model alone with the truth; both agree.
+	out, err = runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--exclude", "run>=1", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := reportCSVQuery(t, store, st, "?exclude=run%3E%3D1"); page != out {
+		t.Errorf("with --exclude, the report page's CSV differs from server analyze's:\n%s\nversus\n%s", page, out)
+	}
+	if !strings.Contains(out, "tower,all,people,,,,accuracy,,,,0,0,,") {
+		t.Errorf("run>=1 must leave no person counted:\n%s", out)
+	}
+	jsonOut, err := runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--exclude", "run>=1", "--format", "json")
+	if err != nil || !strings.Contains(jsonOut, `"exclusion": "Finished participants are excluded for 1 or more identical answers in a row`) ||
+		strings.Count(jsonOut, `"participant_id"`) != 2 {
+		t.Errorf("analyze --exclude JSON must state the rule and the two people: %v\n%s", err, jsonOut)
+	}
+	// --compare tests one condition against another: here the model against itself.
+	cmpOut, err := runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--compare", "m,m", "--bootstrap", "200", "--format", "csv")
+	if err != nil || !strings.Contains(cmpOut, "tower,all,m,m,accuracy_difference,0.000000,0.000000,0.000000,6,0,200,0,0,1") {
+		t.Errorf("analyze --compare m,m: %v\n%s", err, cmpOut)
+	}
 
 	// The JSON says what was compared and carries the same numbers.
 	out, err = runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--bootstrap", "2000", "--seed", "5", "--format", "json")
@@ -322,17 +344,23 @@ func TestModelsBatchInputAndQuery(t *testing.T) {
 // experimenter would.
 func reportCSV(t *testing.T, store *postgres.Store, st study.Study) string {
 	t.Helper()
+	return reportCSVQuery(t, store, st, "")
+}
+
+// reportCSVQuery is reportCSV with a query string ("?exclude=..." or "").
+func reportCSVQuery(t *testing.T, store *postgres.Store, st study.Study, query string) string {
+	t.Helper()
 	ctx := context.Background()
-	id, err := store.CreateAdmin(ctx, "r@example.org", "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+	id, err := store.CreateAdmin(ctx, fmt.Sprintf("r%d@example.org", time.Now().UnixNano()), "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := "report-csv-session-token-0123456789"
+	token := "report-csv-session-token-0123456789" + fmt.Sprint(time.Now().UnixNano())
 	sum := sha256.Sum256([]byte(token))
 	if err := store.CreateAdminSession(ctx, id, sum[:], strings.Repeat("c", 32), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/admin/studies/"+st.ID.String()+"/report.csv", nil)
+	req := httptest.NewRequest("GET", "/admin/studies/"+st.ID.String()+"/report.csv"+query, nil)
 	req.AddCookie(&http.Cookie{Name: "cubelab_admin", Value: token})
 	rec := httptest.NewRecorder()
 	server.New(server.Config{Store: store}).Handler().ServeHTTP(rec, req)

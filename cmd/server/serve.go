@@ -35,6 +35,7 @@ type serveConfig struct {
 	entryLimit  int
 	trustProxy  bool
 	images      stimulus.ImageLimits
+	prolific    server.ProlificConfig
 }
 
 func parseServe(args []string, e env) (serveConfig, error) {
@@ -61,6 +62,23 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	}
 	if err := checkImageFlags(c.images); err != nil {
 		return c, err
+	}
+	// Prolific only from the environment: a token in a flag would show in
+	// the process list.
+	c.prolific.Client.Token = e.getenv("PROLIFIC_TOKEN")
+	c.prolific.Client.BaseURL = e.getenv("PROLIFIC_API_URL")
+	c.prolific.WebhookSecret = e.getenv("PROLIFIC_WEBHOOK_SECRET")
+	for _, d := range []struct {
+		key string
+		to  *time.Duration
+	}{{"PROLIFIC_SYNC_EVERY", &c.prolific.SyncEvery}, {"PROLIFIC_PAY_GRACE", &c.prolific.PayGrace}} {
+		if v := e.getenv(d.key); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return c, fmt.Errorf("%w: %s=%q is not a duration like 1m", errUsage, d.key, v)
+			}
+			*d.to = t
+		}
 	}
 	if c.entryLimit < 0 {
 		return c, fmt.Errorf("%w: -entry-limit must be 0 or more", errUsage)
@@ -121,10 +139,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 	}
 
-	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy, ImageLimits: c.images})
+	app := server.New(server.Config{Store: store, Log: log, BaseURL: c.baseURL, EntryLimit: c.entryLimit, TrustForwarded: c.trustProxy,
+		ImageLimits: c.images, Prolific: c.prolific})
 	// Every process sweeps: the sweep is an idempotent UPDATE, so several
 	// servers on one database only repeat each other harmlessly.
 	go app.RunSweeper(ctx, 30*time.Second)
+	// Every process polls Prolific; an advisory lock per study keeps it
+	// to one sync at a time (nothing runs without PROLIFIC_TOKEN).
+	go app.RunProlificSync(ctx)
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -479,15 +479,18 @@ func TestReportOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(csvOut.String()), "\n")
-	// Header + 3 groups x (2 people rows + 3 rows for the one model).
-	if len(lines) != 1+3*5 {
+	// Header + 3 groups x (3 people rows + 3 rows for the one model).
+	if len(lines) != 1+3*6 {
 		t.Fatalf("%d lines:\n%s", len(lines), csvOut.String())
 	}
 	if !strings.HasPrefix(lines[2], "tower,2,people,,,,kappa_human_human,-0.057143,") {
 		t.Errorf("line 3: %s", lines[2])
 	}
-	if !strings.HasPrefix(lines[7], "tower,3,people,,,,kappa_human_human,,,,0,,6,") {
-		t.Errorf("undefined kappa must be empty, not 0: %s", lines[7])
+	if !strings.HasPrefix(lines[8], "tower,3,people,,,,kappa_human_human,,,,0,,6,") {
+		t.Errorf("undefined kappa must be empty, not 0: %s", lines[8])
+	}
+	if !strings.HasPrefix(lines[3], "tower,2,people,,,,kappa_human_human_people,-0.057143,") {
+		t.Errorf("the bootstrap over people has the same mean as over pairs: %s", lines[3])
 	}
 	js, err := json.Marshal(rep)
 	if err != nil {
@@ -913,7 +916,8 @@ func TestHumanPairsMatchesAllPairs(t *testing.T) {
 					mask.set(j)
 				}
 			}
-			got, gotUndef := humanPairs(humans, by, mask)
+			gotPairs, gotUndef := humanPairs(humans, by, mask)
+			got := kappasOf(gotPairs)
 			want, wantUndef := allPairs(humans, mask)
 			if !slices.Equal(got, want) || gotUndef != wantUndef {
 				t.Errorf("%s size %d: %d kappas, %d undefined; every pair gives %d, %d", name, g.Size, len(got), gotUndef, len(want), wantUndef)

@@ -48,9 +48,14 @@ type Group struct {
 	// HumanAccuracy pools every human answer in the group.
 	HumanAccuracy Accuracy `json:"human_accuracy"`
 	// HumanHuman is the mean error consistency over every pair of people,
-	// bootstrapped over the pairs.
-	HumanHuman Estimate      `json:"human_human"`
-	Models     []ModelResult `json:"models"`
+	// bootstrapped over the pairs (measure kappa_human_human).
+	HumanHuman Estimate `json:"human_human"`
+	// HumanHumanPeople is the same mean bootstrapped over people, the unit
+	// of sampling: each resample draws people and averages the pairs among
+	// them (measure kappa_human_human_people); its interval is the wider,
+	// honest one when people, not pairs, were sampled.
+	HumanHumanPeople Estimate      `json:"human_human_people"`
+	Models           []ModelResult `json:"models"`
 }
 
 // ModelResult is one model and condition, averaged over its seeds.
@@ -177,8 +182,10 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		hh, hhUndef := humanPairs(humans, answeredBy, mask)
 		gi := len(rep.Groups)
 		rep.Groups = append(rep.Groups, g)
-		jb, fin := meanEstimate(hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
+		jb, fin := meanEstimate(kappasOf(hh), hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
 		jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureHumanHuman, modelKey{}))
+		jb, fin = peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
+		jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureHumanHumanPeople, modelKey{}))
 
 		for _, mk := range modelOrder {
 			runs := models[mk]
@@ -318,7 +325,7 @@ func setBits(a, mask bitset) iter.Seq[int] {
 // have no kappa at all and are not counted; in a pool study (each person sees
 // K of many items) they are nearly all pairs, so partners are found through
 // the items a person answered instead of by trying everybody.
-func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (vals []float64, undefined int) {
+func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (pairs []personPair, undefined int) {
 	// seen[b] == a+1 when b is already among a's partners.
 	seen := make([]int, len(humans))
 	var partners []int32
@@ -343,13 +350,22 @@ func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (vals []float64
 		for _, b := range partners {
 			k := errorConsistencyBits(humans[a].bits, humans[b].bits, mask)
 			if k.Defined {
-				vals = append(vals, k.Value)
+				pairs = append(pairs, personPair{int32(a), b, k.Value})
 			} else if k.N > 0 {
 				undefined++
 			}
 		}
 	}
-	return vals, undefined
+	return pairs, undefined
+}
+
+// kappasOf lists the pairs' kappas in order.
+func kappasOf(pairs []personPair) []float64 {
+	vals := make([]float64, len(pairs))
+	for i, p := range pairs {
+		vals[i] = p.kappa
+	}
+	return vals
 }
 
 // errorConsistencyBits is ErrorConsistency on bit sets, restricted to mask.

@@ -14,9 +14,11 @@ import (
 // Measure names used in the CSV output.
 const (
 	MeasureAccuracy   = "accuracy"
-	MeasureHumanHuman = "kappa_human_human" // error consistency, mean over pairs of people
-	MeasureModelHuman = "kappa_model_human" // error consistency, mean over people
-	MeasureModelTruth = "kappa_model_truth" // Cohen's kappa on the answers against the truth
+	MeasureHumanHuman = "kappa_human_human" // error consistency, mean over pairs of people, bootstrapped over pairs
+	// MeasureHumanHumanPeople is the same mean bootstrapped over people.
+	MeasureHumanHumanPeople = "kappa_human_human_people"
+	MeasureModelHuman       = "kappa_model_human" // error consistency, mean over people
+	MeasureModelTruth       = "kappa_model_truth" // Cohen's kappa on the answers against the truth
 )
 
 // CSVHeader returns the header row of WriteCSV, a fresh slice on every call
@@ -49,6 +51,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		rows := [][]string{
 			acc("people", "", "", "", g.HumanAccuracy),
 			est("people", "", "", "", MeasureHumanHuman, g.HumanHuman),
+			est("people", "", "", "", MeasureHumanHumanPeople, g.HumanHumanPeople),
 		}
 		for _, m := range g.Models {
 			seeds := make([]string, len(m.Seeds))
@@ -122,4 +125,42 @@ func (k Kappa) MarshalJSON() ([]byte, error) {
 		Observed jnum `json:"observed"`
 		Expected jnum `json:"expected"`
 	}{jnum(k.Value), k.Defined, k.N, jnum(k.Observed), jnum(k.Expected)})
+}
+
+// ComparisonsCSVHeader is the header of WriteComparisonsCSV (a fresh slice).
+func ComparisonsCSVHeader() []string {
+	return []string{"task", "size", "first", "second", "measure", "difference", "lo", "hi", "n", "undefined",
+		"resamples", "mcnemar_b", "mcnemar_c", "p"}
+}
+
+// WriteComparisonsCSV writes paired comparisons, two rows each: the accuracy
+// difference (with McNemar's b, c and exact p) and the difference in mean
+// kappa to humans; undefined values are empty.
+func WriteComparisonsCSV(w io.Writer, cs []Comparison) error {
+	cw := csvout.NewWriter(w)
+	if err := cw.Write(ComparisonsCSVHeader()); err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
+	for _, c := range cs {
+		size := "all"
+		if c.Size != 0 {
+			size = strconv.Itoa(c.Size)
+		}
+		row := func(measure string, e Estimate, b, cc, p string) []string {
+			return []string{string(c.Task), size, c.First.String(), c.Second.String(), measure, fnum(e.Mean), fnum(e.Lo),
+				fnum(e.Hi), strconv.Itoa(e.N), strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), b, cc, p}
+		}
+		mc := c.McNemar
+		if err := cw.WriteAll([][]string{
+			row("accuracy_difference", c.Accuracy, strconv.Itoa(mc.B), strconv.Itoa(mc.C), strconv.FormatFloat(mc.P, 'g', 6, 64)),
+			row("kappa_model_human_difference", c.ModelHuman, "", "", ""),
+		}); err != nil {
+			return fmt.Errorf("analysis: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
+	return nil
 }

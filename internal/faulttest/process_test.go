@@ -189,8 +189,9 @@ type serverProc struct {
 }
 
 // startServer runs `server serve` on port against dsn and waits until its
-// /healthz answers; the process is killed when the test ends.
-func startServer(t *testing.T, dsn string, port int) *serverProc {
+// /healthz answers; the process is killed when the test ends. extra are
+// more environment variables (KEY=value).
+func startServer(t *testing.T, dsn string, port int, extra ...string) *serverProc {
 	t.Helper()
 	s := &serverProc{url: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: filepath.Join(t.TempDir(), "server.log")}
 	logFile, err := os.Create(s.logPath)
@@ -201,7 +202,7 @@ func startServer(t *testing.T, dsn string, port int) *serverProc {
 	s.cmd = exec.Command(serverBin, "serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port))
 	// BASE_URL must not make the cookies Secure: the tests speak plain HTTP;
 	// every participant comes from 127.0.0.1, so the entry limit is off.
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "BASE_URL=", "ADDR=", "CUBELAB_ENTRY_LIMIT=0")
+	s.cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dsn, "BASE_URL=", "ADDR=", "CUBELAB_ENTRY_LIMIT=0"), extra...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("faulttest: start server: %v", err)

@@ -79,11 +79,13 @@ func (p *parser) batchLine(line []byte, n int) {
 		return
 	}
 	var py, pn float64
+	pmin := math.Inf(1) // the smallest listed probability
 	for i, t := range top {
 		if t.Logprob == nil || math.IsNaN(*t.Logprob) || *t.Logprob > 1e-6 {
 			p.fail(n, "response.body.choices[0].logprobs.content[0].top_logprobs["+strconv.Itoa(i)+"].logprob", "missing or not a log-probability")
 			return
 		}
+		pmin = min(pmin, math.Exp(*t.Logprob))
 		switch normalise(t.Token) {
 		case "yes":
 			py += math.Exp(*t.Logprob)
@@ -103,10 +105,26 @@ func (p *parser) batchLine(line []byte, n int) {
 		return
 	}
 	r.fromLogprobs(logOrNil(py), logOrNil(pn), p.opt.MinCoverage)
+	r.boundMissing(py, pn, pmin)
 	if !p.fillIdentity(&r, p.opt.Seed != nil) {
 		return
 	}
 	p.add(r)
+}
+
+// boundMissing replaces a P(Yes) of 1 or 0 that comes from one label missing
+// among the top tokens by the bound the list implies: the missing token was
+// not listed, so its probability was at most pmin, the smallest listed one.
+func (r *Row) boundMissing(py, pn, pmin float64) {
+	switch {
+	case py > 0 && pn == 0:
+		r.PYes = py / (py + pmin)
+	case pn > 0 && py == 0:
+		r.PYes = pmin / (pmin + pn)
+	default:
+		return
+	}
+	r.Flag |= FlagBound
 }
 
 func logOrNil(p float64) *float64 {

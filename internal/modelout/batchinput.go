@@ -2,6 +2,7 @@ package modelout
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -55,18 +56,54 @@ func checkRequest(d task.Domain, image []byte) error {
 	}
 }
 
+// OpenAI's batch API takes at most 50,000 requests and 200 MB per input file;
+// a split writer starts a new part before either is reached (190 MB leaves
+// room for the difference between MB and MiB and a file system's rounding).
+const (
+	DefaultMaxRequests       = 50000
+	DefaultMaxBytes    int64 = 190 << 20
+)
+
 // BatchWriter writes the OpenAI batch input JSONL, one request per stimulus,
-// with custom_id = stimulus id, so the batch output imports unchanged.
+// with custom_id = stimulus id, so the batch output imports unchanged. A
+// split writer (NewSplitBatchWriter) spreads the requests over parts under
+// the batch API's limits; custom_id stays the stimulus id in every part, so
+// the outputs of all parts import as one run.
 type BatchWriter struct {
 	w     *bufio.Writer
 	model string
 	seen  map[string]bool
+
+	next     func(part int) (io.Writer, error) // nil: one part, no limits
+	part, n  int                               // current part (1-based) and its requests
+	size     int64                             // its bytes
+	maxReq   int
+	maxBytes int64
+	line     bytes.Buffer
 }
 
-// NewBatchWriter writes requests for model to w; call Flush at the end.
+// NewBatchWriter writes requests for model to w, in one part whatever its
+// size; call Flush at the end.
 func NewBatchWriter(w io.Writer, model string) *BatchWriter {
-	return &BatchWriter{w: bufio.NewWriterSize(w, 64<<10), model: model, seen: map[string]bool{}}
+	return &BatchWriter{w: bufio.NewWriterSize(w, 64<<10), model: model, seen: map[string]bool{}, part: 1}
 }
+
+// NewSplitBatchWriter writes requests for model into parts that next opens
+// (part 1, 2, ...), starting a new part before one would hold more than
+// maxRequests requests or maxBytes bytes (DefaultMaxRequests and
+// DefaultMaxBytes when 0). Call Flush at the end; Parts says how many there were.
+func NewSplitBatchWriter(next func(part int) (io.Writer, error), model string, maxRequests int, maxBytes int64) *BatchWriter {
+	if maxRequests <= 0 {
+		maxRequests = DefaultMaxRequests
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &BatchWriter{model: model, seen: map[string]bool{}, next: next, maxReq: maxRequests, maxBytes: maxBytes}
+}
+
+// Parts is the number of parts written so far.
+func (b *BatchWriter) Parts() int { return b.part }
 
 // Write adds the request for one stimulus.
 func (b *BatchWriter) Write(stimulusID string, d task.Domain, image []byte) error {
@@ -81,21 +118,62 @@ func (b *BatchWriter) Write(stimulusID string, d task.Domain, image []byte) erro
 		return fmt.Errorf("modelout: batch input %q: %w", stimulusID, err)
 	}
 	b.seen[stimulusID] = true
+	// A split writer renders the line first, to know whether it still fits.
+	var w io.Writer = b.w
+	if b.next != nil {
+		b.line.Reset()
+		w = &b.line
+	}
 	id, _ := json.Marshal(stimulusID)
-	if _, err := fmt.Fprintf(b.w, `{"custom_id":%s,"method":"POST","url":%q,"body":`, id, chatPath); err != nil {
+	if _, err := fmt.Fprintf(w, `{"custom_id":%s,"method":"POST","url":%q,"body":`, id, chatPath); err != nil {
 		return fmt.Errorf("modelout: batch input: %w", err)
 	}
-	if err := writeChatBody(b.w, b.model, d, image); err != nil {
+	if err := writeChatBody(w, b.model, d, image); err != nil {
 		return fmt.Errorf("modelout: batch input %q: %w", stimulusID, err)
 	}
-	if _, err := b.w.WriteString("}\n"); err != nil {
+	if _, err := io.WriteString(w, "}\n"); err != nil {
 		return fmt.Errorf("modelout: batch input: %w", err)
 	}
+	if b.next == nil {
+		return nil
+	}
+	size := int64(b.line.Len())
+	if size > b.maxBytes {
+		return fmt.Errorf("modelout: batch input %q: one request is %d bytes, over the %d-byte limit of a part", stimulusID, size, b.maxBytes)
+	}
+	if b.w == nil || b.n == b.maxReq || b.size+size > b.maxBytes {
+		if err := b.newPart(); err != nil {
+			return err
+		}
+	}
+	if _, err := b.w.Write(b.line.Bytes()); err != nil {
+		return fmt.Errorf("modelout: batch input: %w", err)
+	}
+	b.n++
+	b.size += size
+	return nil
+}
+
+func (b *BatchWriter) newPart() error {
+	if b.w != nil {
+		if err := b.w.Flush(); err != nil {
+			return fmt.Errorf("modelout: batch input: %w", err)
+		}
+	}
+	w, err := b.next(b.part + 1)
+	if err != nil {
+		return fmt.Errorf("modelout: batch input part %d: %w", b.part+1, err)
+	}
+	b.part++
+	b.w, b.n, b.size = bufio.NewWriterSize(w, 64<<10), 0, 0
 	return nil
 }
 
 // Flush writes out what is buffered.
 func (b *BatchWriter) Flush() error {
+	if b.w == nil {
+		return nil
+	}
 	if err := b.w.Flush(); err != nil {
 		return fmt.Errorf("modelout: batch input: %w", err)
 	}

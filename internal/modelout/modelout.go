@@ -24,8 +24,10 @@ const (
 	// FlagLowCoverage: P_yes + P_no is under Options.MinCoverage, so the model
 	// mostly wanted to say something else.
 	FlagLowCoverage Flag = 1 << iota
-	// FlagMissingYes / FlagMissingNo: one label was not among the top tokens
-	// (its probability counts as 0).
+	// FlagMissingYes / FlagMissingNo: one label was not among the top tokens.
+	// From a list of top tokens (batch output) its probability is bounded by
+	// the smallest listed one and PYes is that bound (FlagBound); from a file
+	// that gives two log-probabilities it counts as 0.
 	FlagMissingYes
 	FlagMissingNo
 	// FlagNoAnswer: neither label was among the top tokens. The row is kept
@@ -33,6 +35,11 @@ const (
 	// dropping it would hide how often this happens, failing the import would
 	// make one odd item block a whole run.
 	FlagNoAnswer
+	// FlagBound: PYes is the bound the listed top tokens imply for a missing
+	// label: the missing token had at most the smallest listed probability,
+	// so PYes = P_yes / (P_yes + p_min) (or p_min / (p_min + P_no)) is the
+	// least confident value the output allows, never 1 or 0.
+	FlagBound
 )
 
 // String lists the set flags, e.g. "low-coverage,missing-no".
@@ -41,7 +48,7 @@ func (f Flag) String() string {
 	for _, x := range []struct {
 		f    Flag
 		name string
-	}{{FlagLowCoverage, "low-coverage"}, {FlagMissingYes, "missing-yes"}, {FlagMissingNo, "missing-no"}, {FlagNoAnswer, "no-answer"}} {
+	}{{FlagLowCoverage, "low-coverage"}, {FlagMissingYes, "missing-yes"}, {FlagMissingNo, "missing-no"}, {FlagNoAnswer, "no-answer"}, {FlagBound, "bound"}} {
 		if f&x.f != 0 {
 			s = append(s, x.name)
 		}
@@ -55,7 +62,8 @@ type Row struct {
 	Condition  string // e.g. "fine-tuned on towers 2-4"; empty for the base model
 	Seed       int64
 	StimulusID string
-	// PYes is P(Yes) = P_yes / (P_yes + P_no); NaN when FlagNoAnswer is set.
+	// PYes is P(Yes) = P_yes / (P_yes + P_no); NaN when FlagNoAnswer is set;
+	// the bound for a missing label when FlagBound is set.
 	PYes float64
 	// LogpYes and LogpNo are the log-probabilities when the input had them
 	// (nil for P(Yes)-only rows and for a label absent from the top tokens).

@@ -2,6 +2,8 @@ package modelout
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"strings"
@@ -38,8 +40,11 @@ func TestBatchOutputFile(t *testing.T) {
 		{"tower-0001", (e(-0.2) + e(-3)) / (e(-0.2) + e(-3) + e(-2.6) + e(-5)), e(-0.2) + e(-3) + e(-2.6) + e(-5), 0, task.Yes},
 		// "No." and "No" both count for No.
 		{"tower-0002", e(-4.2) / (e(-4.2) + e(-0.05) + e(-3.5)), e(-4.2) + e(-0.05) + e(-3.5), 0, task.No},
-		// No label "No" among the top tokens: P(Yes) = 1, flagged.
-		{"pyramid-0001", 1, e(-0.02), FlagMissingNo, task.Yes},
+		// No label "No" among the top tokens ("Yes" -0.02, "The" -4.5, "I"
+		// -5.1): "No" had at most the smallest listed probability, e^-5.1, so
+		// P(Yes) is the bound e^-0.02 / (e^-0.02 + e^-5.1) = 0.980199 /
+		// 0.986296 = 0.993818, flagged, never 1.
+		{"pyramid-0001", e(-0.02) / (e(-0.02) + e(-5.1)), e(-0.02), FlagMissingNo | FlagBound, task.Yes},
 		// Neither label: kept as no answer.
 		{"pyramid-0002", math.NaN(), 0, FlagNoAnswer, ""},
 		// "NO" counts, "Yesterday" does not; coverage 0.37 < 0.5.
@@ -230,5 +235,64 @@ func TestDetect(t *testing.T) {
 	}
 	if f, err := ParseFormat("batch"); err != nil || f != BatchOutput {
 		t.Error(f, err)
+	}
+}
+
+// A split batch input starts a new part before the request or byte limit and
+// keeps custom_id the stimulus id in every part.
+func TestSplitBatchInput(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n" + strings.Repeat("x", 100))
+	var parts []*strings.Builder
+	next := func(part int) (io.Writer, error) {
+		if part != len(parts)+1 {
+			t.Fatalf("part %d after %d", part, len(parts))
+		}
+		parts = append(parts, &strings.Builder{})
+		return parts[len(parts)-1], nil
+	}
+	// A byte limit of two and a half requests holds two (the request limit
+	// of 3 never binds); then the request limit binds alone.
+	var one strings.Builder
+	single := NewBatchWriter(&one, "m")
+	if err := single.Write("tower-0000", task.Tower, png); err != nil || single.Flush() != nil {
+		t.Fatal(err)
+	}
+	size := int64(one.Len())
+	for _, c := range []struct {
+		maxReq   int
+		maxBytes int64
+		want     []int
+	}{{3, size * 5 / 2, []int{2, 2, 2, 1}}, {3, 1 << 20, []int{3, 3, 1}}} {
+		parts = nil
+		b := NewSplitBatchWriter(next, "m", c.maxReq, c.maxBytes)
+		for i := range 7 {
+			if err := b.Write(fmt.Sprintf("tower-%04d", i), task.Tower, png); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		i := 0
+		for _, p := range parts {
+			lines := strings.Split(strings.TrimSuffix(p.String(), "\n"), "\n")
+			got = append(got, len(lines))
+			if int64(p.Len()) > c.maxBytes {
+				t.Errorf("a part of %d bytes, limit %d", p.Len(), c.maxBytes)
+			}
+			for _, l := range lines {
+				if !strings.HasPrefix(l, fmt.Sprintf(`{"custom_id":"tower-%04d",`, i)) {
+					t.Errorf("line %d: %.60s", i, l)
+				}
+				i++
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || b.Parts() != len(c.want) {
+			t.Errorf("limits %d/%d: parts %v (Parts %d), want %v", c.maxReq, c.maxBytes, got, b.Parts(), c.want)
+		}
+	}
+	if err := NewSplitBatchWriter(next, "m", 0, 100).Write("big", task.Tower, png); err == nil {
+		t.Error("a request over the byte limit must be refused")
 	}
 }

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,6 +19,9 @@ import (
 type MatrixSelection struct {
 	StudyID uuid.UUID // uuid.Nil: the whole set
 	SetID   uuid.UUID // ignored when StudyID is set (a study has one set)
+	// Exclude overrides each study's exclusion rule for this analysis; nil
+	// applies each study's own.
+	Exclude *study.Exclusion
 }
 
 // MatrixInfo says what went into a matrix and what was left out, so that a
@@ -30,6 +35,17 @@ type MatrixInfo struct {
 	Rejected        int    `json:"rejected"`         // rejected participants, excluded
 	Unfinished      int    `json:"unfinished"`       // started, returned or timed out: not counted
 	ModelRuns       int    `json:"model_runs"`
+	// Exclusion is the rule applied, in words; Excluded lists the finished
+	// participants it left out and why (they are not among Humans).
+	Exclusion string           `json:"exclusion"`
+	Excluded  []ExcludedPerson `json:"excluded"`
+}
+
+// ExcludedPerson is a finished participant the exclusion rule left out.
+type ExcludedPerson struct {
+	PID     string   `json:"participant_id"`
+	Study   string   `json:"study"`
+	Reasons []string `json:"reasons"`
 }
 
 // LoadMatrix reads every answer of the selection into an observers x items
@@ -84,7 +100,7 @@ func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.
 		for i, it := range m.Items {
 			index[it.ID] = i
 		}
-		if err := loadHumans(ctx, tx, m, index, studyIDs, &info); err != nil {
+		if err := loadHumans(ctx, tx, m, index, studyIDs, sel.Exclude, &info); err != nil {
 			return err
 		}
 		return loadModels(ctx, tx, m, index, setID, &info)
@@ -151,7 +167,33 @@ func collectItems(rows pgx.Rows) (*analysis.Matrix, MatrixInfo, error) {
 
 // loadHumans adds the completed and approved participants of the studies
 // and counts those left out.
-func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, studyIDs []uuid.UUID, info *MatrixInfo) error {
+func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, studyIDs []uuid.UUID, override *study.Exclusion, info *MatrixInfo) error {
+	// The exclusion rule, the study's own or the override, decides first.
+	excluded := map[uuid.UUID]bool{}
+	var rules []string
+	for _, id := range studyIDs {
+		rule, err := studyExclusion(ctx, tx, id, override)
+		if err != nil {
+			return err
+		}
+		if d := rule.Describe(); !slices.Contains(rules, d) {
+			rules = append(rules, d)
+		}
+		err = eachParticipant(ctx, tx, []uuid.UUID{id}, rule, func(r *ParticipantRecord) error {
+			if len(r.Excluded) > 0 {
+				excluded[r.ID] = true
+				info.Excluded = append(info.Excluded, ExcludedPerson{PID: r.PID, Study: r.Study, Reasons: slices.Clone(r.Excluded)})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	info.Exclusion = strings.Join(rules, " ")
+	if info.Excluded == nil {
+		info.Excluded = []ExcludedPerson{}
+	}
 	err := tx.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE `+counted("status")+`),
 		       count(*) FILTER (WHERE status = 'rejected'),
@@ -179,6 +221,9 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 		if err := rows.Scan(&pid, &ext, &answer); err != nil {
 			return fmt.Errorf("postgres: matrix answers: %w", err)
 		}
+		if excluded[pid] {
+			continue
+		}
 		o, ok := observers[pid]
 		if !ok {
 			o = m.AddObserver(analysis.Observer{ID: pid.String(), Kind: analysis.Human})
@@ -197,7 +242,20 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("postgres: matrix answers: %w", err)
 	}
+	info.Humans -= len(info.Excluded)
 	return nil
+}
+
+// studyExclusion is override, or the study's own rule when override is nil.
+func studyExclusion(ctx context.Context, q pgx.Tx, studyID uuid.UUID, override *study.Exclusion) (study.Exclusion, error) {
+	if override != nil {
+		return *override, nil
+	}
+	var text string
+	if err := q.QueryRow(ctx, `SELECT exclusion FROM studies WHERE id = $1`, studyID).Scan(&text); err != nil {
+		return study.Exclusion{}, fmt.Errorf("postgres: exclusion rule: %w", err)
+	}
+	return study.ParseExclusion(text)
 }
 
 // loadModels adds every run on the set, one observer per run.
@@ -261,7 +319,7 @@ func (s *Store) MatrixVersion(ctx context.Context, sel MatrixSelection) (string,
 		  SELECT COALESCE((SELECT set_id FROM studies WHERE id = $1), $2) AS id
 		)
 		SELECT md5(concat_ws('|', CASE WHEN $1 IS NULL THEN 'set' ELSE 'study' END, (SELECT id::text FROM sset),
-		  (SELECT string_agg(st.id::text || st.domain || st.sizes::text || st.split || st.attention_check_ids::text, ',' ORDER BY st.id)
+		  (SELECT string_agg(st.id::text || st.domain || st.sizes::text || st.split || st.attention_check_ids::text || st.exclusion, ',' ORDER BY st.id)
 		     FROM studies st WHERE st.id IN (SELECT id FROM sel)),
 		  (SELECT string_agg(p.id::text || p.status || p.n_answered, ',' ORDER BY p.id)
 		     FROM participants p WHERE p.study_id IN (SELECT id FROM sel)),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -89,9 +91,23 @@ func TestLoadMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := postgres.MatrixInfo{Set: "mx", Studies: 1, Items: 5, AttentionChecks: 1, Humans: 2, Rejected: 1, Unfinished: 1, ModelRuns: 1}
-	if info != want {
+	want := postgres.MatrixInfo{Set: "mx", Studies: 1, Items: 5, AttentionChecks: 1, Humans: 2, Rejected: 1, Unfinished: 1, ModelRuns: 1,
+		Exclusion: study.Exclusion{}.Describe(), Excluded: []postgres.ExcludedPerson{}}
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("info %+v, want %+v", info, want)
+	}
+	// A rule every finished participant meets (a run of at least one
+	// identical answer) leaves both out, says so, and drops their answers.
+	everyone, err := study.ParseExclusion("run>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	xm, xinfo, err := store.LoadMatrix(ctx, postgres.MatrixSelection{StudyID: st.ID, Exclude: &everyone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xinfo.Humans != 0 || len(xinfo.Excluded) != 2 || !strings.Contains(xinfo.Exclusion, "run>=1") || len(xm.Observers) != 1 {
+		t.Errorf("rule run>=1: info %+v, %d observers; want both finished people excluded, the model kept", xinfo, len(xm.Observers))
 	}
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)

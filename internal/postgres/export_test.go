@@ -636,7 +636,7 @@ func TestDownloadsJoin(t *testing.T) {
 		if err := f.store.WriteAnswersCSV(ctx, st.ID, &a); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, study.Exclusion{}, &p); err != nil {
+		if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, nil, &p); err != nil {
 			t.Fatal(err)
 		}
 		var rows [][]string
@@ -730,7 +730,7 @@ func TestExportExclusion(t *testing.T) {
 	}
 	st, _ := f.store.StudyBySlug(ctx, "ea")
 	var p strings.Builder
-	if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, rule, &p); err != nil {
+	if err := f.store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, &rule, &p); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(p.String(), pid(0)+",ea,") || strings.Count(p.String(), ",true,failed 1 attention check(s)") != 1 {

@@ -126,10 +126,32 @@ func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule 
 	return nil
 }
 
-// EachParticipant streams the participants of the studies (slugs) with the
-// exclusion rule's verdict; nil rule means each study's own setting.
-func (s *Store) EachParticipant(ctx context.Context, studyIDs []uuid.UUID, rule study.Exclusion, fn func(*ParticipantRecord) error) error {
-	return eachParticipant(ctx, s.pool, studyIDs, rule, fn)
+// exclusionOf is override, or the study's own rule when override is nil.
+func (s *Store) exclusionOf(ctx context.Context, studyID uuid.UUID, override *study.Exclusion) (study.Exclusion, error) {
+	if override != nil {
+		return *override, nil
+	}
+	var text string
+	if err := s.pool.QueryRow(ctx, `SELECT exclusion FROM studies WHERE id = $1`, studyID).Scan(&text); err != nil {
+		return study.Exclusion{}, fmt.Errorf("postgres: exclusion rule: %w", err)
+	}
+	return study.ParseExclusion(text)
+}
+
+// StudiesOf lists the studies a matrix selection draws people from.
+func (s *Store) StudiesOf(ctx context.Context, sel MatrixSelection) ([]uuid.UUID, error) {
+	if sel.StudyID != uuid.Nil {
+		return []uuid.UUID{sel.StudyID}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM studies WHERE set_id = $1 ORDER BY created_at`, sel.SetID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: studies of set: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: studies of set: %w", err)
+	}
+	return ids, nil
 }
 
 // ParticipantsHeader is the header of the participants CSV.
@@ -140,20 +162,21 @@ func ParticipantsHeader() []string {
 		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule"}
 }
 
-// WriteParticipantsCSV streams the participants table of a study: one row per
-// participant with status, times, accuracy on the counted items, attention
-// checks, the straight-lining run, demographics, pay, and whether the
-// exclusion rule leaves them out and why. Amounts are decimals of the study
-// currency; times are RFC 3339 in UTC with milliseconds.
-func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, rule study.Exclusion, w io.Writer) error {
+// WriteParticipantsCSV streams the participants table of the studies: one
+// row per participant with status, times, accuracy on the counted items,
+// attention checks, the straight-lining run, demographics, pay, and whether
+// the exclusion rule (override, or each study's own when nil) leaves them out
+// and why. Amounts are decimals of the study currency; times are RFC 3339 in
+// UTC with milliseconds.
+func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, override *study.Exclusion, w io.Writer) error {
 	cw := csvout.NewWriter(w)
 	if err := cw.Write(ParticipantsHeader()); err != nil {
 		return fmt.Errorf("postgres: participants csv: %w", err)
 	}
 	rec := make([]string, len(ParticipantsHeader()))
-	ruleText := rule.String()
 	n := 0
-	err := eachParticipant(ctx, s.pool, studyIDs, rule, func(r *ParticipantRecord) error {
+	var ruleText string
+	write := func(r *ParticipantRecord) error {
 		completed, acc, age := "", "", ""
 		if r.CompletedAt != nil {
 			completed = r.CompletedAt.UTC().Format(timeFormat)
@@ -188,9 +211,16 @@ func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, 
 			cw.Flush()
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: participants csv: %w", err)
+	}
+	for _, id := range studyIDs {
+		rule, err := s.exclusionOf(ctx, id, override)
+		if err != nil {
+			return err
+		}
+		ruleText = rule.String()
+		if err := eachParticipant(ctx, s.pool, []uuid.UUID{id}, rule, write); err != nil {
+			return fmt.Errorf("postgres: participants csv: %w", err)
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

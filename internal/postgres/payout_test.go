@@ -91,7 +91,7 @@ func TestBonusBatches(t *testing.T) {
 	}
 
 	var people strings.Builder
-	if err := store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, study.Exclusion{}, &people); err != nil {
+	if err := store.WriteParticipantsCSV(ctx, []uuid.UUID{st.ID}, nil, &people); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(strings.NewReader(people.String())).ReadAll()

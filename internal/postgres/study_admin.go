@@ -253,6 +253,10 @@ type MonitorRow struct {
 	CheckFailures int
 	Duration      time.Duration
 	InBatch       int // the bonus batch holding them, 0 for none
+	// ProlificStatus is Prolific's own status of the submission, and
+	// ProlificVerified how the entry was checked (prolific_sync.go).
+	ProlificStatus   string
+	ProlificVerified string
 }
 
 // Participants returns a page of a study's participants and the number that
@@ -288,7 +292,7 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		)
 		SELECT `+participantColumns+`, p.status_reason,
 			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
-			c.counted, c.failures, COALESCE(b.number, 0)
+			c.counted, c.failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified
 		FROM page JOIN participants p ON p.id = page.id
 		CROSS JOIN LATERAL (
 			SELECT count(*) FILTER (WHERE NOT t.is_attention_check) AS counted,
@@ -307,7 +311,8 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 	out := make([]MonitorRow, 0, q.Limit)
 	for rows.Next() {
 		var m MonitorRow
-		if err := scanParticipant(rows, &m.Participant, &m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch); err != nil {
+		if err := scanParticipant(rows, &m.Participant, &m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch,
+			&m.ProlificStatus, &m.ProlificVerified); err != nil {
 			return nil, 0, fmt.Errorf("postgres: participants: %w", err)
 		}
 		out = append(out, m)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/prolific/prolifictest"
+	"github.com/cubelab/cubelab/internal/study"
 )
 
 // newClient returns a client of the stand-in that records its calls and
@@ -215,5 +216,18 @@ func TestSignature(t *testing.T) {
 		if ok {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// study.FromProlific spells Prolific's statuses itself: they must be these.
+func TestStatusesKnownToStudy(t *testing.T) {
+	for status, want := range map[string]study.ParticipantStatus{prolific.StatusReturned: study.Returned,
+		prolific.StatusTimedOut: study.TimedOut, prolific.StatusRejected: study.Rejected} {
+		if got, moved := study.FromProlific(study.Started, status); !moved || got != want {
+			t.Errorf("FromProlific(started, %s) = %s, %v", status, got, moved)
+		}
+	}
+	if got, moved := study.FromProlific(study.Completed, prolific.StatusApproved); !moved || got != study.Approved {
+		t.Errorf("FromProlific(completed, APPROVED) = %s, %v", got, moved)
 	}
 }

@@ -104,6 +104,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			{Name: "Money committed", Value: money(tot.CommittedMinor)},
 		},
 	}
+	if _, linked, err := s.store.ProlificLinkOf(ctx, st.ID); err != nil {
+		return v, err
+	} else if linked {
+		v.Prolific, v.Categories = true, rejectionCategories()
+	}
 	if st.Design == study.Pool && st.Status != study.Draft {
 		pc, err := s.store.PoolState(ctx, st)
 		if err != nil {
@@ -128,10 +133,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			ID: p.ID.String(), PID: p.PID, Status: statusLabel(p.Status), StatusClass: "st-" + string(p.Status),
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
-			CheckFailures: p.CheckFailures,
-			CanReturn:     p.Status == study.Started,
-			CanReject:     p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
-			CanApprove:    p.Status == study.Completed,
+			CheckFailures:  p.CheckFailures,
+			CanReturn:      p.Status == study.Started,
+			CanReject:      p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
+			CanApprove:     p.Status == study.Completed,
+			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
 		}
 		if p.Counted > 0 {
 			row.Accuracy = strconv.Itoa((200*p.NCorrect+p.Counted)/(2*p.Counted)) + "% (" + strconv.Itoa(p.NCorrect) + "/" + strconv.Itoa(p.Counted) + ")"
@@ -214,7 +220,9 @@ func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request)
 		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
 	}
 	act := postgres.Action(chi.URLParam(r, "action"))
-	if err := s.store.ActOnParticipant(r.Context(), st.ID, pid, act, r.PostFormValue("reason")); err != nil {
+	// One path for single and bulk reviews; on a linked study it goes to
+	// Prolific first (prolific_review.go).
+	if _, err := s.reviewParticipants(r.Context(), st, []uuid.UUID{pid}, act, r.PostFormValue("reason"), r.PostFormValue("category")); err != nil {
 		return err
 	}
 	q, _ := url.ParseQuery(r.PostFormValue("q"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -34,6 +35,15 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	states, err := s.store.BatchProlificStates(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	_, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	linked = linked && s.pro.client != nil
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
 	v := web.PayoutsView{
 		AdminPage: adminPage(r, "Payouts: "+st.Title, "studies"), Base: studyURL(st.ID), StudyTitle: st.Title,
@@ -45,6 +55,7 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 		if b.PaidAt != nil {
 			row.Paid = when(*b.PaidAt)
 		}
+		row.Prolific = batchProlific(st, linked, b.Number, b.PaidAt != nil, states[b.Number])
 		v.Batches = append(v.Batches, row)
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("new")); err == nil && n > 0 {
@@ -133,20 +144,25 @@ func (s *Server) handlePayCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err := exclusionRule(st, r.URL.Query().Get("exclude"))
+	override, err := exclusionOverride(r.URL.Query().Get("exclude"))
 	if err != nil {
 		return err
 	}
 	download(w, st.Slug+"-participants.csv")
-	return s.streamed(r, s.store.WriteParticipantsCSV(r.Context(), []uuid.UUID{st.ID}, rule, w))
+	return s.streamed(r, s.store.WriteParticipantsCSV(r.Context(), []uuid.UUID{st.ID}, override, w))
 }
 
-// exclusionRule is the study's exclusion rule, or override when it is not empty.
-func exclusionRule(st study.Study, override string) (study.Exclusion, error) {
-	if override != "" {
-		return study.ParseExclusion(override)
+// exclusionOverride reads an exclusion rule given for one download or page;
+// nil (the studies' own rules) when none is given.
+func exclusionOverride(text string) (*study.Exclusion, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
 	}
-	return study.ParseExclusion(st.Exclusion)
+	rule, err := study.ParseExclusion(text)
+	if err != nil {
+		return nil, err
+	}
+	return &rule, nil
 }
 
 // handleAnswersCSV streams every answer of the study as a tidy CSV.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -36,8 +37,12 @@ func (s *Server) studySubject(r *http.Request) (reportSubject, error) {
 	if err != nil {
 		return reportSubject{}, err
 	}
+	override, err := exclusionOverride(r.URL.Query().Get("exclude"))
+	if err != nil {
+		return reportSubject{}, err
+	}
 	return reportSubject{
-		sel:      postgres.MatrixSelection{StudyID: st.ID},
+		sel:      postgres.MatrixSelection{StudyID: st.ID, Exclude: override},
 		base:     studyURL(st.ID) + "/report",
 		heading:  "People and models: " + st.Title,
 		subtitle: fmt.Sprintf("Study /s/%s, task %s: its completed and approved participants against every model run on its stimulus set.", st.Slug, st.Domain),
@@ -52,8 +57,12 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 	if err != nil {
 		return reportSubject{}, err
 	}
+	override, err := exclusionOverride(r.URL.Query().Get("exclude"))
+	if err != nil {
+		return reportSubject{}, err
+	}
 	return reportSubject{
-		sel:      postgres.MatrixSelection{SetID: id},
+		sel:      postgres.MatrixSelection{SetID: id, Exclude: override},
 		base:     setReportURL(name),
 		heading:  "People and models: set " + name,
 		subtitle: "Every study on this stimulus set pooled (completed and approved participants), against every model run on it.",
@@ -72,11 +81,18 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		if err != nil {
 			return err
 		}
+		// Downloads carry the page's rule, so that they hold what the page shows.
+		query := ""
+		if subj.sel.Exclude != nil {
+			query = "?" + url.Values{"exclude": {subj.sel.Exclude.String()}}.Encode()
+		}
 		v := web.ReportView{
 			AdminPage: adminPage(r, subj.heading, "studies"), Heading: subj.heading, Subtitle: subj.subtitle,
-			Facts: reportFacts(info), Missing: reportMissing(info), CSVURL: subj.base + ".csv",
+			Facts: reportFacts(info), Missing: reportMissing(info), CSVURL: subj.base + ".csv" + query,
+			Exclusion: info.Exclusion, Override: r.URL.Query().Get("exclude"),
 			Method: fmt.Sprintf("Accuracy: Wilson score 95%% intervals. Mean kappas: bootstrap 95%% percentile intervals, %d resamples, seed %d "+
-				"(per-pair kappas resampled for model-human and human-human, items for the ground truth). An undefined kappa (both observers "+
+				"(people resampled for model-human; pairs, and in the CSV's kappa_human_human_people also people, for human-human; items for "+
+				"the ground truth). An undefined kappa (both observers "+
 				"always right, or always wrong) is shown as n/a and left out of every mean. Seeds of one model and condition are averaged.",
 				rep.Resamples, rep.Seed),
 		}
@@ -91,9 +107,12 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 					return err
 				}
 				url := subj.base + "/" + string(d) + "/" + fig.name
-				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg", CSVURL: url + ".csv"})
+				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query})
 			}
 			v.Tasks = append(v.Tasks, t)
+		}
+		for _, e := range info.Excluded {
+			v.Excluded = append(v.Excluded, e.PID+" ("+e.Study+"): "+strings.Join(e.Reasons, "; "))
 		}
 		return render(w, r, http.StatusOK, web.Report(v))
 	}
@@ -197,6 +216,7 @@ func reportFacts(info postgres.MatrixInfo) []string {
 	facts := []string{
 		"Stimulus set " + info.Set,
 		fmt.Sprintf("%d people counted (completed or approved)", info.Humans),
+		fmt.Sprintf("%d excluded by the exclusion rule", len(info.Excluded)),
 		fmt.Sprintf("%d rejected, left out", info.Rejected),
 		fmt.Sprintf("%d not finished, not counted", info.Unfinished),
 		fmt.Sprintf("%d items", info.Items),

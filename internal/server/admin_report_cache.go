@@ -45,6 +45,9 @@ func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Opt
 	if err != nil {
 		return nil, postgres.MatrixInfo{}, err
 	}
+	if subj.sel.Exclude != nil {
+		version += "|exclude=" + subj.sel.Exclude.String()
+	}
 	full := version + "/full"
 	key := fmt.Sprintf("%s/%d/%d", version, opt.Resamples, opt.Grouping)
 	if opt == (analysis.Options{Seed: reportSeed}) {

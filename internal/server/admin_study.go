@@ -66,11 +66,17 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pro, err := s.prolificPanel(r, st)
+	if err != nil {
+		return err
+	}
 	v := web.StudyView{
 		AdminPage: adminPage(r, st.Title, "studies"), ID: st.ID.String(), Base: studyURL(st.ID), Title: st.Title,
 		Status: string(st.Status), Draft: st.Status == study.Draft, Pool: st.Design == study.Pool, Moves: studyMoves(st.Status),
 		Link: s.studyLink(r, st.Slug), PreviewLink: s.origin(r) + "/s/" + url.PathEscape(st.Slug),
-		Settings: settings, Filter: f, Monitor: mon,
+		Settings: settings, Filter: f, Monitor: mon, Prolific: pro,
+		Bulk: web.BulkApproveView{Base: studyURL(st.ID), CSRF: mon.CSRF, Query: mon.Query, Prolific: pro.Linked,
+			Approved: r.URL.Query().Get("approved")},
 	}
 	return render(w, r, http.StatusOK, web.Study(v))
 }

@@ -43,10 +43,21 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	if _, p, err := s.participant(r); err == nil && p.PID == params.PID {
 		return redirect(w, r, stepURL(st.Slug, p.Step()))
 	}
+	// On a study linked to Prolific, Prolific confirms the session before
+	// a place or slot is taken (prolific_entry.go).
+	verified, err := s.verifyEntry(r.Context(), st, params)
+	if err != nil {
+		return err
+	}
 	token, hash := newToken()
 	p, err := s.store.Join(r.Context(), st, params, s.seed(), hash)
 	if err != nil {
 		return err
+	}
+	if verified != "" {
+		if err := s.store.SetProlificVerified(r.Context(), p.ID, verified); err != nil {
+			return err
+		}
 	}
 	s.setSession(w, r, st.Slug, token)
 	return redirect(w, r, stepURL(st.Slug, p.Step()))

@@ -42,6 +42,10 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/preview/done", s.handle(s.handlePreviewEnd))
 	})
 
+	// Prolific's hooks: signed with the workspace secret, checked before
+	// anything is read (prolific_side.go).
+	r.With(limitBody(64<<10)).Post("/prolific/webhook", s.handleProlificWebhook)
+
 	// The experimenters' side (admin_routes.go): every route but the login
 	// form needs a session, every unsafe one a CSRF token.
 	r.Route("/admin", s.adminRoutes)

@@ -41,6 +41,9 @@ type Config struct {
 	// Now is the server's clock (limits, session expiry, page stamps); nil
 	// means time.Now.
 	Now func() time.Time
+	// Prolific configures the researcher API (prolific_side.go); without a
+	// token cubelab works beside Prolific: pasted links, CSV bonuses.
+	Prolific ProlificConfig
 }
 
 // Server serves every route of cubelab.
@@ -64,6 +67,8 @@ type Server struct {
 	// remembers which picture a session may fetch at a position.
 	images *lru[uuid.UUID, picture]
 	grants *lru[grantKey, uuid.UUID]
+
+	pro *prolificSide
 }
 
 // maxLogins is how many password checks may run at once.
@@ -93,6 +98,7 @@ func New(cfg Config) *Server {
 	if cfg.EntryLimit > 0 {
 		s.entryLimiter = newLimiter(cfg.EntryLimit, s.now)
 	}
+	s.pro = s.newProlificSide(cfg.Prolific)
 	return s
 }
 

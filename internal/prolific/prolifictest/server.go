@@ -85,6 +85,13 @@ func (s *Server) Fail(prefix string, n, status int, retryAfter string) {
 	}
 }
 
+// ClearFaults drops every fault not yet used.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // LoseNextPayAnswer makes the next pay call pay and then close the
 // connection without an answer, as a lost response would.
 func (s *Server) LoseNextPayAnswer() {
