@@ -67,6 +67,7 @@ type StudyFormView struct {
 	AttentionChecks, Consent, Instructions                 string
 	BasePay, PerCorrect, MaxBonus, Currency                string
 	CompletionCode, ProlificStudyID                        string
+	MinViewMs, TooFastMs                                   string // the participant method (issue 10)
 }
 
 // Setting is one line of a study's settings.
@@ -142,6 +143,8 @@ type ParticipantRow struct {
 	Duration      string
 	Accuracy      string
 	CheckFailures int
+	Flagged       string // answers with any flag (issue 10), e.g. "3 (8%)"
+	LongestRun    int    // the longest run of identical answers
 	Bonus         string
 	Batch         string
 	// ProlificStatus is Prolific's status of the submission ("" before a

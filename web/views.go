@@ -50,6 +50,10 @@ type TrialView struct {
 	NextImage string // "" on the last trial
 	Action    string
 	Method    string
+	// Instruction is an instructed-response check's request ("For this
+	// picture, please press No."); "" on an ordinary trial.
+	Instruction string
+	MinViewMs   int // the answers stay off this long after the picture is painted
 }
 
 // EndView thanks the participant and sends them back to Prolific.

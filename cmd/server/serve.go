@@ -249,6 +249,8 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 				"for a single picture, but please answer at your natural pace. You earn a bonus for every correct answer.",
 			Pay:            study.Pay{BaseMinor: 200, PerCorrectMinor: 1, MaxBonusMinor: 120, Currency: "GBP"},
 			CompletionCode: "CUBELABDEMO",
+			MinViewMs:      study.DefaultMinViewMs,
+			TooFastMs:      study.DefaultTooFastMs,
 			Status:         study.Published,
 		}
 		if err := store.CreateStudy(ctx, st); err != nil {

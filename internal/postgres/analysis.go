@@ -196,8 +196,8 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 	}
 	err := tx.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE `+counted("status")+`),
-		       count(*) FILTER (WHERE status = 'rejected'),
-		       count(*) FILTER (WHERE status IN ('started', 'returned', 'timed_out'))
+		       count(*) FILTER (WHERE status = `+sqlRejected+`),
+		       count(*) FILTER (WHERE `+statusIn("status", study.Started, study.Returned, study.TimedOut)+`)
 		FROM participants WHERE study_id = ANY($1)`, studyIDs).Scan(&info.Humans, &info.Rejected, &info.Unfinished)
 	if err != nil {
 		return fmt.Errorf("postgres: matrix participants: %w", err)

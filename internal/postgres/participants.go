@@ -14,12 +14,12 @@ import (
 // participantColumns are read by scanParticipant, in this order.
 const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
 	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
-	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor`
+	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run`
 
 func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
 		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
-		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor}, extra...)...)
+		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun}, extra...)...)
 }
 
 // Join finds or creates the participant (st, params.PID) and ties a new
@@ -65,7 +65,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	// count inside the locking statement misses the joins committed while it
 	// waited for the lock, and the places overfill (internal/faulttest).
 	err = tx.QueryRow(ctx, `SELECT count(*) FROM participants
-		WHERE study_id = $1 AND status NOT IN ('returned', 'timed_out', 'rejected')`, st.ID).Scan(&active)
+		WHERE study_id = $1 AND `+statusNotIn("status", study.LeftStatuses()...), st.ID).Scan(&active)
 	if err != nil {
 		return fmt.Errorf("postgres: count places: %w", err)
 	}
@@ -85,7 +85,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	var ids []uuid.UUID
-	var claim poolClaim // pool design only: the slots locked for this participant (pool.go)
+	var claim poolClaim // pool design only: the slots locked for this participant (pool_slots.go)
 	switch st.Design {
 	case study.Fixed:
 		if ids, err = itemIDs(ctx, tx, st); err != nil {
@@ -155,7 +155,7 @@ func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (stu
 // Consent records consent; a repeated consent keeps the first time.
 func (s *Store) Consent(ctx context.Context, participantID uuid.UUID) error {
 	_, err := s.pool.Exec(ctx, `UPDATE participants SET consented_at = COALESCE(consented_at, now())
-		WHERE id = $1 AND status = 'started'`, participantID)
+		WHERE id = $1 AND status = `+sqlStarted, participantID)
 	if err != nil {
 		return fmt.Errorf("postgres: consent: %w", err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) Consent(ctx context.Context, participantID uuid.UUID) error {
 // again (back button) does not overwrite what was given first.
 func (s *Store) SaveDemographics(ctx context.Context, participantID uuid.UUID, age *int, gender string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE participants SET demographics_at = now(), age = $2, gender = $3
-		WHERE id = $1 AND status = 'started' AND consented_at IS NOT NULL AND demographics_at IS NULL`,
+		WHERE id = $1 AND status = `+sqlStarted+` AND consented_at IS NOT NULL AND demographics_at IS NULL`,
 		participantID, age, gender)
 	if err != nil {
 		return fmt.Errorf("postgres: demographics: %w", err)
@@ -174,28 +174,25 @@ func (s *Store) SaveDemographics(ctx context.Context, participantID uuid.UUID, a
 	return nil
 }
 
-// ShowTrial returns the trial at position and stamps the time it was first
-// shown, from which the server response time is measured.
+// ShowTrial returns the trial at position, stamps the time it was first
+// shown, from which the server response time is measured, and counts the
+// showing: a trial shown more than once (a reload, the back button, a resume
+// on another device) flags its answer reloaded.
 //
 // The stamp is committed with synchronous_commit off (set_config(.., true)
 // holds for this one-statement transaction only): it is no acknowledged
 // answer, so it need not wait for the WAL flush, and that halves the flushes
 // per answer. Should a crash lose it, the answer is refused as "not shown"
-// and the participant's reload shows and stamps the trial again. A reload of
-// a trial already stamped writes nothing.
+// and the participant's reload shows and stamps the trial again.
 func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int) (study.Trial, error) {
 	t := study.Trial{Position: position, Total: p.NTrials}
 	err := s.pool.QueryRow(ctx, `
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-		UPDATE trials t SET shown_at = now()
-		FROM stimuli s, relaxed
-		WHERE t.participant_id = $1 AND t.position = $2 AND s.id = t.stimulus_id AND t.shown_at IS NULL
-		RETURNING s.domain, t.is_attention_check`, p.ID, position).Scan(&t.Domain, &t.IsAttentionCheck)
-	if err == pgx.ErrNoRows {
-		err = s.pool.QueryRow(ctx, `
-			SELECT s.domain, t.is_attention_check FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
-			WHERE t.participant_id = $1 AND t.position = $2`, p.ID, position).Scan(&t.Domain, &t.IsAttentionCheck)
-	}
+		UPDATE trials t SET shown_at = COALESCE(t.shown_at, now()), shows = t.shows + 1
+		FROM stimuli s, participants p, studies st, relaxed
+		WHERE t.participant_id = $1 AND t.position = $2 AND s.id = t.stimulus_id
+			AND p.id = t.participant_id AND st.id = p.study_id
+		RETURNING `+trialReturning, p.ID, position).Scan(trialTargets(&t)...)
 	if err == pgx.ErrNoRows {
 		return t, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
 	} else if err != nil {
@@ -204,10 +201,27 @@ func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int
 	return t, nil
 }
 
-// TrialStimulus returns the stimulus of the participant's trial at position.
+// trialReturning is what a statement showing a trial returns about it (t the
+// trial, s its stimulus, st the study), read by trialTargets.
+const trialReturning = `s.domain, t.is_attention_check, COALESCE(t.instructed_answer, ''), st.min_view_ms`
+
+func trialTargets(t *study.Trial) []any {
+	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs}
+}
+
+// TrialStimulus returns the stimulus of the participant's trial at position
+// and records that its picture was served (the first time), the evidence
+// that the participant can have seen it when they answer: the caller serves
+// the picture next.
 func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, position int) (uuid.UUID, error) {
 	var id uuid.UUID
-	err := s.pool.QueryRow(ctx, `SELECT stimulus_id FROM trials WHERE participant_id = $1 AND position = $2`,
+	err := s.pool.QueryRow(ctx, `
+		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
+		served AS (
+			UPDATE trials SET image_served_at = now() FROM relaxed
+			WHERE participant_id = $1 AND position = $2 AND image_served_at IS NULL
+		)
+		SELECT stimulus_id FROM trials WHERE participant_id = $1 AND position = $2`,
 		participantID, position).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return id, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
@@ -218,68 +232,108 @@ func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, posi
 }
 
 // answerHead and answerTail enclose the condition that picks the participant
-// p in the answer statement: by id here, by session token in AnswerBySession,
-// so that both record an answer with the same statement.
+// p in the answer statement: by id in Submit, by session token in
+// SubmitBySession, so that both record an answer with the same statement.
+//
+// Parameters: $2 position, $3 answer, $4 browser RT (ms, or null), $5 timed
+// (the page's script ran), $6 hidden (or null), $7 rendered picture size (or
+// null); $1 and any further ones pick the participant.
+//
+// The flags are study.Evidence.Flags in SQL (TestFlagsMatchStudy holds the
+// two equal). The participant row keeps the count of flagged answers and
+// the runs of identical answers, so the monitor reads them without a scan.
 const (
 	answerHead = `
 		WITH cur AS (
-			SELECT p.id, p.n_trials, p.n_correct, s.answer = $3 AS correct, t.is_attention_check,
-				st.bonus_per_correct_minor, st.max_bonus_minor, t.shown_at
+			SELECT p.id, p.n_trials, p.n_correct, COALESCE(t.instructed_answer, s.answer) = $3 AS correct,
+				t.is_attention_check, st.bonus_per_correct_minor, st.max_bonus_minor, t.shows, st.too_fast_ms,
+				GREATEST(0, round(extract(epoch FROM now() - t.shown_at) * 1000))::int AS server_rt,
+				-- Not GREATEST(0, ..) alone: GREATEST ignores a null.
+				CASE WHEN t.image_served_at IS NOT NULL THEN
+					GREATEST(0, round(extract(epoch FROM now() - t.image_served_at) * 1000))::int END AS image_ms
 			FROM participants p
 			JOIN trials t ON t.participant_id = p.id AND t.position = $2
 			JOIN stimuli s ON s.id = t.stimulus_id
 			JOIN studies st ON st.id = p.study_id
 			WHERE `
-	answerTail = ` AND p.status = 'started' AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+	answerTail = ` AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
 			AND p.started_at >= now() - st.time_limit_minutes * interval '1 minute'
+		), ev AS (
+			SELECT cur.*, array_remove(ARRAY[
+				CASE WHEN cur.image_ms IS NULL THEN 'no_image' END,
+				CASE WHEN COALESCE($4::int, cur.server_rt) < cur.too_fast_ms THEN 'too_fast' END,
+				CASE WHEN cur.shows > 1 THEN 'reloaded' END,
+				CASE WHEN $6::boolean THEN 'hidden' END]::text[], NULL) AS flags
+			FROM cur
 		), upd AS (
 			UPDATE participants p SET
 				n_answered = p.n_answered + 1,
-				n_correct = p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int,
-				status = CASE WHEN $2 = cur.n_trials THEN 'completed' ELSE p.status END,
-				completed_at = CASE WHEN $2 = cur.n_trials THEN now() END,
-				bonus_minor = CASE WHEN $2 = cur.n_trials THEN LEAST(
-					(p.n_correct + (cur.correct AND NOT cur.is_attention_check)::int) * cur.bonus_per_correct_minor,
-					cur.max_bonus_minor) END
-			FROM cur
+				n_correct = p.n_correct + (ev.correct AND NOT ev.is_attention_check)::int,
+				status = CASE WHEN $2 = ev.n_trials THEN ` + sqlCompleted + ` ELSE p.status END,
+				completed_at = CASE WHEN $2 = ev.n_trials THEN now() END,
+				bonus_minor = CASE WHEN $2 = ev.n_trials THEN LEAST(
+					(p.n_correct + (ev.correct AND NOT ev.is_attention_check)::int) * ev.bonus_per_correct_minor,
+					ev.max_bonus_minor) END,
+				n_flagged = p.n_flagged + (cardinality(ev.flags) > 0)::int,
+				run_length = CASE WHEN p.last_answer = $3 THEN p.run_length + 1 ELSE 1 END,
+				longest_run = GREATEST(p.longest_run, CASE WHEN p.last_answer = $3 THEN p.run_length + 1 ELSE 1 END),
+				last_answer = $3
+			FROM ev
 			-- By the key, as a scalar: joined to cur instead, the plan may scan
 			-- every started participant through participants_started.
-			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = 'started' AND p.n_answered = $2 - 1
+			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1
 			RETURNING p.id, p.status
 		)
-		INSERT INTO responses (participant_id, position, answer, correct, browser_rt_ms, server_rt_ms)
-		SELECT upd.id, $2, $3, cur.correct, $4,
-			GREATEST(0, round(extract(epoch FROM now() - cur.shown_at) * 1000))::int
-		FROM upd, cur
-		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at,
-			(SELECT status = 'completed' FROM upd)`
+		INSERT INTO responses (participant_id, position, answer, correct, browser_rt_ms, server_rt_ms,
+			timed, image_ms, shows, page_hidden, image_px, flags)
+		SELECT upd.id, $2, $3, ev.correct, $4, ev.server_rt, $5, ev.image_ms, ev.shows, $6, $7, ev.flags
+		FROM upd, ev
+		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at, flags,
+			(SELECT status = ` + sqlCompleted + ` FROM upd)`
 )
 
-// Answer records the participant's answer to the trial at position and
-// returns it. The position must be the next unanswered one; an answer to a
-// position already answered returns the stored answer unchanged, whatever was
-// sent (a double click, a retried POST, the back button). The last answer
-// completes the participant and fixes the bonus, min(correct x per correct,
-// max), attention checks not counted. Past the study's time limit nothing
-// is recorded (study.ETIMEUP), even before the sweep marks the participant
-// timed out.
+// Submit records the participant's answer to the trial at position, with
+// its evidence, and returns it. The position must be the next unanswered
+// one; an answer to a position already answered returns the stored answer
+// unchanged, whatever was sent (a double click, a retried POST, the back
+// button). The last answer completes the participant and fixes the bonus,
+// min(correct x per correct, max), attention checks not counted. Past the
+// study's time limit nothing is recorded (study.ETIMEUP), even before the
+// sweep marks the participant timed out. An answer is never refused for its
+// evidence, only flagged (study.Evidence.Flags).
 //
 // It is one statement, hence one transaction and one round trip: the UPDATE
 // of the participant row both checks the position against n_answered and
 // locks the row, so two concurrent answers to one position serialise and the
 // second finds n_answered moved on and inserts nothing.
-func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position int, answer string, browserRTMs *int) (study.Response, error) {
-	r := study.Response{Position: position}
+func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.Submission) (study.Response, error) {
+	r := study.Response{Position: sub.Position}
 	err := s.pool.QueryRow(ctx, answerHead+`p.id = $1`+answerTail,
-		participantID, position, answer, browserRTMs,
-	).Scan(&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Completed)
+		append([]any{participantID}, submissionArgs(sub)...)...,
+	).Scan(responseTargets(&r)...)
 	if err == nil {
-		r.Answer = answer
+		r.Answer = sub.Answer
 		return r, nil
 	} else if err != pgx.ErrNoRows {
 		return r, fmt.Errorf("postgres: answer: %w", err)
 	}
-	return s.explainNoAnswer(ctx, participantID, position)
+	return s.explainNoAnswer(ctx, participantID, sub.Position)
+}
+
+// submissionArgs are the parameters $2-$7 of the answer statement.
+func submissionArgs(sub study.Submission) []any {
+	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx}
+}
+
+func responseTargets(r *study.Response) []any {
+	return []any{&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Flags, &r.Completed}
+}
+
+// Answer is Submit for an answer with no more evidence than a browser
+// response time, as a script or a test sends it.
+func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position int, answer string, browserRTMs *int) (study.Response, error) {
+	return s.Submit(ctx, participantID, study.Submission{Position: position, Answer: answer,
+		BrowserRTMs: browserRTMs, Timed: browserRTMs != nil})
 }
 
 // explainNoAnswer works out why Answer inserted nothing: the position was

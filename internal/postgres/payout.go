@@ -51,7 +51,7 @@ func (s *Store) CreateBonusBatch(ctx context.Context, studyID uuid.UUID) (int, e
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO bonus_batch_items (batch_id, participant_id, amount_minor)
 			SELECT $2, p.id, p.bonus_minor FROM participants p
-			WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+			WHERE p.study_id = $1 AND `+statusIn("p.status", study.BonusStatuses()...)+` AND p.bonus_minor > 0
 			  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID, batchID)
 		if err != nil {
 			return fmt.Errorf("postgres: bonus batch items: %w", err)
@@ -159,10 +159,16 @@ func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []s
 
 // AnswersHeader is the header of the answers CSV: the ids every download
 // shares (participant_id is the Prolific PID, stimulus_id the manifest id,
-// stimulus_uuid the database's id), then the answer and its times.
+// stimulus_uuid the database's id), then the answer and its times, then
+// the evidence kept with it (issue 10): timing is "script" when the page
+// measured the time and "none" for a plain form without JavaScript;
+// image_served_ms is the server time from the picture's first serving to the
+// answer, empty when it was never served; flags are space-separated
+// (study.Flags).
 func AnswersHeader() []string {
 	return []string{"participant_id", "study", "set", "status", "position", "stimulus_id", "stimulus_uuid", "domain", "size",
-		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at"}
+		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at",
+		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags"}
 }
 
 // WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
@@ -171,7 +177,8 @@ func AnswersHeader() []string {
 func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.prolific_pid, st.slug, ss.name, p.status, r.position, s.ext_id, s.id, s.domain, s.size, t.is_attention_check,
-			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at
+			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
+			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' ')
 		FROM participants p
 		JOIN studies st ON st.id = p.study_id
 		JOIN responses r ON r.participant_id = p.id
@@ -192,13 +199,23 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var browserRT *int
 		var shown *time.Time
 		var answered time.Time
+		var timed, hidden *bool
+		var imageMs, shows, px *int
+		var flags string
 		if err := rows.Scan(&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
-			&browserRT, &serverRT, &shown, &answered); err != nil {
+			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags); err != nil {
 			return err
+		}
+		timing, pageHidden := "", ""
+		if timed != nil {
+			timing = map[bool]string{true: "script", false: "none"}[*timed]
+		}
+		if hidden != nil {
+			pageHidden = strconv.FormatBool(*hidden)
 		}
 		rec = append(rec[:0], pid, slug, set, status, strconv.Itoa(pos), ext, sid.String(), domain, strconv.Itoa(size),
 			strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct), "", strconv.Itoa(serverRT), "",
-			answered.UTC().Format(timeFormat))
+			answered.UTC().Format(timeFormat), timing, optInt(imageMs), optInt(shows), pageHidden, optInt(px), flags)
 		if browserRT != nil {
 			rec[13] = strconv.Itoa(*browserRT)
 		}
@@ -213,6 +230,14 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 	return nil
 }
 
+// optInt writes a number that may be absent, "" for none.
+func optInt(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
+}
+
 // timeFormat is RFC 3339 with milliseconds.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
@@ -221,7 +246,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 func (s *Store) BonusWaiting(ctx context.Context, studyID uuid.UUID) (n int, sumMinor int64, err error) {
 	err = s.pool.QueryRow(ctx, `
 		SELECT count(*), COALESCE(sum(p.bonus_minor), 0)::bigint FROM participants p
-		WHERE p.study_id = $1 AND p.status = 'approved' AND p.bonus_minor > 0
+		WHERE p.study_id = $1 AND `+statusIn("p.status", study.BonusStatuses()...)+` AND p.bonus_minor > 0
 		  AND NOT EXISTS (SELECT 1 FROM bonus_batch_items bi WHERE bi.participant_id = p.id)`, studyID).Scan(&n, &sumMinor)
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: bonus waiting: %w", err)

@@ -89,7 +89,7 @@ func (s *Store) ProlificLinkOf(ctx context.Context, studyID uuid.UUID) (l Prolif
 // change: not a draft.
 func (s *Store) ProlificLinks(ctx context.Context) ([]ProlificLink, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+linkColumns+` FROM prolific_links l JOIN studies st ON st.id = l.study_id
-		WHERE st.status <> 'draft' ORDER BY l.linked_at`)
+		WHERE st.status <> `+sqlDraft+` ORDER BY l.linked_at`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: prolific links: %w", err)
 	}
@@ -165,7 +165,7 @@ func (s *Store) SetStudyPlaces(ctx context.Context, studyID uuid.UUID, places in
 func (s *Store) PilotMinutes(ctx context.Context, studyID uuid.UUID) (minutes, n int, err error) {
 	var secs *float64
 	err = s.pool.QueryRow(ctx, `SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
-		FROM participants WHERE study_id = $1 AND status IN ('completed', 'approved')`, studyID).Scan(&n, &secs)
+		FROM participants WHERE study_id = $1 AND `+counted("status"), studyID).Scan(&n, &secs)
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: pilot duration: %w", err)
 	}

@@ -190,7 +190,7 @@ func (s *Store) ReviewTargets(ctx context.Context, studyID uuid.UUID, ids []uuid
 func (s *Store) ReviewableIDs(ctx context.Context, studyID uuid.UUID, pidPrefix string, withFailures bool) ([]uuid.UUID, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.id FROM participants p
-		WHERE p.study_id = $1 AND p.status = 'completed' AND ($2 = '' OR starts_with(p.prolific_pid, $2))
+		WHERE p.study_id = $1 AND `+statusIn("p.status", study.Approve.From()...)+` AND ($2 = '' OR starts_with(p.prolific_pid, $2))
 		  AND ($3 OR NOT EXISTS (SELECT 1 FROM responses r JOIN trials t USING (participant_id, position)
 		                         WHERE r.participant_id = p.id AND t.is_attention_check AND NOT r.correct))
 		ORDER BY p.started_at, p.id`, studyID, pidPrefix, withFailures)

@@ -17,7 +17,7 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	COALESCE(st.items_per_participant, 0), st.responses_per_item, st.places, st.time_limit_minutes,
 	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
-	st.prolific_study_id, st.status, st.created_at, st.exclusion`
+	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -30,7 +30,7 @@ func studyTargets(st *study.Study) []any {
 		&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion}
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -38,7 +38,7 @@ func studyTargets(st *study.Study) []any {
 const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, items_per_participant,
 	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
 	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
-	completion_code, prolific_study_id, exclusion`
+	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms`
 
 // studySettings returns st's values for studySettingColumns. It first gives
 // st empty lists for nil ones, as the array columns are NOT NULL; items per
@@ -57,7 +57,7 @@ func studySettings(st *study.Study) []any {
 	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
-		st.CompletionCode, st.ProlificStudyID, st.Exclusion}
+		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs}
 }
 
 // placeholders returns n query parameters "$first, ..., $first+n-1".

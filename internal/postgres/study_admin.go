@@ -95,9 +95,9 @@ type StudySummary struct {
 // Studies lists every study, newest first, with participant counts.
 func (s *Store) Studies(ctx context.Context) ([]StudySummary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+studyColumns+`,
-		count(p.id) FILTER (WHERE p.status = 'started'),
-		count(p.id) FILTER (WHERE p.status IN ('completed', 'approved')),
-		count(p.id) FILTER (WHERE p.status IN ('returned', 'timed_out', 'rejected'))
+		count(p.id) FILTER (WHERE p.status = `+sqlStarted+`),
+		count(p.id) FILTER (WHERE `+counted("p.status")+`),
+		count(p.id) FILTER (WHERE `+statusIn("p.status", study.LeftStatuses()...)+`)
 		FROM studies st LEFT JOIN participants p ON p.study_id = st.id
 		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`)
 	if err != nil {
@@ -137,7 +137,7 @@ func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
 	settings := studySettings(&st)
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE studies SET (`+studySettingColumns+`) = (`+placeholders(2, len(settings))+`)
-		WHERE id = $1 AND status = 'draft'`,
+		WHERE id = $1 AND status = `+sqlDraft,
 		append([]any{st.ID}, settings...)...)
 	if isUniqueViolation(err) {
 		return study.Errorf(study.ECONFLICT, "A study with the link name %q already exists.", st.Slug)
@@ -148,20 +148,6 @@ func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
 		return study.Errorf(study.ECONFLICT, "Only a draft study can be edited; this one is no longer a draft.")
 	}
 	return nil
-}
-
-// canMove reports whether an experimenter may change a study's status from
-// one to another.
-func canMove(from, to study.Status) bool {
-	switch from {
-	case study.Draft:
-		return to == study.Published
-	case study.Published:
-		return to == study.Paused || to == study.Closed
-	case study.Paused:
-		return to == study.Published || to == study.Closed
-	}
-	return false
 }
 
 // SetStudyStatus moves a study to status to. Publishing a pool study for the
@@ -176,7 +162,7 @@ func (s *Store) SetStudyStatus(ctx context.Context, id uuid.UUID, to study.Statu
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
-		if !canMove(st.Status, to) {
+		if !st.Status.CanMoveTo(to) {
 			return study.Errorf(study.ECONFLICT, "A %s study cannot be made %s.", st.Status, to)
 		}
 		if to == study.Published && st.Status == study.Draft {

@@ -370,6 +370,41 @@ func TestBrowserModels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Another exclusion rule for this page: stated, with whom it left out,
+	// and carried by the page's downloads.
+	step(t, ctx, "report with a rule", chromedp.Navigate(e.srv.URL+studyPath(st.ID)+"/report?exclude=run%3E%3D1"), chromedp.WaitVisible("#exclusion-rule"))
+	rule, err := run(ctx, chromedp.Text("#exclusion-rule"))
+	if err != nil || !strings.Contains(rule, "rule run>=1") {
+		t.Errorf("exclusion rule on the page: %q, %v", rule, err)
+	}
+	if href, _ := run(ctx, chromedp.Evaluate[string](`document.querySelector('#report-csv').getAttribute('href')`)); !strings.Contains(href, "exclude=run%3E%3D1") {
+		t.Errorf("the CSV link %q does not carry the rule", href)
+	}
+	if n, _ := run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#excluded li').length`)); n == 0 {
+		t.Error("no excluded participant listed under run>=1")
+	}
+	checkAccessibility(t, ctx, "admin report with a rule")
+	shotAll := func(name string) {
+		dir := os.Getenv("CUBELAB_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		for _, vp := range []struct{ w, h int64 }{{390, 844}, {1366, 768}, {1920, 1080}} {
+			step(t, ctx, "viewport", chromedp.EmulateViewport(vp.w, vp.h), void(chromedp.Evaluate[bool]("document.querySelector('details') && (document.querySelector('details').open = true), window.scrollTo(0, 0), true")))
+			png, err := run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, vp.w, vp.h)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
+	}
+	shotAll("admin-report-exclude")
+	step(t, ctx, "export form", chromedp.Navigate(e.srv.URL+"/admin/export"), chromedp.WaitVisible("#exclude"))
+	shotAll("admin-export")
+
 	// The figure's download is the same drawing.
 	svg := fetchText(t, ctx, studyPath(st.ID)+"/report/tower/heatmap.svg")
 	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `class="cell"`) != 6 {

@@ -134,9 +134,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
-			CanReturn:      p.Status == study.Started,
-			CanReject:      p.Status == study.Started || p.Status == study.Completed || p.Status == study.TimedOut,
-			CanApprove:     p.Status == study.Completed,
+			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
+			LongestRun:     p.LongestRun,
+			CanReturn:      p.Status.Allows(study.MarkReturned),
+			CanReject:      p.Status.Allows(study.Reject),
+			CanApprove:     p.Status.Allows(study.Approve),
 			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
 		}
 		if p.Counted > 0 {
@@ -167,7 +169,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""},
+		{"Flagged answers", ""}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {
@@ -185,6 +188,15 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		v.SortLinks = append(v.SortLinks, l)
 	}
 	return v, nil
+}
+
+// flaggedShare writes how many of a participant's answers carry a flag
+// (study.Evidence.Flags) and their share, "–" before the first answer.
+func flaggedShare(flagged, answered int) string {
+	if answered == 0 {
+		return "–"
+	}
+	return strconv.Itoa(flagged) + " (" + strconv.Itoa((200*flagged+answered)/(2*answered)) + "%)"
 }
 
 // statusLabel is a participant status in words.
@@ -219,7 +231,7 @@ func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
 	}
-	act := postgres.Action(chi.URLParam(r, "action"))
+	act := study.Action(chi.URLParam(r, "action"))
 	// One path for single and bulk reviews; on a linked study it goes to
 	// Prolific first (prolific_review.go).
 	if _, err := s.reviewParticipants(r.Context(), st, []uuid.UUID{pid}, act, r.PostFormValue("reason"), r.PostFormValue("category")); err != nil {

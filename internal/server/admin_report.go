@@ -237,6 +237,9 @@ func reportMissing(info postgres.MatrixInfo) []string {
 		out = append(out, "There are no items to compare on.")
 	case info.Studies == 0:
 		out = append(out, "No study uses this set yet: the models are compared with the ground truth only.")
+	case info.Humans == 0 && len(info.Excluded) > 0:
+		out = append(out, fmt.Sprintf("The exclusion rule leaves out all %d finished participants: people's accuracy, the "+
+			"human-human kappas and the model-human kappas are missing. Apply another rule below to see them.", len(info.Excluded)))
 	case info.Humans == 0:
 		out = append(out, "No completed or approved participants yet: people's accuracy, the human-human kappas and the "+
 			"model-human kappas are missing until someone finishes.")

@@ -32,6 +32,7 @@ func newStudyForm() web.StudyFormView {
 		New: true, Action: "/admin/studies", Domain: string(task.Tower), Design: string(study.Fixed),
 		ResponsesPerItem: "1", Places: "100", Minutes: "30", Currency: "GBP",
 		BasePay: "2.00", PerCorrect: "0.01", MaxBonus: "1.00",
+		MinViewMs: strconv.Itoa(study.DefaultMinViewMs), TooFastMs: strconv.Itoa(study.DefaultTooFastMs),
 		Consent: "This is a study of how people judge whether blocks will fall. You will see pictures of blocks " +
 			"and answer one question about each.\n\nYour answers are stored with your Prolific ID and used only for " +
 			"research. You may stop at any time by returning the study on Prolific.\n\nBy pressing \"I agree\" you " +
@@ -60,6 +61,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		BasePay: prolific.Amount(st.Pay.BaseMinor), PerCorrect: prolific.Amount(st.Pay.PerCorrectMinor),
 		MaxBonus: prolific.Amount(st.Pay.MaxBonusMinor), CompletionCode: st.CompletionCode,
 		ProlificStudyID: st.ProlificStudyID,
+		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 	}
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
@@ -76,6 +78,7 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Minutes: f("minutes"), AttentionChecks: f("checks"), Consent: r.PostFormValue("consent"),
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
+		MinViewMs: f("min_view"), TooFastMs: f("too_fast"),
 	}
 }
 
@@ -133,6 +136,18 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 		bad("Choose a design.")
 	}
 	st.Places = positive(v.Places, "Places")
+	methodMs := func(s string, def int, what string) int {
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > study.MaxMethodMs {
+			bad(what + " must be a whole number of milliseconds from 0 to " + strconv.Itoa(study.MaxMethodMs) + ".")
+		}
+		return n
+	}
+	st.MinViewMs = methodMs(v.MinViewMs, study.DefaultMinViewMs, "The minimum viewing time")
+	st.TooFastMs = methodMs(v.TooFastMs, study.DefaultTooFastMs, "The too-fast threshold")
 	st.TimeLimitMinutes = positive(v.Minutes, "The time limit")
 	money := func(s, what string) int64 {
 		n, err := prolific.ParseAmount(s)

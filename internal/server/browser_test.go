@@ -140,7 +140,7 @@ var viewports = []struct {
 	name          string
 	width, height int64
 	mobile        bool
-}{{"390x844", 390, 844, true}, {"1366x768", 1366, 768, false}}
+}{{"390x844", 390, 844, true}, {"1366x768", 1366, 768, false}, {"1920x1080", 1920, 1080, false}}
 
 // screenshots captures the visible part of the page at each viewport into
 // $CUBELAB_SCREENSHOTS (when set), and, for the trial, checks that the picture
@@ -159,7 +159,10 @@ func screenshots(t *testing.T, ctx context.Context, name string, trial bool) {
 			visible, err := run(ctx, chromedp.Evaluate[[]string](`(() => {
 				const off = [];
 				for (const sel of ["#stimulus", "button[value=Yes]", "button[value=No]"]) {
-					const r = document.querySelector(sel).getBoundingClientRect();
+					// The shown one: the script's buttons, or without JavaScript the plain ones.
+					const el = [...document.querySelectorAll(sel)].find(e => e.getClientRects().length > 0);
+					if (!el) { off.push(sel + " not shown"); continue; }
+					const r = el.getBoundingClientRect();
 					if (r.top < 0 || r.left < 0 || r.bottom > window.innerHeight || r.right > window.innerWidth || r.height < 40)
 						off.push(sel + " " + JSON.stringify(r) + " in " + window.innerWidth + "x" + window.innerHeight);
 				}
@@ -204,13 +207,16 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Fatalf("waiting for %s: %v\n(at %s)\n%s", what, err, loc, body)
 }
 
-// waitTrial waits until trial pos of total is shown with its picture loaded.
+// waitTrial waits until trial pos of total is shown with its picture
+// painted and its answers alive (trial.js).
 func waitTrial(t *testing.T, ctx context.Context, pos, total int) {
 	t.Helper()
 	label := fmt.Sprintf("%d of %d", pos, total)
 	waitFor(t, ctx, "trial "+label, fmt.Sprintf(`(() => {
 		const l = document.getElementById("progress-label"), i = document.getElementById("stimulus");
-		return !!(l && l.textContent === %q && i && i.complete && i.naturalWidth > 0 && document.readyState === "complete");
+		const f = document.getElementById("answer");
+		return !!(l && l.textContent === %q && i && i.complete && i.naturalWidth > 0 && document.readyState === "complete" &&
+			f && f.dataset.state === "ready");
 	})()`, label))
 }
 
@@ -273,7 +279,7 @@ func TestBrowserStudy(t *testing.T) {
 		waitTrial(t, ctx, pos+1, n)
 	}
 	click := func(pos int, answer string) {
-		step(t, ctx, fmt.Sprintf("click %s on trial %d", answer, pos), chromedp.Click("button[value="+answer+"]"))
+		step(t, ctx, fmt.Sprintf("click %s on trial %d", answer, pos), chromedp.Click("#answers button[value="+answer+"]"))
 		pressed[pos] = answer
 	}
 
@@ -288,7 +294,7 @@ func TestBrowserStudy(t *testing.T) {
 	waitTrial(t, ctx, 5, n)
 
 	// A double click records one answer and moves on by exactly one trial.
-	step(t, ctx, "double click on trial 5", chromedp.DoubleClick("button[value=No]"))
+	doubleClick(t, ctx, task.No, 100*time.Millisecond)
 	pressed[5] = task.No
 	waitTrial(t, ctx, 6, n)
 
@@ -306,7 +312,7 @@ func TestBrowserStudy(t *testing.T) {
 	if err != nil || !hidden {
 		t.Fatalf("hiding e.submitter: %v, %v", hidden, err)
 	}
-	step(t, ctx, "double click on trial 7 without e.submitter", chromedp.DoubleClick("button[value=No]"))
+	doubleClick(t, ctx, task.No, 100*time.Millisecond)
 	pressed[7] = task.No
 	waitTrial(t, ctx, 8, n)
 	click(8, task.Yes)

@@ -13,17 +13,15 @@ import (
 // number is not a response time.
 const maxBrowserRTMs = 24 * 3600 * 1000
 
-// answerForm is what the trial form carries: nothing that names a participant
-// or an item, so a participant can answer only their own list.
-type answerForm struct {
-	Position    int
-	Answer      string
-	BrowserRTMs *int
-}
+// maxImagePx bounds the rendered picture size the page reports.
+const maxImagePx = 100000
 
-// parseAnswerForm validates the trial form.
-func parseAnswerForm(r *http.Request) (answerForm, error) {
-	var f answerForm
+// parseAnswerForm validates the trial form: the position and the answer,
+// and what the page's script measured (absent from a plain form without
+// JavaScript, whose answer is then stored as untimed). The form names no
+// participant and no item, so a participant can answer only their own list.
+func parseAnswerForm(r *http.Request) (study.Submission, error) {
+	var f study.Submission
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -48,8 +46,22 @@ func parseAnswerForm(r *http.Request) (answerForm, error) {
 		}
 		f.BrowserRTMs = &n
 	}
+	f.Timed = r.PostForm.Get("timing") == "script"
+	switch r.PostForm.Get("hidden") {
+	case "1":
+		f.Hidden = ptr(true)
+	case "0":
+		f.Hidden = ptr(false)
+	}
+	if px := r.PostForm.Get("px"); px != "" {
+		if n, err := strconv.Atoi(px); err == nil && n >= 0 && n <= maxImagePx {
+			f.ImagePx = &n
+		}
+	}
 	return f, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // handleAnswer records one answer and moves on. Only after the last answer is
 // committed does the participant see the end page with the completion link.
@@ -63,7 +75,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if slug, hash, ok := sessionToken(r); ok {
-		resp, done, err := s.store.AnswerBySession(r.Context(), slug, hash, f.Position, f.Answer, f.BrowserRTMs)
+		resp, done, err := s.store.SubmitBySession(r.Context(), slug, hash, f)
 		if err != nil {
 			return err
 		}
@@ -77,7 +89,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.store.Answer(r.Context(), p.ID, f.Position, f.Answer, f.BrowserRTMs)
+	resp, err := s.store.Submit(r.Context(), p.ID, f)
 	if err != nil {
 		if study.ErrorCode(err) == study.ECONFLICT || study.ErrorCode(err) == study.EGONE {
 			return withLink(err, stepURL(st.Slug, p.Step()), "Go to the current page")

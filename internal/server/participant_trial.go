@@ -46,18 +46,29 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial) error {
 	base := "/s/" + slug
 	v := web.TrialView{
-		Page:     web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: title},
-		Position: t.Position,
-		Total:    t.Total,
-		Prompt:   t.Domain.Prompt(),
-		Image:    trialImageURL(r, slug, t.Position),
-		Action:   base + "/trial",
-		Method:   "post",
+		Page:        web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: title},
+		Position:    t.Position,
+		Total:       t.Total,
+		Prompt:      t.Domain.Prompt(),
+		Image:       trialImageURL(r, slug, t.Position),
+		Action:      base + "/trial",
+		Method:      "post",
+		MinViewMs:   t.MinViewMs,
+		Instruction: instruction(t),
 	}
 	if t.Position < t.Total {
 		v.NextImage = trialImageURL(r, slug, t.Position+1)
 	}
 	return render(w, r, http.StatusOK, web.Trial(v))
+}
+
+// instruction is the request of an instructed-response check, "" for an
+// ordinary trial.
+func instruction(t study.Trial) string {
+	if t.InstructedAnswer == "" {
+		return ""
+	}
+	return "For this picture, please press " + t.InstructedAnswer + "."
 }
 
 // trialImageURL is the address of the picture at pos of the participant
@@ -104,7 +115,7 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if perr != nil || pos < 1 || pos > p.NTrials || pos > p.NAnswered+2 || p.ConsentedAt == nil {
+	if perr != nil || !p.MaySee(pos) {
 		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
 	}
 	id, err := s.store.TrialStimulus(r.Context(), p.ID, pos)
@@ -128,12 +139,14 @@ func (s *Server) grant(slug string, hash []byte, pos int, pictures [2]uuid.UUID)
 
 // grantedPicture returns the stimulus id of the picture at pos for the
 // session, from a grant when this process showed the trial, else from the
-// database; found is false when the session may not see it.
+// database; found is false when the session may not see it. Either way the
+// database records that the picture was served, the evidence its answer is
+// checked against.
 func (s *Server) grantedPicture(r *http.Request, slug string, hash []byte, pos int) (id uuid.UUID, found bool, err error) {
 	k, ok := newGrantKey(slug, hash, pos)
 	if ok {
 		if id, ok := s.grants.get(k); ok {
-			return id, true, nil
+			return id, true, s.store.ImageServedBySession(r.Context(), slug, hash, pos)
 		}
 	}
 	return s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)

@@ -72,13 +72,14 @@ func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) erro
 	}
 	base := previewBase(st)
 	v := web.TrialView{
-		Page:     web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
-		Position: pos,
-		Total:    len(ids),
-		Prompt:   st.Domain.Prompt(),
-		Image:    previewImageURL(st, ids, pos),
-		Action:   base + "/answer",
-		Method:   "get",
+		Page:      web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
+		Position:  pos,
+		Total:     len(ids),
+		Prompt:    st.Domain.Prompt(),
+		Image:     previewImageURL(st, ids, pos),
+		Action:    base + "/answer",
+		Method:    "get",
+		MinViewMs: st.MinViewMs,
 	}
 	if pos < len(ids) {
 		v.NextImage = previewImageURL(st, ids, pos+1)

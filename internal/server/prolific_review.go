@@ -66,7 +66,7 @@ func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLin
 			return study.Errorf(study.ECONFLICT, "Participant %s came without a SESSION_ID, so Prolific cannot be told: "+
 				"review them on Prolific and mark them here.", t.PID)
 		}
-		if act == postgres.Approve && t.Status != study.Completed {
+		if act == postgres.Approve && !t.Status.Allows(act) {
 			return study.Errorf(study.ECONFLICT, "Participant %s is %s; only completed participants can be approved.", t.PID, t.Status)
 		}
 		sessions = append(sessions, t.SessionID)

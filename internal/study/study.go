@@ -36,9 +36,6 @@ const (
 	Rejected  ParticipantStatus = "rejected"
 )
 
-// Finished reports whether the participant did every trial.
-func (s ParticipantStatus) Finished() bool { return s == Completed || s == Approved }
-
 // Design is how items are given to participants.
 type Design string
 

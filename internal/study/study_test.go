@@ -117,3 +117,23 @@ func TestGendersFresh(t *testing.T) {
 		t.Fatal("Genders() shares its list between callers")
 	}
 }
+
+func TestEvidenceFlags(t *testing.T) {
+	fast, fine := 120, 800
+	for name, c := range map[string]struct {
+		e    study.Evidence
+		want []study.Flag
+	}{
+		"Clean":            {study.Evidence{ImageServed: true, BrowserRTMs: &fine, ServerRTMs: 900, Shows: 1}, nil},
+		"NoImage":          {study.Evidence{BrowserRTMs: &fine, ServerRTMs: 900, Shows: 1}, []study.Flag{study.FlagNoImage}},
+		"TooFastBrowser":   {study.Evidence{ImageServed: true, BrowserRTMs: &fast, ServerRTMs: 900, Shows: 1}, []study.Flag{study.FlagTooFast}},
+		"TooFastNoScript":  {study.Evidence{ImageServed: true, ServerRTMs: 150, Shows: 1}, []study.Flag{study.FlagTooFast}},
+		"SlowNoScript":     {study.Evidence{ImageServed: true, ServerRTMs: 1500, Shows: 1}, nil},
+		"Reloaded":         {study.Evidence{ImageServed: true, BrowserRTMs: &fine, Shows: 3}, []study.Flag{study.FlagReloaded}},
+		"HiddenAndNoImage": {study.Evidence{BrowserRTMs: &fine, Shows: 1, Hidden: true}, []study.Flag{study.FlagNoImage, study.FlagHidden}},
+	} {
+		if got := c.e.Flags(200); !slices.Equal(got, c.want) {
+			t.Errorf("%s: flags %v, want %v", name, got, c.want)
+		}
+	}
+}

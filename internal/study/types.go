@@ -28,6 +28,8 @@ type Study struct {
 	Pay                 Pay
 	CompletionCode      string
 	ProlificStudyID     string
+	MinViewMs           int // input is ignored this long after the picture is painted
+	TooFastMs           int // an answer faster than this is flagged too_fast
 	Status              Status
 	CreatedAt           time.Time
 	// Exclusion is the study's exclusion rule in its text form (see
@@ -54,6 +56,8 @@ type Participant struct {
 	Age            *int
 	Gender         string
 	BonusMinor     *int64
+	NFlagged       int // answers with any flag (Evidence.Flags)
+	LongestRun     int // the longest run of identical answers
 }
 
 // Step is the page a participant should be on.
@@ -92,6 +96,8 @@ type Trial struct {
 	Total            int
 	Domain           task.Domain
 	IsAttentionCheck bool
+	InstructedAnswer string // an instructed-response check: the answer the prompt asks for
+	MinViewMs        int    // the study's minimum viewing time
 }
 
 // Response is a recorded answer.
@@ -103,6 +109,7 @@ type Response struct {
 	ServerRTMs  int
 	AnsweredAt  time.Time
 	Completed   bool // this answer was the last one
+	Flags       []Flag
 }
 
 // Genders are the choices offered on the demographics form, in order; ""

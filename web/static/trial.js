@@ -1,27 +1,120 @@
-// The trial page without this file still works (plain POST forms). It adds:
-// keyboard answers, one submission only, the browser response time, and
-// preloading of the next picture.
+// The trial page without this file still works (plain buttons in
+// <noscript>, answers stored as untimed). With it, an answer is one the
+// participant saw and meant:
+// - the answer buttons and keys do nothing until the picture has been
+//   decoded and painted, and for the study's minimum viewing time after that;
+// - the response time starts at the paint;
+// - once an answer is sent, every input is ignored (the next page starts
+//   gated again), so a double click or a second key press cannot answer the
+//   next trial; a click that is the second of a double click (detail > 1), or
+//   whose press began before the buttons came alive, is ignored;
+// - key auto-repeat is ignored, and a key already down when the page came
+//   (held from the previous trial) answers nothing until it is released;
+// - whether the page was hidden or lost focus, and the picture's size on
+//   screen, travel with the answer.
 (function () {
   "use strict";
   var form = document.getElementById("answer");
   var img = document.getElementById("stimulus");
   if (!form || !img) { return; }
-  var rt = document.getElementById("rt");
-  var buttons = form.querySelectorAll("button[name=answer]");
-  var shownAt = null;
-  var sent = false;
+  var buttons = document.querySelectorAll("#answers button[name=answer]");
+  var keys = document.getElementById("keys");
+  var wait = document.getElementById("wait");
+  var minView = parseInt(form.getAttribute("data-min-view"), 10);
+  if (!(minView >= 0)) { minView = 300; }
 
-  function shown() {
-    if (shownAt === null) { shownAt = performance.now(); }
+  var state = "loading"; // loading, viewing (painted), ready, sent
+  var paintedAt = null;
+  var readyAt = null;
+  var pressedAt = -1;   // the last pointer press, for a click's start
+  var held = {};        // keys seen down before the answers came alive
+  var hidden = document.hidden === true;
+
+  form.setAttribute("data-state", state);
+  function setState(s) {
+    state = s;
+    form.setAttribute("data-state", s);
   }
-  if (img.complete && img.naturalWidth > 0) { shown(); } else { img.addEventListener("load", shown); }
 
-  // The clicked button's value must travel with the form, so the buttons are
-  // disabled only after the browser has collected the form data.
+  function ready() {
+    if (state !== "viewing") { return; }
+    readyAt = performance.now();
+    for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = false; }
+    if (keys) { keys.hidden = false; }
+    if (wait) { wait.hidden = true; }
+    setState("ready");
+  }
+
+  // The picture is on screen at the frame after the one in which it was
+  // first drawn: a requestAnimationFrame callback runs before that frame is
+  // painted, and a task queued from it runs after.
+  function painted() {
+    if (state !== "loading") { return; }
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (state !== "loading") { return; }
+        paintedAt = performance.now();
+        setState("viewing");
+        setTimeout(ready, minView);
+      }, 0);
+    });
+  }
+
+  function failed() {
+    if (state !== "loading") { return; }
+    if (wait) {
+      wait.textContent = "The picture could not be loaded. ";
+      var again = document.createElement("a");
+      again.href = window.location.href;
+      again.textContent = "Load the page again";
+      wait.appendChild(again);
+      wait.hidden = false;
+    }
+  }
+
+  function decoded() {
+    if (img.complete && img.naturalWidth > 0) { painted(); } else { failed(); }
+  }
+  if (typeof img.decode === "function") {
+    img.decode().then(painted, function () {
+      // decode() also rejects for a picture that loads later; wait for it.
+      if (img.complete) { decoded(); } else { img.addEventListener("load", decoded); img.addEventListener("error", failed); }
+    });
+  } else if (img.complete) {
+    decoded();
+  } else {
+    img.addEventListener("load", decoded);
+    img.addEventListener("error", failed);
+  }
+  // On a slow connection, say why the buttons do not answer yet.
+  setTimeout(function () {
+    if (state === "loading" && wait && wait.hidden) {
+      wait.textContent = "Loading the picture…";
+      wait.hidden = false;
+    }
+  }, 1000);
+
+  function note() { hidden = true; }
+  document.addEventListener("visibilitychange", function () { if (document.hidden) { note(); } });
+  window.addEventListener("blur", note);
+
+  // The picture's side on screen in CSS pixels: the image box scaled down
+  // to keep the picture's shape (object-fit: contain).
+  function renderedSize() {
+    var w = img.clientWidth, h = img.clientHeight, nw = img.naturalWidth || 1, nh = img.naturalHeight || 1;
+    var scale = Math.min(w / nw, h / nh);
+    return Math.round(Math.min(nw, nh) * scale);
+  }
+
+  // The clicked button's value must travel with the form, so it goes in a
+  // hidden field and the buttons are disabled after.
   function submit(value, button) {
-    if (sent) { return; }
-    sent = true;
-    if (shownAt !== null) { rt.value = String(Math.max(0, Math.round(performance.now() - shownAt))); }
+    if (state !== "ready") { return; }
+    setState("sent");
+    form.elements.rt.value = String(Math.max(0, Math.round(performance.now() - paintedAt)));
+    form.elements.timing.value = "script";
+    form.elements.hidden.value = hidden ? "1" : "0";
+    form.elements.px.value = String(renderedSize());
     var answer = document.createElement("input");
     answer.type = "hidden";
     answer.name = "answer";
@@ -34,13 +127,18 @@
     form.submit();
   }
 
+  document.addEventListener("pointerdown", function () { pressedAt = performance.now(); }, true);
+  document.addEventListener("mousedown", function () { pressedAt = performance.now(); }, true);
+
   // A click on an answer button submits from its own handler, since
-  // e.submitter is missing in older browsers (Safari before 15.4). The
-  // submit handler only catches what a click did not start (e.g. Enter);
-  // `sent` makes either path submit once.
+  // e.submitter is missing in older browsers (Safari before 15.4).
   for (var j = 0; j < buttons.length; j++) {
     buttons[j].addEventListener("click", function (e) {
       e.preventDefault();
+      // detail is the click count: 2 is the second click of a double click.
+      // 0 is a keyboard activation (Enter or Space on the focused button).
+      if (e.detail > 1) { return; }
+      if (e.detail === 1 && pressedAt >= 0 && readyAt !== null && pressedAt < readyAt) { return; }
       submit(this.value, this);
     });
   }
@@ -50,11 +148,31 @@
     if (b && b.name === "answer") { submit(b.value, b); }
   });
 
+  function buttonOf(value) {
+    for (var i = 0; i < buttons.length; i++) {
+      if (buttons[i].value === value) { return buttons[i]; }
+    }
+    return null;
+  }
+  function answerOf(k) {
+    if (k === "y" || k === "Y" || k === "ArrowLeft") { return "Yes"; }
+    if (k === "n" || k === "N" || k === "ArrowRight") { return "No"; }
+    return "";
+  }
   document.addEventListener("keydown", function (e) {
-    if (e.altKey || e.ctrlKey || e.metaKey || e.repeat) { return; }
-    var k = e.key;
-    if (k === "y" || k === "Y" || k === "ArrowLeft") { e.preventDefault(); submit("Yes", buttons[0]); }
-    else if (k === "n" || k === "N" || k === "ArrowRight") { e.preventDefault(); submit("No", buttons[1]); }
+    if (e.altKey || e.ctrlKey || e.metaKey) { return; }
+    var value = answerOf(e.key);
+    if (!value) {
+      if (e.repeat && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); }
+      return;
+    }
+    e.preventDefault();
+    if (e.repeat || held[e.key.toLowerCase()]) { return; }
+    if (state !== "ready") { held[e.key.toLowerCase()] = true; return; }
+    submit(value, buttonOf(value));
+  });
+  document.addEventListener("keyup", function (e) {
+    if (e.key) { delete held[e.key.toLowerCase()]; }
   });
 
   // A page restored from the back-forward cache must not stay locked.

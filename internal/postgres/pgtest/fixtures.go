@@ -34,6 +34,7 @@ func NewStudy(t testing.TB, store *postgres.Store, slug string, n int) study.Stu
 		InstructionsText: "Answer every question.",
 		Pay:              study.Pay{BaseMinor: 150, PerCorrectMinor: 10, MaxBonusMinor: int64(10 * (n - 1)), Currency: "GBP"},
 		CompletionCode:   "TESTCODE1", Status: study.Published,
+		MinViewMs: study.DefaultMinViewMs, TooFastMs: study.DefaultTooFastMs,
 	}
 	if err := store.CreateStudy(ctx, &st); err != nil {
 		t.Fatalf("pgtest: create study: %v", err)

@@ -23,14 +23,14 @@ import (
 // the caller then takes the general path (Session, then Answer, ShowTrial or
 // TrialImage), which works out the right page or error.
 
-// AnswerBySession records an answer as Answer does, for the participant whose
-// session token has hash tokenHash in the study at slug.
-func (s *Store) AnswerBySession(ctx context.Context, slug string, tokenHash []byte, position int, answer string, browserRTMs *int) (study.Response, bool, error) {
-	r := study.Response{Position: position, Answer: answer}
+// SubmitBySession records an answer as Submit does, for the participant
+// whose session token has hash tokenHash in the study at slug.
+func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []byte, sub study.Submission) (study.Response, bool, error) {
+	r := study.Response{Position: sub.Position, Answer: sub.Answer}
 	err := s.pool.QueryRow(ctx, answerHead+
-		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1) AND st.slug = $5`+answerTail,
-		tokenHash, position, answer, browserRTMs, slug,
-	).Scan(&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Completed)
+		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1) AND st.slug = $8`+answerTail,
+		append(append([]any{tokenHash}, submissionArgs(sub)...), slug)...,
+	).Scan(responseTargets(&r)...)
 	if err == pgx.ErrNoRows {
 		return r, false, nil
 	} else if err != nil {
@@ -49,18 +49,19 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 	var next *uuid.UUID
 	err = s.pool.QueryRow(ctx, `
 		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-		UPDATE trials t SET shown_at = now()
+		UPDATE trials t SET shown_at = now(), shows = 1
 		FROM participants p, studies st, stimuli s, relaxed
 		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
 			AND st.id = p.study_id AND st.slug = $2
-			AND p.status = 'started' AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
+			AND p.status = `+sqlStarted+` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
 			AND p.n_answered < p.n_trials
 			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
 			AND s.id = t.stimulus_id
-		RETURNING st.title, t.position, p.n_trials, s.domain, t.is_attention_check, t.stimulus_id,
-			(SELECT t2.stimulus_id FROM trials t2 WHERE t2.participant_id = p.id AND t2.position = t.position + 1)`,
+		RETURNING st.title, t.position, p.n_trials, t.stimulus_id,
+			(SELECT t2.stimulus_id FROM trials t2 WHERE t2.participant_id = p.id AND t2.position = t.position + 1),
+			`+trialReturning,
 		tokenHash, slug).
-		Scan(&title, &t.Position, &t.Total, &t.Domain, &t.IsAttentionCheck, &pictures[0], &next)
+		Scan(append([]any{&title, &t.Position, &t.Total, &pictures[0], &next}, trialTargets(&t)...)...)
 	if err == pgx.ErrNoRows {
 		return "", t, pictures, false, nil
 	} else if err != nil {
@@ -74,16 +75,24 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 
 // TrialStimulusBySession returns the stimulus id of the picture of the
 // participant's trial at position when they may see it (consented, at most
-// one past the current trial); ok = false otherwise. It reads no image:
-// pictures never change under their id, so the server keeps them in a cache
-// and reads one (Picture) only on a miss.
+// one past the current trial), and records that it was served (the first
+// time); ok = false otherwise. It reads no image: pictures never change
+// under their id, so the server keeps them in a cache and reads one
+// (Picture) only on a miss.
 func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHash []byte, position int) (id uuid.UUID, ok bool, err error) {
 	err = s.pool.QueryRow(ctx, `
-		SELECT t.stimulus_id FROM participants p
-		JOIN studies st ON st.id = p.study_id
-		JOIN trials t ON t.participant_id = p.id AND t.position = $3
-		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
-			AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2`,
+		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
+		t AS (
+			SELECT t.participant_id, t.stimulus_id, t.image_served_at FROM participants p
+			JOIN studies st ON st.id = p.study_id
+			JOIN trials t ON t.participant_id = p.id AND t.position = $3
+			WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1)
+				AND st.slug = $2 AND p.consented_at IS NOT NULL AND $3 <= p.n_answered + 2
+		), served AS (
+			UPDATE trials SET image_served_at = now() FROM t, relaxed
+			WHERE trials.participant_id = t.participant_id AND trials.position = $3 AND t.image_served_at IS NULL
+		)
+		SELECT stimulus_id FROM t`,
 		tokenHash, slug, position).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return id, false, nil
@@ -91,4 +100,21 @@ func (s *Store) TrialStimulusBySession(ctx context.Context, slug string, tokenHa
 		return id, false, fmt.Errorf("postgres: trial image: %w", err)
 	}
 	return id, true, nil
+}
+
+// ImageServedBySession records that the picture of the participant's trial
+// at position was served, the first time, for a picture the server sent
+// from a grant without asking the database whether it may.
+func (s *Store) ImageServedBySession(ctx context.Context, slug string, tokenHash []byte, position int) error {
+	_, err := s.pool.Exec(ctx, `
+		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+		UPDATE trials t SET image_served_at = now() FROM relaxed
+		WHERE t.participant_id = (SELECT ps.participant_id FROM participant_sessions ps
+				JOIN participants p ON p.id = ps.participant_id JOIN studies st ON st.id = p.study_id
+				WHERE ps.token_hash = $1 AND st.slug = $2)
+			AND t.position = $3 AND t.image_served_at IS NULL`, tokenHash, slug, position)
+	if err != nil {
+		return fmt.Errorf("postgres: image served: %w", err)
+	}
+	return nil
 }

@@ -139,45 +139,31 @@ func freeSlots(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int6
 
 // counted is the SQL condition, on the status column col of participants,
 // under which a participant's answers count: in analyses, exports and a
-// pool's answers per item alike. Those who finished (completed, then
-// approved) count; the started may still leave, and the answers of the
-// returned, timed out and rejected are left out everywhere.
-func counted(col string) string {
-	return col + " IN ('" + string(study.Completed) + "', '" + string(study.Approved) + "')"
-}
+// pool's answers per item alike. Those who finished (study.FinishedStatuses:
+// completed, then approved) count; the started may still leave, and the
+// answers of the returned, timed out and rejected are left out everywhere.
+func counted(col string) string { return statusIn(col, study.FinishedStatuses()...) }
 
-// Action is what an experimenter does to a participant.
-type Action string
+// Action is what an experimenter does to a participant; the rules of each
+// (from which statuses, to which, with a reason or not) are study's.
+type Action = study.Action
 
-// Actions on a participant, with the statuses each applies to.
+// Actions on a participant (study.MarkReturned and its kin).
 const (
-	MarkReturned Action = "return"  // started -> returned
-	Reject       Action = "reject"  // started, completed, timed out -> rejected
-	Approve      Action = "approve" // completed -> approved
+	MarkReturned = study.MarkReturned
+	Reject       = study.Reject
+	Approve      = study.Approve
 )
-
-// actionFrom lists the statuses an action may start from, and where it leads.
-func actionFrom(a Action) (from []string, to study.ParticipantStatus, ok bool) {
-	switch a {
-	case MarkReturned:
-		return []string{"started"}, study.Returned, true
-	case Reject:
-		return []string{"started", "completed", "timed_out"}, study.Rejected, true
-	case Approve:
-		return []string{"completed"}, study.Approved, true
-	}
-	return nil, "", false
-}
 
 // ActOnParticipant applies an action to a participant of the study, with a
 // reason for a rejection; returning and rejecting free all the participant's
 // pool slots in the same transaction.
 func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uuid.UUID, a Action, reason string) error {
-	from, to, ok := actionFrom(a)
-	if !ok {
+	if !a.Known() {
 		return study.Errorf(study.EINVALID, "Unknown action %q.", a)
 	}
-	if a == Reject && reason == "" {
+	from, to := statusTexts(a.From()), a.To()
+	if a.NeedsReason() && reason == "" {
 		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -197,7 +183,7 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 		if tag.RowsAffected() == 0 {
 			return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
 		}
-		if to == study.Approved {
+		if !a.FreesPlace() {
 			return nil
 		}
 		_, err = freeSlots(ctx, tx, []uuid.UUID{participantID})
@@ -212,9 +198,9 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 // it changes nothing.
 func (s *Store) DeclineConsent(ctx context.Context, participantID uuid.UUID) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE participants SET status = 'returned', status_reason = 'declined consent',
+		tag, err := tx.Exec(ctx, `UPDATE participants SET status = `+sqlReturned+`, status_reason = 'declined consent',
 				status_changed_at = now()
-			WHERE id = $1 AND status = 'started' AND consented_at IS NULL`, participantID)
+			WHERE id = $1 AND status = `+sqlStarted+` AND consented_at IS NULL`, participantID)
 		if err != nil {
 			return fmt.Errorf("postgres: decline consent: %w", err)
 		}
@@ -248,7 +234,7 @@ func (s *Store) SweepTimeouts(ctx context.Context) (int, error) {
 func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT p.id FROM participants p JOIN studies st ON st.id = p.study_id
-		WHERE p.status = 'started' AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR p.study_id = $1)
+		WHERE p.status = `+sqlStarted+` AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR p.study_id = $1)
 		  AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
 		FOR UPDATE OF p SKIP LOCKED`, studyID)
 	if err != nil {
@@ -261,8 +247,8 @@ func sweepTimeouts(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) (int, erro
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE participants SET status = 'timed_out', status_changed_at = now()
-		WHERE id = ANY($1) AND status = 'started'`, ids); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE participants SET status = `+sqlTimedOut+`, status_changed_at = now()
+		WHERE id = ANY($1) AND status = `+sqlStarted, ids); err != nil {
 		return 0, fmt.Errorf("postgres: sweep: %w", err)
 	}
 	if _, err := freeSlots(ctx, tx, ids); err != nil {
@@ -353,11 +339,11 @@ func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error)
 	var t Totals
 	var medianSeconds float64
 	err := s.pool.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status = 'started'),
+		SELECT count(*) FILTER (WHERE status = `+sqlStarted+`),
 			count(*) FILTER (WHERE `+counted("status")+`),
-			count(*) FILTER (WHERE status = 'returned'),
-			count(*) FILTER (WHERE status = 'timed_out'),
-			count(*) FILTER (WHERE status = 'rejected'),
+			count(*) FILTER (WHERE status = `+sqlReturned+`),
+			count(*) FILTER (WHERE status = `+sqlTimedOut+`),
+			count(*) FILTER (WHERE status = `+sqlRejected+`),
 			COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
 				FILTER (WHERE `+counted("status")+`), 0),
 			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE `+counted("status")+`), 0)::bigint
