@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,6 +108,43 @@ func TestFeasibleDegenerate(t *testing.T) {
 		}
 		if d := time.Since(start); d > 500*time.Millisecond {
 			t.Errorf("trial %d: %v", trial, d)
+		}
+	}
+}
+
+// TestSoakFinds are the scenes on which the first soak run found the solver
+// undecided (testdata/soak-*.json: t = tower, p = pyramid in its plane, q =
+// pyramid in 3-D): a drifted tableau gave residuals just over the bound on
+// feasible scenes and a false proof on an infeasible one, until the solver
+// got Harris's ratio test, a refresh of the tableau before it stops, and
+// iterative refinement. Each must now be decided at every inset, and the
+// towers as the closed form says.
+func TestSoakFinds(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "soak-*.json"))
+	if err != nil || len(files) < 6 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocks []Block
+		if err := json.Unmarshal(b, &blocks); err != nil {
+			t.Fatal(err)
+		}
+		flat := strings.Contains(f, "soak-p-")
+		for _, inset := range []float64{0, DefaultMargin, -DefaultMargin} {
+			ok, err := solve(blocks, inset, flat)
+			if err != nil && !errors.Is(err, ErrFloating) {
+				t.Errorf("%s inset %g: %v", f, inset, err)
+				continue
+			}
+			if strings.Contains(f, "soak-t-") {
+				if d, _ := ColumnDepth(blocks); ok != (d >= inset) {
+					t.Errorf("%s inset %g: solver says %v, closed-form depth %g", f, inset, ok, d)
+				}
+			}
 		}
 	}
 }

@@ -63,6 +63,9 @@ func TestSoak(t *testing.T) {
 			t.Logf("%v: %d seeds handed out; so far %d tower solves (%d errors, %d disagreements, slowest %v CPU), %d pyramid solves (%d errors, %d disagreements, slowest %v CPU)",
 				time.Since(start).Round(time.Second), seed, tot.towerSolves, tot.towerErrors, tot.towerDisagree, tot.towerMaxCPU,
 				tot.planarSolves+tot.fullSolves, tot.pyrErrors, tot.pyrDisagree, tot.pyrMaxCPU)
+			for _, e := range tot.firstErrors {
+				t.Log("  failure:", e)
+			}
 			mu.Unlock()
 		}
 	}
@@ -128,12 +131,10 @@ func threadCPU() time.Duration {
 }
 
 // timedSolve is solve with its thread CPU and wall time.
-//
-//lint:ignore ST1008 the times follow solve's own results, as the callers read them
-func timedSolve(blocks []Block, inset float64, flat bool) (bool, error, time.Duration, time.Duration) {
+func timedSolve(blocks []Block, inset float64, flat bool) (ok bool, cpu, wall time.Duration, err error) {
 	c0, w0 := threadCPU(), time.Now()
-	ok, err := solve(blocks, inset, flat)
-	return ok, err, threadCPU() - c0, time.Since(w0)
+	ok, err = solve(blocks, inset, flat)
+	return ok, threadCPU() - c0, time.Since(w0), err
 }
 
 func soakSeed(seed uint64, towers, pyramids int) soakCounts {
@@ -161,7 +162,7 @@ func soakSeed(seed uint64, towers, pyramids int) soakCounts {
 			insets = insets[:1]
 		}
 		for _, inset := range insets {
-			stands, err, cpu, wall := timedSolve(blocks, inset, false)
+			stands, cpu, wall, err := timedSolve(blocks, inset, false)
 			c.towerSolves++
 			c.towerMaxCPU, c.towerMaxWall = max(c.towerMaxCPU, cpu), max(c.towerMaxWall, wall)
 			switch {
@@ -191,7 +192,7 @@ func soakSeed(seed uint64, towers, pyramids int) soakCounts {
 				insets = insets[:1]
 			}
 			for _, inset := range insets {
-				stands, err, cpu, wall := timedSolve(blocks, inset, true)
+				stands, cpu, wall, err := timedSolve(blocks, inset, true)
 				c.planarSolves++
 				c.pyrMaxCPU, c.pyrMaxWall = max(c.pyrMaxCPU, cpu), max(c.pyrMaxWall, wall)
 				if err != nil && !errors.Is(err, ErrFloating) {
@@ -202,7 +203,7 @@ func soakSeed(seed uint64, towers, pyramids int) soakCounts {
 				if inset != 0 || i%10 != 0 {
 					continue
 				}
-				full, err, cpu, wall := timedSolve(blocks, inset, false)
+				full, cpu, wall, err := timedSolve(blocks, inset, false)
 				c.fullSolves++
 				c.pyrMaxCPU, c.pyrMaxWall = max(c.pyrMaxCPU, cpu), max(c.pyrMaxWall, wall)
 				switch {

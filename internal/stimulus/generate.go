@@ -154,17 +154,11 @@ type ItemError struct {
 }
 
 func (e *ItemError) Error() string {
-	var verdicts string
-	var de *cubeworld.DisagreeError
+	// A *cubeworld.DisagreeError names both verdicts itself; an undecided
+	// solver has no verdict to give.
 	var ue *cubeworld.UndecidedError
-	switch {
-	case errors.As(e.Err, &de):
-		lp := "falls"
-		if de.LPStands {
-			lp = "stands"
-		}
-		verdicts = fmt.Sprintf("; closed form: %v (depth %.4f m), linear program: %s", de.ClosedForm, de.Depth, lp)
-	case errors.As(e.Err, &ue):
+	verdicts := ""
+	if errors.As(e.Err, &ue) {
 		verdicts = "; linear program: undecided"
 	}
 	return fmt.Sprintf("stimulus: generate: seed %d, index %d (%s): %v%s\nreproduce: %s", e.Seed, e.Index, e.ID, e.Err, verdicts, e.Repro)

@@ -109,7 +109,7 @@ func TestGenerateInjectedSolverFailure(t *testing.T) {
 			return false, fmt.Errorf("%w: %w", cubeworld.ErrUndecided, broken)
 		}, cubeworld.ErrTooManyUndecided, []string{"linear program: undecided", "injected failure"}},
 		{"disagrees", func([]cubeworld.Block, float64) (bool, error) { return true, nil },
-			nil, []string{"closed form: unstable", "linear program: stands"}},
+			nil, []string{"closed form says unstable (depth -", "the linear program says it stands"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := smallOptions()
