@@ -167,7 +167,9 @@ func checkResume(t *testing.T, base string, pids []string) {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := c.Get(base + "/s/faults?PROLIFIC_PID=" + id)
+		// The same Prolific session that opened the record (loadgen's link):
+		// a record resumes only with its SESSION_ID.
+		resp, err := c.Get(base + "/s/faults?PROLIFIC_PID=" + id + "&STUDY_ID=" + strings.Repeat("0", 24) + "&SESSION_ID=load" + id[:8])
 		if err != nil {
 			t.Fatal(err)
 		}
