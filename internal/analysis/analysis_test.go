@@ -268,16 +268,16 @@ func TestBootstrapIntervalWidth(t *testing.T) {
 	}
 	se := math.Sqrt(sq/float64(len(vals))) / math.Sqrt(float64(len(vals)))
 	var got Estimate
-	jb, fin := meanEstimate(vals, 0, 10000, func(e Estimate) { got = e })
-	runJobs([]*job{jb}, 9, 2)
-	fin()
+	jobs, fin := meanJobs([]meanSpec{{key: 1, units: vals, set: func(e Estimate) { got = e }}}, 10000)
+	runJobs(jobs, 9, 2)
+	fin[0]()
 	if !near(got.Mean, mean, 1e-12) || !near(got.Hi-got.Lo, 2*1.96*se, 0.1*2*1.96*se) || !near((got.Hi+got.Lo)/2, mean, 0.1*se) {
 		t.Errorf("interval %.4f..%.4f around %.4f, expected width %.4f", got.Lo, got.Hi, mean, 2*1.96*se)
 	}
 	// Constant values have a zero-width interval.
-	jb, fin = meanEstimate([]float64{0.3, 0.3, 0.3}, 0, 100, func(e Estimate) { got = e })
-	runJobs([]*job{jb}, 9, 1)
-	fin()
+	jobs, fin = meanJobs([]meanSpec{{key: 1, units: []float64{0.3, 0.3, 0.3}, set: func(e Estimate) { got = e }}}, 100)
+	runJobs(jobs, 9, 1)
+	fin[0]()
 	if !near(got.Lo, 0.3, 1e-15) || !near(got.Hi, 0.3, 1e-15) {
 		t.Errorf("constant: %+v", got)
 	}
@@ -617,37 +617,70 @@ func TestXoshiroReference(t *testing.T) {
 	}
 }
 
-// TestResampleSumMatchesReference checks the hand-inlined loop against the
-// plain one: the same draws in the same order (integer values, so exact sums).
-func TestResampleSumMatchesReference(t *testing.T) {
-	for _, n := range []int{1, 3, 7, 100, 4950, 40000} {
-		vals := make([]float64, n)
-		for i := range vals {
-			vals[i] = float64(i)
-		}
-		jb := meanJob(vals, 1)
-		fast, slow := newDrawer(4, uint64(n)), newDrawer(4, uint64(n))
-		for round := range 5 {
-			out := []float64{0}
-			jb.fill(fast, 0, 1, out)
-			var want float64
-			left := n
-			tr := uint32((1 << 16) % n)
-			for left >= 4 {
-				m0, m1, m2, m3 := lanes(slow.x.next(), uint32(n))
-				for _, m := range [4]uint32{m0, m1, m2, m3} {
-					if m&0xffff >= tr && left > 0 {
-						want += vals[m>>16]
-						left--
+// TestFusedMeansMatchReference checks the fused bootstrap of up to eight
+// means against the plain loop: the same draws in the same order, each mean
+// alone or in company, defined units counted (integer values, so exact sums).
+func TestFusedMeansMatchReference(t *testing.T) {
+	for _, n := range []int{1, 3, 7, 100, 4950, 70000} {
+		for _, w := range []int{1, 3, 8} {
+			units := make([][]float64, w)
+			for b := range units {
+				units[b] = make([]float64, n)
+				for i := range units[b] {
+					units[b][i] = float64(i * (b + 1))
+					if b == 1 && i%5 == 2 {
+						units[b][i] = math.NaN()
 					}
 				}
 			}
-			for ; left > 0; left-- {
-				want += vals[slow.index(uint32(n))]
+			const resamples = 3
+			jb := fusedMeanJob(units, resamples)
+			jb.out = make([]float64, resamples*w)
+			fast, slow := newDrawer(4, uint64(n)), newDrawer(4, uint64(n))
+			jb.fill(fast, 0, resamples, jb.out)
+			for b := range w {
+				alone := fusedMeanJob(units[b:b+1], resamples)
+				alone.out = make([]float64, resamples)
+				alone.fill(newDrawer(4, uint64(n)), 0, resamples, alone.out)
+				for r := range resamples {
+					if x, y := alone.out[r], jb.out[b*resamples+r]; math.Float64bits(x) != math.Float64bits(y) {
+						t.Fatalf("n=%d w=%d mean %d resample %d: alone %v, fused %v", n, w, b, r, x, y)
+					}
+				}
 			}
-			// One different draw moves the sum by at least 1; the mean loses a little in rounding.
-			if got := out[0] * float64(n); math.Abs(got-want) > 0.01 {
-				t.Fatalf("n=%d round %d: sum %v, want %v", n, round, got, want)
+			drawn := make([]uint32, n)
+			for r := range resamples {
+				// The reference: lanes of four 16-bit draws, a rejected lane
+				// skipped, then one draw at a time.
+				i := 0
+				if n <= 1<<16 {
+					tr := uint32((1 << 16) % n)
+					for i+4 <= n {
+						m0, m1, m2, m3 := lanes(slow.x.next(), uint32(n))
+						for _, m := range [4]uint32{m0, m1, m2, m3} {
+							if m&0xffff >= tr {
+								drawn[i] = m >> 16
+								i++
+							}
+						}
+					}
+				}
+				for ; i < n; i++ {
+					drawn[i] = slow.index(uint32(n))
+				}
+				for b := range w {
+					var sum float64
+					var k int
+					for _, j := range drawn {
+						if v := units[b][j]; !math.IsNaN(v) {
+							sum += v
+							k++
+						}
+					}
+					if got := jb.out[b*resamples+r]; math.Abs(got*float64(k)-sum) > 0.01*float64(b+1) {
+						t.Fatalf("n=%d w=%d mean %d resample %d: %v, want %v", n, w, b, r, got, sum/float64(k))
+					}
+				}
 			}
 		}
 	}
@@ -847,6 +880,18 @@ func poolMatrix(people, k, items, runs int, seed uint64) *Matrix {
 		}
 	}
 	return m
+}
+
+// definedOnly splits units into the defined values, in order, and the number of NaNs.
+func definedOnly(units []float64) (vals []float64, undefined int) {
+	for _, v := range units {
+		if math.IsNaN(v) {
+			undefined++
+		} else {
+			vals = append(vals, v)
+		}
+	}
+	return vals, undefined
 }
 
 // allPairs is the human-human loop before the item index: every pair of people

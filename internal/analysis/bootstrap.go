@@ -8,7 +8,11 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
+
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // Estimate is a mean with its bootstrap 95% percentile interval.
@@ -39,8 +43,11 @@ type job struct {
 	// alone, so a job gives the same numbers whatever else is analysed with it.
 	key       uint64
 	resamples int
-	fill      func(d *drawer, from, to int, out []float64)
-	out       []float64
+	// width is how many estimates the job fills (1 when 0): out holds
+	// resamples values for each, one after the other.
+	width int
+	fill  func(d *drawer, from, to int, out []float64)
+	out   []float64
 }
 
 // streamKey hashes what a bootstrap measures (FNV-1a over length-prefixed
@@ -80,7 +87,7 @@ func runJobs(jobs []*job, seed uint64, workers int) {
 	}
 	var chunks []chunk
 	for ji, jb := range jobs {
-		jb.out = make([]float64, jb.resamples)
+		jb.out = make([]float64, jb.resamples*max(jb.width, 1))
 		for from := 0; from < jb.resamples; from += chunkSize {
 			chunks = append(chunks, chunk{ji, from, min(from+chunkSize, jb.resamples), chunkStream(jb.key, from/chunkSize)})
 		}
@@ -104,6 +111,23 @@ func runJobs(jobs []*job, seed uint64, workers int) {
 		next <- c
 	}
 	close(next)
+	wg.Wait()
+}
+
+// parallel calls every f on up to workers goroutines (GOMAXPROCS when 0).
+func parallel(fs []func(), workers int) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(fs)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(fs)); i = next.Add(1) - 1 {
+				fs[i]()
+			}
+		})
+	}
 	wg.Wait()
 }
 
@@ -208,64 +232,227 @@ func (d *drawer) indices(n uint32, out []uint32) {
 	}
 }
 
-// resampleSum is the sum of len(vals) values drawn from vals with replacement;
-// table is vals padded to 2^16 entries (nil when vals is longer), so that a
-// 16-bit draw indexes it without a bounds check.
-func (d *drawer) resampleSum(vals []float64, table *[1 << 16]float64) float64 {
-	n := uint32(len(vals))
-	left := len(vals)
-	// Four sums break the chain of dependent additions.
-	var s0, s1, s2, s3 float64
-	if table != nil {
-		t := (1 << 16) % n
-		// The generator's state lives in locals here, xoshiro256** written
-		// out, so that it stays in registers between steps.
-		x0, x1, x2, x3 := d.x[0], d.x[1], d.x[2], d.x[3]
-		for left >= 4 {
-			r := bits.RotateLeft64(x1*5, 7) * 9
-			u := x1 << 17
-			x2 ^= x0
-			x3 ^= x1
-			x1 ^= x2
-			x0 ^= x3
-			x2 ^= u
-			x3 = bits.RotateLeft64(x3, 45)
-			a0, a1, a2, a3 := lanes(r, n)
-			if anyRejected(a0, a1, a2, a3, t) {
-				for _, m := range [4]uint32{a0, a1, a2, a3} {
-					if m&0xffff >= t && left > 0 {
-						s0 += table[m>>16]
-						left--
-					}
+// meanSpec is one mean to bootstrap: one value per unit (a pair of people,
+// or a person), NaN for a unit whose kappa is undefined. A resample draws
+// len(units) units with replacement and averages the defined values among
+// them; when every unit is defined this is the plain bootstrap of the mean.
+type meanSpec struct {
+	key   uint64 // meanKey: what is measured and over how many units
+	units []float64
+	set   func(Estimate)
+}
+
+// meanKey names the stream of a mean's bootstrap by the task, the measure and
+// the number of units, and nothing else: every mean over the same units (the
+// six sizes and all sizes of a fixed design, every model against the same
+// people) then draws the very same units in every resample, so one pass of
+// draws serves them all (meanJobs), and a mean analysed on its own draws
+// what it draws in the full report.
+func meanKey(d task.Domain, measure string, units int) uint64 {
+	return streamKey(string(d), measure, strconv.Itoa(units))
+}
+
+// meanWidth is how many means one pass of draws sums at most: one row of
+// eight float64 is a cache line, and eight sums stay in registers.
+const meanWidth = 8
+
+// meanJobs turns specs into bootstrap jobs, one per run of up to meanWidth
+// specs with the same key, and the functions that set each estimate once the
+// jobs have run. A mean's resamples do not depend on which other means share
+// its job: the draws come from the key alone and each mean is summed in draw
+// order.
+func meanJobs(specs []meanSpec, resamples int) ([]*job, []func()) {
+	type pending struct {
+		spec         meanSpec
+		mean         float64
+		n, undefined int
+	}
+	var jobs []*job
+	var finish []func()
+	byKey := map[uint64][]pending{}
+	var keys []uint64
+	for _, sp := range specs {
+		p := pending{spec: sp}
+		for _, v := range sp.units {
+			if math.IsNaN(v) {
+				p.undefined++
+			} else {
+				p.mean += v
+				p.n++
+			}
+		}
+		if p.n == 0 {
+			e := undefinedEstimate()
+			e.Undefined = p.undefined
+			finish = append(finish, func() { sp.set(e) })
+			continue
+		}
+		p.mean /= float64(p.n)
+		if _, ok := byKey[sp.key]; !ok {
+			keys = append(keys, sp.key)
+		}
+		byKey[sp.key] = append(byKey[sp.key], p)
+	}
+	for _, k := range keys {
+		group := byKey[k]
+		for len(group) > 0 {
+			batch := group[:min(meanWidth, len(group))]
+			group = group[len(batch):]
+			units := make([][]float64, len(batch))
+			for b, p := range batch {
+				units[b] = p.spec.units
+			}
+			jb := fusedMeanJob(units, resamples)
+			jb.key = k
+			jobs = append(jobs, jb)
+			for b, p := range batch {
+				finish = append(finish, func() {
+					p.spec.set(percentileEstimate(p.mean, p.n, p.undefined, jb.out[b*resamples:(b+1)*resamples]))
+				})
+			}
+		}
+	}
+	return jobs, finish
+}
+
+// fusedMeanJob bootstraps the means of units[b] (at most meanWidth lists, all
+// of the same length) from one stream of draws: the values lie in rows of
+// meanWidth, so a draw reads one cache line and adds to eight sums.
+// out[b*resamples+r] is resample r of mean b.
+func fusedMeanJob(units [][]float64, resamples int) *job {
+	n := len(units[0])
+	w := len(units)
+	stride := meanWidth
+	if w == 1 {
+		stride = 1
+	}
+	vals := make([]float64, n*stride)
+	// defined[i] packs, 16 bits per mean, whether unit i is defined for each
+	// of the first four means (defined[n+i] for the next four): a resample's
+	// counts are then two integer sums. nil when every unit is defined.
+	var defined []uint64
+	for b, us := range units {
+		for i, v := range us {
+			if math.IsNaN(v) {
+				if defined == nil {
+					defined = make([]uint64, 2*n)
 				}
 				continue
 			}
-			s0 += table[a0>>16]
-			s1 += table[a1>>16]
-			s2 += table[a2>>16]
-			s3 += table[a3>>16]
-			left -= 4
+			vals[i*stride+b] = v
 		}
-		d.x = xoshiro{x0, x1, x2, x3}
 	}
-	for ; left > 0; left-- {
-		s0 += vals[d.index(n)]
+	if defined != nil {
+		for b, us := range units {
+			for i, v := range us {
+				if !math.IsNaN(v) {
+					defined[(b/4)*n+i] |= 1 << (16 * (b % 4))
+				}
+			}
+		}
 	}
-	return s0 + s1 + s2 + s3
-}
-
-// meanJob resamples vals with replacement and records each resample's mean.
-func meanJob(vals []float64, resamples int) *job {
-	var table *[1 << 16]float64
-	if len(vals) <= 1<<16 {
-		table = new([1 << 16]float64)
-		copy(table[:], vals)
-	}
-	return &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
+	return &job{resamples: resamples, width: w, fill: func(d *drawer, from, to int, out []float64) {
+		drawn := make([]uint32, n)
+		var sums [meanWidth]float64
+		var counts [meanWidth]int
 		for r := from; r < to; r++ {
-			out[r] = d.resampleSum(vals, table) / float64(len(vals))
+			d.indices(uint32(n), drawn)
+			if stride == 1 {
+				sums[0] = sumDrawn1(vals, drawn)
+			} else {
+				sums = sumDrawn8(vals, drawn)
+			}
+			for b := range w {
+				counts[b] = n
+			}
+			if defined != nil {
+				countDrawn(defined, n, drawn, w, &counts)
+			}
+			for b := range w {
+				out[b*resamples+r] = math.NaN()
+				if counts[b] > 0 {
+					out[b*resamples+r] = sums[b] / float64(counts[b])
+				}
+			}
 		}
 	}}
+}
+
+// sumDrawn1 adds the drawn values four at a time, (a+b)+(c+d), then the
+// rest one by one: the order sumDrawn8 keeps for each of its sums, so a mean
+// gives the same bits alone or fused, and a chain of one dependent addition
+// per four draws.
+func sumDrawn1(vals []float64, drawn []uint32) float64 {
+	var s float64
+	i := 0
+	for ; i+4 <= len(drawn); i += 4 {
+		d := (*[4]uint32)(drawn[i:])
+		s += (vals[d[0]] + vals[d[1]]) + (vals[d[2]] + vals[d[3]])
+	}
+	for _, j := range drawn[i:] {
+		s += vals[j]
+	}
+	return s
+}
+
+// sumDrawn8 adds the drawn rows of eight values, each column in the order of sumDrawn1.
+func sumDrawn8(vals []float64, drawn []uint32) [meanWidth]float64 {
+	var s0, s1, s2, s3, s4, s5, s6, s7 float64
+	row := func(i uint32) *[meanWidth]float64 { return (*[meanWidth]float64)(vals[int(i)*meanWidth:]) }
+	i := 0
+	for ; i+4 <= len(drawn); i += 4 {
+		d := (*[4]uint32)(drawn[i:])
+		a, b, c, e := row(d[0]), row(d[1]), row(d[2]), row(d[3])
+		s0 += (a[0] + b[0]) + (c[0] + e[0])
+		s1 += (a[1] + b[1]) + (c[1] + e[1])
+		s2 += (a[2] + b[2]) + (c[2] + e[2])
+		s3 += (a[3] + b[3]) + (c[3] + e[3])
+		s4 += (a[4] + b[4]) + (c[4] + e[4])
+		s5 += (a[5] + b[5]) + (c[5] + e[5])
+		s6 += (a[6] + b[6]) + (c[6] + e[6])
+		s7 += (a[7] + b[7]) + (c[7] + e[7])
+	}
+	for _, j := range drawn[i:] {
+		r := row(j)
+		s0 += r[0]
+		s1 += r[1]
+		s2 += r[2]
+		s3 += r[3]
+		s4 += r[4]
+		s5 += r[5]
+		s6 += r[6]
+		s7 += r[7]
+	}
+	return [meanWidth]float64{s0, s1, s2, s3, s4, s5, s6, s7}
+}
+
+// countDrawn counts, for each of w means, the drawn units that are defined.
+func countDrawn(defined []uint64, n int, drawn []uint32, w int, counts *[meanWidth]int) {
+	if n < 1<<16 {
+		// Sixteen bits per count hold up to n draws.
+		var c0, c1 uint64
+		lo, hi := defined[:n], defined[n:2*n]
+		for _, i := range drawn {
+			c0 += lo[i]
+			c1 += hi[i]
+		}
+		for b := range w {
+			c := c0
+			if b >= 4 {
+				c = c1
+			}
+			counts[b] = int(c >> (16 * (b % 4)) & 0xffff)
+		}
+		return
+	}
+	for b := range w {
+		counts[b] = 0
+	}
+	for _, i := range drawn {
+		for b := range w {
+			counts[b] += int(defined[(b/4)*n+int(i)] >> (16 * (b % 4)) & 1)
+		}
+	}
 }
 
 // percentileEstimate turns a point estimate and bootstrap means into an Estimate.

@@ -153,6 +153,8 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 	rep := &Report{Resamples: opt.Resamples, Seed: opt.Seed}
 	var jobs []*job
 	var finish []func()
+	var means []meanSpec
+	var truths []truthSpec
 	for _, g := range groupsOf(m.Items, opt.Grouping) {
 		mask := newBitset(nItems)
 		var items []int
@@ -163,13 +165,12 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 			}
 		}
 		g.Items = len(items)
+		// Bootstraps are keyed by what they measure, never by their place in
+		// the run: means over pairs or people by meanKey, the kappa with the
+		// truth by its cell.
 		size := "all"
 		if g.Size != 0 {
 			size = strconv.Itoa(g.Size)
-		}
-		// key names a bootstrap by what it measures, never by its place in the run.
-		key := func(measure string, mk modelKey) uint64 {
-			return streamKey(string(g.Task), size, measure, mk.model, mk.condition)
 		}
 		g.HumanAccuracy = pooledAccuracy(humans, mask)
 		for _, h := range humans {
@@ -182,10 +183,10 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		hh, hhUndef := humanPairs(humans, answeredBy, mask)
 		gi := len(rep.Groups)
 		rep.Groups = append(rep.Groups, g)
-		jb, fin := meanEstimate(kappasOf(hh), hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHuman = e })
-		jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureHumanHuman, modelKey{}))
-		jb, fin = peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
-		jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureHumanHumanPeople, modelKey{}))
+		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
+			set: func(e Estimate) { rep.Groups[gi].HumanHuman = e }})
+		jb, fin := peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
+		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
 
 		for _, mk := range modelOrder {
 			runs := models[mk]
@@ -197,9 +198,10 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 			rep.Groups[gi].Models = append(rep.Groups[gi].Models, mr)
 			result := func() *ModelResult { return &rep.Groups[gi].Models[mi] }
 
-			// Model-human: per person, the kappa averaged over seeds.
+			// Model-human: per person, the kappa averaged over seeds (NaN
+			// when every seed's is undefined), over the people who answered
+			// an item of the group.
 			var mh []float64
-			mhUndef := 0
 			for _, h := range humans {
 				var s float64
 				var n, answered int
@@ -216,20 +218,25 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 				if n > 0 {
 					mh = append(mh, s/float64(n))
 				} else if answered > 0 {
-					mhUndef++
+					mh = append(mh, math.NaN())
 				}
 			}
-			jb, fin := meanEstimate(mh, mhUndef, opt.Resamples, func(e Estimate) { result().ModelHuman = e })
-			jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureModelHuman, mk))
+			means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
+				set: func(e Estimate) { result().ModelHuman = e }})
 
-			jb, fin = truthEstimate(runs, items, truthYes, opt.Resamples, func(e Estimate) { result().ModelTruth = e })
-			jobs, finish = appendJob(jobs, finish, jb, fin, key(MeasureModelTruth, mk))
+			// Each model's kappa with the truth draws its own items, keyed by
+			// its cell: with twenty items a resample's kappa takes few values,
+			// and shared draws would tie the models' intervals together.
+			truthKey := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition)
+			truths = append(truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
 		}
 	}
+	mj, mf := meanJobs(means, opt.Resamples)
+	tj, tf := truthJobs(truths, opt.Resamples)
+	jobs, finish = append(append(jobs, mj...), tj...), append(append(finish, mf...), tf...)
 	runJobs(jobs, opt.Seed, opt.Workers)
-	for _, f := range finish {
-		f()
-	}
+	// Each finish sets its own estimate (two percentiles of 10,000 values).
+	parallel(finish, opt.Workers)
 	return rep, nil
 }
 
@@ -240,6 +247,23 @@ func appendJob(jobs []*job, finish []func(), jb *job, fin func(), key uint64) ([
 		jobs = append(jobs, jb)
 	}
 	return jobs, append(finish, fin)
+}
+
+// meanEstimate prepares the bootstrap of a mean of defined values alone, in
+// a job of its own; set receives the result.
+func meanEstimate(vals []float64, undefined, resamples int, set func(Estimate)) (*job, func()) {
+	if len(vals) == 0 {
+		e := undefinedEstimate()
+		e.Undefined = undefined
+		return nil, func() { set(e) }
+	}
+	var s float64
+	for _, v := range vals {
+		s += v
+	}
+	mean := s / float64(len(vals))
+	jb := fusedMeanJob([][]float64{vals}, resamples)
+	return jb, func() { set(percentileEstimate(mean, len(vals), undefined, jb.out)) }
 }
 
 // groupsOf lists the conditions present: per task in task.Domains order, each size
@@ -359,6 +383,16 @@ func humanPairs(humans []run, answeredBy [][]int32, mask bitset) (pairs []person
 	return pairs, undefined
 }
 
+// pairUnits is the units of the bootstrap over pairs: the defined kappas in
+// order, then a NaN for each undefined one.
+func pairUnits(pairs []personPair, undefined int) []float64 {
+	units := kappasOf(pairs)
+	for range undefined {
+		units = append(units, math.NaN())
+	}
+	return units
+}
+
 // kappasOf lists the pairs' kappas in order.
 func kappasOf(pairs []personPair) []float64 {
 	vals := make([]float64, len(pairs))
@@ -381,101 +415,154 @@ func errorConsistencyBits(a, b observerBits, mask bitset) Kappa {
 	return errorConsistencyCounts(n, r1, r2, same)
 }
 
-// meanEstimate prepares the bootstrap of a mean of kappas; set receives the result.
-func meanEstimate(vals []float64, undefined, resamples int, set func(Estimate)) (*job, func()) {
-	if len(vals) == 0 {
-		e := undefinedEstimate()
-		e.Undefined = undefined
-		return nil, func() { set(e) }
-	}
-	var s float64
-	for _, v := range vals {
-		s += v
-	}
-	mean := s / float64(len(vals))
-	jb := meanJob(vals, resamples)
-	return jb, func() { set(percentileEstimate(mean, len(vals), undefined, jb.out)) }
+// truthSpec is Cohen's kappa against the truth averaged over a model's seeds,
+// to bootstrap over the items of its group: every seed sees the same drawn
+// items, so the interval reflects the items, not the pairing of seeds with
+// draws.
+type truthSpec struct {
+	key   uint64 // streamKey of its cell
+	packs [][]truthPack
+	set   func(Estimate)
 }
 
-// truthEstimate prepares Cohen's kappa against the truth averaged over seeds and
-// its bootstrap over items: every seed sees the same drawn items, so the
-// interval reflects the items, not the pairing of seeds with draws.
-func truthEstimate(runs []run, items []int, truthYes bitset, resamples int, set func(Estimate)) (*job, func()) {
-	// Each item's contribution to a seed's 2x2 table packed into two words of
-	// two 32-bit counters, so a resample's table is two sums, not a branch per
-	// draw: lo = answered | model Yes<<32, hi = truth Yes | both Yes<<32
-	// (counting only answered items).
-	type packed struct{ lo, hi uint64 }
-	packs := make([][]packed, len(runs))
+// truthPack is one item's contribution to a seed's 2x2 table: four 16-bit
+// counters (answered, model Yes, truth Yes, both Yes; only answered items
+// count), so that a resample's table is one sum, not a branch per draw.
+type truthPack uint64
+
+const (
+	packAnswered truthPack = 1 << (16 * iota)
+	packModelYes
+	packTruthYes
+	packBothYes
+)
+
+// packBlock is how many packs can be added before a 16-bit counter could overflow.
+const packBlock = 1<<16 - 1
+
+// truthTable adds the packs of the drawn items (every item when drawn is
+// nil), a block at a time, and returns their kappa.
+func truthTable(ps []truthPack, drawn []uint32) Kappa {
+	var c [4]int
+	flush := func(sum truthPack) {
+		for f := range c {
+			c[f] += int(sum >> (16 * f) & 0xffff)
+		}
+	}
+	if drawn == nil {
+		for len(ps) > 0 {
+			var sum truthPack
+			for _, p := range ps[:min(packBlock, len(ps))] {
+				sum += p
+			}
+			flush(sum)
+			ps = ps[min(packBlock, len(ps)):]
+		}
+	} else {
+		for len(drawn) > 0 {
+			var sum truthPack
+			for _, i := range drawn[:min(packBlock, len(drawn))] {
+				sum += ps[i]
+			}
+			flush(sum)
+			drawn = drawn[min(packBlock, len(drawn)):]
+		}
+	}
+	n, myes, tyes, both := c[0], c[1], c[2], c[3]
+	return (&table{{both, myes - both}, {tyes - both, n - myes - tyes + both}}).kappa()
+}
+
+// newTruthSpec packs the answers of runs (a model's seeds) to items.
+func newTruthSpec(key uint64, runs []run, items []int, truthYes bitset, set func(Estimate)) truthSpec {
+	sp := truthSpec{key: key, packs: make([][]truthPack, len(runs)), set: set}
 	for s, r := range runs {
-		packs[s] = make([]packed, len(items))
+		sp.packs[s] = make([]truthPack, len(items))
 		for i, j := range items {
 			if !r.bits.answered.has(j) {
 				continue
 			}
 			my, ty := r.bits.yes.has(j), truthYes.has(j)
-			p := packed{lo: 1}
+			p := packAnswered
 			if my {
-				p.lo |= 1 << 32
+				p |= packModelYes
 			}
 			if ty {
-				p.hi |= 1
+				p |= packTruthYes
 			}
 			if my && ty {
-				p.hi |= 1 << 32
+				p |= packBothYes
 			}
-			packs[s][i] = p
+			sp.packs[s][i] = p
 		}
 	}
-	kappaOf := func(lo, hi uint64) Kappa {
-		n, myes := int(uint32(lo)), int(lo>>32)
-		tyes, both := int(uint32(hi)), int(hi>>32)
-		return (&table{{both, myes - both}, {tyes - both, n - myes - tyes + both}}).kappa()
+	return sp
+}
+
+// truthJobs makes one bootstrap job per key: specs with the same key share
+// each resample's draws, and a spec's resamples do not depend on its company.
+func truthJobs(specs []truthSpec, resamples int) ([]*job, []func()) {
+	type pending struct {
+		spec                  truthSpec
+		mean                  float64
+		n, defined, undefined int
 	}
-	var sum float64
-	var defined, undefined int
-	for s := range runs {
-		var lo, hi uint64
-		for _, p := range packs[s] {
-			lo += p.lo
-			hi += p.hi
+	var jobs []*job
+	var finish []func()
+	byKey := map[uint64][]pending{}
+	var keys []uint64
+	for _, sp := range specs {
+		p := pending{spec: sp}
+		var sum float64
+		for _, ps := range sp.packs {
+			p.n = len(ps)
+			if k := truthTable(ps, nil); k.Defined {
+				sum += k.Value
+				p.defined++
+			} else if k.N > 0 {
+				p.undefined++
+			}
 		}
-		if k := kappaOf(lo, hi); k.Defined {
-			sum += k.Value
-			defined++
-		} else if k.N > 0 {
-			undefined++
+		if p.defined == 0 || p.n == 0 {
+			e := undefinedEstimate()
+			e.Undefined = p.undefined
+			finish = append(finish, func() { sp.set(e) })
+			continue
 		}
+		p.mean = sum / float64(p.defined)
+		if _, ok := byKey[sp.key]; !ok {
+			keys = append(keys, sp.key)
+		}
+		byKey[sp.key] = append(byKey[sp.key], p)
 	}
-	if defined == 0 || len(items) == 0 {
-		e := undefinedEstimate()
-		e.Undefined = undefined
-		return nil, func() { set(e) }
-	}
-	mean := sum / float64(defined)
-	n := uint32(len(items))
-	jb := &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
-		drawn := make([]uint32, n)
-		for r := from; r < to; r++ {
-			d.indices(n, drawn)
-			var s float64
-			var k int
-			for _, ps := range packs {
-				var lo, hi uint64
-				for _, i := range drawn {
-					lo += ps[i].lo
-					hi += ps[i].hi
+	for _, k := range keys {
+		group := byKey[k]
+		n := uint32(group[0].n)
+		jb := &job{key: k, resamples: resamples, width: len(group), fill: func(d *drawer, from, to int, out []float64) {
+			drawn := make([]uint32, n)
+			for r := from; r < to; r++ {
+				d.indices(n, drawn)
+				for b, p := range group {
+					var s float64
+					var defined int
+					for _, ps := range p.spec.packs {
+						if kp := truthTable(ps, drawn); kp.Defined {
+							s += kp.Value
+							defined++
+						}
+					}
+					out[b*resamples+r] = math.NaN()
+					if defined > 0 {
+						out[b*resamples+r] = s / float64(defined)
+					}
 				}
-				if kp := kappaOf(lo, hi); kp.Defined {
-					s += kp.Value
-					k++
-				}
 			}
-			out[r] = math.NaN()
-			if k > 0 {
-				out[r] = s / float64(k)
-			}
+		}}
+		jobs = append(jobs, jb)
+		for b, p := range group {
+			finish = append(finish, func() {
+				p.spec.set(percentileEstimate(p.mean, p.n, p.undefined, jb.out[b*resamples:(b+1)*resamples]))
+			})
 		}
-	}}
-	return jb, func() { set(percentileEstimate(mean, len(items), undefined, jb.out)) }
+	}
+	return jobs, finish
 }

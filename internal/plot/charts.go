@@ -216,6 +216,17 @@ type Bar struct {
 	Value  float64
 	Lo, Hi float64
 	N      int
+	// Undefined counts the kappas left out of the mean (both observers always
+	// right or always wrong); noted under the bar when not 0.
+	Undefined int
+}
+
+// Band is a reference interval drawn across every group: the human-human
+// ceiling, its mean a dashed line and its 95% interval shaded.
+type Band struct {
+	Label        string
+	Mean, Lo, Hi float64
+	N, Undefined int
 }
 
 // BarGroup is the bars of one model and condition (or of people).
@@ -230,6 +241,7 @@ type KappaBars struct {
 	Title  string
 	YLabel string // e.g. "Kappa"
 	Groups []BarGroup
+	Band   *Band // nil: none
 }
 
 // Render writes the bar chart as SVG.
@@ -248,6 +260,13 @@ func (k KappaBars) Render(w io.Writer) error {
 			}
 		}
 	}
+	if b := k.Band; b != nil {
+		for _, v := range []float64{b.Mean, b.Lo} {
+			if !math.IsNaN(v) {
+				lo = min(lo, v)
+			}
+		}
+	}
 	lo = math.Floor(lo*4) / 4 // kappa can be negative: show it below a zero line
 	maxBars := 1
 	for _, g := range k.Groups {
@@ -259,6 +278,9 @@ func (k KappaBars) Render(w io.Writer) error {
 	legendW := 0.0
 	for _, s := range series {
 		legendW += 30 + textWidth(s, smallFont)
+	}
+	if k.Band != nil {
+		legendW += 30 + textWidth(bandLegend(k.Band), smallFont)
 	}
 	width := max(left+plotW+20, left+legendW+20, textWidth(k.Title, 14)+left+16)
 	plotW = width - left - 20 // a long title widens the plot, not the margin
@@ -273,6 +295,10 @@ func (k KappaBars) Render(w io.Writer) error {
 		c.text(lx+17, 46, "start", smallFont, s, "")
 		lx += 30 + textWidth(s, smallFont)
 	}
+	if k.Band != nil {
+		c.f(`<rect x="%.1f" y="36" width="12" height="12" fill="#999999" fill-opacity="0.35" stroke="#555555" stroke-dasharray="3 2"/>`, lx)
+		c.text(lx+17, 46, "start", smallFont, bandLegend(k.Band), "")
+	}
 	y := func(v float64) float64 { return top + plotH*(1-v)/(1-lo) }
 	var ticks []float64
 	for t := lo; t <= 1.0001; t += 0.25 {
@@ -280,13 +306,26 @@ func (k KappaBars) Render(w io.Writer) error {
 	}
 	c.yAxis(left, left+plotW, y, ticks, "%.2f", k.YLabel, top, top+plotH)
 	c.line(left, y(0), left+plotW, y(0), "#333333", 1, "")
+	// The ceiling band goes under the bars, across every model.
+	if b := k.Band; b != nil && !math.IsNaN(b.Mean) {
+		tip := fmt.Sprintf("%s: %s [%s, %s], n = %d, undefined %d", b.Label, fmtValue(b.Mean), fmtValue(b.Lo), fmtValue(b.Hi), b.N, b.Undefined)
+		if !math.IsNaN(b.Lo) && !math.IsNaN(b.Hi) {
+			c.f(`<rect class="band" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#999999" fill-opacity="0.3"><title>%s</title></rect>`+"\n",
+				left, y(b.Hi), plotW, math.Max(y(b.Lo)-y(b.Hi), 0.5), esc(tip))
+		}
+		c.line(left, y(b.Mean), left+plotW, y(b.Mean), "#555555", 1.2, ` class="band-mean" stroke-dasharray="5 3"`)
+	}
 	gw := plotW / float64(max(len(k.Groups), 1))
 	for gi, g := range k.Groups {
 		gx := left + gw*float64(gi) + (gw-float64(len(g.Bars))*barW)/2
 		for bi, b := range g.Bars {
 			bx := gx + float64(bi)*barW
 			col := colour(slices.Index(series, b.Series) + 1)
-			tip := fmt.Sprintf("%s, %s: %s [%s, %s], n = %d", g.Label, b.Series, fmtValue(b.Value), fmtValue(b.Lo), fmtValue(b.Hi), b.N)
+			tip := fmt.Sprintf("%s, %s: %s [%s, %s], n = %d, undefined %d", g.Label, b.Series, fmtValue(b.Value), fmtValue(b.Lo), fmtValue(b.Hi), b.N, b.Undefined)
+			if b.Undefined > 0 {
+				c.f(`<text class="undefined-count" x="%.1f" y="%.1f" text-anchor="middle" font-size="9" fill="#555555">%d n/a</text>`+"\n",
+					bx+barW/2, y(lo)-4, b.Undefined)
+			}
 			if math.IsNaN(b.Value) {
 				c.f(`<text class="bar undefined" x="%.1f" y="%.1f" text-anchor="middle" font-size="%s" fill="#555555">n/a<title>%s</title></text>`+"\n",
 					bx+barW/2, y(0)-6, num(smallFont), esc(tip))
@@ -304,6 +343,14 @@ func (k KappaBars) Render(w io.Writer) error {
 		}
 	}
 	return c.close(w)
+}
+
+// bandLegend names the band in the legend with its undefined count.
+func bandLegend(b *Band) string {
+	if b.Undefined > 0 {
+		return fmt.Sprintf("%s (%d n/a)", b.Label, b.Undefined)
+	}
+	return b.Label
 }
 
 // wrap breaks a label into at most lines lines of about width runes, at

@@ -38,13 +38,22 @@ func examples() map[string]interface{ Render(io.Writer) error } {
 			Values: [][]float64{{0.55, 0.5, 0.6, 0.45, 0.5, 0.55}, {1, 0.95, 0.9, 0.7, 0.6, 0.55}, {0.2, 0.35, nan, 0.5, 0.65, 0.8}, {0.75, 0.7, 0.65, 0.6, 0.6, 0.58}},
 		},
 		"kappa": KappaBars{
-			Title:  "Towers: error consistency and agreement with the ground truth",
-			YLabel: "Kappa",
+			Title:  "Towers: error consistency with people",
+			YLabel: "Error consistency (kappa)",
+			Band:   &Band{Label: "human-human (95% over people)", Mean: 0.32, Lo: 0.27, Hi: 0.37, N: 4950, Undefined: 3},
 			Groups: []BarGroup{
-				{Label: "People", Bars: []Bar{{"human-human", 0.32, 0.3, 0.34, 4950}}},
-				{Label: "Qwen2-VL-7B, base", Bars: []Bar{{"model-human", 0.02, -0.03, 0.07, 100}, {"model-ground truth", 0.05, -0.12, 0.22, 120}}},
-				{Label: "Qwen2-VL-7B, fine-tuned on towers 2-4", Bars: []Bar{{"model-human", 0.28, 0.24, 0.31, 100}, {"model-ground truth", 0.62, 0.48, 0.75, 120}}},
-				{Label: "<b>bold</b>", Bars: []Bar{{"model-human", nan, nan, nan, 0}, {"model-ground truth", -0.3, -0.45, -0.1, 120}}},
+				{Label: "Qwen2-VL-7B, base", Bars: []Bar{{Series: "model-human", Value: 0.02, Lo: -0.03, Hi: 0.07, N: 100}}},
+				{Label: "Qwen2-VL-7B, fine-tuned on towers 2-4", Bars: []Bar{{Series: "model-human", Value: 0.28, Lo: 0.24, Hi: 0.31, N: 100}}},
+				{Label: "<b>bold</b>", Bars: []Bar{{Series: "model-human", Value: nan, Lo: nan, Hi: nan, Undefined: 100}}},
+			},
+		},
+		"truth": KappaBars{
+			Title:  "Towers: Cohen's kappa with the ground truth",
+			YLabel: "Cohen's kappa",
+			Groups: []BarGroup{
+				{Label: "Qwen2-VL-7B, base", Bars: []Bar{{Series: "model-ground truth", Value: 0.05, Lo: -0.12, Hi: 0.22, N: 120}}},
+				{Label: "Qwen2-VL-7B, fine-tuned on towers 2-4", Bars: []Bar{{Series: "model-ground truth", Value: 0.62, Lo: 0.48, Hi: 0.75, N: 120}}},
+				{Label: "<b>bold</b>", Bars: []Bar{{Series: "model-ground truth", Value: -0.3, Lo: -0.45, Hi: -0.1, N: 120, Undefined: 1}}},
 			},
 		},
 	}
@@ -131,17 +140,24 @@ func TestHeatmap(t *testing.T) {
 func TestKappaBars(t *testing.T) {
 	k := examples()["kappa"].(KappaBars)
 	classes, texts, elements := parse(t, render(t, "kappa", k))
-	// Seven bars, one undefined drawn as "n/a" text rather than a zero-height bar.
-	if classes["bar"] != 7 || classes["undefined"] != 1 || classes["interval"] != 6 {
-		t.Errorf("bars %d undefined %d intervals %d", classes["bar"], classes["undefined"], classes["interval"])
+	// Three bars, one undefined drawn as "n/a" text rather than a zero-height
+	// bar; the human-human ceiling a band across them with its mean dashed.
+	if classes["bar"] != 3 || classes["undefined"] != 1 || classes["interval"] != 2 || classes["band"] != 1 || classes["band-mean"] != 1 {
+		t.Errorf("bars %d undefined %d intervals %d band %d mean %d", classes["bar"], classes["undefined"], classes["interval"], classes["band"], classes["band-mean"])
 	}
 	if elements["b"] != 0 || !slices.Contains(texts, "<b>bold</b>") {
 		t.Error("a label's markup was not escaped")
 	}
-	for _, want := range []string{"human-human", "model-human", "model-ground truth", "-0.50", "Kappa"} {
+	// Undefined counts are noted: 3 human-human pairs, 100 model-human.
+	for _, want := range []string{"human-human (95% over people) (3 n/a)", "model-human", "100 n/a", "Error consistency (kappa)"} {
 		if !slices.Contains(texts, want) {
 			t.Errorf("text %q missing", want)
 		}
+	}
+	tr := examples()["truth"].(KappaBars)
+	classes, texts, _ = parse(t, render(t, "truth", tr))
+	if classes["bar"] != 3 || classes["band"] != 0 || !slices.Contains(texts, "-0.50") || !slices.Contains(texts, "Cohen's kappa") || !slices.Contains(texts, "1 n/a") {
+		t.Errorf("truth panel: classes %v", classes)
 	}
 }
 
@@ -188,17 +204,22 @@ func TestFiguresFromReport(t *testing.T) {
 		t.Errorf("model size 2: %+v", p)
 	}
 	h := HeatmapFigure(rep, task.Tower)
-	if len(h.Rows) != 1 || !slices.Equal(h.Cols, []int{2, 3}) || h.Values[0][0] != 0.75 {
-		t.Errorf("heat map: %+v", h)
+	if len(h.Rows) != 2 || h.Rows[0] != "People" || !slices.Equal(h.Cols, []int{2, 3}) || h.Values[1][0] != 0.75 ||
+		h.Values[0][0] != acc.Series[0].Points[0].Y {
+		t.Errorf("heat map (People first, then the model): %+v", h)
 	}
 	k, err := KappaFigure(rep, task.Tower, 0)
-	if err != nil || len(k.Groups) != 2 || len(k.Groups[1].Bars) != 2 {
+	if err != nil || len(k.Groups) != 1 || len(k.Groups[0].Bars) != 1 || k.Band == nil || k.Groups[0].Bars[0].Series != "model-human" {
 		t.Fatalf("kappa figure: %+v %v", k, err)
+	}
+	tr, err := TruthFigure(rep, task.Tower, 0)
+	if err != nil || len(tr.Groups) != 1 || tr.Band != nil || tr.Groups[0].Bars[0].Series != "model-ground truth" {
+		t.Fatalf("truth figure: %+v %v", tr, err)
 	}
 	if _, err := KappaFigure(rep, task.Pyramid, 0); err == nil {
 		t.Error("a task without results gave a figure")
 	}
-	for name, f := range map[string]interface{ Render(io.Writer) error }{"acc-report": acc, "heat-report": h, "kappa-report": k} {
+	for name, f := range map[string]interface{ Render(io.Writer) error }{"acc-report": acc, "heat-report": h, "kappa-report": k, "truth-report": tr} {
 		parse(t, render(t, name, f))
 	}
 }

@@ -79,13 +79,27 @@ func AccuracyFigure(r *analysis.Report, d task.Domain) AccuracyBySize {
 	return fig
 }
 
-// HeatmapFigure is Figure 2 for one task: accuracy of every model and condition by size.
+// HeatmapFigure is Figure 2 for one task: accuracy of people (the first row,
+// when anyone answered) and of every model and condition by size.
 func HeatmapFigure(r *analysis.Report, d task.Domain) Heatmap {
 	gs := bySize(r, d)
-	h := Heatmap{Title: taskTitle(d) + ": accuracy of every model and condition", XLabel: SizeLabel(d)}
+	h := Heatmap{Title: taskTitle(d) + ": accuracy of people and every model and condition", XLabel: SizeLabel(d)}
 	rows := map[string]int{}
+	people := false
+	for _, g := range gs {
+		people = people || g.HumanAccuracy.N > 0
+	}
+	if people {
+		// People come first, as in the paper's figure: the row models are read against.
+		rows["People"] = 0
+		h.Rows = append(h.Rows, "People")
+		h.Values = append(h.Values, nanRow(len(gs)))
+	}
 	for ci, g := range gs {
 		h.Cols = append(h.Cols, g.Size)
+		if people {
+			h.Values[0][ci] = g.HumanAccuracy.P
+		}
 		for _, m := range g.Models {
 			label := ModelLabel(m)
 			ri, ok := rows[label]
@@ -109,28 +123,60 @@ func nanRow(n int) []float64 {
 	return row
 }
 
-// KappaFigure is Figure 5 for one task and size (0: all sizes): human-human,
-// and model-human and model-ground truth for every model.
+// KappaFigure is Figure 5's error-consistency panel for one task and size
+// (0: all sizes): each model's mean error consistency with people, against
+// the human-human ceiling drawn as a band across the models (its interval
+// bootstrapped over people, the unit of sampling). Cohen's kappa with the
+// ground truth is a different measure and has its own panel (TruthFigure).
 func KappaFigure(r *analysis.Report, d task.Domain, size int) (KappaBars, error) {
-	for _, g := range r.Groups {
-		if g.Task != d || g.Size != size {
-			continue
-		}
-		title := taskTitle(d) + ": error consistency and agreement with the ground truth"
-		if size != 0 {
-			title = fmt.Sprintf("%s, size %d", title, size)
-		}
-		k := KappaBars{Title: title, YLabel: "Kappa"}
-		hh := g.HumanHuman
-		k.Groups = append(k.Groups, BarGroup{Label: "People", Bars: []Bar{{"human-human", hh.Mean, hh.Lo, hh.Hi, hh.N}}})
-		for _, m := range g.Models {
-			mh, mt := m.ModelHuman, m.ModelTruth
-			k.Groups = append(k.Groups, BarGroup{Label: ModelLabel(m), Bars: []Bar{
-				{"model-human", mh.Mean, mh.Lo, mh.Hi, mh.N},
-				{"model-ground truth", mt.Mean, mt.Lo, mt.Hi, mt.N},
-			}})
-		}
-		return k, nil
+	g, err := group(r, d, size)
+	if err != nil {
+		return KappaBars{}, err
 	}
-	return KappaBars{}, fmt.Errorf("plot: the report has no %s results for size %d", d, size)
+	k := KappaBars{Title: sizedTitle(taskTitle(d)+": error consistency with people", size), YLabel: "Error consistency (kappa)"}
+	hh := g.HumanHumanPeople
+	if !hh.Defined && g.HumanHuman.Defined {
+		hh = g.HumanHuman // a report computed without the people bootstrap
+	}
+	k.Band = &Band{Label: "human-human (95% over people)", Mean: hh.Mean, Lo: hh.Lo, Hi: hh.Hi, N: hh.N, Undefined: hh.Undefined}
+	for _, m := range g.Models {
+		mh := m.ModelHuman
+		k.Groups = append(k.Groups, BarGroup{Label: ModelLabel(m), Bars: []Bar{
+			{Series: "model-human", Value: mh.Mean, Lo: mh.Lo, Hi: mh.Hi, N: mh.N, Undefined: mh.Undefined},
+		}})
+	}
+	return k, nil
+}
+
+// TruthFigure is Figure 5's other panel: each model's Cohen's kappa with the
+// ground truth (averaged over seeds, bootstrapped over items).
+func TruthFigure(r *analysis.Report, d task.Domain, size int) (KappaBars, error) {
+	g, err := group(r, d, size)
+	if err != nil {
+		return KappaBars{}, err
+	}
+	k := KappaBars{Title: sizedTitle(taskTitle(d)+": Cohen's kappa with the ground truth", size), YLabel: "Cohen's kappa"}
+	for _, m := range g.Models {
+		mt := m.ModelTruth
+		k.Groups = append(k.Groups, BarGroup{Label: ModelLabel(m), Bars: []Bar{
+			{Series: "model-ground truth", Value: mt.Mean, Lo: mt.Lo, Hi: mt.Hi, N: mt.N, Undefined: mt.Undefined},
+		}})
+	}
+	return k, nil
+}
+
+func group(r *analysis.Report, d task.Domain, size int) (analysis.Group, error) {
+	for _, g := range r.Groups {
+		if g.Task == d && g.Size == size {
+			return g, nil
+		}
+	}
+	return analysis.Group{}, fmt.Errorf("plot: the report has no %s results for size %d", d, size)
+}
+
+func sizedTitle(title string, size int) string {
+	if size != 0 {
+		return fmt.Sprintf("%s, size %d", title, size)
+	}
+	return title
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -28,15 +29,29 @@ func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 //
 // Concurrent first openings cannot create two records: the insert is
 // INSERT .. ON CONFLICT DO NOTHING against UNIQUE (study_id, prolific_pid), and
-// the loser reads the winner's row. New participants are serialised per study
-// by a lock on the study's row, which keeps the count of places exact.
+// the loser gives back what it claimed and reads the winner's row. New
+// participants take a place row (and pool slots) without serialising on the
+// study (study_places.go), which keeps the count of places exact.
 func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte) (study.Participant, error) {
+	p, err := s.join(ctx, st, params, seed, tokenHash, false)
+	if errors.Is(err, errSweepFirst) {
+		// Participants past the time limit hold places: time them out in a
+		// transaction of their own, then join with what they gave back.
+		if _, err := s.SweepTimeouts(ctx); err != nil {
+			return p, err
+		}
+		p, err = s.join(ctx, st, params, seed, tokenHash, true)
+	}
+	return p, err
+}
+
+func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, swept bool) (study.Participant, error) {
 	var p study.Participant
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
 			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), &p)
 		if err == pgx.ErrNoRows {
-			if err := s.createParticipant(ctx, tx, st, params, seed, &p); err != nil {
+			if err := s.createParticipant(ctx, tx, st, params, seed, swept, &p); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -58,64 +73,72 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 
 // createParticipant adds a participant and their trial list, or finds the one
 // a concurrent request created first.
-func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, p *study.Participant) error {
+func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, swept bool, p *study.Participant) error {
 	var status study.Status
-	var active int
-	err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1 FOR UPDATE`, st.ID).Scan(&status)
-	if err != nil {
-		return fmt.Errorf("postgres: lock study: %w", err)
-	}
-	// The count is a statement of its own, after the lock: in READ COMMITTED a
-	// statement sees the database as it was when the statement began, so a
-	// count inside the locking statement misses the joins committed while it
-	// waited for the lock, and the places overfill (internal/faulttest).
-	err = tx.QueryRow(ctx, `SELECT count(*) FROM participants
-		WHERE study_id = $1 AND `+statusNotIn("status", study.LeftStatuses()...), st.ID).Scan(&active)
-	if err != nil {
-		return fmt.Errorf("postgres: count places: %w", err)
-	}
-	// Under the lock, a concurrent opening may have won the race.
-	err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
-		WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), p)
-	if err == nil {
-		return nil
-	} else if err != pgx.ErrNoRows {
-		return fmt.Errorf("postgres: find participant: %w", err)
+	if err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1`, st.ID).Scan(&status); err != nil {
+		return fmt.Errorf("postgres: study status: %w", err)
 	}
 	if !status.AcceptsNew() {
 		return study.Errorf(study.EGONE, "This study is not taking new participants at the moment.")
 	}
-	if active >= st.Places {
-		return study.Errorf(study.EGONE, "All places in this study are taken. Please return the study on Prolific.")
-	}
-
-	var ids []uuid.UUID
-	var claim poolClaim // pool design only: the slots locked for this participant (pool_slots.go)
-	switch st.Design {
-	case study.Fixed:
-		if ids, err = itemIDs(ctx, tx, st); err != nil {
+	var fixedIDs []uuid.UUID
+	if st.Design == study.Fixed {
+		var err error
+		if fixedIDs, err = itemIDs(ctx, tx, st); err != nil {
 			return err
 		}
-	case study.Pool:
-		if claim, err = lockPoolSlots(ctx, tx, st); err != nil {
-			return err
-		}
-		ids = append(ids, claim.stimuli...)
-	default:
+	} else if st.Design != study.Pool {
 		return study.Errorf(study.EINTERNAL, "design %q cannot assign items yet", st.Design)
 	}
+
+	// Claims happen in a savepoint, so that a join that comes up short, or
+	// loses the race for its PID, can give back what it locked.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: savepoint: %w", err)
+	}
+	defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	claim, ok, err := claimUncontended(ctx, sp, st)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := sp.Rollback(ctx); err != nil {
+			return fmt.Errorf("postgres: savepoint: %w", err)
+		}
+		if sp, err = tx.Begin(ctx); err != nil {
+			return fmt.Errorf("postgres: savepoint: %w", err)
+		}
+		defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+		if claim, err = claimWaiting(ctx, sp, st, swept); err != nil {
+			return err
+		}
+	}
+
+	ids := append(fixedIDs, claim.slots.stimuli...)
 	checks := len(st.AttentionCheckIDs)
 	ids = append(ids, st.AttentionCheckIDs...)
 	if len(ids) == 0 {
 		return study.Errorf(study.ECONFLICT, "This study has no items yet.")
 	}
-
-	err = scanParticipant(tx.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	err = scanParticipant(sp.QueryRow(ctx, `
+		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (study_id, prolific_pid) DO NOTHING
-		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids)), p)
-	if err != nil {
+		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard), p)
+	if err == pgx.ErrNoRows {
+		// A concurrent opening of the same link won: give back the claim and
+		// resume the winner's record.
+		if err := sp.Rollback(ctx); err != nil {
+			return fmt.Errorf("postgres: savepoint: %w", err)
+		}
+		err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
+			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), p)
+		if err != nil {
+			return fmt.Errorf("postgres: find participant: %w", err)
+		}
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("postgres: insert participant: %w", err)
 	}
 	stimuli := make([]uuid.UUID, len(ids))
@@ -124,7 +147,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		stimuli[pos] = ids[j]
 		attention[pos] = j >= len(ids)-checks
 	}
-	if _, err := tx.Exec(ctx, `
+	if _, err := sp.Exec(ctx, `
 		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check)
 		SELECT $1, t.ord, t.stimulus_id, t.attention
 		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
@@ -132,7 +155,12 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		return fmt.Errorf("postgres: insert trials: %w", err)
 	}
 	if st.Design == study.Pool {
-		return claim.assign(ctx, tx, p.ID)
+		if err := claim.slots.assign(ctx, sp, p.ID); err != nil {
+			return err
+		}
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: release savepoint: %w", err)
 	}
 	return nil
 }

@@ -28,9 +28,10 @@ import (
 //     waited for, so two joins can never take the same slot and neither
 //     blocks on the other. A claimed row is then written with the new
 //     participant's id in the same transaction; if the join fails, the
-//     rollback leaves the slots free. (Joins of one study are also ordered by
-//     the lock on the study row that keeps the count of places exact; SKIP
-//     LOCKED keeps claims correct without relying on it.)
+//     rollback leaves the slots free. A join that comes up short because
+//     the rows it skipped are held by joins still in flight waits for them
+//     instead (see study_places.go), so a participant gets K items whenever
+//     K items have a free slot.
 //   - Returning, timing out or being rejected changes the participant's row
 //     first, which locks it and makes the answer statement, which only writes
 //     for a participant still 'started', record nothing more. A second
@@ -67,19 +68,13 @@ type poolClaim struct {
 	rows    []pgtype.TID
 }
 
-// lockPoolSlots first times out the study's participants past the time
-// limit, then locks up to K free slots of distinct items, lowest replica
-// first (every item's first answer before any item's second), and returns
-// them. Only the lowest free replica of an item is a candidate, which keeps
-// the items distinct; if another transaction holds it, the item is skipped
-// for this join. No free slot is the "no places left" error.
-func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
+// lockFreeSlots locks up to K free slots of distinct items, lowest replica
+// first (every item's first answer before any item's second), skipping rows
+// other transactions hold, and returns them. Only the lowest free replica of
+// an item is a candidate, which keeps the items distinct; if another
+// transaction holds it, the item is skipped for this claim.
+func lockFreeSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
 	c := poolClaim{studyID: st.ID}
-	// Slots held by participants past the time limit go back first, so the
-	// pool never turns people away while the background sweep is yet to run.
-	if _, err := sweepTimeouts(ctx, tx, st.ID); err != nil {
-		return c, err
-	}
 	rows, err := tx.Query(ctx, `
 		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
 		WHERE ps.study_id = $1 AND ps.participant_id IS NULL
@@ -103,10 +98,45 @@ func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("postgres: claim slots: %w", err)
 	}
-	if len(c.stimuli) == 0 {
-		return c, study.Errorf(study.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
-	}
 	return c, nil
+}
+
+// lockRest completes a claim that came up short to k items, waiting for the
+// rows other transactions hold: it locks every free slot of the items not
+// yet claimed (a row taken meanwhile by a committed join drops out, one freed
+// by a rollback comes in) and keeps each item's lowest replica, lowest
+// replicas first. Only a join that came up short runs it, one at a time.
+func (c *poolClaim) lockRest(ctx context.Context, tx pgx.Tx, k int) error {
+	rows, err := tx.Query(ctx, `
+		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
+		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.stimulus_id <> ALL($2::uuid[])
+		ORDER BY ps.replica, ps.stimulus_id
+		FOR UPDATE`, c.studyID, c.stimuli)
+	if err != nil {
+		return fmt.Errorf("postgres: claim slots: %w", err)
+	}
+	defer rows.Close()
+	seen := make(map[uuid.UUID]bool)
+	for rows.Next() {
+		var id uuid.UUID
+		var tid pgtype.TID
+		if err := rows.Scan(&id, &tid); err != nil {
+			return fmt.Errorf("postgres: claim slots: %w", err)
+		}
+		if len(c.stimuli) < k && !seen[id] {
+			c.stimuli, c.rows = append(c.stimuli, id), append(c.rows, tid)
+		}
+		seen[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: claim slots: %w", err)
+	}
+	return nil
+}
+
+// errNoSlots is the refusal when no item of a pool has a free slot.
+func errNoSlots() error {
+	return study.Errorf(study.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
 }
 
 // assign writes the participant into the locked slots, found by their
@@ -114,6 +144,9 @@ func lockPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 // may prefer the free-slot index and read every free slot of the study, so
 // that a join would cost more the larger the pool.
 func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUID) error {
+	if len(c.rows) == 0 {
+		return nil
+	}
 	tag, err := tx.Exec(ctx, `
 		UPDATE pool_slots SET participant_id = $1 WHERE ctid = ANY($2::tid[])`, participantID, c.rows)
 	if err != nil {
@@ -126,10 +159,16 @@ func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUI
 	return nil
 }
 
-// freeSlots gives back every slot of the participants, answered or not. It
-// must run after the statement that took them out of 'started', in the same
-// transaction (see the comment at the top of this file).
+// freeSlots gives back the participants' places and every slot of theirs,
+// answered or not, and returns the number of slots. It is the one release
+// path of a study: it must run in the transaction that takes the
+// participants out of 'started' or 'completed' into returned, timed out or
+// rejected, after the statement that does (see the comment at the top of
+// this file). Giving back twice changes nothing.
 func freeSlots(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int64, error) {
+	if err := releasePlaces(ctx, tx, participantIDs); err != nil {
+		return 0, err
+	}
 	tag, err := tx.Exec(ctx, `UPDATE pool_slots SET participant_id = NULL WHERE participant_id = ANY($1)`, participantIDs)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: free slots: %w", err)

@@ -72,17 +72,19 @@ func placeholders(first, n int) string {
 // CreateStudy stores a new study and fills in its id and creation time.
 func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
 	args := append(studySettings(st), string(st.Status))
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO studies (`+studySettingColumns+`, status)
-		VALUES (`+placeholders(1, len(args))+`)
-		RETURNING id, created_at`, args...,
-	).Scan(&st.ID, &st.CreatedAt)
-	if isUniqueViolation(err) {
-		return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
-	} else if err != nil {
-		return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO studies (`+studySettingColumns+`, status)
+			VALUES (`+placeholders(1, len(args))+`)
+			RETURNING id, created_at`, args...,
+		).Scan(&st.ID, &st.CreatedAt)
+		if isUniqueViolation(err) {
+			return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
+		} else if err != nil {
+			return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
+		}
+		return createPlaceShards(ctx, tx, st.ID)
+	})
 }
 
 // StudyBySlug finds a study by the name in its link.

@@ -208,11 +208,16 @@ func TestAdminReport(t *testing.T) {
 		t.Errorf("accuracy.svg: %d %s %.80s", resp.StatusCode, resp.Header.Get("Content-Type"), svg)
 	}
 	// The participant answered No, Yes, No, Yes by position; whatever the
-	// order, the kappa CSV has people and the model's two bars.
+	// order, the kappa CSV has the human-human band and the model's bar, the
+	// truth CSV the model's Cohen's kappa.
 	resp, kcsv := e.get(t, c, base+"/tower/kappa.csv")
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(kcsv, "observer,measure,mean,lo,hi,n\n") ||
-		!strings.Contains(kcsv, "People,human-human,") || !strings.Contains(kcsv, "gpt-4o,model-ground truth,") {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(kcsv, "observer,measure,mean,lo,hi,n,undefined\n") ||
+		!strings.Contains(kcsv, "People,human-human (95% over people),") || !strings.Contains(kcsv, "gpt-4o,model-human,") {
 		t.Errorf("kappa.csv: %d\n%s", resp.StatusCode, kcsv)
+	}
+	resp, tcsv := e.get(t, c, base+"/tower/truth.csv")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(tcsv, "gpt-4o,model-ground truth,") {
+		t.Errorf("truth.csv: %d\n%s", resp.StatusCode, tcsv)
 	}
 	// The model answered t01 Yes, t02 No, t03 nothing, t04 Yes: accuracy by
 	// size (t01 and t04 size 2, t02 size 3, t03 size 4; truth Yes on t01, t03)
@@ -352,14 +357,15 @@ func TestBrowserModels(t *testing.T) {
 		document.querySelectorAll('#tower-accuracy svg g.series').length,
 		document.querySelectorAll('#tower-accuracy svg g.series line, #tower-accuracy svg g.series path').length,
 		document.querySelectorAll('#tower-heatmap svg rect.cell').length,
-		document.querySelectorAll('#tower-kappa svg rect.bar').length]`))
+		document.querySelectorAll('#tower-kappa svg rect.bar').length,
+		document.querySelectorAll('#tower-truth svg rect.bar').length]`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Series: people, qwen (2 seeds) and gpt-4o; 2 models x 3 sizes cells;
-	// people's bar and two per model.
-	if counts[0] != 3 || counts[1] == 0 || counts[2] != 6 || counts[3] != 5 {
-		t.Errorf("figures: %d series with %d marks, %d heat map cells, %d kappa bars; want 3, some, 6, 5", counts[0], counts[1], counts[2], counts[3])
+	// Series: people, qwen (2 seeds) and gpt-4o; people and 2 models x 3
+	// sizes cells; one error-consistency bar and one ground-truth bar per model.
+	if counts[0] != 3 || counts[1] == 0 || counts[2] != 9 || counts[3] != 2 || counts[4] != 2 {
+		t.Errorf("figures: %d series with %d marks, %d heat map cells, %d kappa bars, %d truth bars; want 3, some, 9, 2, 2", counts[0], counts[1], counts[2], counts[3], counts[4])
 	}
 	adminShot(t, ctx, "report")
 	if dir := os.Getenv("CUBELAB_SCREENSHOTS"); dir != "" {
@@ -408,7 +414,7 @@ func TestBrowserModels(t *testing.T) {
 
 	// The figure's download is the same drawing.
 	svg := fetchText(t, ctx, studyPath(st.ID)+"/report/tower/heatmap.svg")
-	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `class="cell"`) != 6 {
+	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `class="cell"`) != 9 {
 		t.Errorf("heatmap.svg: %.200s", svg)
 	}
 }

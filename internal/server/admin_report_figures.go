@@ -30,6 +30,7 @@ func reportFigures() []figure {
 		{"accuracy", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderAccuracy, accuracyCSV},
 		{"heatmap", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderHeatmap, heatmapCSV},
 		{"kappa", analysis.Options{Grouping: analysis.ByTask}, renderKappa, kappaCSV},
+		{"truth", analysis.Options{Grouping: analysis.ByTask}, renderTruth, truthCSV},
 	}
 }
 
@@ -44,6 +45,15 @@ func renderHeatmap(rep *analysis.Report, d task.Domain, w io.Writer) error {
 // renderKappa draws the kappas over all sizes of the task, as the paper does.
 func renderKappa(rep *analysis.Report, d task.Domain, w io.Writer) error {
 	k, err := plot.KappaFigure(rep, d, 0)
+	if err != nil {
+		return err
+	}
+	return k.Render(w)
+}
+
+// renderTruth draws Cohen's kappa with the ground truth over all sizes.
+func renderTruth(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	k, err := plot.TruthFigure(rep, d, 0)
 	if err != nil {
 		return err
 	}
@@ -77,10 +87,26 @@ func kappaCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows := [][]string{{"observer", "measure", "mean", "lo", "hi", "n"}}
+	return barsCSV(k, w)
+}
+
+func truthCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
+	k, err := plot.TruthFigure(rep, d, 0)
+	if err != nil {
+		return err
+	}
+	return barsCSV(k, w)
+}
+
+// barsCSV writes a kappa panel's numbers: the band (when there is one), then every bar.
+func barsCSV(k plot.KappaBars, w io.Writer) error {
+	rows := [][]string{{"observer", "measure", "mean", "lo", "hi", "n", "undefined"}}
+	if b := k.Band; b != nil {
+		rows = append(rows, []string{"People", b.Label, csvNum(b.Mean), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
+	}
 	for _, g := range k.Groups {
 		for _, b := range g.Bars {
-			rows = append(rows, []string{g.Label, b.Series, csvNum(b.Value), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N)})
+			rows = append(rows, []string{g.Label, b.Series, csvNum(b.Value), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
 		}
 	}
 	return writeCSV(w, rows)

@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cubelab/cubelab/internal/study"
+)
+
+// How joins take places (and, in a pool study, slots) in parallel and stay
+// exact (see also db/migrations/000900_study_places.up.sql):
+//
+//   - A study's places are a counter split over placeShards rows of
+//     study_place_shards; shard s may count at most (places + 31 - s) / 32
+//     participants, and those caps add up to places. A new participant
+//     increments a shard below its cap and keeps its number in place_shard.
+//   - A join first tries the uncontended way: inside a savepoint it
+//     increments the lowest shard below its cap, and in a pool study locks K
+//     free slots, with FOR UPDATE SKIP LOCKED. A shard or slot another join
+//     holds is skipped, not waited for, so joins to one study do not queue
+//     behind each other.
+//   - Skipping comes up short only because of rows other joins hold for the
+//     moment: near the last place or the last free items, a join may find
+//     every remaining row locked by joins that may yet roll back. Such a join
+//     rolls back to its savepoint (releasing whatever it had locked), takes the
+//     study's advisory lock (one such join at a time) and claims again waiting
+//     for locked rows: when their holder commits, the row no longer qualifies
+//     and the claim moves on; when it rolls back, the row is free and taken.
+//     A join is thus turned away only when the places (or the items) are held
+//     by committed participants, as when joins were serialised on the study row.
+//   - Participants past the time limit give their places back first (the
+//     sweep, in its own transaction, then the join again), so a study never
+//     turns people away while the background sweep is yet to run.
+//   - Joins claiming the uncontended way never wait on a row lock; a waiting
+//     join holds no shard or slot when it queues; releases lock shards in one
+//     order: no cycle of waits.
+//   - freeSlots (pool.go) gives back a participant's place with their slots,
+//     in the transaction that makes them returned, timed out or rejected: it
+//     is the one release path for every way out of a study, and giving back
+//     twice changes nothing (place_shard is cleared).
+
+// placeShards is how many rows a study's count of places is split over: more
+// than the joins that can be in flight at once (the connection pool).
+const placeShards = 32
+
+// createPlaceShards makes the study's counter rows.
+func createPlaceShards(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO study_place_shards (study_id, shard)
+		SELECT $1, s FROM generate_series(0, $2::int - 1) AS s
+		ON CONFLICT DO NOTHING`, studyID, placeShards)
+	if err != nil {
+		return fmt.Errorf("postgres: places: %w", err)
+	}
+	return nil
+}
+
+// joinClaim is what a new participant takes: the shard that counts their
+// place (incremented) and, in a pool study, their slots (locked until the
+// join writes them).
+type joinClaim struct {
+	shard int16
+	slots poolClaim
+}
+
+// claimPlace counts a place in the lowest shard below its cap, skipping
+// shards other transactions hold unless wait. ok is false when there is none.
+// The outer UPDATE finds the shard by its key, not by the ctid the locking
+// subquery saw: a shard another join updated and committed after this
+// statement began is locked in its newest version, which this statement's
+// snapshot cannot see by ctid; by key, the update follows the row to it.
+func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shard int16, ok bool, err error) {
+	lock := `FOR UPDATE OF sh SKIP LOCKED`
+	if wait {
+		lock = `FOR UPDATE OF sh`
+	}
+	err = tx.QueryRow(ctx, `
+		UPDATE study_place_shards SET used = used + 1
+		WHERE study_id = $1 AND shard = (SELECT sh.shard FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
+			WHERE sh.study_id = $1 AND sh.used < (st.places + $2 - 1 - sh.shard) / $2
+			ORDER BY sh.shard LIMIT 1 `+lock+`)
+		RETURNING shard`, st.ID, placeShards).Scan(&shard)
+	if err == pgx.ErrNoRows {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("postgres: claim place: %w", err)
+	}
+	return shard, true, nil
+}
+
+func errNoPlaces() error {
+	return study.Errorf(study.EGONE, "All places in this study are taken. Please return the study on Prolific.")
+}
+
+// errSweepFirst asks Join to time out the participants past the limit, in a
+// transaction of its own, and try again.
+var errSweepFirst = errors.New("postgres: participants past the time limit hold places")
+
+// claimUncontended claims a place and the slots of a join without waiting for
+// any lock; ok is false when it came up short, and what it claimed must then
+// be rolled back (to a savepoint) before claimWaiting.
+func claimUncontended(ctx context.Context, tx pgx.Tx, st study.Study) (c joinClaim, ok bool, err error) {
+	if c.shard, ok, err = claimPlace(ctx, tx, st, false); err != nil || !ok {
+		return c, false, err
+	}
+	if st.Design != study.Pool {
+		return c, true, nil
+	}
+	if c.slots, err = lockFreeSlots(ctx, tx, st); err != nil {
+		return c, false, err
+	}
+	return c, len(c.slots.stimuli) == st.ItemsPerParticipant, nil
+}
+
+// claimWaiting claims for a join that came up short, one such join of the
+// study at a time, waiting for the rows other joins hold. It refuses only when
+// no place, or no slot, is left; errSweepFirst when participants past the
+// time limit hold some and swept is false.
+func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c joinClaim, err error) {
+	// Once a study is full every join comes this way: refuse at once, without
+	// queueing, when nothing is free even counting rows others hold, and
+	// nobody is past the time limit (participants_study_started finds them).
+	var freePlace, freeSlot, late bool
+	err = tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
+				WHERE sh.study_id = $1 AND sh.used < (st.places + $3 - 1 - sh.shard) / $3),
+			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
+			EXISTS (SELECT 1 FROM participants p JOIN studies st ON st.id = p.study_id
+				WHERE p.study_id = $1 AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
+				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool, placeShards).Scan(&freePlace, &freeSlot, &late)
+	if err != nil {
+		return c, fmt.Errorf("postgres: free places: %w", err)
+	}
+	switch {
+	case late && !swept:
+		return c, errSweepFirst
+	case !freePlace:
+		return c, errNoPlaces()
+	case !freeSlot:
+		return c, errNoSlots()
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, st.ID); err != nil {
+		return c, fmt.Errorf("postgres: join lock: %w", err)
+	}
+	shard, ok, err := claimPlace(ctx, tx, st, true)
+	if err != nil {
+		return c, err
+	}
+	if !ok {
+		return c, errNoPlaces()
+	}
+	c.shard = shard
+	if st.Design != study.Pool {
+		return c, nil
+	}
+	if c.slots, err = lockFreeSlots(ctx, tx, st); err != nil {
+		return c, err
+	}
+	if len(c.slots.stimuli) < st.ItemsPerParticipant {
+		if err := c.slots.lockRest(ctx, tx, st.ItemsPerParticipant); err != nil {
+			return c, err
+		}
+	}
+	if len(c.slots.stimuli) == 0 {
+		return c, errNoSlots()
+	}
+	return c, nil
+}
+
+// releasePlaces gives back the places of the participants who hold one and
+// clears their place_shard, so that giving back twice changes nothing. The
+// shards are locked in one order (study, shard), so that concurrent releases
+// cannot deadlock.
+func releasePlaces(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) error {
+	rows, err := tx.Query(ctx, `
+		UPDATE participants p SET place_shard = NULL
+		FROM (SELECT id, place_shard FROM participants
+			WHERE id = ANY($1) AND place_shard IS NOT NULL FOR UPDATE) old
+		WHERE p.id = old.id
+		RETURNING p.study_id, old.place_shard`, participantIDs)
+	if err != nil {
+		return fmt.Errorf("postgres: release places: %w", err)
+	}
+	type key struct {
+		study uuid.UUID
+		shard int16
+	}
+	counts := map[key]int{}
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.study, &k.shard); err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: release places: %w", err)
+		}
+		counts[k]++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: release places: %w", err)
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(slices.Compare(a.study[:], b.study[:]), cmp.Compare(a.shard, b.shard))
+	})
+	for _, k := range keys {
+		if _, err := tx.Exec(ctx, `UPDATE study_place_shards SET used = used - $3 WHERE study_id = $1 AND shard = $2`,
+			k.study, k.shard, counts[k]); err != nil {
+			return fmt.Errorf("postgres: release places: %w", err)
+		}
+	}
+	return nil
+}
