@@ -85,7 +85,9 @@ func TestBrowserProlific(t *testing.T) {
 
 	step(t, ctx, "link", chromedp.SendKeys("#pro-id", proStudy), chromedp.Click(`form[action$="/prolific/link"] button`),
 		chromedp.WaitVisible("#pro-publish"))
-	step(t, ctx, "publish", chromedp.Click("#pro-publish"), chromedp.WaitVisible("#pro-sync"))
+	// "Sync now" is on the page before publishing too: wait for the publish
+	// button to go, which happens only once Prolific says the study is live.
+	step(t, ctx, "publish", chromedp.Click("#pro-publish"), chromedp.WaitNotPresent("#pro-publish"), chromedp.WaitVisible("#pro-sync"))
 	if s, _ := ps.Study(proStudy); s.Status != "ACTIVE" {
 		t.Fatalf("Prolific study is %s after publishing", s.Status)
 	}
