@@ -162,7 +162,11 @@ func TestBrowserProlific(t *testing.T) {
 			t.Fatalf("submission %s is %s on Prolific after the bulk approval", s, sub.Status)
 		}
 	}
-	step(t, ctx, "sync again", chromedp.Click("#pro-sync"), chromedp.WaitVisible("#pro-sync"))
+	// Mark this page so the wait below sees the page the sync answers with,
+	// not this one, which has the same button.
+	waitFor(t, ctx, "mark the page", `(document.documentElement.dataset.old = "1") === "1"`)
+	step(t, ctx, "sync again", chromedp.Click("#pro-sync"))
+	waitFor(t, ctx, "the page after the sync", `!document.documentElement.dataset.old && document.readyState === "complete" && !!document.querySelector("#pro-sync")`)
 	checkAccessibility(t, ctx, "study page, Prolific linked")
 	proShots(t, ctx, "study-linked")
 

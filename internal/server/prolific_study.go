@@ -207,24 +207,31 @@ func (s *Server) handleProlificCreate(w http.ResponseWriter, r *http.Request) er
 	return backToStudy(w, r, st)
 }
 
+// linkedStudy is the study of the request, the Prolific client and the
+// study's link, refused when the study is not linked yet.
+func (s *Server) linkedStudy(r *http.Request) (study.Study, *prolific.Client, postgres.ProlificLink, error) {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return st, nil, postgres.ProlificLink{}, err
+	}
+	c, err := s.prolificClient()
+	if err != nil {
+		return st, nil, postgres.ProlificLink{}, err
+	}
+	link, linked, err := s.store.ProlificLinkOf(r.Context(), st.ID)
+	if err == nil && !linked {
+		err = study.Errorf(study.ECONFLICT, "Link the study to Prolific first.")
+	}
+	return st, c, link, err
+}
+
 // handleProlificPublish publishes the study here (when still a draft, so
 // that its pool slots exist before anyone comes) and then on Prolific.
 func (s *Server) handleProlificPublish(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	st, err := s.studyParam(r)
+	st, c, link, err := s.linkedStudy(r)
 	if err != nil {
 		return err
-	}
-	c, err := s.prolificClient()
-	if err != nil {
-		return err
-	}
-	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if !linked {
-		return study.Errorf(study.ECONFLICT, "Link the study to Prolific first.")
 	}
 	if st.Status == study.Draft {
 		if err := s.store.SetStudyStatus(ctx, st.ID, study.Published); err != nil {
@@ -247,20 +254,9 @@ func (s *Server) handleProlificPublish(w http.ResponseWriter, r *http.Request) e
 // handleProlificPlaces increases the study's places on Prolific and here.
 func (s *Server) handleProlificPlaces(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	st, err := s.studyParam(r)
+	st, c, link, err := s.linkedStudy(r)
 	if err != nil {
 		return err
-	}
-	c, err := s.prolificClient()
-	if err != nil {
-		return err
-	}
-	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if !linked {
-		return study.Errorf(study.ECONFLICT, "Link the study to Prolific first.")
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("places")))
 	if err != nil || n <= link.Places || n > 100000 {
