@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,23 @@ func (e *proEnv) form(t *testing.T, path string, v url.Values) *http.Response {
 	v.Set("csrf", e.csrf)
 	return e.post(t, e.admin, path, v, e.srv.URL)
 }
+
+// bulkApprove asks for a bulk approval of the study at base, then confirms
+// the count the confirmation page shows.
+func (e *proEnv) bulkApprove(t *testing.T, base string, v url.Values) *http.Response {
+	t.Helper()
+	resp, page := e.formBody(t, base+"/participants/approve", v)
+	m := confirmCountRE.FindStringSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("bulk approval without confirmation = %d, want its confirmation page:\n%s", resp.StatusCode, page)
+	}
+	v.Set("n", m[1])
+	v.Set("confirm", "1")
+	return e.form(t, base+"/participants/approve", v)
+}
+
+// confirmCountRE finds the count a bulk approval's confirmation carries.
+var confirmCountRE = regexp.MustCompile(`name="n" value="(\d+)"`)
 
 // formBody is form returning the page too.
 func (e *proEnv) formBody(t *testing.T, path string, v url.Values) (*http.Response, string) {
@@ -301,7 +319,7 @@ func TestProlificSyncAndReview(t *testing.T) {
 		}
 	})
 	t.Run("BulkApproveGoesToProlific", func(t *testing.T) {
-		if r := e.form(t, base+"/participants/approve", url.Values{"q": {""}}); r.StatusCode != 303 {
+		if r := e.bulkApprove(t, base, url.Values{"q": {""}}); r.StatusCode != 303 {
 			t.Fatalf("bulk approve = %d", r.StatusCode)
 		}
 		if sub, _ := e.ps.Submission(sessions[0]); sub.Status != prolific.StatusApproved {
@@ -339,7 +357,7 @@ func (e *proEnv) approvedWithBonus(t *testing.T, n int) []string {
 		e.ps.SetStatus(session, prolific.StatusAwaitingReview)
 		pids = append(pids, pid)
 	}
-	e.form(t, "/admin/studies/"+e.pool.ID.String()+"/participants/approve", url.Values{"with_failures": {"1"}})
+	e.bulkApprove(t, "/admin/studies/"+e.pool.ID.String(), url.Values{"with_flagged": {"1"}})
 	// Make sure every one is owed something, whatever the fixture's answers.
 	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE participants SET bonus_minor = 10 WHERE study_id = $1 AND bonus_minor = 0`, e.pool.ID); err != nil {
 		t.Fatal(err)
