@@ -22,7 +22,7 @@ const UndoWindow = 5 * time.Minute
 // flagged one of their answers (Evidence.Flags). A bulk approval leaves them
 // out unless asked to include them, and approving one of them alone asks
 // for a confirmation.
-func (f ParticipantFacts) NeedsLook() bool { return f.FailedChecks > 0 }
+func (f ParticipantFacts) NeedsLook() bool { return f.FailedChecks > 0 || f.Flagged > 0 }
 
 // LookReasons says in words why a participant needs a look; empty when they
 // do not.
