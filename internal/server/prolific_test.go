@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -319,7 +320,8 @@ func TestProlificSyncAndReview(t *testing.T) {
 		}
 	})
 	t.Run("BulkApproveGoesToProlific", func(t *testing.T) {
-		if r := e.bulkApprove(t, base, url.Values{"q": {""}}); r.StatusCode != 303 {
+		// The fixture serves no pictures, so every answer is flagged no_image: tick them in.
+		if r := e.bulkApprove(t, base, url.Values{"q": {""}, "with_flagged": {"1"}}); r.StatusCode != 303 {
 			t.Fatalf("bulk approve = %d", r.StatusCode)
 		}
 		if sub, _ := e.ps.Submission(sessions[0]); sub.Status != prolific.StatusApproved {
@@ -330,6 +332,18 @@ func TestProlificSyncAndReview(t *testing.T) {
 		}
 		if e.ps.Calls("POST /api/v1/submissions/bulk-approve/") != 0 && e.ps.Calls("POST /api/v1/submissions/"+sessions[0]+"/transition/") != 0 {
 			t.Fatal("approved twice on Prolific")
+		}
+		// What went to Prolific is final: no undo is offered, and none is taken.
+		_, page := e.get(t, e.admin, base)
+		if strings.Contains(page, `id="undo-`) {
+			t.Error("an approval sent to Prolific offers an undo")
+		}
+		var last int64
+		if err := e.store.Pool().QueryRow(context.Background(), `SELECT max(id) FROM review_actions`).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		if r, body := e.formBody(t, fmt.Sprintf("%s/undo/%d", base, last), url.Values{}); r.StatusCode != 409 || !strings.Contains(body, "went to Prolific") {
+			t.Errorf("undo of an approval sent to Prolific = %d", r.StatusCode)
 		}
 	})
 }
