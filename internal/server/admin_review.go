@@ -181,8 +181,7 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 			v.Fields = append(v.Fields, web.Hidden{Name: "with_flagged", Value: "1"})
 		}
 		if len(left) > 0 {
-			v.Lines = append(v.Lines, plural(len(left), "of them need", "of them needs")+" a look and "+
-				map[bool]string{true: "are", false: "is"}[len(left) > 1]+" left out.")
+			v.Lines = append(v.Lines, strconv.Itoa(len(left))+" of them "+map[bool]string{true: "need a look and are", false: "needs a look and is"}[len(left) > 1]+" left out.")
 		}
 		if r.PostFormValue("confirm") == "1" {
 			v.Warnings = []string{"The participants matching changed since the last page (" + r.PostFormValue("n") + " then, " + n + " now): check again."}
@@ -201,21 +200,6 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 
 // listed is at most n of xs.
 func listed(xs []string, n int) []string { return xs[:min(len(xs), max(n, 0))] }
-
-// plural writes n and a noun, with the plural form when n is not 1; the
-// noun's plural adds "s" unless one is given.
-func plural(n int, noun string, forms ...string) string {
-	if n == 1 {
-		if len(forms) > 0 {
-			return "1 " + forms[0]
-		}
-		return "1 " + noun
-	}
-	if len(forms) > 0 {
-		return strconv.Itoa(n) + " " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
 
 // describeFilter says in words which filter a bulk action takes.
 func describeFilter(f web.MonitorFilter) string {
