@@ -214,7 +214,18 @@ func (rp *reports) fillFromPilot(r *http.Request, pilot string, form url.Values,
 	if err != nil {
 		return err
 	}
-	rep, info, err := rp.analyze(r, reportSubject{sel: postgres.MatrixSelection{StudyID: st.ID}}, analysis.Options{})
+	subj := reportSubject{sel: postgres.MatrixSelection{StudyID: st.ID}}
+	all, err := rp.s.store.ReportModels(r.Context(), subj.sel)
+	if err != nil {
+		return err
+	}
+	// The report page's default runs: the most recently imported.
+	var models []analysis.Condition
+	for _, m := range all[:min(reportDefaultRuns, len(all))] {
+		models = append(models, m.Condition)
+	}
+	slices.SortFunc(models, compareConditions)
+	rep, info, err := rp.analyze(r, subj, models, analysis.Options{})
 	if err != nil {
 		return err
 	}

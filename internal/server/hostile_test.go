@@ -99,7 +99,7 @@ var (
 		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "sort", "desc", "page", "q"}
-	reportFields  = []string{"runs", "page", "run"}
+	reportFields  = []string{"runs", "page", "run", "exclude"}
 	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
 		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )
