@@ -99,7 +99,7 @@ var (
 		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "sort", "desc", "page", "q"}
-	reportFields  = []string{"runs", "page", "run"}
+	reportFields  = []string{"runs", "page", "run", "exclude"}
 )
 
 // hostileValues are what an attacker types: NUL, text that is not UTF-8,
