@@ -38,6 +38,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
 		r.Get("/sets", s.adminHandle(s.handleSets))
 		r.Get("/prolific", s.adminHandle(s.handleProlificPage))
+		r.Get("/plan", s.adminHandle(reports.plan))
 		r.Route("/sets/{set}", func(r chi.Router) {
 			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
 			r.Get("/report.csv", s.adminHandle(reports.csv(s.setSubject)))

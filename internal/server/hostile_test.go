@@ -73,6 +73,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/studies/{id}/monitor":              {fields: monitorFields},
 	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                  {},
+	"GET /admin/plan":                                      {fields: planFields},
 	"POST /prolific/webhook":                               {fields: []string{"event_type", "resource_id", "status"}},
 	"POST /admin/studies/{id}/participants/approve":        {fields: []string{"q", "with_flagged", "n", "confirm"}},
 	"POST /admin/studies/{id}/undo/{review}":               {fields: []string{"back"}},
@@ -101,6 +102,8 @@ var (
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
 	reportFields  = []string{"runs", "page", "run", "exclude"}
+	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
+		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )
 
 // hostileValues are what an attacker types: NUL, text that is not UTF-8,
