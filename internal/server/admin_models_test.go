@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -338,7 +339,8 @@ func TestBrowserModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.ImportModelOutputs(ctx0, postgres.ModelImport{Set: "report-set", SourceFile: "qwen.csv", Rows: rows}); err != nil {
+	trained, _ := analysis.ParseTrained("tower:2")
+	if _, err := e.store.ImportModelOutputs(ctx0, postgres.ModelImport{Set: "report-set", SourceFile: "qwen.csv", Rows: rows, Trained: &trained}); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "batch_output.jsonl")
@@ -387,7 +389,9 @@ func TestBrowserModels(t *testing.T) {
 		document.querySelectorAll('#tower-accuracy svg g.series line, #tower-accuracy svg g.series path').length,
 		document.querySelectorAll('#tower-heatmap svg rect.cell').length,
 		document.querySelectorAll('#tower-kappa svg rect.bar').length,
-		document.querySelectorAll('#tower-truth svg rect.bar').length]`))
+		document.querySelectorAll('#tower-truth svg rect.bar').length,
+		document.querySelectorAll('#tower-heatmap svg rect.trained').length,
+		document.querySelectorAll('table.split tbody tr').length]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,6 +399,11 @@ func TestBrowserModels(t *testing.T) {
 	// sizes cells; one error-consistency bar and one ground-truth bar per model.
 	if counts[0] != 3 || counts[1] == 0 || counts[2] != 9 || counts[3] != 2 || counts[4] != 2 {
 		t.Errorf("figures: %d series with %d marks, %d heat map cells, %d kappa bars, %d truth bars; want 3, some, 9, 2, 2", counts[0], counts[1], counts[2], counts[3], counts[4])
+	}
+	// qwen's condition was trained on size 2: one outlined cell, and its
+	// in-distribution and held-out rows.
+	if counts[5] != 1 || counts[6] != 2 {
+		t.Errorf("trained: %d outlined cells, %d split rows; want 1, 2", counts[5], counts[6])
 	}
 	adminShot(t, ctx, "report")
 	if dir := os.Getenv("CUBELAB_SCREENSHOTS"); dir != "" {
