@@ -51,6 +51,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Get("/monitor", s.adminHandle(s.handleMonitor))
 			r.Post("/participants/approve", s.adminHandle(s.handleBulkApprove))
 			r.Post("/participants/{participant}/{action}", s.adminHandle(s.handleParticipantAction))
+			r.Post("/undo/{review}", s.adminHandle(s.handleUndo))
 			r.Post("/prolific/link", s.adminHandle(s.handleProlificLink))
 			r.Post("/prolific/create", s.adminHandle(s.handleProlificCreate))
 			r.Post("/prolific/publish", s.adminHandle(s.handleProlificPublish))

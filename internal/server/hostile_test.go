@@ -70,10 +70,11 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/":                    {fields: studyFormFields},
 	"POST /admin/studies/{id}/status":              {fields: []string{"status"}},
 	"GET /admin/studies/{id}/monitor":              {fields: monitorFields},
-	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category"}},
+	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                  {},
 	"POST /prolific/webhook":                               {fields: []string{"event_type", "resource_id", "status"}},
-	"POST /admin/studies/{id}/participants/approve":        {fields: []string{"q", "with_failures"}},
+	"POST /admin/studies/{id}/participants/approve":        {fields: []string{"q", "with_flagged", "n", "confirm"}},
+	"POST /admin/studies/{id}/undo/{review}":               {fields: []string{"back"}},
 	"POST /admin/studies/{id}/payouts/{number}/pay":        {},
 	"POST /admin/studies/{id}/prolific/create":             {fields: []string{"name", "description", "reward", "completed_action"}},
 	"POST /admin/studies/{id}/prolific/link":               {fields: []string{"prolific_study_id"}},
@@ -81,7 +82,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/prolific/publish":            {},
 	"POST /admin/studies/{id}/prolific/settings":           {fields: []string{"on_unreachable"}},
 	"POST /admin/studies/{id}/prolific/sync":               {},
-	"GET /admin/studies/{id}/payouts":                      {fields: []string{"new"}},
+	"GET /admin/studies/{id}/payouts":                      {fields: []string{"new", "undone"}},
 	"POST /admin/studies/{id}/payouts":                     {},
 	"GET /admin/studies/{id}/payouts/{number}/bonuses.csv": {},
 	"POST /admin/studies/{id}/payouts/{number}/paid":       {},
@@ -97,8 +98,8 @@ var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
 		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
-	monitorFields = []string{"status", "pid", "sort", "desc", "page", "q"}
-	reportFields  = []string{"runs", "page", "run"}
+	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
+	reportFields  = []string{"runs", "page", "run", "exclude"}
 )
 
 // hostileValues are what an attacker types: NUL, text that is not UTF-8,
