@@ -554,7 +554,7 @@ func reportSplit(t ReportTask) templ.Component {
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
 		if len(t.Split) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<h3>Trained sizes and held-out sizes</h3><div class=\"scroll\"><table class=\"grid report split\"><thead><tr><th>Condition</th><th>Trained on</th><th>Part</th><th>Sizes</th><th class=\"num\">People's accuracy</th><th class=\"num\">Accuracy</th><th class=\"num\">95% Wilson</th><th class=\"num\">Error consistency with people</th><th class=\"num\">95% bootstrap</th><th class=\"num\">Kappa with the ground truth</th><th class=\"num\">95% bootstrap</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<h3>Trained sizes and held-out sizes</h3><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Trained and held-out sizes\"><table class=\"grid report split\"><thead><tr><th>Condition</th><th>Trained on</th><th>Part</th><th>Sizes</th><th class=\"num\">People's accuracy</th><th class=\"num\">Accuracy</th><th class=\"num\">95% Wilson</th><th class=\"num\">Error consistency with people</th><th class=\"num\">95% bootstrap</th><th class=\"num\">Kappa with the ground truth</th><th class=\"num\">95% bootstrap</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
