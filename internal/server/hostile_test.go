@@ -42,6 +42,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px"}},
 	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
 	"GET /s/{slug}/done":                     {},
+	"GET /s/{slug}/time-up":                  {},
 	"GET /s/{slug}/preview":                  {},
 	"GET /s/{slug}/preview/instructions":     {fields: []string{"consent"}},
 	"GET /s/{slug}/preview/trial/{position}": {},
@@ -72,6 +73,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/studies/{id}/monitor":              {fields: monitorFields},
 	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                  {},
+	"GET /admin/plan":                                      {fields: planFields},
 	"POST /prolific/webhook":                               {fields: []string{"event_type", "resource_id", "status"}},
 	"POST /admin/studies/{id}/participants/approve":        {fields: []string{"q", "with_flagged", "n", "confirm"}},
 	"POST /admin/studies/{id}/undo/{review}":               {fields: []string{"back"}},
@@ -100,6 +102,8 @@ var (
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
 	reportFields  = []string{"runs", "page", "run", "exclude"}
+	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
+		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )
 
 // hostileValues are what an attacker types: NUL, text that is not UTF-8,
