@@ -69,7 +69,7 @@ func exportRequest(q url.Values) (postgres.ExportSelection, export.Options, erro
 	sel.Set = q.Get("set")
 	var err error
 	if opts.Source, err = export.ParseSource(q.Get("source")); err != nil {
-		return sel, opts, invalid("Choose a label source: every answer, majority, as collected or ground truth.")
+		return sel, opts, invalid("Choose a label source: every answer, majority, as collected, ground truth or soft (share of Yes).")
 	}
 	switch {
 	case len(sel.Studies) > 0 && sel.Set != "":
