@@ -20,9 +20,10 @@ type LoginView struct {
 // AdminErrorView is an error on an experimenter page.
 type AdminErrorView struct {
 	AdminPage
-	Status  int
-	Message string
-	Back    string
+	Status   int
+	Message  string
+	Link     string // the way forward; "" for none
+	LinkText string
 }
 
 // StudyRow is a line of the study list.

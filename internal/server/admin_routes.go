@@ -10,7 +10,7 @@ import (
 // there cannot forget them (admin_routes_test.go walks this table to prove it).
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(limitBody(maxAdminFormSize)).Get("/login", s.adminHandle(s.handleLoginPage))
-	r.With(limitBody(maxAdminFormSize), s.readAdminForm).Post("/login", s.adminHandle(s.handleLogin))
+	r.With(limitBody(maxAdminFormSize), s.readForm).Post("/login", s.adminHandle(s.handleLogin))
 
 	// Model output files are far larger than any form: their own limit, and
 	// parsed before the CSRF check reads the token from them.
@@ -27,7 +27,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 
 	reports := s.newReports()
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.readAdminForm, s.checkCSRF)
+		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.readForm, s.checkCSRF)
 		r.Post("/logout", s.adminHandle(s.handleLogout))
 		r.Get("/", s.adminHandle(s.handleStudyList))
 		r.Get("/studies/new", s.adminHandle(s.handleStudyNew))

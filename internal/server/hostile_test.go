@@ -42,6 +42,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px"}},
 	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
 	"GET /s/{slug}/done":                     {},
+	"GET /s/{slug}/time-up":                  {},
 	"GET /s/{slug}/preview":                  {},
 	"GET /s/{slug}/preview/instructions":     {fields: []string{"consent"}},
 	"GET /s/{slug}/preview/trial/{position}": {},
