@@ -84,7 +84,9 @@ func renderPrint(f figure, rep *analysis.Report, d task.Domain, o printOptions, 
 func reportFigures() []figure {
 	return []figure{
 		{"accuracy", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderAccuracy, accuracyCSV,
-			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) { return plot.AccuracyFigure(rep, d), nil }},
+			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) {
+				return plot.AccuracyFigure(rep, d), nil
+			}},
 		{"heatmap", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderHeatmap, heatmapCSV,
 			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) { return plot.HeatmapFigure(rep, d), nil }},
 		{"kappa", analysis.Options{Grouping: analysis.ByTask}, renderKappa, kappaCSV,
