@@ -101,7 +101,7 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		}
 		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
 		for _, d := range reportTasks(rep) {
-			t := web.ReportTask{Name: taskName(d), Rows: reportRows(only(full, choice.onPage), d)}
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(only(full, choice.tableModels()), d)}
 			for _, fig := range reportFigures() {
 				if fig.name == "heatmap" && len(choice.picked) == 0 {
 					continue // an empty grid says nothing; the missing note or the picker says why
