@@ -20,9 +20,10 @@ type LoginView struct {
 // AdminErrorView is an error on an experimenter page.
 type AdminErrorView struct {
 	AdminPage
-	Status  int
-	Message string
-	Back    string
+	Status   int
+	Message  string
+	Link     string // the way forward; "" for none
+	LinkText string
 }
 
 // StudyRow is a line of the study list.
@@ -93,12 +94,15 @@ type StudyView struct {
 	Monitor     MonitorView
 	Prolific    ProlificPanelView // prolific.templ
 	Bulk        BulkApproveView
+	Undo        UndoView // reviews that can be taken back (admin_review.templ)
 }
 
 // MonitorFilter is the participant table's filter, sort and page, as in the URL.
 type MonitorFilter struct {
 	Status string
 	PID    string
+	Checks string // "failed", "passed" or "" (attention checks)
+	Flags  string // "flagged", "clean" or "" (answers flagged on the trial page)
 	Sort   string
 	Desc   bool
 	Page   int
@@ -154,6 +158,10 @@ type ParticipantRow struct {
 	CanReturn      bool
 	CanReject      bool
 	CanApprove     bool
+	// Look says why the participant needs a look before an approval
+	// (study.ParticipantFacts.LookReasons); "" when they do not.
+	Look       string
+	FlaggedAny bool // one or more answers flagged
 }
 
 // BatchRow is a line of the list of bonus batches.
@@ -179,4 +187,5 @@ type PayoutsView struct {
 	Batches     []BatchRow
 	NewBatch    string // the download of a batch just made, "" otherwise
 	NewBatchNum int
+	Undo        UndoView // mark-paids that can be taken back (admin_review.templ)
 }

@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
+	"golang.org/x/sync/errgroup"
 )
 
 // Stimulus is what the client asks a model about; the image is loaded only
@@ -93,30 +95,11 @@ func (c *Client) Run(ctx context.Context, stimuli []Stimulus, image ImageFunc, o
 			c.Progress(finished, len(stimuli))
 		}
 	}
-	todo := make(chan Stimulus)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for s := range todo {
-				line, err := c.ask(ctx, s, image)
-				mu.Lock()
-				switch {
-				case err != nil:
-					sum.Failed = append(sum.Failed, fmt.Errorf("%s: %w", s.ID, err))
-				case writeErr == nil:
-					if _, werr := out.Write(line); werr != nil {
-						writeErr = werr
-					} else {
-						sum.Answered++
-					}
-				}
-				report()
-				mu.Unlock()
-			}
-		})
-	}
+	// One goroutine a stimulus, at most workers at a time; a failed request
+	// is counted, not returned, so that one bad image does not stop a run.
+	var g errgroup.Group
+	g.SetLimit(workers)
 	seen := map[string]bool{}
-send:
 	for _, s := range stimuli {
 		if done[s.ID] || seen[s.ID] {
 			mu.Lock()
@@ -126,14 +109,31 @@ send:
 			continue
 		}
 		seen[s.ID] = true
-		select {
-		case todo <- s:
-		case <-ctx.Done():
-			break send
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil // handed over while waiting for a slot as ctx ended
+			}
+			line, err := c.ask(ctx, s, image)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				sum.Failed = append(sum.Failed, fmt.Errorf("%s: %w", s.ID, err))
+			case writeErr == nil:
+				if _, werr := out.Write(line); werr != nil {
+					writeErr = werr
+				} else {
+					sum.Answered++
+				}
+			}
+			report()
+			return nil
+		})
 	}
-	close(todo)
-	wg.Wait()
+	_ = g.Wait() // the goroutines return no error: failures are in sum
 	if writeErr != nil {
 		return sum, fmt.Errorf("modelout: query: writing output: %w", writeErr)
 	}
@@ -252,10 +252,10 @@ func (c *Client) outputLine(id, requestID string, resp []byte) ([]byte, error) {
 		idj, idj, rid, compact.Bytes())
 	opt := Options{Name: "response", Model: c.Model}
 	opt.defaults()
-	p := &parser{opt: opt, errs: &Errors{}, seen: map[rowKey]int{}}
+	p := &parser{opt: opt, errs: &problem.Lines{}, seen: map[rowKey]int{}}
 	p.batchLine(bytes.TrimSuffix(line, []byte("\n")), 1)
 	if len(p.errs.List) > 0 {
-		return nil, &permanentError{"response does not import: " + p.errs.List[0].Error()}
+		return nil, &permanentError{"response does not import: " + p.errs.List[0].String()}
 	}
 	return line, nil
 }

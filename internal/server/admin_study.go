@@ -70,6 +70,10 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	undo, err := s.undoView(r, st, "")
+	if err != nil {
+		return err
+	}
 	v := web.StudyView{
 		AdminPage: adminPage(r, st.Title, "studies"), ID: st.ID.String(), Base: studyURL(st.ID), Title: st.Title,
 		Status: string(st.Status), Draft: st.Status == study.Draft, Pool: st.Design == study.Pool, Moves: studyMoves(st.Status),
@@ -77,6 +81,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		Settings: settings, Filter: f, Monitor: mon, Prolific: pro,
 		Bulk: web.BulkApproveView{Base: studyURL(st.ID), CSRF: mon.CSRF, Query: mon.Query, Prolific: pro.Linked,
 			Approved: r.URL.Query().Get("approved")},
+		Undo: undo,
 	}
 	return render(w, r, http.StatusOK, web.Study(v))
 }

@@ -59,6 +59,9 @@ type Participant struct {
 	BonusMinor     *int64
 	NFlagged       int // answers with any flag (Evidence.Flags)
 	LongestRun     int // the longest run of identical answers
+	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
+	// linked study); see ScoreShown.
+	Verified bool
 }
 
 // Step is the page a participant should be on.
@@ -97,8 +100,9 @@ type Trial struct {
 	Total            int
 	Domain           task.Domain
 	IsAttentionCheck bool
-	InstructedAnswer string // an instructed-response check: the answer the prompt asks for
-	MinViewMs        int    // the study's minimum viewing time
+	InstructedAnswer string    // an instructed-response check: the answer the prompt asks for
+	MinViewMs        int       // the study's minimum viewing time
+	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
 }
 
 // Response is a recorded answer.
