@@ -309,7 +309,7 @@ func fill(ctx context.Context, store *postgres.Store, pool *pgxpool.Pool, big []
 	}{
 		{`SELECT setseed(0.25)`, nil},
 		{`INSERT INTO participants (study_id, prolific_pid, status, seed, n_trials, n_answered, n_correct, completed_at, bonus_minor)
-		 SELECT $1, lpad(to_hex(g), 24, '0'), 'completed', g, $2, $2, 0, now(), 0 FROM generate_series(1, $3) g`, []any{st.ID, items, people}},
+		 SELECT $1, lpad(to_hex(g), 24, '0'), $4, g, $2, $2, 0, now(), 0 FROM generate_series(1, $3) g`, []any{st.ID, items, people, string(study.Completed)}},
 		{`INSERT INTO trials (participant_id, position, stimulus_id)
 		 SELECT p.id, s.rn, s.id FROM participants p,
 		   (SELECT id, row_number() OVER (ORDER BY ext_id) AS rn FROM stimuli WHERE set_id = $2) s
