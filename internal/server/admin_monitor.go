@@ -191,8 +191,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", "checks"},
-		{"Flagged answers", "flagged"}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
+		{"Flagged answers", "flagged"}, {"Longest run", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {
