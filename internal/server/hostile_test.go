@@ -74,6 +74,11 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                  {},
 	"GET /admin/plan":                                      {fields: planFields},
+	"GET /admin/studies/{id}/soft":                         {},
+	"GET /admin/studies/{id}/soft.csv":                     {},
+	"GET /admin/studies/{id}/disagreements":                {fields: []string{"fdr"}},
+	"GET /admin/studies/{id}/disagreements.csv":            {fields: []string{"fdr"}},
+	"GET /admin/studies/{id}/items/{stimulus}/image":       {},
 	"POST /prolific/webhook":                               {fields: []string{"event_type", "resource_id", "status"}},
 	"POST /admin/studies/{id}/participants/approve":        {fields: []string{"q", "with_flagged", "n", "confirm"}},
 	"POST /admin/studies/{id}/undo/{review}":               {fields: []string{"back"}},
@@ -155,7 +160,7 @@ func TestHostileInput(t *testing.T) {
 
 	valid := map[string]string{
 		"{slug}": "towers", "{position}": "1", "{id}": e.study.ID.String(), "{set}": "towers-set",
-		"{participant}": uuid.NewString(), "{action}": "reject", "{number}": "1", "{task}": "tower",
+		"{participant}": uuid.NewString(), "{stimulus}": uuid.NewString(), "{action}": "reject", "{number}": "1", "{task}": "tower",
 		"{figure}": "accuracy.svg", "*": "trial.js",
 	}
 	var routes []string
