@@ -262,6 +262,24 @@ func TestAdminReport(t *testing.T) {
 		"trained": "towers:2"}, "b.jsonl", []byte(towersBatch(4))); status != http.StatusBadRequest || !strings.Contains(body, "is not a task") {
 		t.Errorf("a misspelt task in trained sizes: %d\n%s", status, body)
 	}
+	// Figures for print: PDF one or two columns wide, SVG at the same
+	// widths, without the title on request; a bad width is refused.
+	for _, q := range []string{"?width=single", "?width=double&title=no", ""} {
+		resp, pdf := e.get(t, c, base+"/tower/kappa.pdf"+q)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Errorf("kappa.pdf%s: %d %s %.20q", q, resp.StatusCode, resp.Header.Get("Content-Type"), pdf)
+		}
+	}
+	if resp, svg := e.get(t, c, base+"/tower/heatmap.svg?width=single&title=no"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(svg, `viewBox="0 0 336 `) || strings.Contains(svg, `font-weight="bold"`) {
+		t.Errorf("heatmap.svg one column without title: %d\n%.300s", resp.StatusCode, svg)
+	}
+	if resp, body := e.get(t, c, base+"/tower/kappa.pdf?width=huge"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "single or double") {
+		t.Errorf("a bad width: %d", resp.StatusCode)
+	}
+	if _, page := e.get(t, c, base); !strings.Contains(page, "/tower/kappa.pdf?width=single") {
+		t.Error("the report page has no PDF link")
+	}
 	if resp, _ := e.get(t, c, base+"/tower/pie.svg"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown figure: %d", resp.StatusCode)
 	}

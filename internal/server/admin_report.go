@@ -115,7 +115,8 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 					return err
 				}
 				url := subj.base + "/" + string(d) + "/" + fig.name
-				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query})
+				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query,
+					PDF1URL: withParam(url+".pdf"+query, "width=single"), PDF2URL: withParam(url+".pdf"+query, "width=double")})
 			}
 			v.Tasks = append(v.Tasks, t)
 		}
@@ -169,8 +170,12 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 				fig = &f
 			}
 		}
-		if fig == nil || (ext != "svg" && ext != "csv") {
+		if fig == nil || (ext != "svg" && ext != "csv" && ext != "pdf") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
+		}
+		po, err := parsePrint(r.URL.Query(), ext == "pdf")
+		if err != nil {
+			return err
 		}
 		choice, err := rp.chooseRuns(r, subj)
 		if err != nil {
@@ -185,17 +190,25 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 		rep := only(full, choice.picked)
 		var buf bytes.Buffer
 		file := fmt.Sprintf("%s-%s-%s.%s", subj.stem, d, name, ext)
-		if ext == "svg" {
-			if err := fig.render(rep, d, &buf); err != nil {
+		if ext == "svg" || ext == "pdf" {
+			if err := renderPrint(*fig, rep, d, po, ext == "pdf", &buf); err != nil {
 				return err
 			}
-			return sendFile(w, file, "image/svg+xml", buf.Bytes())
+			return sendFile(w, file, map[string]string{"svg": "image/svg+xml", "pdf": "application/pdf"}[ext], buf.Bytes())
 		}
 		if err := fig.csv(rep, d, &buf); err != nil {
 			return err
 		}
 		return sendFile(w, file, "text/csv; charset=utf-8", buf.Bytes())
 	}
+}
+
+// withParam adds one query parameter to a URL that may have a query already.
+func withParam(u, param string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + param
+	}
+	return u + "?" + param
 }
 
 // sendFile sends a small generated file as an attachment.
