@@ -104,8 +104,8 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
 		v.Method += " " + chanceMethod
 		for _, d := range reportTasks(rep) {
-			onPage := only(full, choice.onPage)
-			t := web.ReportTask{Name: taskName(d), Rows: reportRows(onPage, d), Split: reportSplit(onPage, d)}
+			table := only(full, choice.tableModels())
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(table, d), Split: reportSplit(table, d)}
 			for _, fig := range reportFigures() {
 				if fig.name == "heatmap" && len(choice.picked) == 0 {
 					continue // an empty grid says nothing; the missing note or the picker says why
