@@ -77,6 +77,11 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                          {},
 	"GET /admin/plan":                                              {fields: planFields},
+	"GET /admin/studies/{id}/soft":                                 {},
+	"GET /admin/studies/{id}/soft.csv":                             {},
+	"GET /admin/studies/{id}/disagreements":                        {fields: []string{"fdr"}},
+	"GET /admin/studies/{id}/disagreements.csv":                    {fields: []string{"fdr"}},
+	"GET /admin/studies/{id}/items/{stimulus}/image":               {},
 	"POST /prolific/webhook":                                       {fields: []string{"event_type", "resource_id", "status"}},
 	"POST /admin/studies/{id}/participants/approve":                {fields: []string{"q", "with_flagged", "n", "confirm"}},
 	"POST /admin/studies/{id}/undo/{review}":                       {fields: []string{"back"}},
@@ -101,10 +106,10 @@ var hostileRoutes = map[string]hostileRoute{
 
 var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
-		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id"}
+		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "exclusion"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
-	reportFields  = []string{"runs", "page", "run", "exclude"}
+	reportFields  = []string{"runs", "page", "run", "exclude", "width", "title"}
 	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
 		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )
