@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -169,13 +171,14 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	n := strconv.Itoa(len(ids))
-	if r.PostFormValue("confirm") != "1" || r.PostFormValue("n") != n {
+	digest := idsDigest(ids)
+	if r.PostFormValue("confirm") != "1" || r.PostFormValue("n") != n || r.PostFormValue("set") != digest {
 		v := web.ReviewConfirmView{
 			AdminPage: adminPage(r, "Confirm", "studies"), Back: back, Action: studyURL(st.ID) + "/participants/approve",
 			Heading: "Approve " + plural(len(ids), "participant") + "?", Confirm: "Approve " + plural(len(ids), "participant"),
 			Lines:  []string{plural(len(cands), "participant") + " awaiting review match the filter" + describeFilter(f) + "."},
 			Final:  undoNote(linked),
-			Fields: []web.Hidden{{Name: "q", Value: rawQ}, {Name: "n", Value: n}},
+			Fields: []web.Hidden{{Name: "q", Value: rawQ}, {Name: "n", Value: n}, {Name: "set", Value: digest}},
 		}
 		if withFlagged {
 			v.Fields = append(v.Fields, web.Hidden{Name: "with_flagged", Value: "1"})
@@ -184,7 +187,7 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 			v.Lines = append(v.Lines, strconv.Itoa(len(left))+" of them "+map[bool]string{true: "need a look and are", false: "needs a look and is"}[len(left) > 1]+" left out.")
 		}
 		if r.PostFormValue("confirm") == "1" {
-			v.Warnings = []string{"The participants matching changed since the last page (" + r.PostFormValue("n") + " then, " + n + " now): check again."}
+			v.Warnings = []string{"The participants matching changed since the last page (" + n + " match now): check again."}
 		}
 		v.LeftOut, v.Included = listed(left, maxListed), listed(included, maxListed-min(len(left), maxListed))
 		v.More = len(left) + len(included) - len(v.LeftOut) - len(v.Included)
@@ -196,6 +199,16 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 	v := filterQuery(f)
 	v.Set("approved", n)
 	return redirect(w, r, studyURL(st.ID)+"?"+v.Encode())
+}
+
+// idsDigest names a set of participants: the confirmed form carries it, so
+// that a bulk approval takes exactly the people its confirmation counted.
+func idsDigest(ids []uuid.UUID) string {
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write(id[:])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // listed is at most n of xs.

@@ -83,7 +83,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/studies/{id}/disagreements.csv":                    {fields: []string{"fdr"}},
 	"GET /admin/studies/{id}/items/{stimulus}/image":               {},
 	"POST /prolific/webhook":                                       {fields: []string{"event_type", "resource_id", "status"}},
-	"POST /admin/studies/{id}/participants/approve":                {fields: []string{"q", "with_flagged", "n", "confirm"}},
+	"POST /admin/studies/{id}/participants/approve":                {fields: []string{"q", "with_flagged", "n", "set", "confirm"}},
 	"POST /admin/studies/{id}/undo/{review}":                       {fields: []string{"back"}},
 	"POST /admin/studies/{id}/payouts/{number}/pay":                {},
 	"POST /admin/studies/{id}/prolific/create":                     {fields: []string{"name", "description", "reward", "completed_action"}},

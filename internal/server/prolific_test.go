@@ -90,6 +90,7 @@ func (e *proEnv) bulkApprove(t *testing.T, base string, v url.Values) *http.Resp
 		t.Fatalf("bulk approval without confirmation = %d, want its confirmation page:\n%s", resp.StatusCode, page)
 	}
 	v.Set("n", m[1])
+	v.Set("set", confirmSetRE.FindStringSubmatch(page)[1])
 	v.Set("confirm", "1")
 	return e.form(t, base+"/participants/approve", v)
 }

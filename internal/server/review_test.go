@@ -145,6 +145,8 @@ func (e *reviewEnv) statusCount(t *testing.T, prefix string, st study.Participan
 	return n
 }
 
+var confirmSetRE = regexp.MustCompile(`name="set" value="([0-9a-f]+)"`)
+
 var undoFormRE = regexp.MustCompile(`action="(/admin/studies/[^"]+/undo/\d+)"`)
 
 // A filter matching 50 people awaiting review, 3 of them flagged, approves
@@ -181,12 +183,21 @@ func TestBulkApproveLeavesFlaggedOut(t *testing.T) {
 	if n := e.statusCount(t, "", study.Approved); n != 0 {
 		t.Fatalf("%d approved before the confirmation", n)
 	}
-	// A confirmation of another count (the set changed) asks again.
-	status, _, body = e.postForm(t, e.base+"/participants/approve", url.Values{"q": {q}, "confirm": {"1"}, "n": {"48"}})
-	if status != 200 || !strings.Contains(body, "changed since") {
-		t.Fatalf("stale confirmation: %d", status)
+	set := confirmSetRE.FindStringSubmatch(body)
+	if set == nil {
+		t.Fatal("the confirmation does not name the set it counted")
 	}
-	status, loc, _ := e.postForm(t, e.base+"/participants/approve", url.Values{"q": {q}, "confirm": {"1"}, "n": {"47"}})
+	// A confirmation of another count, or of the same count of other people
+	// (the set changed), asks again.
+	for _, stale := range []url.Values{{"n": {"48"}, "set": {set[1]}}, {"n": {"47"}, "set": {"0123456789abcdef01234567"}}} {
+		stale.Set("q", q)
+		stale.Set("confirm", "1")
+		status, _, body = e.postForm(t, e.base+"/participants/approve", stale)
+		if status != 200 || !strings.Contains(body, "changed since") {
+			t.Fatalf("stale confirmation %v: %d", stale, status)
+		}
+	}
+	status, loc, _ := e.postForm(t, e.base+"/participants/approve", url.Values{"q": {q}, "confirm": {"1"}, "n": {"47"}, "set": {set[1]}})
 	if status != 303 || !strings.Contains(loc, "approved=47") {
 		t.Fatalf("confirmed bulk approval = %d %q", status, loc)
 	}
