@@ -37,12 +37,15 @@ type StudyRow struct {
 	Completed int
 	Inactive  int
 	Created   string
+	Archived  bool
 }
 
 // StudyListView is the list of studies.
 type StudyListView struct {
 	AdminPage
-	Studies []StudyRow
+	Studies      []StudyRow
+	ShowArchived bool // archived studies are listed too
+	Archived     int  // how many studies are archived
 }
 
 // Option is a choice of a select or a set of radio buttons.
@@ -68,6 +71,14 @@ type StudyFormView struct {
 	BasePay, PerCorrect, MaxBonus, Currency                string
 	CompletionCode, ProlificStudyID                        string
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
+
+	// Version is the study's version the form was loaded from: a save from
+	// an older one is refused. Running: the study has participants, and only
+	// places, the time limit and the texts may change (the rest is shown
+	// disabled). Notice is said above the form (what a save did not do).
+	Version string
+	Running bool
+	Status  string
 }
 
 // Setting is one line of a study's settings.
@@ -93,6 +104,20 @@ type StudyView struct {
 	Monitor     MonitorView
 	Prolific    ProlificPanelView // prolific.templ
 	Bulk        BulkApproveView
+	// Actions on the study as a whole (issue 16): edit (all of a draft, or
+	// places, time and texts of a running study), duplicate, delete a
+	// draft, archive a closed study; and the log of its changes.
+	Version                                            string
+	Editable, Running, Deletable, Archivable, Archived bool
+	Changes                                            []ChangeRow
+	Warnings                                           []string
+}
+
+// ChangeRow is a line of a study's log of changes.
+type ChangeRow struct {
+	At    string
+	Actor string
+	What  string
 }
 
 // MonitorFilter is the participant table's filter, sort and page, as in the URL.

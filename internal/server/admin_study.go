@@ -77,6 +77,19 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		Settings: settings, Filter: f, Monitor: mon, Prolific: pro,
 		Bulk: web.BulkApproveView{Base: studyURL(st.ID), CSRF: mon.CSRF, Query: mon.Query, Prolific: pro.Linked,
 			Approved: r.URL.Query().Get("approved")},
+		Version: strconv.Itoa(st.Version), Editable: st.Status.Editable(), Running: st.Status.Editable() && st.Status != study.Draft,
+		Deletable: st.Status.Deletable(), Archivable: st.Status.Archivable(), Archived: st.ArchivedAt != nil,
+	}
+	changes, err := s.store.StudyChanges(ctx, st.ID, 50)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		who := c.Actor
+		if who == "" {
+			who = "the system"
+		}
+		v.Changes = append(v.Changes, web.ChangeRow{At: whenSeconds(c.At), Actor: who, What: c.What})
 	}
 	return render(w, r, http.StatusOK, web.Study(v))
 }
@@ -151,7 +164,58 @@ func (s *Server) handleStudyStatus(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetStudyStatus(r.Context(), st.ID, study.Status(r.PostFormValue("status"))); err != nil {
+	if err := s.store.MoveStudy(r.Context(), st.ID, study.Status(r.PostFormValue("status")), adminSession(r).Admin.Email); err != nil {
+		return err
+	}
+	return redirect(w, r, studyURL(st.ID))
+}
+
+// handleStudyDuplicate makes a draft copy of the study and opens its form.
+// The form names the version of the settings the page showed: a copy of
+// settings someone changed since is refused, like a stale save.
+func (s *Server) handleStudyDuplicate(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if v, err := strconv.Atoi(r.PostFormValue("version")); err != nil || v != st.Version {
+		return study.Errorf(study.ECONFLICT, "The study's settings changed after this page was shown (or the form lost its version); reload the page and duplicate again.")
+	}
+	cp, err := s.store.DuplicateStudy(r.Context(), st.ID, adminSession(r).Admin.Email)
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, studyURL(cp.ID)+"/edit")
+}
+
+// handleStudyDelete deletes a draft and goes back to the list.
+func (s *Server) handleStudyDelete(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteStudy(r.Context(), st.ID); err != nil {
+		return err
+	}
+	return redirect(w, r, "/admin/")
+}
+
+// handleStudyArchive archives a closed study (archive=1) or shows it in the
+// list again (archive=0).
+func (s *Server) handleStudyArchive(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	var archive bool
+	switch r.PostFormValue("archive") {
+	case "1":
+		archive = true
+	case "0":
+	default:
+		return study.Errorf(study.EINVALID, "Say whether to archive the study (1) or to show it again (0).")
+	}
+	if err := s.store.ArchiveStudy(r.Context(), st.ID, archive, adminSession(r).Admin.Email); err != nil {
 		return err
 	}
 	return redirect(w, r, studyURL(st.ID))

@@ -21,6 +21,9 @@ func adminPage(r *http.Request, title, nav string) web.AdminPage {
 // when formats a time for experimenters: minutes, in UTC, said so.
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
+// whenSeconds is when with seconds, for events minutes apart or less.
+func whenSeconds(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
 // studyURL is a study's admin page.
 func studyURL(id uuid.UUID) string { return "/admin/studies/" + id.String() }
 
@@ -39,9 +42,15 @@ func (s *Server) handleStudyList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := web.StudyListView{AdminPage: adminPage(r, "Studies", "studies")}
+	v := web.StudyListView{AdminPage: adminPage(r, "Studies", "studies"), ShowArchived: r.URL.Query().Get("archived") == "1"}
 	for _, st := range list {
-		v.Studies = append(v.Studies, web.StudyRow{
+		if st.ArchivedAt != nil {
+			v.Archived++
+			if !v.ShowArchived {
+				continue
+			}
+		}
+		v.Studies = append(v.Studies, web.StudyRow{Archived: st.ArchivedAt != nil,
 			URL: studyURL(st.ID), Title: st.Title, Slug: st.Slug, Status: string(st.Status), Design: designName(st.Study),
 			Domain: string(st.Domain), Started: st.Started, Completed: st.Completed, Inactive: st.Inactive,
 			Created: when(st.CreatedAt),

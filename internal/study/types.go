@@ -36,6 +36,13 @@ type Study struct {
 	// Exclusion is the study's exclusion rule in its text form (see
 	// Exclusion); "" excludes nobody.
 	Exclusion string
+	// Version counts the saves of the settings: a save made from an older
+	// version is refused (two people editing at once). TextVersion counts
+	// the versions of the consent and instructions; each participant keeps
+	// the one they joined under.
+	Version     int
+	TextVersion int
+	ArchivedAt  *time.Time // hidden from the study list, data kept
 }
 
 // Participant is one Prolific participant in one study.
@@ -59,6 +66,7 @@ type Participant struct {
 	BonusMinor     *int64
 	NFlagged       int // answers with any flag (Evidence.Flags)
 	LongestRun     int // the longest run of identical answers
+	TextVersion    int // the version of the study's texts they were shown
 }
 
 // Step is the page a participant should be on.
