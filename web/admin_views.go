@@ -62,6 +62,7 @@ type StudyFormView struct {
 	New        bool
 	Errors     []string
 	Sets       []Option
+	SetDomains []string // per set (same order): the tasks it has items of, space-separated
 	Domains    []Option
 	Currencies []string
 
@@ -79,6 +80,9 @@ type StudyFormView struct {
 	Version string
 	Running bool
 	Status  string
+	// PlacesCap is the most places a pool study can use, ceil(items x R /
+	// K), once its items are known ("" otherwise).
+	PlacesCap string
 }
 
 // Setting is one line of a study's settings.
@@ -136,7 +140,13 @@ type MonitorView struct {
 	Query     string // the current query string, kept across actions
 	Totals    []Setting
 	Pool      []Setting // nil for a fixed study
-	Rows      []ParticipantRow
+	// Slots of a pool study: answers still needed (free), held by people
+	// still working, and done; nil for a fixed study or a draft.
+	Slots []Setting
+	// Availability says, when the study takes nobody now, why, and whether
+	// waiting could free places or slots ("" while it has room).
+	Availability string
+	Rows         []ParticipantRow
 	Total     int // participants matching the filter
 	From, To  int // 1-based range shown
 	PrevURL   string
@@ -165,6 +175,7 @@ type ParticipantRow struct {
 	Reason        string
 	Progress      string
 	Started       string
+	Finished      string // when they finished (completed), "–" before
 	Duration      string
 	Accuracy      string
 	CheckFailures int

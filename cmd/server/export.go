@@ -51,7 +51,7 @@ func parseExport(args []string, e env) (exportConfig, error) {
 	fs.StringVar(&format, "format", "", "format: trl, llamafactory, messages, imagefolder, csv or openai")
 	fs.StringVar(&exclude, "exclude", "", "exclusion rule for this export, overriding each study's (e.g. checks>=1,run>=20)")
 	fs.StringVar(&ties, "ties", string(export.DropTies), "majority ties: drop or coin")
-	fs.Uint64Var(&c.opts.Seed, "seed", 0, "seed of the train/validation split and of the tie coin")
+	fs.Uint64Var(&c.opts.Seed, "seed", export.DefaultSeed, "seed of the train/validation split and of the tie coin")
 	fs.Float64Var(&c.opts.ValidationFraction, "val", 0.1, "share of images in the validation split, 0 <= f < 1")
 	fs.StringVar(&domains, "domain", "", "only these tasks: tower, pyramid, pyramid-removed (comma-separated)")
 	fs.StringVar(&sizes, "sizes", "", "only these sizes: N, N-M or a list such as 2,3,5")

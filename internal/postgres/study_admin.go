@@ -198,6 +198,8 @@ func monitorSort(key string) (expr string, ok bool) {
 	switch key {
 	case "started":
 		return "p.started_at", true
+	case "finished":
+		return "p.completed_at", true
 	case "pid":
 		return "p.prolific_pid", true
 	case "status":

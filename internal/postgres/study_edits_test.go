@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cubelab/cubelab/internal/postgres"
@@ -325,4 +326,52 @@ func TestPlacesLowerWhileJoining(t *testing.T) {
 		t.Errorf("after raising by 10, %d of 20 got in", len(in))
 	}
 	check(lowered + 10)
+}
+
+// A pool study whose every slot is answered by people who finished moves to
+// complete by itself (once, logged); before that it stays published.
+func TestPoolCompletes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	st := poolStudy(t, store, 4, 2, 1)
+	in := joinAll(t, store, st, 0, 2)
+	if len(in) != 2 {
+		t.Fatalf("%d joined", len(in))
+	}
+	answerN(t, store, in[0], 2)
+	answerN(t, store, in[1], 1)
+	if n, err := store.CompleteAnsweredPools(ctx, uuid.Nil); err != nil || n != 0 {
+		t.Fatalf("with one slot still held: %d moved, %v", n, err)
+	}
+	answerN2 := func(p study.Participant, pos int) {
+		if _, err := store.ShowTrial(ctx, p, pos); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Answer(ctx, p.ID, pos, truth(t, store, p, pos), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answerN2(in[1], 2)
+	if n, err := store.CompleteAnsweredPools(ctx, st.ID); err != nil || n != 1 {
+		t.Fatalf("every slot answered: %d moved, %v", n, err)
+	}
+	if n, err := store.CompleteAnsweredPools(ctx, uuid.Nil); err != nil || n != 0 {
+		t.Fatalf("again: %d moved, %v", n, err)
+	}
+	now, err := store.StudyByID(ctx, st.ID)
+	if err != nil || now.Status != study.Complete {
+		t.Fatalf("status %q, %v; want complete", now.Status, err)
+	}
+	if _, err := store.Join(ctx, now, prolific.Params{PID: pid(99)}, 99, hashOf("late")); study.ErrorCode(err) != study.EGONE {
+		t.Errorf("a join to a complete study: %v", err)
+	}
+	log, err := store.StudyChanges(ctx, st.ID, 5)
+	if err != nil || len(log) == 0 || !strings.Contains(log[0].What, "every slot is answered") {
+		t.Errorf("log %+v %v", log, err)
+	}
+	if err := store.ArchiveStudy(ctx, st.ID, true, "ann"); err != nil {
+		t.Errorf("archive a complete study: %v", err)
+	}
 }

@@ -147,7 +147,7 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 	case !freePlace:
 		return c, errNoPlaces()
 	case !freeSlot:
-		return c, errNoSlots()
+		return c, errNoSlots(ctx, tx, st.ID)
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, st.ID); err != nil {
 		return c, fmt.Errorf("postgres: join lock: %w", err)
@@ -172,7 +172,7 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 		}
 	}
 	if len(c.slots.stimuli) == 0 {
-		return c, errNoSlots()
+		return c, errNoSlots(ctx, tx, st.ID)
 	}
 	return c, nil
 }

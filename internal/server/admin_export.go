@@ -29,7 +29,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 // exportView fills the form's choices from the database.
 func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.ExportView, error) {
 	ctx := r.Context()
-	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form}
+	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form,
+		DefaultSeed: strconv.FormatUint(export.DefaultSeed, 10)}
 	studies, err := s.store.Studies(ctx)
 	if err != nil {
 		return v, err
@@ -89,7 +90,7 @@ func exportRequest(q url.Values) (postgres.ExportSelection, export.Options, erro
 		!(opts.ValidationFraction >= 0 && opts.ValidationFraction < 1) {
 		return sel, opts, invalid("The validation share must be a number from 0 up to, not including, 1.")
 	}
-	if opts.Seed, err = strconv.ParseUint(cmp.Or(q.Get("seed"), "0"), 10, 64); err != nil {
+	if opts.Seed, err = strconv.ParseUint(cmp.Or(q.Get("seed"), strconv.FormatUint(export.DefaultSeed, 10)), 10, 64); err != nil {
 		return sel, opts, invalid("The seed must be a whole number from 0.")
 	}
 	for _, d := range nonEmpty(q["domain"]) {

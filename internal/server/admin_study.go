@@ -41,6 +41,8 @@ func studyMoves(st study.Status) []web.Option {
 		return []web.Option{{Value: string(study.Paused), Label: "Pause"}, {Value: string(study.Closed), Label: "Close"}}
 	case study.Paused:
 		return []web.Option{{Value: string(study.Published), Label: "Resume"}, {Value: string(study.Closed), Label: "Close"}}
+	case study.Complete:
+		return []web.Option{{Value: string(study.Published), Label: "Reopen"}, {Value: string(study.Closed), Label: "Close"}}
 	}
 	return nil
 }
@@ -79,6 +81,14 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 			Approved: r.URL.Query().Get("approved")},
 		Version: strconv.Itoa(st.Version), Editable: st.Status.Editable(), Running: st.Status.Editable() && st.Status != study.Draft,
 		Deletable: st.Status.Deletable(), Archivable: st.Status.Archivable(), Archived: st.ArchivedAt != nil,
+	}
+	if items, err := s.store.ItemCount(ctx, st); err != nil {
+		return err
+	} else if items == 0 {
+		v.Warnings = append(v.Warnings, "This study has 0 items: its stimulus set has no "+string(st.Domain)+
+			" items of the sizes and split chosen. Edit it and choose a set of this task before publishing.")
+	} else if most := st.PoolPlaces(items); most > 0 && st.Places > most {
+		v.Warnings = append(v.Warnings, study.ErrorMessage(st.CheckPoolPlaces(items)))
 	}
 	changes, err := s.store.StudyChanges(ctx, st.ID, 50)
 	if err != nil {
@@ -148,7 +158,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Items", Value: strconv.Itoa(items)},
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
-		{Name: "Places", Value: strconv.Itoa(st.Places)},
+		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
 		{Name: "Bonus", Value: money(st.Pay.PerCorrectMinor) + " per correct, at most " + money(st.Pay.MaxBonusMinor)},
@@ -156,6 +166,16 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Prolific study id", Value: or(st.ProlificStudyID, "not set")},
 		{Name: "Created", Value: when(st.CreatedAt)},
 	}, nil
+}
+
+// placesText is a study's places, with a pool's ceiling and its sum.
+func placesText(st study.Study, items int) string {
+	out := strconv.Itoa(st.Places)
+	if most := st.PoolPlaces(items); most > 0 {
+		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
+			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+	}
+	return out
 }
 
 // handleStudyStatus publishes, pauses, resumes or closes a study.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"math"
+	"slices"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -219,6 +220,17 @@ func (s *Server) renderStudyForm(w http.ResponseWriter, r *http.Request, status 
 	for _, set := range sets {
 		v.Sets = append(v.Sets, web.Option{Value: set.ID.String(),
 			Label: set.Name + " (" + strconv.Itoa(set.Items) + " items: " + set.Domains + ")"})
+		v.SetDomains = append(v.SetDomains, strings.ReplaceAll(set.Domains, ",", ""))
+	}
+	// A new form's set is one of its task (the default task is a tower;
+	// sorted by name, the first set may be of pyramids).
+	if v.SetID == "" {
+		for i, set := range sets {
+			if slices.Contains(strings.Fields(v.SetDomains[i]), v.Domain) {
+				v.SetID = set.ID.String()
+				break
+			}
+		}
 	}
 	for _, d := range task.Domains {
 		v.Domains = append(v.Domains, web.Option{Value: string(d), Label: string(d)})
@@ -246,6 +258,12 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if len(errs) == 0 {
+		errs, err = s.checkItems(r.Context(), st, &v)
+		if err != nil {
+			return err
+		}
+	}
+	if len(errs) == 0 {
 		err = s.store.CreateStudy(r.Context(), &st)
 		if study.ErrorCode(err) == study.ECONFLICT {
 			errs = append(errs, "A study with this link name already exists; choose another.")
@@ -260,6 +278,24 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 	return redirect(w, r, studyURL(st.ID))
 }
 
+// checkItems counts the items the study's filters select and refuses more
+// places than a pool of them can use (study.Study.CheckPoolPlaces); it puts
+// the ceiling on the form. A draft with 0 items is saved (it can be fixed
+// later) with a warning on its page.
+func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFormView) ([]string, error) {
+	items, err := s.store.ItemCount(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if most := st.PoolPlaces(items); most > 0 {
+		v.PlacesCap = strconv.Itoa(most)
+	}
+	if err := st.CheckPoolPlaces(items); err != nil {
+		return []string{study.ErrorMessage(err)}, nil
+	}
+	return nil, nil
+}
+
 // handleStudyEdit shows a study's form: every setting of a draft, or the
 // places, time limit and texts of a running study.
 func (s *Server) handleStudyEdit(w http.ResponseWriter, r *http.Request) error {
@@ -272,6 +308,9 @@ func (s *Server) handleStudyEdit(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.formOf(r.Context(), st)
 	if err != nil {
+		return err
+	}
+	if _, err := s.checkItems(r.Context(), st, &v); err != nil {
 		return err
 	}
 	return s.renderStudyForm(w, r, http.StatusOK, v)
@@ -329,6 +368,11 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 		st, errs = runningEdit(cur, v)
 	default:
 		return study.Errorf(study.ECONFLICT, "A %s study cannot be edited.", cur.Status)
+	}
+	if len(errs) == 0 {
+		if errs, err = s.checkItems(ctx, st, &v); err != nil {
+			return err
+		}
 	}
 	if len(errs) == 0 {
 		_, err = s.store.EditStudy(ctx, postgres.StudyEdit{Study: st, Version: version, Actor: adminSession(r).Admin.Email})

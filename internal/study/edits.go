@@ -63,7 +63,7 @@ func (s Status) Deletable() bool { return s == Draft }
 
 // Archivable reports whether a study in status s may be archived (hidden
 // from the list, its data kept): one that takes no one any more.
-func (s Status) Archivable() bool { return s == Closed }
+func (s Status) Archivable() bool { return s == Closed || s == Complete }
 
 // Change is one field of a study that an edit changed, in words.
 type Change struct {
