@@ -135,11 +135,11 @@ type MonitorFilter struct {
 
 // MonitorView is the part of the study page that refreshes itself.
 type MonitorView struct {
-	Base      string
-	CSRF      string
-	Query     string // the current query string, kept across actions
-	Totals    []Setting
-	Pool      []Setting // nil for a fixed study
+	Base   string
+	CSRF   string
+	Query  string // the current query string, kept across actions
+	Totals []Setting
+	Pool   []Setting // nil for a fixed study
 	// Slots of a pool study: answers still needed (free), held by people
 	// still working, and done; nil for a fixed study or a draft.
 	Slots []Setting
@@ -147,12 +147,12 @@ type MonitorView struct {
 	// waiting could free places or slots ("" while it has room).
 	Availability string
 	Rows         []ParticipantRow
-	Total     int // participants matching the filter
-	From, To  int // 1-based range shown
-	PrevURL   string
-	NextURL   string
-	SortLinks []SortLink
-	Updated   string
+	Total        int // participants matching the filter
+	From, To     int // 1-based range shown
+	PrevURL      string
+	NextURL      string
+	SortLinks    []SortLink
+	Updated      string
 	// Prolific: the study is linked, so a rejection goes to Prolific and
 	// needs a category and a reason of at least 100 characters.
 	Prolific   bool

@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"math"
-	"slices"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
