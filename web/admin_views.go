@@ -20,9 +20,10 @@ type LoginView struct {
 // AdminErrorView is an error on an experimenter page.
 type AdminErrorView struct {
 	AdminPage
-	Status  int
-	Message string
-	Back    string
+	Status   int
+	Message  string
+	Link     string // the way forward; "" for none
+	LinkText string
 }
 
 // StudyRow is a line of the study list.
@@ -108,6 +109,7 @@ type StudyView struct {
 	Monitor     MonitorView
 	Prolific    ProlificPanelView // prolific.templ
 	Bulk        BulkApproveView
+	Undo        UndoView // reviews that can be taken back (admin_review.templ)
 	// Actions on the study as a whole (issue 16): edit (all of a draft, or
 	// places, time and texts of a running study), duplicate, delete a
 	// draft, archive a closed study; and the log of its changes.
@@ -128,6 +130,8 @@ type ChangeRow struct {
 type MonitorFilter struct {
 	Status string
 	PID    string
+	Checks string // "failed", "passed" or "" (attention checks)
+	Flags  string // "flagged", "clean" or "" (answers flagged on the trial page)
 	Sort   string
 	Desc   bool
 	Page   int
@@ -190,6 +194,10 @@ type ParticipantRow struct {
 	CanReturn      bool
 	CanReject      bool
 	CanApprove     bool
+	// Look says why the participant needs a look before an approval
+	// (study.ParticipantFacts.LookReasons); "" when they do not.
+	Look       string
+	FlaggedAny bool // one or more answers flagged
 }
 
 // BatchRow is a line of the list of bonus batches.
@@ -215,4 +223,5 @@ type PayoutsView struct {
 	Batches     []BatchRow
 	NewBatch    string // the download of a batch just made, "" otherwise
 	NewBatchNum int
+	Undo        UndoView // mark-paids that can be taken back (admin_review.templ)
 }

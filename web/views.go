@@ -10,9 +10,13 @@ type Page struct {
 // ConsentView is the consent page.
 type ConsentView struct {
 	Page
-	Text   string
-	Action string // where the form goes
-	Method string // "post", or "get" in a preview, which records nothing
+	Text string
+	// TimeLimitMinutes is the study's time limit, stated before consent;
+	// ReservationMinutes how soon the first answer must come (0: not said).
+	TimeLimitMinutes   int
+	ReservationMinutes int
+	Action             string // where the form goes
+	Method             string // "post", or "get" in a preview, which records nothing
 }
 
 // DeclinedView is shown to someone who does not consent.
@@ -54,6 +58,14 @@ type TrialView struct {
 	// picture, please press No."); "" on an ordinary trial.
 	Instruction string
 	MinViewMs   int // the answers stay off this long after the picture is painted
+	// TimeLeft is the time left as text ("" in a preview, which has no
+	// limit); the script counts SecondsLeft down, shows the warning at
+	// WarnSeconds and goes to TimeUpURL at zero. Warn: already warned.
+	TimeLeft    string
+	SecondsLeft int
+	WarnSeconds int
+	Warn        bool
+	TimeUpURL   string
 }
 
 // EndView thanks the participant and sends them back to Prolific.
@@ -65,6 +77,22 @@ type EndView struct {
 	Correct       int
 	Counted       int
 	CompletionURL string
+	Code          string // the completion code, shown as text
+	// ScoreShown: the score and bonus may be shown (study.Participant.ScoreShown);
+	// otherwise BonusRule says how the bonus is worked out.
+	ScoreShown bool
+	BonusRule  string
+}
+
+// TimeUpView is the page past the time limit.
+type TimeUpView struct {
+	Page
+	LimitMinutes       int
+	Answered           int
+	Total              int
+	Released           bool // the place was given back before the limit (reservation window, Prolific)
+	ReservationMinutes int
+	ProlificURL        string
 }
 
 // ErrorView explains what went wrong and what to do.

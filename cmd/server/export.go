@@ -9,13 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/postgres"
-	"github.com/cubelab/cubelab/internal/study"
-	"github.com/cubelab/cubelab/internal/task"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // exportConfig is the export command's configuration.
@@ -37,7 +35,8 @@ Writes a fine-tuning data set (images, training files, dataset card README.md) a
 
 func parseExport(args []string, e env) (exportConfig, error) {
 	var c exportConfig
-	var studies, source, format, ties, domains, sizes, splits, exclude string
+	var q export.Request
+	var studies, domains, sizes, splits string
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -46,13 +45,13 @@ func parseExport(args []string, e env) (exportConfig, error) {
 	}
 	fs.StringVar(&c.databaseURL, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	fs.StringVar(&studies, "study", "", "studies whose answers are exported, by slug, comma-separated")
-	fs.StringVar(&c.sel.Set, "set", "", "stimulus set whose items are exported with their ground truth (--source truth)")
-	fs.StringVar(&source, "source", "", "label source: every, majority, collected or truth")
-	fs.StringVar(&format, "format", "", "format: trl, llamafactory, messages, imagefolder, csv or openai")
-	fs.StringVar(&exclude, "exclude", "", "exclusion rule for this export, overriding each study's (e.g. checks>=1,run>=20)")
-	fs.StringVar(&ties, "ties", string(export.DropTies), "majority ties: drop or coin")
-	fs.Uint64Var(&c.opts.Seed, "seed", export.DefaultSeed, "seed of the train/validation split and of the tie coin")
-	fs.Float64Var(&c.opts.ValidationFraction, "val", 0.1, "share of images in the validation split, 0 <= f < 1")
+	fs.StringVar(&q.Set, "set", "", "stimulus set whose items are exported with their ground truth (--source truth)")
+	fs.StringVar(&q.Source, "source", "", "label source: every, majority, collected or truth")
+	fs.StringVar(&q.Format, "format", "", "format: trl, llamafactory, messages, imagefolder, csv or openai")
+	fs.StringVar(&q.Exclude, "exclude", "", "exclusion rule for this export, overriding each study's (e.g. checks>=1,run>=20)")
+	fs.StringVar(&q.Ties, "ties", string(export.DropTies), "majority ties: drop or coin")
+	fs.StringVar(&q.Seed, "seed", strconv.Itoa(export.DefaultSeed), "seed of the train/validation split and of the tie coin")
+	fs.StringVar(&q.Val, "val", strconv.FormatFloat(export.DefaultValidation, 'g', -1, 64), "share of images in the validation split, 0 <= f < 1")
 	fs.StringVar(&domains, "domain", "", "only these tasks: tower, pyramid, pyramid-removed (comma-separated)")
 	fs.StringVar(&sizes, "sizes", "", "only these sizes: N, N-M or a list such as 2,3,5")
 	fs.StringVar(&splits, "split", "", "only items of these stimulus-set splits (comma-separated)")
@@ -63,99 +62,33 @@ func parseExport(args []string, e env) (exportConfig, error) {
 		}
 		return c, fmt.Errorf("%w: export: %v", errUsage, err)
 	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: export: "+format, append([]any{errUsage}, args...)...)
-	}
 	if fs.NArg() > 0 {
-		return c, bad("unexpected arguments %q", fs.Args())
+		return c, fmt.Errorf("%w: export: unexpected arguments %q", errUsage, fs.Args())
 	}
-	var err error
-	c.sel.Studies = list(studies)
-	switch {
-	case len(c.sel.Studies) > 0 && c.sel.Set != "":
-		return c, bad("--study and --set exclude each other: export the answers of studies, or the ground truth of a set")
-	case len(c.sel.Studies) == 0 && c.sel.Set == "":
-		return c, bad("--study or --set is required")
+	q.Studies, q.Domains, q.Sizes, q.Splits = export.List(studies), export.List(domains), export.List(sizes), export.List(splits)
+	checked, err := q.Check()
+	if err != nil {
+		return c, fmt.Errorf("%w: export: %s", errUsage, flagProblem(err))
 	}
-	if source == "" {
-		return c, bad("--source is required (every, majority, collected or truth)")
-	}
-	if c.opts.Source, err = export.ParseSource(source); err != nil {
-		return c, bad("--source: %v", strings.TrimPrefix(err.Error(), "export: "))
-	}
-	if c.sel.Set != "" && c.opts.Source != export.GroundTruth {
-		return c, bad("--set has no answers: it needs --source truth, or use --study for human labels")
-	}
-	if format == "" {
-		return c, bad("--format is required (trl, llamafactory, messages, imagefolder, csv or openai)")
-	}
-	if c.opts.Format, err = export.ParseFormat(format); err != nil {
-		return c, bad("--format: %v", strings.TrimPrefix(err.Error(), "export: "))
-	}
-	if c.opts.Ties, err = export.ParseTies(ties); err != nil {
-		return c, bad("--ties: %v", strings.TrimPrefix(err.Error(), "export: "))
-	}
-	if v := c.opts.ValidationFraction; !(v >= 0 && v < 1) {
-		return c, bad("--val %v: want a share of images from 0 up to, not including, 1", v)
-	}
-	for _, d := range list(domains) {
-		dom, err := task.ParseDomain(d)
-		if err != nil {
-			return c, bad("--domain %q: want tower, pyramid or pyramid-removed", d)
-		}
-		c.sel.Filter.Domains = append(c.sel.Filter.Domains, dom)
-	}
-	if c.sel.Filter.Sizes, err = parseSizes(sizes); err != nil {
-		return c, bad("--sizes: %v", err)
-	}
-	c.sel.Filter.SetSplits = list(splits)
-	if exclude != "" {
-		rule, err := study.ParseExclusion(exclude)
-		if err != nil {
-			return c, bad("--exclude: %s", study.ErrorMessage(err))
-		}
-		c.sel.Exclude = &rule
-	}
+	c.sel = postgres.ExportSelection{Studies: checked.Studies, Set: checked.Set, Filter: checked.Options.Filter, Exclude: checked.Exclude}
+	c.opts = checked.Options
 	if c.out == "" {
-		return c, bad("--out FILE.zip is required")
+		return c, fmt.Errorf("%w: export: --out FILE.zip is required", errUsage)
 	}
 	if c.databaseURL == "" {
 		return c, errors.New("export: no database: set --database-url or DATABASE_URL")
 	}
-	c.opts.Filter = c.sel.Filter
-	c.opts.Filter.Studies = c.sel.Studies
 	return c, nil
 }
 
-// list splits a comma-separated flag, dropping empty items.
-func list(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
+// flagProblem is a refusal as the command line shows it: the field at fault
+// named as its flag, then the message.
+func flagProblem(err error) string {
+	var p *problem.Error
+	if errors.As(err, &p) && p.Field != "" {
+		return "--" + p.Field + ": " + p.Message
 	}
-	return out
-}
-
-// parseSizes reads "", "3", "2-4" or "2,3,5" (ranges may appear in a list).
-func parseSizes(s string) ([]int, error) {
-	var sizes []int
-	for _, f := range list(s) {
-		lo, hi, isRange := strings.Cut(f, "-")
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := a, error(nil)
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 1 || b < a || b-a > 1000 {
-			return nil, fmt.Errorf("%q: want N, N-M or a list such as 2,3,5 (whole numbers from 1)", f)
-		}
-		for n := a; n <= b; n++ {
-			sizes = append(sizes, n)
-		}
-	}
-	return sizes, nil
+	return problem.Message(err)
 }
 
 // runExport streams the selected rows from the database into a ZIP. The ZIP

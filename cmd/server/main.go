@@ -47,6 +47,7 @@ commands:
   models     import model outputs, write batch inputs, query an endpoint
   analyze    print a study's comparison of people and models
   export     write a fine-tuning data set as a ZIP
+  plan       find the participants a kappa's interval needs (no database)
 
 Run "server COMMAND -h" for a command's flags.`
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, e env) error {
 		return runAnalyze(ctx, args, e)
 	case "export":
 		return runExport(ctx, args, e)
+	case "plan":
+		return runPlan(ctx, args, e)
 	case "help", "-h", "--help":
 		fmt.Fprintln(e.stdout, usage)
 		return nil

@@ -142,21 +142,12 @@ func runModelsImport(ctx context.Context, args []string, e env) error {
 	}
 	for _, r := range sum.Runs {
 		fmt.Fprintf(e.stdout, "imported %s on set %s: %d outputs, %d flagged, %d without a Yes/No answer\n",
-			runLabel(r), r.Set, r.Outputs, r.Flagged, r.NoAnswer)
+			r.Label(), r.Set, r.Outputs, r.Flagged, r.NoAnswer)
 	}
 	if sum.Replaced > 0 {
 		fmt.Fprintf(e.stdout, "replaced %d run(s) imported before\n", sum.Replaced)
 	}
 	return nil
-}
-
-// runLabel names a run in messages.
-func runLabel(r postgres.ModelRun) string {
-	s := r.Model
-	if r.Condition != "" {
-		s += " (" + r.Condition + ")"
-	}
-	return fmt.Sprintf("%s seed %d", s, r.Seed)
 }
 
 func runModelsBatchInput(ctx context.Context, args []string, e env) error {

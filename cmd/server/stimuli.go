@@ -88,7 +88,7 @@ func (f setFlags) options(defaultSizes bool) (stimulus.GenerateOptions, error) {
 			sizes = fmt.Sprintf("%d-%d", cubeworld.MinPyramidRows, cubeworld.MaxPyramidRows)
 		}
 	}
-	ss, err := parseSizes(sizes) // shared with export (export.go)
+	ss, err := task.ParseSizes(strings.Split(sizes, ","))
 	if err == nil && len(ss) == 0 {
 		err = errors.New("required, e.g. 2-4")
 	}

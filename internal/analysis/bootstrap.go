@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/fnv"
 	"math"
@@ -81,6 +82,13 @@ func chunkStream(key uint64, chunk int) uint64 {
 // same seed and data give the same numbers on any machine, with any number of
 // workers, and whichever other jobs run beside it.
 func runJobs(jobs []*job, seed uint64, workers int) {
+	_ = runJobsContext(context.Background(), jobs, seed, workers)
+}
+
+// runJobsContext is runJobs that stops when ctx is done: no chunk starts
+// after that, the chunks under way finish (a chunk is 500 resamples, a few
+// milliseconds), and it returns ctx's error with the jobs' output unfinished.
+func runJobsContext(ctx context.Context, jobs []*job, seed uint64, workers int) error {
 	type chunk struct {
 		j, from, to int
 		stream      uint64
@@ -101,17 +109,27 @@ func runJobs(jobs []*job, seed uint64, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for c := range next {
+				if ctx.Err() != nil {
+					continue // the feeder may have handed it over as ctx ended
+				}
 				d := newDrawer(seed, c.stream)
 				jb := jobs[c.j]
 				jb.fill(d, c.from, c.to, jb.out)
 			}
 		})
 	}
+	done := ctx.Done()
+feed:
 	for _, c := range chunks {
-		next <- c
+		select {
+		case next <- c:
+		case <-done:
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
+	return ctx.Err()
 }
 
 // parallel calls every f on up to workers goroutines (GOMAXPROCS when 0).

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"iter"
 	"math"
@@ -94,6 +95,13 @@ type modelKey struct{ model, condition string }
 // condition, with bootstrap intervals. Attention-check items and excluded
 // observers are dropped first.
 func Analyze(m *Matrix, opt Options) (*Report, error) {
+	return AnalyzeContext(context.Background(), m, opt)
+}
+
+// AnalyzeContext is Analyze that stops when ctx is done (a report nobody
+// waits for any more), between models and between bootstrap chunks, and
+// then returns ctx's error and no report.
+func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -189,6 +197,9 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
 
 		for _, mk := range modelOrder {
+			if err := ctx.Err(); err != nil {
+				return nil, err // each model costs a pass over every person
+			}
 			runs := models[mk]
 			mr := ModelResult{Model: mk.model, Condition: mk.condition, Accuracy: pooledAccuracy(runs, mask)}
 			for _, r := range runs {
@@ -234,7 +245,9 @@ func Analyze(m *Matrix, opt Options) (*Report, error) {
 	mj, mf := meanJobs(means, opt.Resamples)
 	tj, tf := truthJobs(truths, opt.Resamples)
 	jobs, finish = append(append(jobs, mj...), tj...), append(append(finish, mf...), tf...)
-	runJobs(jobs, opt.Seed, opt.Workers)
+	if err := runJobsContext(ctx, jobs, opt.Seed, opt.Workers); err != nil {
+		return nil, err
+	}
 	// Each finish sets its own estimate (two percentiles of 10,000 values).
 	parallel(finish, opt.Workers)
 	return rep, nil

@@ -528,3 +528,42 @@ func gammaDraw(rng *rand.Rand, a float64) float64 {
 		}
 	}
 }
+
+// PilotInput takes a plan's numbers from a pilot's report: the people's
+// accuracy and human-human kappa of g (one task over all its sizes), its
+// items, and, when m is not nil, that model's accuracy and model-human
+// kappa. Estimates the generative model cannot take are moved to the
+// nearest it can, and each move is said in the notes: a negative
+// human-human kappa becomes 0, accuracies are kept inside (0, 1), and a
+// model-human kappa is 0 when the human-human one is.
+func PilotInput(in PlanInput, g Group, m *ModelResult) (PlanInput, []string) {
+	var notes []string
+	inside := func(what string, p float64) float64 {
+		q := min(0.999, max(0.001, p))
+		if q != p {
+			notes = append(notes, fmt.Sprintf("The pilot's %s, %.3f, is taken as %.3f: the planner needs it strictly between 0 and 1.", what, p, q))
+		}
+		return math.Round(q*1000) / 1000
+	}
+	in.Items = g.Items
+	in.HumanAccuracy = inside("people's accuracy", g.HumanAccuracy.P)
+	in.HumanHuman = 0
+	if g.HumanHuman.Defined {
+		in.HumanHuman = math.Round(max(0, min(0.99, g.HumanHuman.Mean))*1000) / 1000
+		if g.HumanHuman.Mean < 0 {
+			notes = append(notes, fmt.Sprintf("The pilot's human-human kappa, %.3f, is below 0; the plan takes 0 (errors independent of the item).", g.HumanHuman.Mean))
+		}
+	}
+	if m != nil {
+		in.ModelAccuracy = inside("model's accuracy", m.Accuracy.P)
+		in.ModelHuman = 0
+		if m.ModelHuman.Defined {
+			in.ModelHuman = math.Round(max(-0.99, min(0.99, m.ModelHuman.Mean))*1000) / 1000
+		}
+		if in.HumanHuman == 0 && in.ModelHuman != 0 {
+			notes = append(notes, fmt.Sprintf("The pilot's model-human kappa, %.3f, is taken as 0: with a human-human kappa of 0 the items do not differ in difficulty.", in.ModelHuman))
+			in.ModelHuman = 0
+		}
+	}
+	return in, notes
+}

@@ -153,10 +153,6 @@ func (f Filter) keep(a *Answer) bool {
 		(len(f.SetSplits) == 0 || slices.Contains(f.SetSplits, a.SetSplit))
 }
 
-// DefaultSeed is the seed of an export that names none: the command line's
-// --seed and the export form start from it, so both give the same split.
-const DefaultSeed uint64 = 0
-
 // Options configure one export.
 type Options struct {
 	Source             Source

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -252,10 +253,10 @@ func (c *Client) outputLine(id, requestID string, resp []byte) ([]byte, error) {
 		idj, idj, rid, compact.Bytes())
 	opt := Options{Name: "response", Model: c.Model}
 	opt.defaults()
-	p := &parser{opt: opt, errs: &Errors{}, seen: map[rowKey]int{}}
+	p := &parser{opt: opt, errs: &problem.Lines{}, seen: map[rowKey]int{}}
 	p.batchLine(bytes.TrimSuffix(line, []byte("\n")), 1)
 	if len(p.errs.List) > 0 {
-		return nil, &permanentError{"response does not import: " + p.errs.List[0].Error()}
+		return nil, &permanentError{"response does not import: " + p.errs.List[0].String()}
 	}
 	return line, nil
 }

@@ -27,6 +27,5 @@ qwen2-vl-7b,towers 2-4,1,tower-0003,-1.6,
 	// tower-0001 Yes P(Yes)=0.900 coverage=1.000 flags=""
 	// tower-0002 No P(Yes)=0.050 coverage=1.000 flags=""
 	// tower-0003 Yes P(Yes)=1.000 coverage=0.202 flags="low-coverage,missing-no"
-	// modelout: 1 error(s)
-	//   bad.csv:2: p_yes: 1.5 is not a probability
+	// bad.csv:2: p_yes: 1.5 is not a probability
 }

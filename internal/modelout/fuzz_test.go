@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // checkParse holds for any input: rows or an error, never both, and every row
@@ -15,7 +17,7 @@ func checkParse(t *testing.T, data []byte, f Format) {
 	if (rows == nil) == (err == nil) {
 		t.Fatalf("rows %d, err %v", len(rows), err)
 	}
-	var errs *Errors
+	var errs *problem.Lines
 	if err != nil && !errors.As(err, &errs) && !errors.Is(err, ErrEmpty) {
 		t.Fatalf("unexpected error type: %v", err)
 	}

@@ -150,49 +150,6 @@ func (o *Options) defaults() {
 	}
 }
 
-// LineError is one problem in the input, located by line and field.
-type LineError struct {
-	File  string
-	Line  int
-	Field string // column or JSON path; empty when the whole line is wrong
-	Msg   string
-}
-
-func (e *LineError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
-
-// Errors are every problem found, up to Options.MaxErrors; Truncated says more were skipped.
-type Errors struct {
-	List      []*LineError
-	Truncated bool
-}
-
-func (e *Errors) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "modelout: %d error(s)", len(e.List))
-	if e.Truncated {
-		b.WriteString(" (more not shown)")
-	}
-	for _, le := range e.List {
-		b.WriteString("\n  ")
-		b.WriteString(le.Error())
-	}
-	return b.String()
-}
-
-// Unwrap lets errors.As find a single LineError.
-func (e *Errors) Unwrap() []error {
-	out := make([]error, len(e.List))
-	for i, le := range e.List {
-		out[i] = le
-	}
-	return out
-}
-
 // ErrEmpty is returned for an input without a single row.
 var ErrEmpty = errors.New("modelout: no rows")
 

@@ -11,10 +11,12 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // Parse reads every row of a model output file. It is all-or-nothing: on any
-// problem it returns no rows and an *Errors naming file, line and field of each
+// problem it returns no rows and a *problem.Lines naming file, line and field of each
 // problem (up to Options.MaxErrors).
 //
 // CSV: a header row, then one row per answer; columns (any order, others
@@ -29,7 +31,7 @@ import (
 // Batch output: the OpenAI batch output JSONL (see parseBatchLine).
 func Parse(r io.Reader, opt Options) ([]Row, error) {
 	opt.defaults()
-	p := &parser{opt: opt, errs: &Errors{}, seen: map[rowKey]int{}}
+	p := &parser{opt: opt, errs: &problem.Lines{}, seen: map[rowKey]int{}}
 	lr := newLineReader(r, opt.MaxLineBytes)
 	format := opt.Format
 	first := true
@@ -70,7 +72,7 @@ func Parse(r io.Reader, opt Options) ([]Row, error) {
 		case BatchOutput:
 			p.batchLine(line, n)
 		}
-		if p.errs.Truncated {
+		if p.errs.More {
 			break // the cap is reached and more are coming: enough to go on
 		}
 	}
@@ -108,7 +110,7 @@ type rowKey struct {
 
 type parser struct {
 	opt      Options
-	errs     *Errors
+	errs     *problem.Lines
 	rows     []Row
 	seen     map[rowKey]int // line of each row, to report duplicates
 	cols     map[string]int // CSV header: column of each name
@@ -117,11 +119,7 @@ type parser struct {
 }
 
 func (p *parser) fail(line int, field, format string, args ...any) {
-	if len(p.errs.List) >= p.opt.MaxErrors {
-		p.errs.Truncated = true
-		return
-	}
-	p.errs.List = append(p.errs.List, &LineError{File: p.opt.Name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	p.errs.Add(p.opt.MaxErrors, p.opt.Name, line, field, format, args...)
 }
 
 // fillIdentity applies Options to the model, condition and seed a row named

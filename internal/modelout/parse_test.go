@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -79,7 +80,7 @@ func TestBatchErrorLine(t *testing.T) {
 	f, _ := os.Open("testdata/batch_output_error.jsonl")
 	defer f.Close()
 	rows, err := Parse(f, Options{Name: "out.jsonl"})
-	var errs *Errors
+	var errs *problem.Lines
 	if rows != nil || !errors.As(err, &errs) || len(errs.List) != 1 {
 		t.Fatalf("rows %v err %v", rows, err)
 	}
@@ -186,7 +187,7 @@ func TestErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.opt.Name = "f.csv"
 			rows, err := Parse(strings.NewReader(c.in), c.opt)
-			var errs *Errors
+			var errs *problem.Lines
 			if rows != nil || !errors.As(err, &errs) {
 				t.Fatalf("rows %v, err %v", rows, err)
 			}
@@ -205,16 +206,16 @@ func TestAllErrorsUpToCap(t *testing.T) {
 		b.WriteString("m,s" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ",bad\n")
 	}
 	_, err := Parse(strings.NewReader(b.String()), Options{MaxErrors: 10})
-	var errs *Errors
-	if !errors.As(err, &errs) || len(errs.List) != 10 || !errs.Truncated {
+	var errs *problem.Lines
+	if !errors.As(err, &errs) || len(errs.List) != 10 || !errs.More {
 		t.Fatalf("%v", err)
 	}
 	_, err = Parse(strings.NewReader(b.String()), Options{MaxErrors: 30})
-	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.Truncated {
+	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.More {
 		t.Fatalf("exactly at the cap is not truncated: %v", err)
 	}
 	_, err = Parse(strings.NewReader(b.String()), Options{})
-	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.Truncated {
+	if !errors.As(err, &errs) || len(errs.List) != 30 || errs.More {
 		t.Fatalf("want all 30: %v", err)
 	}
 	if _, err := Parse(strings.NewReader("\n\n"), Options{}); !errors.Is(err, ErrEmpty) {

@@ -22,6 +22,11 @@ type MatrixSelection struct {
 	// Exclude overrides each study's exclusion rule for this analysis; nil
 	// applies each study's own.
 	Exclude *study.Exclusion
+	// Models, when not nil, limits the model runs read to these models and
+	// conditions (every seed of each); nil reads every run on the set. A
+	// report reads only the runs it shows, so its cost does not grow with
+	// the runs stored.
+	Models []analysis.Condition
 }
 
 // MatrixInfo says what went into a matrix and what was left out, so that a
@@ -34,7 +39,7 @@ type MatrixInfo struct {
 	Humans          int    `json:"humans"`           // completed or approved participants
 	Rejected        int    `json:"rejected"`         // rejected participants, excluded
 	Unfinished      int    `json:"unfinished"`       // started, returned or timed out: not counted
-	ModelRuns       int    `json:"model_runs"`
+	ModelRuns       int    `json:"model_runs"` // runs on the set, read or not (MatrixSelection.Models)
 	// Exclusion is the rule applied, in words; Excluded lists the finished
 	// participants it left out and why (they are not among Humans).
 	Exclusion string           `json:"exclusion"`
@@ -103,7 +108,7 @@ func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.
 		if err := loadHumans(ctx, tx, m, index, studyIDs, sel.Exclude, &info); err != nil {
 			return err
 		}
-		return loadModels(ctx, tx, m, index, setID, &info)
+		return loadModels(ctx, tx, m, index, setID, sel.Models, &info)
 	})
 	if err != nil {
 		return nil, MatrixInfo{}, err
@@ -258,15 +263,27 @@ func studyExclusion(ctx context.Context, q pgx.Tx, studyID uuid.UUID, override *
 	return study.ParseExclusion(text)
 }
 
-// loadModels adds every run on the set, one observer per run.
-func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, setID uuid.UUID, info *MatrixInfo) error {
+// loadModels adds every run on the set (of the given models and
+// conditions only, when only is not nil), one observer per run.
+func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[string]int, setID uuid.UUID, only []analysis.Condition, info *MatrixInfo) error {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM model_runs WHERE set_id = $1`, setID).Scan(&info.ModelRuns); err != nil {
+		return fmt.Errorf("postgres: matrix model runs: %w", err)
+	}
+	var models, conditions []string // NULL arrays: no limit
+	if only != nil {
+		models, conditions = make([]string, len(only)), make([]string, len(only))
+		for i, c := range only {
+			models[i], conditions[i] = c.Model, c.Condition
+		}
+	}
 	rows, err := tx.Query(ctx, `
 		SELECT r.id, r.model, r.condition, r.seed, s.ext_id, o.p_yes
 		FROM model_runs r
 		JOIN model_outputs o ON o.run_id = r.id
 		JOIN stimuli s ON s.id = o.stimulus_id
-		WHERE r.set_id = $1
-		ORDER BY r.model, r.condition, r.seed`, setID)
+		WHERE r.set_id = $1 AND ($2::text[] IS NULL
+		  OR (r.model, r.condition) IN (SELECT * FROM unnest($2::text[], $3::text[])))
+		ORDER BY r.model, r.condition, r.seed`, setID, models, conditions)
 	if err != nil {
 		return fmt.Errorf("postgres: matrix model outputs: %w", err)
 	}
@@ -299,7 +316,6 @@ func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("postgres: matrix model outputs: %w", err)
 	}
-	info.ModelRuns = len(observers)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/modelout"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -42,6 +43,16 @@ type ModelRun struct {
 	NoAnswer   int // rows whose answer is neither Yes nor No
 }
 
+// Label names the run as people read it: "model (condition) seed N", the
+// condition left out when there is none.
+func (r ModelRun) Label() string {
+	s := r.Model
+	if r.Condition != "" {
+		s += " (" + r.Condition + ")"
+	}
+	return fmt.Sprintf("%s seed %d", s, r.Seed)
+}
+
 // ImportSummary is what an import stored.
 type ImportSummary struct {
 	Runs     []ModelRun
@@ -56,7 +67,7 @@ type runKey struct {
 
 // ImportModelOutputs stores every run of in, all or nothing, in one
 // transaction. Problems with the rows themselves (a stimulus id not in the
-// set, a stimulus answered twice in one run) come back as *modelout.Errors
+// set, a stimulus answered twice in one run) come back as *problem.Lines
 // naming line and field, like the parser's; a run stored before is a
 // conflict unless in.Replace is set.
 func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportSummary, error) {
@@ -74,13 +85,9 @@ func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportS
 	}
 
 	// Check every row before writing anything, and report all problems at once.
-	var problems modelout.Errors
+	var problems problem.Lines
 	fail := func(line int, field, format string, args ...any) {
-		if len(problems.List) >= modelout.DefaultMaxErrors {
-			problems.Truncated = true
-			return
-		}
-		problems.List = append(problems.List, &modelout.LineError{File: in.SourceFile, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+		problems.Add(modelout.DefaultMaxErrors, in.SourceFile, line, field, format, args...)
 	}
 	var order []runKey
 	runs := map[runKey][]int{} // row indexes of each run

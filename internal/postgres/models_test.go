@@ -11,6 +11,7 @@ import (
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -132,7 +133,7 @@ qwen,,2,t04,,
 		// stored, even though line 2 is fine.
 		rows := parseCSV(t, "model,seed,stimulus_id,p_yes\nnew,1,t01,0.2\nnew,1,t99,0.3\nnew,1,x,0.4\n")
 		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "mset", SourceFile: "bad.csv", Rows: rows})
-		var errs *modelout.Errors
+		var errs *problem.Lines
 		if !errors.As(err, &errs) || len(errs.List) != 2 {
 			t.Fatalf("err = %v, want two line errors", err)
 		}
@@ -150,7 +151,7 @@ qwen,,2,t04,,
 	t.Run("ErrTooLong", func(t *testing.T) {
 		rows := parseCSV(t, "model,condition,stimulus_id,p_yes\nm,"+strings.Repeat("c", 201)+",t01,0.2\n")
 		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "mset", Rows: rows})
-		var errs *modelout.Errors
+		var errs *problem.Lines
 		if !errors.As(err, &errs) || errs.List[0].Field != "condition" || errs.List[0].Line != 2 {
 			t.Errorf("err = %v, want line 2, condition", err)
 		}

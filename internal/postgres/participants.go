@@ -15,12 +15,14 @@ import (
 // participantColumns are read by scanParticipant, in this order.
 const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
 	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
-	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run, p.text_version`
+	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run,
+	p.prolific_verified = 'verified', p.text_version`
 
 func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
 		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
-		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.TextVersion}, extra...)...)
+		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified,
+		&p.TextVersion}, extra...)...)
 }
 
 // Join finds or creates the participant (st, params.PID) and ties a new
@@ -243,10 +245,11 @@ func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int
 
 // trialReturning is what a statement showing a trial returns about it (t the
 // trial, s its stimulus, st the study), read by trialTargets.
-const trialReturning = `s.domain, t.is_attention_check, COALESCE(t.instructed_answer, ''), st.min_view_ms`
+const trialReturning = `s.domain, t.is_attention_check, COALESCE(t.instructed_answer, ''), st.min_view_ms,
+	p.started_at + st.time_limit_minutes * interval '1 minute'`
 
 func trialTargets(t *study.Trial) []any {
-	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs}
+	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs, &t.Deadline}
 }
 
 // TrialStimulus returns the stimulus of the participant's trial at position

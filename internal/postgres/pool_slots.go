@@ -242,36 +242,47 @@ const (
 // reason for a rejection; returning and rejecting free all the participant's
 // pool slots in the same transaction.
 func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uuid.UUID, a Action, reason string) error {
+	if err := checkAction(a, reason); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error { return actOn(ctx, tx, studyID, participantID, a, reason) })
+}
+
+// checkAction refuses an unknown action, or a rejection without a reason.
+func checkAction(a Action, reason string) error {
 	if !a.Known() {
 		return study.Errorf(study.EINVALID, "Unknown action %q.", a)
 	}
-	from, to := statusTexts(a.From()), a.To()
 	if a.NeedsReason() && reason == "" {
 		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var cur study.ParticipantStatus
-		err := tx.QueryRow(ctx, `SELECT status FROM participants WHERE id = $1 AND study_id = $2 FOR UPDATE`,
-			participantID, studyID).Scan(&cur)
-		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
-		} else if err != nil {
-			return fmt.Errorf("postgres: participant: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = $3, status_changed_at = now()
-			WHERE id = $1 AND status = ANY($4)`, participantID, string(to), reason, from)
-		if err != nil {
-			return fmt.Errorf("postgres: participant status: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
-		}
-		if !a.FreesPlace() {
-			return nil
-		}
-		_, err = freeSlots(ctx, tx, []uuid.UUID{participantID})
-		return err
-	})
+	return nil
+}
+
+// actOn is ActOnParticipant in tx, the action checked already.
+func actOn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID, a Action, reason string) error {
+	from, to := statusTexts(a.From()), a.To()
+	var cur study.ParticipantStatus
+	err := tx.QueryRow(ctx, `SELECT status FROM participants WHERE id = $1 AND study_id = $2 FOR UPDATE`,
+		participantID, studyID).Scan(&cur)
+	if err == pgx.ErrNoRows {
+		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+	} else if err != nil {
+		return fmt.Errorf("postgres: participant: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = $3, status_changed_at = now()
+		WHERE id = $1 AND status = ANY($4)`, participantID, string(to), reason, from)
+	if err != nil {
+		return fmt.Errorf("postgres: participant status: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
+	}
+	if !a.FreesPlace() {
+		return nil
+	}
+	_, err = freeSlots(ctx, tx, []uuid.UUID{participantID})
+	return err
 }
 
 // DeclineConsent marks a participant who declines consent as returned and
@@ -423,6 +434,8 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 type Totals struct {
 	Started        int
 	Completed      int // completed or approved
+	AwaitingReview int // finished, not yet approved or rejected (study.Approve.From)
+	Approved       int
 	Returned       int
 	TimedOut       int
 	Rejected       int
@@ -442,9 +455,12 @@ func (s *Store) StudyTotals(ctx context.Context, st study.Study) (Totals, error)
 			count(*) FILTER (WHERE status = `+sqlRejected+`),
 			COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
 				FILTER (WHERE `+counted("status")+`), 0),
-			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE `+counted("status")+`), 0)::bigint
+			COALESCE(sum($2::bigint + bonus_minor) FILTER (WHERE `+counted("status")+`), 0)::bigint,
+			count(*) FILTER (WHERE `+statusIn("status", study.Approve.From()...)+`),
+			count(*) FILTER (WHERE status = `+sqlText(study.Approve.To())+`)
 		FROM participants WHERE study_id = $1`, st.ID, st.Pay.BaseMinor).
-		Scan(&t.Started, &t.Completed, &t.Returned, &t.TimedOut, &t.Rejected, &medianSeconds, &t.CommittedMinor)
+		Scan(&t.Started, &t.Completed, &t.Returned, &t.TimedOut, &t.Rejected, &medianSeconds, &t.CommittedMinor,
+			&t.AwaitingReview, &t.Approved)
 	if err != nil {
 		return t, fmt.Errorf("postgres: totals: %w", err)
 	}

@@ -186,6 +186,8 @@ func (s *Store) ItemCount(ctx context.Context, st study.Study) (int, error) {
 type MonitorQuery struct {
 	Status string // "" for every status
 	PID    string // a prefix of the Prolific id; "" for all
+	Checks string // "failed": failed an attention check; "passed": failed none; "" for all
+	Flags  string // "flagged": an answer flagged on the trial page; "clean": none; "" for all
 	Sort   string // one of MonitorSorts
 	Desc   bool
 	Offset int
@@ -212,8 +214,40 @@ func monitorSort(key string) (expr string, ok bool) {
 		return "COALESCE(p.bonus_minor, -1)", true
 	case "correct":
 		return "p.n_correct", true
+	case "checks":
+		return checkFailuresSQL, true
+	case "flagged":
+		return "p.n_flagged", true
 	}
 	return "", false
+}
+
+// checkFailuresSQL counts the attention checks participant p answered
+// wrongly.
+const checkFailuresSQL = `(SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position)
+	WHERE r.participant_id = p.id AND t.is_attention_check AND NOT r.correct)`
+
+// monitorFilters are the conditions of the table's check and flag filters.
+var monitorFilters = map[string]string{
+	"checks=failed": checkFailuresSQL + " > 0", "checks=passed": checkFailuresSQL + " = 0",
+	"flags=flagged": "p.n_flagged > 0", "flags=clean": "p.n_flagged = 0",
+}
+
+// ValidFilter reports whether value is a value of the table's filter name
+// ("checks" or "flags").
+func ValidFilter(name, value string) bool { _, ok := monitorFilters[name+"="+value]; return ok }
+
+// monitorWhere is the WHERE condition on participants p of a study that
+// the table's filter selects, with its arguments ($1 to $3).
+func monitorWhere(studyID uuid.UUID, q MonitorQuery) (string, []any) {
+	where := `p.study_id = $1 AND ($2 = '' OR p.status = $2) AND ($3 = '' OR starts_with(p.prolific_pid, $3))`
+	if c, ok := monitorFilters["checks="+q.Checks]; ok {
+		where += " AND " + c
+	}
+	if c, ok := monitorFilters["flags="+q.Flags]; ok {
+		where += " AND " + c
+	}
+	return where, []any{studyID, q.Status, q.PID}
 }
 
 // ValidSort reports whether the table can sort on key.
@@ -250,9 +284,8 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		q.Limit = 50
 	}
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM participants p
-		WHERE p.study_id = $1 AND ($2 = '' OR p.status = $2) AND ($3 = '' OR starts_with(p.prolific_pid, $3))`,
-		studyID, q.Status, q.PID).Scan(&total); err != nil {
+	where, args := monitorWhere(studyID, q)
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM participants p WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("postgres: count participants: %w", err)
 	}
 	// key and dir come from the fixed map above, never from the request.
@@ -260,7 +293,7 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		WITH page AS (
 			SELECT p.id, row_number() OVER (ORDER BY `+key+` `+dir+`, p.id `+dir+`) AS rn
 			FROM participants p
-			WHERE p.study_id = $1 AND ($2 = '' OR p.status = $2) AND ($3 = '' OR starts_with(p.prolific_pid, $3))
+			WHERE `+where+`
 			ORDER BY `+key+` `+dir+`, p.id `+dir+`
 			OFFSET $4 LIMIT $5
 		)
@@ -277,7 +310,7 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		LEFT JOIN bonus_batch_items bi ON bi.participant_id = page.id
 		LEFT JOIN bonus_batches b ON b.id = bi.batch_id
 		ORDER BY page.rn`,
-		studyID, q.Status, q.PID, q.Offset, q.Limit)
+		append(args, q.Offset, q.Limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: participants: %w", err)
 	}

@@ -74,3 +74,8 @@ func ParseParams(q url.Values) (Params, error) {
 func CompletionURL(code string) string {
 	return "https://app.prolific.com/submissions/complete?cc=" + url.QueryEscape(code)
 }
+
+// SubmissionsURL is the participant's list of submissions on Prolific,
+// where a study is returned: the way back for someone who cannot complete
+// (past the time limit), who must not be sent the completion code.
+const SubmissionsURL = "https://app.prolific.com/submissions"

@@ -70,7 +70,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 				_ = redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
-			s.adminError(w, r, err)
+			s.Error(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, ses)))
@@ -119,7 +119,7 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 			got := r.PostFormValue(csrfField)
 			if !s.sameOrigin(r) || ses.CSRFToken == "" ||
 				subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRFToken)) != 1 {
-				s.adminError(w, r, study.Errorf(study.EFORBIDDEN,
+				s.Error(w, r, study.Errorf(study.EFORBIDDEN,
 					"This form has expired or did not come from this site. Go back, reload the page and try again."))
 				return
 			}
@@ -128,32 +128,9 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 	})
 }
 
-// adminHandle turns an error-returning handler of the admin side into a
-// handler whose errors are shown inside the admin frame.
-func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.adminError(w, r, err)
-		}
-	}
-}
-
-// adminError writes err as an admin page with the status of its code.
-func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
-	status, title, msg := describe(err)
-	if status == http.StatusUnauthorized {
-		title = "Please log in"
-	}
-	if status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	ses := adminSession(r)
-	v := web.AdminErrorView{AdminPage: web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken},
-		Status: status, Message: msg, Back: "/admin/"}
-	if rerr := render(w, r, status, web.AdminError(v)); rerr != nil {
-		s.log.WarnContext(r.Context(), "writing an error page failed", "err", rerr)
-	}
-}
+// adminHandle is handle, for the admin routes (Error draws their refusals
+// inside the admin frame).
+func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc { return s.handle(h) }
 
 // safeNext keeps a post-login redirect on the admin side of this site.
 func safeNext(next string) string {

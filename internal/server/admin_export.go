@@ -1,13 +1,11 @@
 package server
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cubelab/cubelab/internal/export"
@@ -30,7 +28,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.ExportView, error) {
 	ctx := r.Context()
 	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form,
-		DefaultSeed: strconv.FormatUint(export.DefaultSeed, 10)}
+		DefaultSeed: strconv.Itoa(export.DefaultSeed)}
 	studies, err := s.store.Studies(ctx)
 	if err != nil {
 		return v, err
@@ -60,74 +58,20 @@ func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.E
 	return v, nil
 }
 
-// exportRequest reads a download's options from its query string; a value
-// missing from the form takes the form's default.
+// exportRequest reads a download's options from its query string, checked
+// by export.Request as the command line's are; a value missing from the
+// form takes the shared default.
 func exportRequest(q url.Values) (postgres.ExportSelection, export.Options, error) {
-	var sel postgres.ExportSelection
-	var opts export.Options
-	invalid := func(format string, args ...any) error { return study.Errorf(study.EINVALID, format, args...) }
-	sel.Studies = nonEmpty(q["study"])
-	sel.Set = q.Get("set")
-	var err error
-	if opts.Source, err = export.ParseSource(q.Get("source")); err != nil {
-		return sel, opts, invalid("Choose a label source: every answer, majority, as collected or ground truth.")
+	c, err := export.Request{
+		Studies: q["study"], Set: q.Get("set"), Source: q.Get("source"), Format: q.Get("format"),
+		Ties: q.Get("ties"), Val: q.Get("val"), Seed: q.Get("seed"),
+		Domains: q["domain"], Sizes: q["size"], Splits: q["split"], Exclude: q.Get("exclude"),
+	}.Check()
+	if err != nil {
+		return postgres.ExportSelection{}, export.Options{}, err
 	}
-	switch {
-	case len(sel.Studies) > 0 && sel.Set != "":
-		return sel, opts, invalid("Choose studies or a stimulus set, not both.")
-	case len(sel.Studies) == 0 && sel.Set == "":
-		return sel, opts, invalid("Choose at least one study, or a stimulus set for the ground truth.")
-	case sel.Set != "" && opts.Source != export.GroundTruth:
-		return sel, opts, invalid("A stimulus set has no answers: with a set, choose the ground truth as the label source.")
-	}
-	if opts.Format, err = export.ParseFormat(q.Get("format")); err != nil {
-		return sel, opts, invalid("Choose a format: TRL, LLaMA-Factory, chat messages, imagefolder, CSV or OpenAI.")
-	}
-	if opts.Ties, err = export.ParseTies(cmp.Or(q.Get("ties"), string(export.DropTies))); err != nil {
-		return sel, opts, invalid("Choose what to do with tied majorities: drop them or toss a coin.")
-	}
-	if opts.ValidationFraction, err = strconv.ParseFloat(cmp.Or(q.Get("val"), "0.1"), 64); err != nil ||
-		!(opts.ValidationFraction >= 0 && opts.ValidationFraction < 1) {
-		return sel, opts, invalid("The validation share must be a number from 0 up to, not including, 1.")
-	}
-	if opts.Seed, err = strconv.ParseUint(cmp.Or(q.Get("seed"), strconv.FormatUint(export.DefaultSeed, 10)), 10, 64); err != nil {
-		return sel, opts, invalid("The seed must be a whole number from 0.")
-	}
-	for _, d := range nonEmpty(q["domain"]) {
-		dom, err := task.ParseDomain(d)
-		if err != nil {
-			return sel, opts, invalid("There is no task %q.", d)
-		}
-		sel.Filter.Domains = append(sel.Filter.Domains, dom)
-	}
-	for _, f := range nonEmpty(q["size"]) {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			return sel, opts, invalid("A size must be a whole number from 1, not %q.", f)
-		}
-		sel.Filter.Sizes = append(sel.Filter.Sizes, n)
-	}
-	sel.Filter.SetSplits = nonEmpty(q["split"])
-	if ex := strings.TrimSpace(q.Get("exclude")); ex != "" {
-		rule, err := study.ParseExclusion(ex)
-		if err != nil {
-			return sel, opts, err
-		}
-		sel.Exclude = &rule
-	}
-	opts.Filter = sel.Filter
-	opts.Filter.Studies = sel.Studies
-	return sel, opts, nil
-}
-
-func nonEmpty(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
+	sel := postgres.ExportSelection{Studies: c.Studies, Set: c.Set, Filter: c.Options.Filter, Exclude: c.Exclude}
+	return sel, c.Options, nil
 }
 
 // exportFileName names the download after what it holds; slugs and set

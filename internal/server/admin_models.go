@@ -11,6 +11,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -114,7 +115,7 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 			}
 			for _, run := range sum.Runs {
 				v.Imported = append(v.Imported, fmt.Sprintf("Imported %s from %s on set %s: %d outputs, %d flagged, %d without a Yes/No answer.",
-					describeRun(run), name, run.Set, run.Outputs, run.Flagged, run.NoAnswer))
+					run.Label(), name, run.Set, run.Outputs, run.Flagged, run.NoAnswer))
 			}
 			if sum.Replaced > 0 {
 				v.Imported = append(v.Imported, fmt.Sprintf("%d run(s) imported before were replaced.", sum.Replaced))
@@ -122,18 +123,11 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 			return render(w, r, http.StatusOK, web.Models(v))
 		}
 	}
-	var lineErrs *modelout.Errors
+	var lineErrs *problem.Lines
 	switch code := study.ErrorCode(err); {
 	case errors.As(err, &lineErrs):
-		lines := make([]string, len(lineErrs.List))
-		for i, e := range lineErrs.List {
-			lines[i] = e.Error()
-		}
-		if lineErrs.Truncated {
-			lines = append(lines, "... and more; fix these first.")
-		}
 		return refuse(http.StatusUnprocessableEntity,
-			fmt.Sprintf("%s was not imported: nothing was stored. Problems by line and field:", name), lines)
+			fmt.Sprintf("%s was not imported: nothing was stored. Problems by line and field:", name), lineErrs.Strings())
 	case errors.Is(err, modelout.ErrEmpty):
 		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("%s holds no model outputs: nothing was stored.", name), nil)
 	case code == study.EINVALID || code == study.ECONFLICT || code == study.ENOTFOUND:
@@ -141,15 +135,6 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 		return refuse(status, study.ErrorMessage(err), nil)
 	}
 	return err
-}
-
-// describeRun names a run for a person.
-func describeRun(run postgres.ModelRun) string {
-	s := run.Model
-	if run.Condition != "" {
-		s += " (" + run.Condition + ")"
-	}
-	return fmt.Sprintf("%s, seed %d,", s, run.Seed)
 }
 
 // fileSafe keeps letters, digits, dot, dash and underscore of a name for a

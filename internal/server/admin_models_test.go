@@ -121,7 +121,7 @@ func TestAdminModelUpload(t *testing.T) {
 	})
 	t.Run("OK", func(t *testing.T) {
 		status, body := e.upload(t, c, form, "batch_output.jsonl", []byte(towersBatch(4)))
-		if status != http.StatusOK || !strings.Contains(body, "Imported gpt-4o, seed 0, from batch_output.jsonl on set towers-set: 4 outputs, 1 flagged, 1 without a Yes/No answer.") {
+		if status != http.StatusOK || !strings.Contains(body, "Imported gpt-4o seed 0 from batch_output.jsonl on set towers-set: 4 outputs, 1 flagged, 1 without a Yes/No answer.") {
 			t.Fatalf("%d:\n%s", status, body)
 		}
 		if !strings.Contains(body, `<td>batch_output.jsonl</td>`) {
@@ -347,7 +347,7 @@ func TestBrowserModels(t *testing.T) {
 		chromedp.Click("#upload"),
 		chromedp.WaitVisible("#upload-done"))
 	done, err := run(ctx, chromedp.Text("#upload-done"))
-	if err != nil || !strings.Contains(done, "Imported gpt-4o, seed 0, from batch_output.jsonl on set report-set: 12 outputs, 1 flagged") {
+	if err != nil || !strings.Contains(done, "Imported gpt-4o seed 0 from batch_output.jsonl on set report-set: 12 outputs, 1 flagged") {
 		t.Fatalf("after the upload: %q, %v", done, err)
 	}
 	adminShot(t, ctx, "models")

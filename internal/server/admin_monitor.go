@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/study"
@@ -31,6 +29,12 @@ func monitorFilter(q url.Values) web.MonitorFilter {
 	default:
 		f.Status = ""
 	}
+	if f.Checks = q.Get("checks"); !postgres.ValidFilter("checks", f.Checks) {
+		f.Checks = ""
+	}
+	if f.Flags = q.Get("flags"); !postgres.ValidFilter("flags", f.Flags) {
+		f.Flags = ""
+	}
 	if r := []rune(f.PID); len(r) > 24 {
 		f.PID = string(r[:24])
 	}
@@ -49,6 +53,12 @@ func filterQuery(f web.MonitorFilter) url.Values {
 	}
 	if f.PID != "" {
 		q.Set("pid", f.PID)
+	}
+	if f.Checks != "" {
+		q.Set("checks", f.Checks)
+	}
+	if f.Flags != "" {
+		q.Set("flags", f.Flags)
 	}
 	q.Set("sort", f.Sort)
 	if f.Desc {
@@ -79,8 +89,9 @@ func hourlyRate(baseMinor int64, d time.Duration) int64 {
 func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilter) (web.MonitorView, error) {
 	ctx := r.Context()
 	base := studyURL(st.ID)
-	rows, total, err := s.store.Participants(ctx, st.ID, postgres.MonitorQuery{Status: f.Status, PID: f.PID,
-		Sort: f.Sort, Desc: f.Desc, Offset: (f.Page - 1) * monitorPageSize, Limit: monitorPageSize})
+	mq := monitorQuery(f)
+	mq.Offset, mq.Limit = (f.Page-1)*monitorPageSize, monitorPageSize
+	rows, total, err := s.store.Participants(ctx, st.ID, mq)
 	if err != nil {
 		return web.MonitorView{}, err
 	}
@@ -102,7 +113,9 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		Base: base, CSRF: adminSession(r).CSRFToken, Query: filterQuery(f).Encode(), Total: total,
 		Updated: s.now().UTC().Format("15:04:05 UTC"),
 		Totals: []web.Setting{
-			{Name: "Completed", Value: strconv.Itoa(tot.Completed)},
+			// Awaiting review and approved apart: "completed" used to count both.
+			{Name: "Awaiting review", Value: strconv.Itoa(tot.AwaitingReview)},
+			{Name: "Approved", Value: strconv.Itoa(tot.Approved)},
 			{Name: "Started", Value: strconv.Itoa(tot.Started)},
 			{Name: "Returned", Value: strconv.Itoa(tot.Returned)},
 			{Name: "Timed out", Value: strconv.Itoa(tot.TimedOut)},
@@ -160,6 +173,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			CanReject:      p.Status.Allows(study.Reject),
 			CanApprove:     p.Status.Allows(study.Approve),
 			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
+			FlaggedAny: p.NFlagged > 0,
+		}
+		if p.Status.Allows(study.Approve) {
+			facts := study.ParticipantFacts{FailedChecks: p.CheckFailures, Flagged: p.NFlagged}
+			row.Look = strings.Join(facts.LookReasons(), "; ")
 		}
 		if p.Counted > 0 {
 			row.Accuracy = strconv.Itoa((200*p.NCorrect+p.Counted)/(2*p.Counted)) + "% (" + strconv.Itoa(p.NCorrect) + "/" + strconv.Itoa(p.Counted) + ")"
@@ -192,8 +210,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", ""},
-		{"Flagged answers", ""}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", "checks"},
+		{"Flagged answers", "flagged"}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {
@@ -261,25 +279,4 @@ func (s *Server) handleMonitor(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return render(w, r, http.StatusOK, web.Monitor(v))
-}
-
-// handleParticipantAction marks a participant returned, rejects them with a
-// reason, or approves them, then goes back to the table as it was.
-func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.studyParam(r)
-	if err != nil {
-		return err
-	}
-	pid, err := uuid.Parse(chi.URLParam(r, "participant"))
-	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
-	}
-	act := study.Action(chi.URLParam(r, "action"))
-	// One path for single and bulk reviews; on a linked study it goes to
-	// Prolific first (prolific_review.go).
-	if _, err := s.reviewParticipants(r.Context(), st, []uuid.UUID{pid}, act, r.PostFormValue("reason"), r.PostFormValue("category")); err != nil {
-		return err
-	}
-	q, _ := url.ParseQuery(r.PostFormValue("q"))
-	return redirect(w, r, studyURL(st.ID)+"?"+filterQuery(monitorFilter(q)).Encode())
 }

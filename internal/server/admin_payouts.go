@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -46,9 +47,13 @@ func (s *Server) handlePayouts(w http.ResponseWriter, r *http.Request) error {
 	}
 	linked = linked && s.pro.client != nil
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
+	undo, err := s.undoView(r, st, "payouts")
+	if err != nil {
+		return err
+	}
 	v := web.PayoutsView{
 		AdminPage: adminPage(r, "Payouts: "+st.Title, "studies"), Base: studyURL(st.ID), StudyTitle: st.Title,
-		Currency: st.Pay.Currency, Waiting: waiting, WaitingSum: money(sum),
+		Currency: st.Pay.Currency, Waiting: waiting, WaitingSum: money(sum), Undo: undo,
 	}
 	for _, b := range batches {
 		row := web.BatchRow{Number: b.Number, Created: when(b.CreatedAt), People: b.People, Amount: money(b.AmountMinor),
@@ -124,7 +129,8 @@ func (s *Server) handleBatchPaid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.MarkBatchPaid(r.Context(), st.ID, n); err != nil {
+	log := postgres.ReviewLog{By: adminSession(r).Admin.ID, At: s.now()}
+	if err := s.store.MarkBatchPaidLogged(r.Context(), st.ID, n, log); err != nil {
 		return err
 	}
 	return redirect(w, r, studyURL(st.ID)+"/payouts")

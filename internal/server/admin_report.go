@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -77,15 +76,18 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		if err != nil {
 			return err
 		}
-		rep, info, err := rp.analyze(r, subj, analysis.Options{})
+		choice, err := rp.chooseRuns(r, subj)
 		if err != nil {
 			return err
 		}
-		// Downloads carry the page's rule, so that they hold what the page shows.
-		query := ""
-		if subj.sel.Exclude != nil {
-			query = "?" + url.Values{"exclude": {subj.sel.Exclude.String()}}.Encode()
+		full, info, err := rp.analyze(r, subj, choice.analysed(), analysis.Options{})
+		if err != nil {
+			return err
 		}
+		// Downloads carry the page's rule, picks and table page, so that they
+		// hold what the page shows.
+		query := choice.query(subj, choice.page)
+		rep := only(full, choice.picked)
 		v := web.ReportView{
 			AdminPage: adminPage(r, subj.heading, "studies"), Heading: subj.heading, Subtitle: subj.subtitle,
 			Facts: reportFacts(info), Missing: reportMissing(info), CSVURL: subj.base + ".csv" + query,
@@ -95,12 +97,14 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 				"the ground truth). An undefined kappa (both observers "+
 				"always right, or always wrong) is shown as n/a and left out of every mean. Seeds of one model and condition are averaged.",
 				rep.Resamples, rep.Seed),
+			Runs: runPicker(choice, subj),
 		}
+		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
 		for _, d := range reportTasks(rep) {
-			t := web.ReportTask{Name: taskName(d), Rows: reportRows(rep, d)}
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(only(full, choice.onPage), d)}
 			for _, fig := range reportFigures() {
-				if fig.name == "heatmap" && info.ModelRuns == 0 {
-					continue // an empty grid says nothing; the missing note says why
+				if fig.name == "heatmap" && len(choice.picked) == 0 {
+					continue // an empty grid says nothing; the missing note or the picker says why
 				}
 				var svg bytes.Buffer
 				if err := fig.render(rep, d, &svg); err != nil {
@@ -126,7 +130,11 @@ func (rp *reports) csv(subject func(*http.Request) (reportSubject, error)) handl
 		if err != nil {
 			return err
 		}
-		rep, _, err := rp.analyze(r, subj, analysis.Options{})
+		choice, err := rp.chooseRuns(r, subj)
+		if err != nil {
+			return err
+		}
+		rep, _, err := rp.analyze(r, subj, choice.analysed(), analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -160,10 +168,17 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 		if fig == nil || (ext != "svg" && ext != "csv") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
 		}
-		rep, _, err := rp.analyze(r, subj, fig.opt)
+		choice, err := rp.chooseRuns(r, subj)
 		if err != nil {
 			return err
 		}
+		// The page's models, so that the page's report serves its figures;
+		// the figure draws the picked ones.
+		full, _, err := rp.analyze(r, subj, choice.analysed(), fig.opt)
+		if err != nil {
+			return err
+		}
+		rep := only(full, choice.picked)
 		var buf bytes.Buffer
 		file := fmt.Sprintf("%s-%s-%s.%s", subj.stem, d, name, ext)
 		if ext == "svg" {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cubelab/cubelab/internal/analysis"
@@ -18,9 +18,8 @@ import (
 type reports struct {
 	s *Server
 
+	cache   *lru[string, reportEntry]
 	mu      sync.Mutex
-	entries map[string]reportEntry
-	order   []string           // keys, least recently used first
 	flights map[string]*flight // reports being computed, by key
 }
 
@@ -40,19 +39,24 @@ type reportEntry struct {
 	info postgres.MatrixInfo
 }
 
-// reportCacheSize bounds the cache; a report is a few kilobytes per model.
+// reportCacheSize bounds the cache, in reports. A report holds at most the
+// models a page shows (reportMaxRuns picked and a table page), a few
+// kilobytes each.
 const reportCacheSize = 32
 
 // newReports makes the report handlers of one Handler, with an empty cache.
 func (s *Server) newReports() *reports {
-	return &reports{s: s, entries: map[string]reportEntry{}, flights: map[string]*flight{}}
+	return &reports{s: s, cache: newLRU[string](reportCacheSize, func(reportEntry) int { return 1 }), flights: map[string]*flight{}}
 }
 
-// analyze returns the report of subj computed with opt (seeded with
-// reportSeed). The key is the data's version (postgres.MatrixVersion), so a
-// new answer, a status change or an import is seen at once. The full report
-// serves every lighter request too.
-func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Options) (*analysis.Report, postgres.MatrixInfo, error) {
+// analyze returns the report of subj over the people and the given models
+// only, computed with opt (seeded with reportSeed). The key is the data's
+// version (postgres.MatrixVersion) and the models, so a new answer, a status
+// change or an import is seen at once. The full report serves every lighter
+// request too. A model's numbers do not depend on which others are analysed
+// with it (the bootstrap's streams are keyed by what they measure), so a
+// report of some models holds the numbers the report of all would.
+func (rp *reports) analyze(r *http.Request, subj reportSubject, models []analysis.Condition, opt analysis.Options) (*analysis.Report, postgres.MatrixInfo, error) {
 	opt.Seed = reportSeed
 	version, err := rp.s.store.MatrixVersion(r.Context(), subj.sel)
 	if err != nil {
@@ -61,26 +65,33 @@ func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Opt
 	if subj.sel.Exclude != nil {
 		version += "|exclude=" + subj.sel.Exclude.String()
 	}
+	keys := make([]string, len(models))
+	for i, m := range models {
+		keys[i] = reportModelKey(m)
+	}
+	version += "|models=" + strings.Join(keys, ",")
 	full := version + "/full"
 	key := fmt.Sprintf("%s/%d/%d", version, opt.Resamples, opt.Grouping)
 	if opt == (analysis.Options{Seed: reportSeed}) {
 		key = full
 	}
 	for _, k := range []string{full, key} {
-		if e, ok := rp.get(k); ok {
+		if e, ok := rp.cache.get(k); ok {
 			return e.rep, e.info, nil
 		}
 	}
+	sel := subj.sel
+	sel.Models = append([]analysis.Condition{}, models...) // not nil: these and no others
 	e, err := rp.compute(r.Context(), key, func(ctx context.Context) (reportEntry, error) {
 		rp.s.reportsComputed.Add(1)
-		m, info, err := rp.s.store.LoadMatrix(ctx, subj.sel)
+		m, info, err := rp.s.store.LoadMatrix(ctx, sel)
 		if err != nil {
 			return reportEntry{info: info}, err
 		}
-		if err := ctx.Err(); err != nil {
-			return reportEntry{info: info}, err // nobody waits any more
+		if rp.s.beforeAnalysis != nil {
+			rp.s.beforeAnalysis(ctx)
 		}
-		rep, err := analysis.Analyze(m, opt)
+		rep, err := analysis.AnalyzeContext(ctx, m, opt) // stops when nobody waits
 		return reportEntry{rep, info}, err
 	})
 	return e.rep, e.info, err
@@ -88,11 +99,11 @@ func (rp *reports) analyze(r *http.Request, subj reportSubject, opt analysis.Opt
 
 // compute runs calc once for key however many requests ask at once: the
 // first starts it, the others wait for its result. It runs on a context of
-// its own, cancelled when the last request waiting for it has gone (a
-// client that left stops the database reads; see docs/BENCHMARKS.md for
-// what the analysis itself costs). A result is kept in the cache; should
-// the data have changed since the version in key was read, that report is
-// newer than its key says, and no later request reads the older version.
+// its own, cancelled when the last request waiting for it has gone, which
+// stops the database reads and the bootstrap. A result is kept in the
+// cache; should the data have changed since the version in key was read,
+// that report is newer than its key says, and no later request reads the
+// older version.
 func (rp *reports) compute(ctx context.Context, key string, calc func(context.Context) (reportEntry, error)) (reportEntry, error) {
 	rp.mu.Lock()
 	f, ok := rp.flights[key]
@@ -109,7 +120,7 @@ func (rp *reports) compute(ctx context.Context, key string, calc func(context.Co
 				delete(rp.flights, key)
 			}
 			if err == nil {
-				rp.putLocked(key, e)
+				rp.cache.put(key, e)
 			}
 			rp.mu.Unlock()
 			close(f.done)
@@ -136,32 +147,4 @@ func (rp *reports) compute(ctx context.Context, key string, calc func(context.Co
 		rp.mu.Unlock()
 		return reportEntry{}, ctx.Err()
 	}
-}
-
-func (rp *reports) get(key string) (reportEntry, bool) {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	e, ok := rp.entries[key]
-	if ok {
-		rp.touch(key)
-	}
-	return e, ok
-}
-
-// putLocked keeps e under key; the caller holds mu.
-func (rp *reports) putLocked(key string, e reportEntry) {
-	if _, ok := rp.entries[key]; !ok && len(rp.order) >= reportCacheSize {
-		delete(rp.entries, rp.order[0])
-		rp.order = rp.order[1:]
-	}
-	rp.entries[key] = e
-	rp.touch(key)
-}
-
-// touch moves key to the most recently used end; the caller holds mu.
-func (rp *reports) touch(key string) {
-	if i := slices.Index(rp.order, key); i >= 0 {
-		rp.order = slices.Delete(rp.order, i, i+1)
-	}
-	rp.order = append(rp.order, key)
 }

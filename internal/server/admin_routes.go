@@ -10,7 +10,7 @@ import (
 // there cannot forget them (admin_routes_test.go walks this table to prove it).
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(limitBody(maxAdminFormSize)).Get("/login", s.adminHandle(s.handleLoginPage))
-	r.With(limitBody(maxAdminFormSize), s.readAdminForm).Post("/login", s.adminHandle(s.handleLogin))
+	r.With(limitBody(maxAdminFormSize), s.readForm).Post("/login", s.adminHandle(s.handleLogin))
 
 	// Model output files are far larger than any form: their own limit, and
 	// parsed before the CSRF check reads the token from them.
@@ -27,7 +27,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 
 	reports := s.newReports()
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.readAdminForm, s.checkCSRF)
+		r.Use(limitBody(maxAdminFormSize), s.requireAdmin, s.readForm, s.checkCSRF)
 		r.Post("/logout", s.adminHandle(s.handleLogout))
 		r.Get("/", s.adminHandle(s.handleStudyList))
 		r.Get("/studies/new", s.adminHandle(s.handleStudyNew))
@@ -38,6 +38,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
 		r.Get("/sets", s.adminHandle(s.handleSets))
 		r.Get("/prolific", s.adminHandle(s.handleProlificPage))
+		r.Get("/plan", s.adminHandle(reports.plan))
 		r.Route("/sets/{set}", func(r chi.Router) {
 			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
 			r.Get("/report.csv", s.adminHandle(reports.csv(s.setSubject)))
@@ -54,6 +55,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Get("/monitor", s.adminHandle(s.handleMonitor))
 			r.Post("/participants/approve", s.adminHandle(s.handleBulkApprove))
 			r.Post("/participants/{participant}/{action}", s.adminHandle(s.handleParticipantAction))
+			r.Post("/undo/{review}", s.adminHandle(s.handleUndo))
 			r.Post("/prolific/link", s.adminHandle(s.handleProlificLink))
 			r.Post("/prolific/create", s.adminHandle(s.handleProlificCreate))
 			r.Post("/prolific/publish", s.adminHandle(s.handleProlificPublish))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -61,18 +62,11 @@ func (s *Server) handleSetUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	set, err := stimulus.LoadWith(root, s.imageLimits)
-	var invalid *stimulus.ValidationError
+	var invalid *problem.Lines
 	if errors.As(err, &invalid) {
-		lines := make([]string, 0, len(invalid.Problems)+1)
-		for _, p := range invalid.Problems {
-			lines = append(lines, p.String())
-		}
-		if invalid.More {
-			lines = append(lines, "... and more; fix these first.")
-		}
-		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("Set %s was not imported: nothing was stored. Problems by file, line and field:", name), lines)
+		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("Set %s was not imported: nothing was stored. Problems by file, line and field:", name), invalid.Strings())
 	} else if err != nil {
-		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("Set %s was not imported: nothing was stored. %s", name, strings.TrimPrefix(err.Error(), "stimulus: ")), nil)
+		return err
 	}
 	set.Name = name
 	res, err := s.store.ImportSetDir(r.Context(), set, postgres.ImportOptions{Replace: form.Replace})

@@ -370,10 +370,17 @@ func TestBrowserStudy(t *testing.T) {
 	if want := min(int64(correct)*10, int64(10*(n-1))); status != "completed" || bonus != want || age == nil || *age != 34 {
 		t.Fatalf("participant: %s, bonus %d, age %v; want completed, %d (%d correct), 34", status, bonus, age, want, correct)
 	}
+	// An unconfirmed participant sees the bonus rule, not the score
+	// (TestEndPageScore), and the completion code as text with a copy button.
 	body, _ := run(ctx, chromedp.Text("dl.pay"))
-	if !strings.Contains(body, fmt.Sprintf("£%d.%02d", (150+bonus)/100, (150+bonus)%100)) {
-		t.Errorf("end page pay %q lacks the total", body)
+	if strings.Contains(body, "correct)") || !strings.Contains(body, "£0.10 per correct answer") {
+		t.Errorf("end page pay %q: want the bonus rule and no score", body)
 	}
+	if code, _ := run(ctx, chromedp.Text("#code")); code != "TESTCODE1" {
+		t.Errorf("completion code shown as %q", code)
+	}
+	step(t, ctx, "copy the code", chromedp.Click("#copy"))
+	waitFor(t, ctx, "the copy to be confirmed", `document.getElementById("copied").textContent !== ""`)
 
 	// The countdown to the automatic redirect is shown and can be stopped.
 	waitFor(t, ctx, "the countdown", `!document.getElementById("countdown").hidden`)

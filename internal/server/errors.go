@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/a-h/templ"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -25,19 +27,19 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 // statusOf maps an error code to an HTTP status and a page heading.
 func statusOf(code string) (int, string) {
 	switch code {
-	case study.ECONFLICT:
+	case problem.ECONFLICT:
 		return http.StatusConflict, "This cannot be done now"
-	case study.EINVALID:
+	case problem.EINVALID:
 		return http.StatusBadRequest, "Something is wrong with this link or form"
-	case study.ENOTFOUND:
+	case problem.ENOTFOUND:
 		return http.StatusNotFound, "Not found"
-	case study.EUNAUTHORIZED:
+	case problem.EUNAUTHORIZED:
 		return http.StatusUnauthorized, "Please open the study link again"
-	case study.EFORBIDDEN:
+	case problem.EFORBIDDEN:
 		return http.StatusForbidden, "Not allowed"
-	case study.EGONE:
+	case problem.EGONE:
 		return http.StatusGone, "Not available"
-	case study.ETIMEUP:
+	case problem.ETIMEUP:
 		return http.StatusGone, "Time is up"
 	}
 	return http.StatusInternalServerError, "Sorry, something went wrong"
@@ -76,8 +78,8 @@ func withStatus(status int, title string, err error) error {
 // describe is the status, heading and message an error is shown with, on
 // both sides of the site.
 func describe(err error) (status int, title, msg string) {
-	status, title = statusOf(study.ErrorCode(err))
-	msg = study.ErrorMessage(err)
+	status, title = statusOf(problem.Code(err))
+	msg = problem.Message(err)
 	var tooBig *http.MaxBytesError
 	var se *statusError
 	switch {
@@ -101,19 +103,43 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// Error writes err as a page with the status of its code. Internal errors are
-// logged and shown without detail; a body too large is a 413.
+// adminSide says whether r belongs to the experimenter's route group, whose
+// pages, errors included, are drawn inside the admin frame.
+func adminSide(r *http.Request) bool {
+	return r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/")
+}
+
+// Error writes err as a page with the status of its code, in the frame of
+// the route group r belongs to: the participant's page or the admin frame.
+// It is the server's one renderer of refusals. Internal errors are logged
+// and shown without detail; a body too large is a 413.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	status, title, msg := describe(err)
+	admin := adminSide(r)
 	if status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "admin", admin, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	v := web.ErrorView{Page: web.Page{Title: title, Study: "cubelab"}, Status: status, Message: msg}
+	link, linkText := problem.Forward(err)
 	var pe *pageError
 	if errors.As(err, &pe) {
-		v.Link, v.LinkText = pe.link, pe.linkText
+		link, linkText = pe.link, pe.linkText
 	}
-	if rerr := render(w, r, status, web.Error(v)); rerr != nil {
+	var page templ.Component
+	if admin {
+		if status == http.StatusUnauthorized {
+			title = "Please log in"
+		}
+		if link == "" {
+			link, linkText = "/admin/", "Back"
+		}
+		ses := adminSession(r)
+		page = web.AdminError(web.AdminErrorView{AdminPage: web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken},
+			Status: status, Message: msg, Link: link, LinkText: linkText})
+	} else {
+		page = web.Error(web.ErrorView{Page: web.Page{Title: title, Study: "cubelab"}, Status: status, Message: msg,
+			Link: link, LinkText: linkText})
+	}
+	if rerr := render(w, r, status, page); rerr != nil {
 		s.log.WarnContext(r.Context(), "writing an error page failed", "err", rerr)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/cubelab/cubelab/internal/analysis"
 )
 
 // HoldLogins takes every place of the login semaphore, as logins in progress
@@ -39,3 +41,12 @@ func (s *Server) RecordDelays() func() []time.Duration {
 
 // ReportsComputed is how many reports the server has computed.
 func (s *Server) ReportsComputed() int64 { return s.reportsComputed.Load() }
+
+// BeforeAnalysis makes every report computation call f with its context
+// after reading its matrix and before its analysis.
+func (s *Server) BeforeAnalysis(f func(context.Context)) { s.beforeAnalysis = f }
+
+// ReportModelKey is how a report's links name a model and condition.
+func ReportModelKey(model, condition string) string {
+	return reportModelKey(analysis.Condition{Model: model, Condition: condition})
+}

@@ -7,40 +7,25 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
-// readForm parses a POST body before the handler runs, so that a body over
-// the size limit is a 413 and a body that is not form encoding a 400, with
-// nothing stored. Handlers read fields with PostFormValue, which would
-// otherwise swallow the error and see an empty form: an oversized consent
-// or demographics form would then count as sent empty.
+// readForm parses the body of a POST (or any unsafe method) before the
+// handler runs, so that a body over the size limit is a 413 and a body that
+// is not form encoding a 400, with nothing stored. Handlers read fields with
+// PostFormValue, which would otherwise swallow the error and see an empty
+// form: an oversized consent or demographics form would then count as sent
+// empty. On the admin side it runs before the CSRF check reads its token, so
+// that a form over the limit is a 413, not a form that seems to have lost
+// its token (a 403).
 func (s *Server) readForm(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err := parseBody(r, 0); err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		defer removeForm(r)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// readAdminForm is readForm for the admin side: before the CSRF check reads
-// its token, so that a form over the limit is a 413, not a form that seems
-// to have lost its token (a 403).
-func (s *Server) readAdminForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !unsafe(r.Method) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if err := parseBody(r, 0); err != nil {
-			s.adminError(w, r, err)
+			s.Error(w, r, err)
 			return
 		}
 		defer removeForm(r)
@@ -64,7 +49,7 @@ func (s *Server) readUpload(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxAdminFormSize)
 		}
 		if err := parseBody(r, uploadMemory); err != nil {
-			s.adminError(w, r, err) // 413 names no limit; the form states it
+			s.Error(w, r, err) // 413 names no limit; the form states it
 			return
 		}
 		defer removeForm(r)
@@ -97,7 +82,7 @@ func parseBody(r *http.Request, memory int64) error {
 		return err
 	case err != nil:
 		removeForm(r)
-		return study.Errorf(study.EINVALID, "The form could not be read (it was cut short or is not a form). Nothing was changed.")
+		return problem.Errorf(problem.EINVALID, "The form could not be read (it was cut short or is not a form). Nothing was changed.")
 	}
 	if err := checkValues(r.PostForm); err != nil {
 		removeForm(r)
@@ -122,17 +107,13 @@ func (s *Server) checkInput(next http.Handler) http.Handler {
 		if err == nil {
 			var q url.Values
 			if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-				err = study.Errorf(study.EINVALID, "The address could not be read. Nothing was changed.")
+				err = problem.Errorf(problem.EINVALID, "The address could not be read. Nothing was changed.")
 			} else {
 				err = checkValues(q)
 			}
 		}
 		if err != nil {
-			if strings.HasPrefix(r.URL.Path, "/admin") {
-				s.adminError(w, r, err)
-			} else {
-				s.Error(w, r, err)
-			}
+			s.Error(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -157,10 +138,10 @@ func checkValues(vs url.Values) error {
 // checkText refuses a NUL byte and text that is not UTF-8, naming where.
 func checkText(where, v string) error {
 	if !utf8.ValidString(v) {
-		return study.Errorf(study.EINVALID, "The %s %.40q is not readable text (not UTF-8). Nothing was changed.", where, v)
+		return problem.Errorf(problem.EINVALID, "The %s %.40q is not readable text (not UTF-8). Nothing was changed.", where, v)
 	}
 	if strings.IndexByte(v, 0) >= 0 {
-		return study.Errorf(study.EINVALID, "The %s %.40q holds a NUL character. Nothing was changed.", where, v)
+		return problem.Errorf(problem.EINVALID, "The %s %.40q holds a NUL character. Nothing was changed.", where, v)
 	}
 	return nil
 }

@@ -75,11 +75,7 @@ func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		err := withStatus(http.StatusMethodNotAllowed, "Not allowed this way",
 			study.Errorf(study.EINVALID, "This address cannot be used with %s.", r.Method))
-		if strings.HasPrefix(r.URL.Path, "/admin") {
-			s.adminError(w, r, err)
-		} else {
-			s.Error(w, r, err)
-		}
+		s.Error(w, r, err)
 	}
 }
 

@@ -42,6 +42,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px"}},
 	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
 	"GET /s/{slug}/done":                     {},
+	"GET /s/{slug}/time-up":                  {},
 	"GET /s/{slug}/preview":                  {},
 	"GET /s/{slug}/preview/instructions":     {fields: []string{"consent"}},
 	"GET /s/{slug}/preview/trial/{position}": {},
@@ -73,10 +74,12 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/delete":                              {},
 	"POST /admin/studies/{id}/archive":                             {fields: []string{"archive"}},
 	"GET /admin/studies/{id}/monitor":                              {fields: monitorFields},
-	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category"}},
+	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                          {},
+	"GET /admin/plan":                                              {fields: planFields},
 	"POST /prolific/webhook":                                       {fields: []string{"event_type", "resource_id", "status"}},
-	"POST /admin/studies/{id}/participants/approve":                {fields: []string{"q", "with_failures"}},
+	"POST /admin/studies/{id}/participants/approve":                {fields: []string{"q", "with_flagged", "n", "confirm"}},
+	"POST /admin/studies/{id}/undo/{review}":                       {fields: []string{"back"}},
 	"POST /admin/studies/{id}/payouts/{number}/pay":                {},
 	"POST /admin/studies/{id}/prolific/create":                     {fields: []string{"name", "description", "reward", "completed_action"}},
 	"POST /admin/studies/{id}/prolific/link":                       {fields: []string{"prolific_study_id"}},
@@ -84,7 +87,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/prolific/publish":                    {},
 	"POST /admin/studies/{id}/prolific/settings":                   {fields: []string{"on_unreachable"}},
 	"POST /admin/studies/{id}/prolific/sync":                       {},
-	"GET /admin/studies/{id}/payouts":                              {fields: []string{"new"}},
+	"GET /admin/studies/{id}/payouts":                              {fields: []string{"new", "undone"}},
 	"POST /admin/studies/{id}/payouts":                             {},
 	"GET /admin/studies/{id}/payouts/{number}/bonuses.csv":         {},
 	"POST /admin/studies/{id}/payouts/{number}/paid":               {},
@@ -100,8 +103,10 @@ var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
 		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
-	monitorFields = []string{"status", "pid", "sort", "desc", "page", "q"}
-	reportFields  = []string{"runs", "page", "run"}
+	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
+	reportFields  = []string{"runs", "page", "run", "exclude"}
+	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
+		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )
 
 // hostileValues are what an attacker types: NUL, text that is not UTF-8,

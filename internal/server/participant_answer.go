@@ -91,6 +91,10 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	resp, err := s.store.Submit(r.Context(), p.ID, f)
+	if study.ErrorCode(err) == study.ETIMEUP {
+		// Nothing was recorded: say why, and the way back to Prolific.
+		return s.renderTimeUp(w, r, http.StatusGone, st, p)
+	}
 	if err != nil {
 		if study.ErrorCode(err) == study.ECONFLICT || study.ErrorCode(err) == study.EGONE {
 			return withLink(err, stepURL(st.Slug, p.Step()), "Go to the current page")

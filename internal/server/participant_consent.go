@@ -19,10 +19,12 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return render(w, r, http.StatusOK, web.Consent(web.ConsentView{
-		Page:   web.Page{Title: "Consent", Study: st.Title},
-		Text:   st.ConsentText,
-		Action: "/s/" + st.Slug + "/consent",
-		Method: "post",
+		Page:               web.Page{Title: "Consent", Study: st.Title},
+		Text:               st.ConsentText,
+		Action:             "/s/" + st.Slug + "/consent",
+		Method:             "post",
+		TimeLimitMinutes:   st.TimeLimitMinutes,
+		ReservationMinutes: st.ReservationMinutes,
 	}))
 }
 

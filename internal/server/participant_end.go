@@ -18,6 +18,9 @@ func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) error {
 	switch p.Step() {
 	case study.StepDone:
 	case study.StepInactive:
+		if p.TimeUp(st, s.now()) {
+			return s.renderTimeUp(w, r, http.StatusOK, st, p)
+		}
 		return study.Errorf(study.EGONE, "Your participation in this study has ended (%s). If you think this is a mistake, please message the researchers on Prolific.", statusText(p.Status))
 	default:
 		return redirect(w, r, stepURL(st.Slug, p.Step()))
@@ -34,7 +37,17 @@ func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) error {
 		Correct:       p.NCorrect,
 		Counted:       p.NTrials - len(st.AttentionCheckIDs),
 		CompletionURL: prolific.CompletionURL(st.CompletionCode),
+		Code:          st.CompletionCode,
+		ScoreShown:    p.ScoreShown(),
+		BonusRule:     bonusRule(st.Pay),
 	}))
+}
+
+// bonusRule says how the bonus is worked out: "£0.10 per correct answer, up
+// to £1.00".
+func bonusRule(pay study.Pay) string {
+	return study.FormatMoney(pay.PerCorrectMinor, pay.Currency) + " per correct answer, up to " +
+		study.FormatMoney(pay.MaxBonusMinor, pay.Currency)
 }
 
 func statusText(s study.ParticipantStatus) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -24,8 +25,11 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if shown {
+			if !s.now().Before(t.Deadline) {
+				return redirect(w, r, timeUpURL(slug))
+			}
 			s.grant(slug, hash, t.Position, pictures)
-			return renderTrial(w, r, slug, title, t)
+			return renderTrial(w, r, slug, title, t, s.now())
 		}
 	}
 	st, p, err := s.participant(r)
@@ -35,15 +39,20 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 	if onStep(w, r, st, p, study.StepTrial) {
 		return nil
 	}
+	if p.TimeUp(st, s.now()) {
+		return redirect(w, r, timeUpURL(st.Slug))
+	}
 	t, err := s.store.ShowTrial(r.Context(), p, p.NAnswered+1)
 	if err != nil {
 		return err
 	}
-	return renderTrial(w, r, st.Slug, st.Title, t)
+	return renderTrial(w, r, st.Slug, st.Title, t, s.now())
 }
 
-// renderTrial writes the trial page of t in the study at slug.
-func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial) error {
+// renderTrial writes the trial page of t in the study at slug, with the
+// time left at now.
+func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial, now time.Time) error {
+	left := t.Deadline.Sub(now)
 	base := "/s/" + slug
 	v := web.TrialView{
 		Page:        web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: title},
@@ -55,6 +64,11 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		Method:      "post",
 		MinViewMs:   t.MinViewMs,
 		Instruction: instruction(t),
+		TimeLeft:    study.TimeLeftText(left),
+		SecondsLeft: int(left.Seconds()),
+		WarnSeconds: int(study.WarnBefore.Seconds()),
+		Warn:        left <= study.WarnBefore,
+		TimeUpURL:   timeUpURL(slug),
 	}
 	if t.Position < t.Total {
 		v.NextImage = trialImageURL(r, slug, t.Position+1)

@@ -49,10 +49,12 @@ func (s *Server) handlePreviewStart(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return render(w, r, http.StatusOK, web.Consent(web.ConsentView{
-		Page:   web.Page{Title: "Consent", Study: st.Title, Preview: true},
-		Text:   st.ConsentText,
-		Action: previewBase(st) + "/instructions",
-		Method: "get",
+		Page:               web.Page{Title: "Consent", Study: st.Title, Preview: true},
+		Text:               st.ConsentText,
+		Action:             previewBase(st) + "/instructions",
+		Method:             "get",
+		TimeLimitMinutes:   st.TimeLimitMinutes,
+		ReservationMinutes: st.ReservationMinutes,
 	}))
 }
 
@@ -175,5 +177,6 @@ func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error 
 		Bonus:         study.FormatMoney(0, st.Pay.Currency),
 		Total:         study.FormatMoney(st.Pay.BaseMinor, st.Pay.Currency),
 		CompletionURL: previewBase(st),
+		BonusRule:     bonusRule(st.Pay),
 	}))
 }

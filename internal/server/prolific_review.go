@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"net/http"
-	"net/url"
-	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -19,27 +17,25 @@ import (
 // to Prolific first (approvals of several in one bulk approval), and only
 // what Prolific accepted is recorded here; a rejection there needs a
 // message of at least 100 characters and a category. Marking returned, and
-// every action on an unlinked study, is recorded here only. It returns how
-// many participants were acted on.
-func (s *Server) reviewParticipants(ctx context.Context, st study.Study, ids []uuid.UUID, act postgres.Action, reason, category string) (int, error) {
+// every action on an unlinked study, is recorded here only. Every review is
+// logged with who took it (by) and whether it went to Prolific, which is
+// what decides whether it can be undone (study.MayUndo).
+func (s *Server) reviewParticipants(ctx context.Context, st study.Study, ids []uuid.UUID, act postgres.Action, reason, category string, by uuid.UUID) error {
 	if len(ids) == 0 {
-		return 0, study.Errorf(study.ECONFLICT, "No participant matches.")
+		return study.Errorf(study.ECONFLICT, "No participant matches.")
 	}
 	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if linked && (act == postgres.Approve || act == postgres.Reject) {
+	sent := linked && (act == postgres.Approve || act == postgres.Reject)
+	if sent {
 		if err := s.reviewOnProlific(ctx, link, st, ids, act, reason, category); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	for _, id := range ids {
-		if err := s.store.ActOnParticipant(ctx, st.ID, id, act, reason); err != nil {
-			return 0, err
-		}
-	}
-	return len(ids), nil
+	_, err = s.store.Review(ctx, st.ID, ids, act, reason, postgres.ReviewLog{By: by, At: s.now(), SentToProlific: sent})
+	return err
 }
 
 func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLink, st study.Study, ids []uuid.UUID, act postgres.Action, reason, category string) error {
@@ -48,12 +44,8 @@ func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLin
 		return err
 	}
 	if act == postgres.Reject {
-		if len([]rune(reason)) < prolific.MinRejectionMessage {
-			return study.Errorf(study.EINVALID, "Prolific needs a rejection reason of at least %d characters (this one has %d): "+
-				"the participant reads it.", prolific.MinRejectionMessage, len([]rune(reason)))
-		}
-		if !prolific.ValidRejectionCategory(category) {
-			return study.Errorf(study.EINVALID, "Choose a rejection category: Prolific needs one.")
+		if err := checkRejection(true, reason, category); err != nil {
+			return err
 		}
 	}
 	targets, err := s.store.ReviewTargets(ctx, st.ID, ids)
@@ -96,31 +88,24 @@ func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLin
 	return nil
 }
 
-// handleBulkApprove approves every completed participant that matches the
-// monitor's filter (the pid prefix), leaving out those who failed an
-// attention check unless with_failures is ticked; on a linked study through
-// one bulk approval on Prolific.
-func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.studyParam(r)
-	if err != nil {
-		return err
+// checkRejection refuses a rejection without a reason, or on a study linked
+// to Prolific one whose reason is shorter than Prolific takes or that has no
+// category: checked before the confirmation is asked for.
+func checkRejection(linked bool, reason, category string) error {
+	if strings.TrimSpace(reason) == "" {
+		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
 	}
-	q, _ := url.ParseQuery(r.PostFormValue("q"))
-	f := monitorFilter(q)
-	if f.Status != "" && f.Status != string(study.Completed) {
-		return study.Errorf(study.ECONFLICT, "Only completed participants can be approved: filter by completed or by none.")
+	if !linked {
+		return nil
 	}
-	ids, err := s.store.ReviewableIDs(r.Context(), st.ID, f.PID, r.PostFormValue("with_failures") == "1")
-	if err != nil {
-		return err
+	if len([]rune(reason)) < prolific.MinRejectionMessage {
+		return study.Errorf(study.EINVALID, "Prolific needs a rejection reason of at least %d characters (this one has %d): "+
+			"the participant reads it.", prolific.MinRejectionMessage, len([]rune(reason)))
 	}
-	n, err := s.reviewParticipants(r.Context(), st, ids, postgres.Approve, "", "")
-	if err != nil {
-		return err
+	if !prolific.ValidRejectionCategory(category) {
+		return study.Errorf(study.EINVALID, "Choose a rejection category: Prolific needs one.")
 	}
-	v := filterQuery(f)
-	v.Set("approved", strconv.Itoa(n))
-	return redirect(w, r, studyURL(st.ID)+"?"+v.Encode())
+	return nil
 }
 
 // rejectionCategories are Prolific's rejection categories for a form.

@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +79,23 @@ func (e *proEnv) form(t *testing.T, path string, v url.Values) *http.Response {
 	v.Set("csrf", e.csrf)
 	return e.post(t, e.admin, path, v, e.srv.URL)
 }
+
+// bulkApprove asks for a bulk approval of the study at base, then confirms
+// the count the confirmation page shows.
+func (e *proEnv) bulkApprove(t *testing.T, base string, v url.Values) *http.Response {
+	t.Helper()
+	resp, page := e.formBody(t, base+"/participants/approve", v)
+	m := confirmCountRE.FindStringSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("bulk approval without confirmation = %d, want its confirmation page:\n%s", resp.StatusCode, page)
+	}
+	v.Set("n", m[1])
+	v.Set("confirm", "1")
+	return e.form(t, base+"/participants/approve", v)
+}
+
+// confirmCountRE finds the count a bulk approval's confirmation carries.
+var confirmCountRE = regexp.MustCompile(`name="n" value="(\d+)"`)
 
 // formBody is form returning the page too.
 func (e *proEnv) formBody(t *testing.T, path string, v url.Values) (*http.Response, string) {
@@ -301,7 +320,8 @@ func TestProlificSyncAndReview(t *testing.T) {
 		}
 	})
 	t.Run("BulkApproveGoesToProlific", func(t *testing.T) {
-		if r := e.form(t, base+"/participants/approve", url.Values{"q": {""}}); r.StatusCode != 303 {
+		// The fixture serves no pictures, so every answer is flagged no_image: tick them in.
+		if r := e.bulkApprove(t, base, url.Values{"q": {""}, "with_flagged": {"1"}}); r.StatusCode != 303 {
 			t.Fatalf("bulk approve = %d", r.StatusCode)
 		}
 		if sub, _ := e.ps.Submission(sessions[0]); sub.Status != prolific.StatusApproved {
@@ -312,6 +332,18 @@ func TestProlificSyncAndReview(t *testing.T) {
 		}
 		if e.ps.Calls("POST /api/v1/submissions/bulk-approve/") != 0 && e.ps.Calls("POST /api/v1/submissions/"+sessions[0]+"/transition/") != 0 {
 			t.Fatal("approved twice on Prolific")
+		}
+		// What went to Prolific is final: no undo is offered, and none is taken.
+		_, page := e.get(t, e.admin, base)
+		if strings.Contains(page, `id="undo-`) {
+			t.Error("an approval sent to Prolific offers an undo")
+		}
+		var last int64
+		if err := e.store.Pool().QueryRow(context.Background(), `SELECT max(id) FROM review_actions`).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		if r, body := e.formBody(t, fmt.Sprintf("%s/undo/%d", base, last), url.Values{}); r.StatusCode != 409 || !strings.Contains(body, "went to Prolific") {
+			t.Errorf("undo of an approval sent to Prolific = %d", r.StatusCode)
 		}
 	})
 }
@@ -339,7 +371,7 @@ func (e *proEnv) approvedWithBonus(t *testing.T, n int) []string {
 		e.ps.SetStatus(session, prolific.StatusAwaitingReview)
 		pids = append(pids, pid)
 	}
-	e.form(t, "/admin/studies/"+e.pool.ID.String()+"/participants/approve", url.Values{"with_failures": {"1"}})
+	e.bulkApprove(t, "/admin/studies/"+e.pool.ID.String(), url.Values{"with_flagged": {"1"}})
 	// Make sure every one is owed something, whatever the fixture's answers.
 	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE participants SET bonus_minor = 10 WHERE study_id = $1 AND bonus_minor = 0`, e.pool.ID); err != nil {
 		t.Fatal(err)

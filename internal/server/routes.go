@@ -33,6 +33,7 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/trial", s.handle(s.handleAnswer))
 		r.Get("/image/{position}", s.handle(s.handleTrialImage))
 		r.Get("/done", s.handle(s.handleEnd))
+		r.Get("/time-up", s.handle(s.handleTimeUp))
 
 		// The preview: the same pages, state in the URL, nothing recorded;
 		// a draft's or a closed study's only for a logged-in researcher.

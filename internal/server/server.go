@@ -66,6 +66,9 @@ type Server struct {
 
 	// reportsComputed counts report computations (tests read it).
 	reportsComputed atomic.Int64
+	// beforeAnalysis, when set (tests), runs on a report computation's
+	// context after its matrix is read and before its analysis.
+	beforeAnalysis func(context.Context)
 
 	// logins bounds the password checks running at once: each argon2id
 	// check takes 64 MiB, so unbounded parallel logins could exhaust memory.

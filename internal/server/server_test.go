@@ -153,6 +153,11 @@ func TestParticipantPath(t *testing.T) {
 			t.Fatalf("answer %d = %d %q, want 303 %s; %s", pos, p.status, p.location, wantLoc, p.body)
 		}
 	}
+	// The score is shown only to a participant Prolific confirmed
+	// (TestEndPageScore); this one is, as on a linked study.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET prolific_verified = 'verified'`); err != nil {
+		t.Fatal(err)
+	}
 	end := e.do(t, c, "GET", "/s/towers/done", nil)
 	if end.status != 200 || !strings.Contains(end.body, "https://app.prolific.com/submissions/complete?cc=TESTCODE1") {
 		t.Fatalf("end page = %d, body lacks the completion URL:\n%s", end.status, end.body)

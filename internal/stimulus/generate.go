@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cubelab/cubelab/internal/cubeworld"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -538,12 +539,12 @@ func Recheck(ctx context.Context, s *Set, workers int) error {
 	lines := make(chan line)
 	var (
 		mu    sync.Mutex
-		found []Problem
+		found []problem.Line
 		wg    sync.WaitGroup
 	)
 	report := func(n int, field, format string, args ...any) {
 		mu.Lock()
-		found = append(found, Problem{File: ScenesFile, Line: n, Field: field, Msg: fmt.Sprintf(format, args...)})
+		found = append(found, problem.Line{File: ScenesFile, Line: n, Field: field, Msg: fmt.Sprintf(format, args...)})
 		mu.Unlock()
 	}
 	for range workers {
@@ -591,10 +592,10 @@ func Recheck(ctx context.Context, s *Set, workers int) error {
 	if len(found) == 0 {
 		return nil
 	}
-	slices.SortFunc(found, func(a, b Problem) int { return a.Line - b.Line })
-	ve := &ValidationError{Problems: found}
+	slices.SortFunc(found, func(a, b problem.Line) int { return a.Line - b.Line })
+	ve := &problem.Lines{List: found}
 	if len(found) > maxProblems {
-		ve.Problems, ve.More = found[:maxProblems], true
+		ve.List, ve.More = found[:maxProblems], true
 	}
 	return fmt.Errorf("stimulus: set %s:\n%w", s.Dir, ve)
 }

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
 // FuzzReadManifest feeds any bytes to the manifest parser: it returns items
-// or a ValidationError naming the file, never panics, and whatever it accepts
+// or a problem.Lines naming the file, never panics, and whatever it accepts
 // is well formed and survives a write and a second read unchanged.
 func FuzzReadManifest(f *testing.F) {
 	for _, s := range []string{
@@ -30,11 +31,11 @@ func FuzzReadManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		items, err := ReadManifest(strings.NewReader(in), "manifest.csv")
 		if err != nil {
-			var ve *ValidationError
-			if !errors.As(err, &ve) || len(ve.Problems) == 0 {
-				t.Fatalf("error %v is not a ValidationError with problems", err)
+			var ve *problem.Lines
+			if !errors.As(err, &ve) || len(ve.List) == 0 {
+				t.Fatalf("error %v is not a problem.Lines with problems", err)
 			}
-			for _, p := range ve.Problems {
+			for _, p := range ve.List {
 				if p.File != "manifest.csv" {
 					t.Fatalf("problem %v does not name the file", p)
 				}

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cubelab/cubelab/internal/csvout"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -82,66 +83,17 @@ func (s *Set) Path(it Item) string {
 	return filepath.Join(s.Dir, filepath.FromSlash(it.File))
 }
 
-// Problem is one thing wrong with a set, located precisely enough to fix it.
-type Problem struct {
-	File  string // e.g. "manifest.csv"
-	Line  int    // 1-based; 0 when the problem is not on one line
-	Field string // column or JSON key; may be empty
-	Msg   string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-	}
-	b.WriteString(": ")
-	if p.Field != "" {
-		b.WriteString(p.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
-
-// ValidationError lists the problems found in a set, at most about twenty.
-type ValidationError struct {
-	Problems []Problem
-	More     bool // further problems were found but not listed
-}
-
-func (e *ValidationError) Error() string {
-	lines := make([]string, 0, len(e.Problems)+1)
-	for _, p := range e.Problems {
-		lines = append(lines, p.String())
-	}
-	if e.More {
-		lines = append(lines, fmt.Sprintf("(stopped after %d problems)", len(e.Problems)))
-	}
-	return strings.Join(lines, "\n")
-}
-
-// problems collects Problems up to the cap.
-type problems struct{ err ValidationError }
+// problems collects a set's problems up to maxProblems, as problem.Lines:
+// the one line-error type the command line and the web render.
+type problems struct{ err problem.Lines }
 
 func (ps *problems) add(file string, line int, field, format string, args ...any) {
-	if len(ps.err.Problems) >= maxProblems {
-		ps.err.More = true
-		return
-	}
-	ps.err.Problems = append(ps.err.Problems, Problem{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	ps.err.Add(maxProblems, file, line, field, format, args...)
 }
 
 func (ps *problems) full() bool { return ps.err.More }
 
-func (ps *problems) result() error {
-	if len(ps.err.Problems) == 0 {
-		return nil
-	}
-	e := ps.err
-	return &e
-}
+func (ps *problems) result() error { return ps.err.Err() }
 
 // ReadManifest parses and checks a manifest, naming file in every problem. It
 // checks each row on its own and ids for duplicates; that image files exist is
@@ -207,7 +159,7 @@ func readManifest(r io.Reader, file string) ([]Item, []int, error) {
 		items = append(items, it)
 		lines = append(lines, line)
 	}
-	if len(items) == 0 && len(ps.err.Problems) == 0 {
+	if len(items) == 0 && len(ps.err.List) == 0 {
 		ps.add(file, 0, "", "no items")
 	}
 	if err := ps.result(); err != nil {
@@ -218,7 +170,7 @@ func readManifest(r io.Reader, file string) ([]Item, []int, error) {
 
 // parseRow checks one manifest row; it reports every bad field, not just the first.
 func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
-	n0 := len(ps.err.Problems)
+	n0 := len(ps.err.List)
 	bad := func(field, format string, args ...any) { ps.add(file, line, field, format, args...) }
 	it := Item{
 		ID:     strings.TrimSpace(rec[0]),
@@ -258,7 +210,7 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 	if !task.ValidAnswer(it.Answer) {
 		bad("answer", "%q is not Yes or No", it.Answer)
 	}
-	if len(ps.err.Problems) == n0 {
+	if len(ps.err.List) == n0 {
 		switch it.Domain {
 		case task.Tower:
 			if it.NRows != 0 {
@@ -278,7 +230,7 @@ func parseRow(rec []string, file string, line int, ps *problems) (Item, bool) {
 	if msg := checkFile(it.File); msg != "" {
 		bad("file", "%s", msg)
 	}
-	return it, len(ps.err.Problems) == n0
+	return it, len(ps.err.List) == n0
 }
 
 // maxCount bounds the manifest's counts (blocks, rows): far above any scene,
@@ -514,7 +466,7 @@ func lineOf(err error, fallback int) int {
 	return fallback
 }
 
-// csvCause drops the line prefix csv adds, since Problem prints its own.
+// csvCause drops the line prefix csv adds, since problem.Line prints its own.
 func csvCause(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {

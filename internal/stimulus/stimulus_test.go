@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -96,9 +97,9 @@ func TestReadManifestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			var ve *ValidationError
+			var ve *problem.Lines
 			if !errors.As(err, &ve) {
-				t.Fatalf("error %T is not a *ValidationError", err)
+				t.Fatalf("error %T is not a *problem.Lines", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -116,12 +117,12 @@ func TestReadManifestCapsProblems(t *testing.T) {
 		b.WriteString("t,tower,3,0,0,bad,,,a.png\n")
 	}
 	_, err := ReadManifest(strings.NewReader(b.String()), "manifest.csv")
-	var ve *ValidationError
+	var ve *problem.Lines
 	if !errors.As(err, &ve) {
 		t.Fatalf("got %v", err)
 	}
-	if len(ve.Problems) != maxProblems || !ve.More {
-		t.Errorf("%d problems, more=%v; want %d and more", len(ve.Problems), ve.More, maxProblems)
+	if len(ve.List) != maxProblems || !ve.More {
+		t.Errorf("%d problems, more=%v; want %d and more", len(ve.List), ve.More, maxProblems)
 	}
 }
 
@@ -222,9 +223,9 @@ func TestLoad(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			var ve *ValidationError
+			var ve *problem.Lines
 			if !errors.As(err, &ve) {
-				t.Fatalf("error %T is not a *ValidationError: %v", err, err)
+				t.Fatalf("error %T is not a *problem.Lines: %v", err, err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {

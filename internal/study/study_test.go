@@ -137,3 +137,23 @@ func TestEvidenceFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeLeftText(t *testing.T) {
+	for _, c := range []struct {
+		left time.Duration
+		want string
+	}{
+		{30 * time.Minute, "30 minutes left"},
+		{29*time.Minute + time.Second, "30 minutes left"},
+		{5*time.Minute + time.Second, "6 minutes left"},
+		{5 * time.Minute, "5:00 left"},
+		{4*time.Minute + 5*time.Second + time.Millisecond, "4:06 left"},
+		{time.Millisecond, "0:01 left"},
+		{0, "No time left"},
+		{-time.Hour, "No time left"},
+	} {
+		if got := study.TimeLeftText(c.left); got != c.want {
+			t.Errorf("TimeLeftText(%v) = %q, want %q", c.left, got, c.want)
+		}
+	}
+}

@@ -66,7 +66,10 @@ type Participant struct {
 	BonusMinor     *int64
 	NFlagged       int // answers with any flag (Evidence.Flags)
 	LongestRun     int // the longest run of identical answers
-	TextVersion    int // the version of the study's texts they were shown
+	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
+	// linked study); see ScoreShown.
+	Verified    bool
+	TextVersion int // the version of the study's texts they were shown
 }
 
 // Step is the page a participant should be on.
@@ -105,8 +108,9 @@ type Trial struct {
 	Total            int
 	Domain           task.Domain
 	IsAttentionCheck bool
-	InstructedAnswer string // an instructed-response check: the answer the prompt asks for
-	MinViewMs        int    // the study's minimum viewing time
+	InstructedAnswer string    // an instructed-response check: the answer the prompt asks for
+	MinViewMs        int       // the study's minimum viewing time
+	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
 }
 
 // Response is a recorded answer.

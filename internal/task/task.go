@@ -4,7 +4,11 @@
 // code base may spell a prompt out, so that a paraphrase can never creep in.
 package task
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Domain is the kind of stimulus, which fixes the task asked about it.
 type Domain string
@@ -82,3 +86,28 @@ func (d Domain) Prompt() string {
 
 // ValidAnswer reports whether s is exactly "Yes" or "No".
 func ValidAnswer(s string) bool { return s == Yes || s == No }
+
+// ParseSizes reads sizes (blocks per tower, rows per pyramid) given as a list
+// of N or N-M, as in "2-4" or "2,3,5" split at the commas.
+func ParseSizes(fields []string) ([]int, error) {
+	var sizes []int
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 1 || b < a || b > 1000 {
+			return nil, fmt.Errorf("%.40q is not a size: want N, N-M or a list such as 2,3,5 (whole numbers from 1 to 1000)", f)
+		}
+		for n := a; n <= b; n++ {
+			sizes = append(sizes, n)
+		}
+	}
+	return sizes, nil
+}

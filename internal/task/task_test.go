@@ -1,6 +1,7 @@
 package task
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,19 @@ func TestDomainsOrder(t *testing.T) {
 	}
 	for range Domains {
 		break // an early stop must not panic
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	for in, want := range map[string][]int{"": nil, "3": {3}, "2-4": {2, 3, 4}, "2,5": {2, 5}, "2-3,7": {2, 3, 7}, " 4 ": {4}} {
+		got, err := ParseSizes(strings.Split(in, ","))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("ParseSizes(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"4-2", "x", "0", "1-5000", "2-"} {
+		if _, err := ParseSizes([]string{in}); err == nil {
+			t.Errorf("ParseSizes(%q) accepted", in)
+		}
 	}
 }
