@@ -6,6 +6,8 @@ type AdminPage struct {
 	Email string // the logged-in experimenter; "" on the login page
 	CSRF  string // the session's token, carried by every form
 	Nav   string // "studies", "sets", "models", "export" or "" for none
+	// ManagesAccounts: the account's role is admin (the Accounts page).
+	ManagesAccounts bool
 }
 
 // LoginView is the login form.
@@ -117,6 +119,30 @@ type StudyView struct {
 	Editable, Running, Deletable, Archivable, Archived bool
 	Changes                                            []ChangeRow
 	Warnings                                           []string
+	Members                                            MembersView
+}
+
+// MembersView is the panel of who sees a study: its owner and members, and
+// (for the owner or an admin) forms to add and remove members.
+type MembersView struct {
+	Base, CSRF string
+	Owner      string   // the owner's email; "" for a study made without an account
+	Members    []Option // account id and email
+	Manage     bool
+}
+
+// AccountsView is the accounts page (admins only).
+type AccountsView struct {
+	AdminPage
+	Notice   string
+	Accounts []AccountRow
+}
+
+// AccountRow is one account on the accounts page.
+type AccountRow struct {
+	ID, Email, Role, Created string
+	Disabled, Self           bool
+	Studies                  int // studies it owns
 }
 
 // ChangeRow is a line of a study's log of changes.

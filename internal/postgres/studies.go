@@ -18,7 +18,7 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
 	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
-	st.version, st.text_version, st.archived_at`
+	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid)`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -32,7 +32,7 @@ func studyTargets(st *study.Study) []any {
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
-		&st.Version, &st.TextVersion, &st.ArchivedAt}
+		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -78,10 +78,10 @@ func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
 
 // createStudy inserts a study with its first texts and its count of places.
 func createStudy(ctx context.Context, tx pgx.Tx, st *study.Study) error {
-	args := append(studySettings(st), string(st.Status))
+	args := append(studySettings(st), string(st.Status), st.OwnerID)
 	err := tx.QueryRow(ctx, `
-		INSERT INTO studies (`+studySettingColumns+`, status)
-		VALUES (`+placeholders(1, len(args))+`)
+		INSERT INTO studies (`+studySettingColumns+`, status, owner_id)
+		VALUES (`+placeholders(1, len(args)-1)+`, NULLIF($`+strconv.Itoa(len(args))+`::uuid, '00000000-0000-0000-0000-000000000000'))
 		RETURNING id, created_at, version, text_version`, args...,
 	).Scan(&st.ID, &st.CreatedAt, &st.Version, &st.TextVersion)
 	if isUniqueViolation(err) {

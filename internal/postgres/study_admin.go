@@ -94,12 +94,18 @@ type StudySummary struct {
 
 // Studies lists every study, newest first, with participant counts.
 func (s *Store) Studies(ctx context.Context) ([]StudySummary, error) {
+	return s.studies(ctx, "true")
+}
+
+// studies lists the studies that where (a condition on st) selects.
+func (s *Store) studies(ctx context.Context, where string, args ...any) ([]StudySummary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+studyColumns+`,
 		count(p.id) FILTER (WHERE p.status = `+sqlStarted+`),
 		count(p.id) FILTER (WHERE `+counted("p.status")+`),
 		count(p.id) FILTER (WHERE `+statusIn("p.status", study.LeftStatuses()...)+`)
 		FROM studies st LEFT JOIN participants p ON p.study_id = st.id
-		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`)
+		WHERE `+where+`
+		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: studies: %w", err)
 	}

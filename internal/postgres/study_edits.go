@@ -193,6 +193,12 @@ func (s *Store) StudyChanges(ctx context.Context, studyID uuid.UUID, limit int) 
 // ("slug-copy", "slug-copy-2", ...), titled "Copy of ...", and logs it on
 // both.
 func (s *Store) DuplicateStudy(ctx context.Context, id uuid.UUID, actor string) (study.Study, error) {
+	return s.DuplicateStudyFor(ctx, id, uuid.Nil, actor)
+}
+
+// DuplicateStudyFor is DuplicateStudy with the copy owned by owner (uuid.Nil:
+// nobody's, as from the command line).
+func (s *Store) DuplicateStudyFor(ctx context.Context, id, owner uuid.UUID, actor string) (study.Study, error) {
 	var cp study.Study
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var src study.Study
@@ -220,7 +226,7 @@ func (s *Store) DuplicateStudy(ctx context.Context, id uuid.UUID, actor string) 
 			slug = base + "-" + strconv.Itoa(n)
 		}
 		cp = src
-		cp.ID, cp.Slug, cp.Status, cp.ArchivedAt = uuid.Nil, slug, study.Draft, nil
+		cp.ID, cp.Slug, cp.Status, cp.ArchivedAt, cp.OwnerID = uuid.Nil, slug, study.Draft, nil, owner
 		cp.Title = "Copy of " + src.Title
 		if err := createStudy(ctx, tx, &cp); err != nil {
 			return err

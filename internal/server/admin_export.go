@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,7 +30,7 @@ func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.E
 	ctx := r.Context()
 	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form,
 		DefaultSeed: strconv.Itoa(export.DefaultSeed)}
-	studies, err := s.store.Studies(ctx)
+	studies, err := s.visibleStudies(r)
 	if err != nil {
 		return v, err
 	}
@@ -109,6 +110,18 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 	sel, opts, err := exportRequest(q)
 	if err != nil {
 		return refuse(err)
+	}
+	if len(sel.Studies) > 0 {
+		// Only studies this account sees (study.Study.VisibleTo).
+		visible, err := s.visibleStudies(r)
+		if err != nil {
+			return err
+		}
+		for _, slug := range sel.Studies {
+			if !slices.ContainsFunc(visible, func(v postgres.StudySummary) bool { return v.Slug == slug }) {
+				return refuse(study.Errorf(study.ENOTFOUND, "There is no study %q.", slug))
+			}
+		}
 	}
 	x, err := s.store.OpenExport(ctx, sel)
 	if err != nil {

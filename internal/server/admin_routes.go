@@ -38,6 +38,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/models/batch-input", s.adminHandle(s.handleBatchInput))
 		r.Get("/sets", s.adminHandle(s.handleSets))
 		r.Get("/prolific", s.adminHandle(s.handleProlificPage))
+		r.Get("/accounts", s.adminHandle(s.handleAccounts))
+		r.Post("/accounts/{account}/role", s.adminHandle(s.handleAccountRole))
+		r.Post("/accounts/{account}/disable", s.adminHandle(s.handleAccountDisable))
 		r.Get("/plan", s.adminHandle(reports.plan))
 		r.Route("/sets/{set}", func(r chi.Router) {
 			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
@@ -52,6 +55,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/duplicate", s.adminHandle(s.handleStudyDuplicate))
 			r.Post("/delete", s.adminHandle(s.handleStudyDelete))
 			r.Post("/archive", s.adminHandle(s.handleStudyArchive))
+			r.Post("/members", s.adminHandle(s.handleMemberAdd))
+			r.Post("/members/{account}/remove", s.adminHandle(s.handleMemberRemove))
 			r.Get("/monitor", s.adminHandle(s.handleMonitor))
 			r.Post("/participants/approve", s.adminHandle(s.handleBulkApprove))
 			r.Post("/participants/{participant}/{action}", s.adminHandle(s.handleParticipantAction))

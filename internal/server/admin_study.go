@@ -95,6 +95,9 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	} else if most := st.PoolPlaces(items); most > 0 && st.Places > most {
 		v.Warnings = append(v.Warnings, study.ErrorMessage(st.CheckPoolPlaces(items)))
 	}
+	if v.Members, err = s.membersView(r, st); err != nil {
+		return err
+	}
 	changes, err := s.store.StudyChanges(ctx, st.ID, 50)
 	if err != nil {
 		return err
@@ -206,7 +209,8 @@ func (s *Server) handleStudyDuplicate(w http.ResponseWriter, r *http.Request) er
 	if v, err := strconv.Atoi(r.PostFormValue("version")); err != nil || v != st.Version {
 		return study.Errorf(study.ECONFLICT, "The study's settings changed after this page was shown (or the form lost its version); reload the page and duplicate again.")
 	}
-	cp, err := s.store.DuplicateStudy(r.Context(), st.ID, adminSession(r).Admin.Email)
+	ses := adminSession(r)
+	cp, err := s.store.DuplicateStudyFor(r.Context(), st.ID, ses.Admin.ID, ses.Admin.Email)
 	if err != nil {
 		return err
 	}

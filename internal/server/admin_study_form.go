@@ -264,6 +264,7 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	if len(errs) == 0 {
+		st.OwnerID = adminSession(r).Admin.ID
 		err = s.store.CreateStudy(r.Context(), &st)
 		if study.ErrorCode(err) == study.ECONFLICT {
 			errs = append(errs, "A study with this link name already exists; choose another.")
@@ -363,7 +364,7 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		// Settings the form does not show stay as stored.
-		st.ID, st.Status, st.Exclusion = cur.ID, cur.Status, cur.Exclusion
+		st.ID, st.Status, st.Exclusion, st.OwnerID = cur.ID, cur.Status, cur.Exclusion, cur.OwnerID
 	case cur.Status.Editable():
 		st, errs = runningEdit(cur, v)
 	default:

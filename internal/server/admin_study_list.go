@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -15,7 +16,8 @@ import (
 // adminPage is the frame of a page for the request's experimenter.
 func adminPage(r *http.Request, title, nav string) web.AdminPage {
 	ses := adminSession(r)
-	return web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken, Nav: nav}
+	return web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken, Nav: nav,
+		ManagesAccounts: ses.Admin.Role.ManagesAccounts()}
 }
 
 // when formats a time for experimenters: minutes, in UTC, said so.
@@ -33,12 +35,38 @@ func (s *Server) studyParam(r *http.Request) (study.Study, error) {
 	if err != nil {
 		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
 	}
-	return s.store.StudyByID(r.Context(), id)
+	return s.visibleStudy(r, id)
+}
+
+// visibleStudy loads a study the request's account sees
+// (study.Study.VisibleTo); any other is "no such study" (404), whatever the
+// route: page, download or action.
+func (s *Server) visibleStudy(r *http.Request, id uuid.UUID) (study.Study, error) {
+	st, err := s.store.StudyByID(r.Context(), id)
+	if err != nil {
+		return st, err
+	}
+	viewer := adminSession(r).Admin.ID
+	var members []uuid.UUID
+	if st.OwnerID != uuid.Nil && st.OwnerID != viewer {
+		if members, err = s.store.MemberIDs(r.Context(), st.ID); err != nil {
+			return st, err
+		}
+	}
+	if !st.VisibleTo(viewer, members) {
+		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
+	}
+	return st, nil
+}
+
+// visibleStudies lists the studies the request's account sees.
+func (s *Server) visibleStudies(r *http.Request) ([]postgres.StudySummary, error) {
+	return s.store.StudiesVisibleTo(r.Context(), adminSession(r).Admin.ID)
 }
 
 // handleStudyList lists every study.
 func (s *Server) handleStudyList(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.store.Studies(r.Context())
+	list, err := s.visibleStudies(r)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func TestHostileInput(t *testing.T) {
 	valid := map[string]string{
 		"{slug}": "towers", "{position}": "1", "{id}": e.study.ID.String(), "{set}": "towers-set",
 		"{participant}": uuid.NewString(), "{action}": "reject", "{number}": "1", "{task}": "tower",
-		"{figure}": "accuracy.svg", "*": "trial.js",
+		"{figure}": "accuracy.svg", "*": "trial.js", "{account}": uuid.NewString(),
 	}
 	var routes []string
 	err := chi.Walk(e.handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {

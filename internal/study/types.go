@@ -1,6 +1,7 @@
 package study
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,17 @@ type Study struct {
 	Version     int
 	TextVersion int
 	ArchivedAt  *time.Time // hidden from the study list, data kept
+	// OwnerID is the account that made the study (uuid.Nil: made without
+	// one, from the command line); see VisibleTo.
+	OwnerID uuid.UUID
+}
+
+// VisibleTo reports whether an account sees a study (its pages, downloads
+// and actions): its owner and its members do; a study made without an
+// account (the command line's demo) every account does. The store's
+// listing repeats this in SQL (postgres.visibleTo); a test holds them equal.
+func (st Study) VisibleTo(account uuid.UUID, members []uuid.UUID) bool {
+	return st.OwnerID == uuid.Nil || st.OwnerID == account || slices.Contains(members, account)
 }
 
 // Participant is one Prolific participant in one study.
