@@ -1,11 +1,11 @@
 package server
 
 import (
-	"slices"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 

@@ -45,7 +45,7 @@ func TestStudyOwnersAndRoles(t *testing.T) {
 	}
 	for path, f := range map[string]url.Values{
 		"/status": {"status": {string(study.Published)}}, "/duplicate": {"version": {"1"}}, "/delete": {},
-		"/":       {"version": {"1"}, "places": {"1"}}, "/members": {"email": {"bob@example.org"}},
+		"/": {"version": {"1"}, "places": {"1"}}, "/members": {"email": {"bob@example.org"}},
 	} {
 		f.Set("csrf", bobToken)
 		if resp := e.post(t, bob, base+path, f, e.srv.URL); resp.StatusCode != http.StatusNotFound {
