@@ -224,6 +224,10 @@ type ParticipantRow struct {
 	// (study.ParticipantFacts.LookReasons); "" when they do not.
 	Look       string
 	FlaggedAny bool // one or more answers flagged
+	// Device is the participant's device in a few words (issue 10), with
+	// the full user agent as its title.
+	Device    string
+	UserAgent string
 }
 
 // BatchRow is a line of the list of bonus batches.

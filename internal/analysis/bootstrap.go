@@ -10,10 +10,9 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/cubelab/cubelab/internal/task"
+	"golang.org/x/sync/errgroup"
 )
 
 // Estimate is a mean with its bootstrap 95% percentile interval.
@@ -103,32 +102,25 @@ func runJobsContext(ctx context.Context, jobs []*job, seed uint64, workers int) 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, len(chunks))
-	var wg sync.WaitGroup
-	next := make(chan chunk)
-	for range workers {
-		wg.Go(func() {
-			for c := range next {
-				if ctx.Err() != nil {
-					continue // the feeder may have handed it over as ctx ended
-				}
-				d := newDrawer(seed, c.stream)
-				jb := jobs[c.j]
-				jb.fill(d, c.from, c.to, jb.out)
+	// One goroutine a chunk, at most workers at a time; once ctx ends no
+	// chunk starts, and those running finish (each is a few milliseconds).
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for _, c := range chunks {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil // handed over while waiting for a slot as ctx ended
 			}
+			d := newDrawer(seed, c.stream)
+			jb := jobs[c.j]
+			jb.fill(d, c.from, c.to, jb.out)
+			return nil
 		})
 	}
-	done := ctx.Done()
-feed:
-	for _, c := range chunks {
-		select {
-		case next <- c:
-		case <-done:
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	return ctx.Err()
 }
 
@@ -137,16 +129,12 @@ func parallel(fs []func(), workers int) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, len(fs)) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(fs)); i = next.Add(1) - 1 {
-				fs[i]()
-			}
-		})
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for _, f := range fs {
+		g.Go(func() error { f(); return nil })
 	}
-	wg.Wait()
+	_ = g.Wait()
 }
 
 // drawer draws uniform indices with Lemire's multiply-shift method.

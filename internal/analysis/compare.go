@@ -55,7 +55,10 @@ type Group struct {
 	// of sampling: each resample draws people and averages the pairs among
 	// them (measure kappa_human_human_people); its interval is the wider,
 	// honest one when people, not pairs, were sampled.
-	HumanHumanPeople Estimate      `json:"human_human_people"`
+	HumanHumanPeople Estimate `json:"human_human_people"`
+	// HumanHumanChance is the mean's attainable range and p-value against
+	// independent observers (pairs with an undefined kappa left out).
+	HumanHumanChance KappaChance   `json:"human_human_chance"`
 	Models           []ModelResult `json:"models"`
 }
 
@@ -69,9 +72,19 @@ type ModelResult struct {
 	// ModelHuman is the mean error consistency with every person (each
 	// person's kappa first averaged over seeds), bootstrapped over people.
 	ModelHuman Estimate `json:"model_human"`
+	// ModelHumanChance is ModelHuman's attainable range and p-value
+	// against independent observers.
+	ModelHumanChance KappaChance `json:"model_human_chance"`
 	// ModelTruth is Cohen's kappa on the answers against the ground truth,
 	// averaged over seeds, bootstrapped over items.
 	ModelTruth Estimate `json:"model_truth"`
+	// Trained is what the condition was fine-tuned on (Trained's text form,
+	// "" when nothing is recorded). In a group of one size of a task it was
+	// trained on, Split says whether that size is SplitIn or SplitOut; in
+	// the group of all sizes, Parts holds the results on each part.
+	Trained string      `json:"trained,omitempty"`
+	Split   *string     `json:"split,omitempty"`
+	Parts   []SplitPart `json:"parts,omitempty"`
 }
 
 // bitset has one bit per item of the matrix.
@@ -193,6 +206,11 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 		rep.Groups = append(rep.Groups, g)
 		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
 			set: func(e Estimate) { rep.Groups[gi].HumanHuman = e }})
+		var hhChance chanceAcc
+		for _, p := range hh {
+			hhChance.addPair(chanceBits(humans[p.a].bits, humans[p.b].bits, mask))
+		}
+		rep.Groups[gi].HumanHumanChance = hhChance.result()
 		jb, fin := peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
 		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
 
@@ -202,6 +220,12 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			}
 			runs := models[mk]
 			mr := ModelResult{Model: mk.model, Condition: mk.condition, Accuracy: pooledAccuracy(runs, mask)}
+			trained := m.Observers[runs[0].obs].Trained
+			mr.Trained = trained.String()
+			if g.Size != 0 && trained.Touches(g.Task) {
+				split := splitOf(trained.Has(g.Task, g.Size))
+				mr.Split = &split
+			}
 			for _, r := range runs {
 				mr.Seeds = append(mr.Seeds, m.Observers[r.obs].Seed)
 			}
@@ -212,28 +236,33 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			// Model-human: per person, the kappa averaged over seeds (NaN
 			// when every seed's is undefined), over the people who answered
 			// an item of the group.
-			var mh []float64
-			for _, h := range humans {
-				var s float64
-				var n, answered int
-				for _, r := range runs {
-					k := errorConsistencyBits(r.bits, h.bits, mask)
-					if k.N > 0 {
-						answered++
-					}
-					if k.Defined {
-						s += k.Value
-						n++
-					}
-				}
-				if n > 0 {
-					mh = append(mh, s/float64(n))
-				} else if answered > 0 {
-					mh = append(mh, math.NaN())
-				}
-			}
+			mh, chance := modelHumanUnits(runs, humans, mask)
+			rep.Groups[gi].Models[mi].ModelHumanChance = chance
 			means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
 				set: func(e Estimate) { result().ModelHuman = e }})
+			if g.Size == 0 && trained.Touches(g.Task) {
+				var in, out []int
+				for _, j := range items {
+					if trained.Has(g.Task, m.Items[j].Size) {
+						in = append(in, j)
+					} else {
+						out = append(out, j)
+					}
+				}
+				for _, part := range []struct {
+					name  string
+					items []int
+				}{{SplitIn, in}, {SplitOut, out}} {
+					sp := splitPart(m.Items, part.name, part.items, runs, humans, nItems)
+					pm := len(rep.Groups[gi].Models[mi].Parts)
+					rep.Groups[gi].Models[mi].Parts = append(rep.Groups[gi].Models[mi].Parts, sp.part)
+					res := func() *SplitPart { return &result().Parts[pm] }
+					means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(sp.units)), units: sp.units,
+						set: func(e Estimate) { res().ModelHuman = e }})
+					key := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition, part.name)
+					truths = append(truths, newTruthSpec(key, runs, part.items, truthYes, func(e Estimate) { res().ModelTruth = e }))
+				}
+			}
 
 			// Each model's kappa with the truth draws its own items, keyed by
 			// its cell: with twenty items a resample's kappa takes few values,
@@ -417,7 +446,12 @@ func kappasOf(pairs []personPair) []float64 {
 
 // errorConsistencyBits is ErrorConsistency on bit sets, restricted to mask.
 func errorConsistencyBits(a, b observerBits, mask bitset) Kappa {
-	var n, r1, r2, same int
+	return errorConsistencyCounts(countsBits(a, b, mask))
+}
+
+// countsBits counts, over the items of mask both answered, the items, each
+// one's right answers and the items where both were right or both wrong.
+func countsBits(a, b observerBits, mask bitset) (n, r1, r2, same int) {
 	for w := range mask {
 		both := a.answered[w] & b.answered[w] & mask[w]
 		n += bits.OnesCount64(both)
@@ -425,7 +459,12 @@ func errorConsistencyBits(a, b observerBits, mask bitset) Kappa {
 		r2 += bits.OnesCount64(b.correct[w] & both)
 		same += bits.OnesCount64(^(a.correct[w] ^ b.correct[w]) & both)
 	}
-	return errorConsistencyCounts(n, r1, r2, same)
+	return n, r1, r2, same
+}
+
+// chanceBits is chanceOfCounts on bit sets, restricted to mask.
+func chanceBits(a, b observerBits, mask bitset) pairChance {
+	return chanceOfCounts(countsBits(a, b, mask))
 }
 
 // truthSpec is Cohen's kappa against the truth averaged over a model's seeds,

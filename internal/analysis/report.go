@@ -24,12 +24,17 @@ const (
 // CSVHeader returns the header row of WriteCSV, a fresh slice on every call
 // (a package-level slice could be changed by any caller, for every other one).
 func CSVHeader() []string {
-	return []string{"task", "size", "observer", "model", "condition", "seeds", "measure",
-		"value", "lo", "hi", "n", "correct", "undefined", "resamples"}
+	return []string{"task", "size", "observer", "model", "condition", "seeds", "trained", "split", "measure",
+		"value", "lo", "hi", "n", "correct", "undefined", "resamples", "kappa_min", "kappa_max", "p_independent"}
 }
 
 // WriteCSV writes every number of the report as one tidy row per measure;
 // size is "all" for a task over all its sizes, undefined values are empty.
+// A condition with trained sizes has split in_distribution or held_out on
+// the rows of each size, and two more sets of rows over all sizes, one per
+// part (people's accuracy on the part's items among them). The mean error
+// consistencies carry their attainable range and p-value against
+// independent observers (KappaChance).
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csvout.NewWriter(w)
 	if err := cw.Write(CSVHeader()); err != nil {
@@ -40,29 +45,47 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		if g.Size != 0 {
 			size = strconv.Itoa(g.Size)
 		}
-		acc := func(observer, model, cond, seeds string, a Accuracy) []string {
-			return []string{string(g.Task), size, observer, model, cond, seeds, MeasureAccuracy,
-				fnum(a.P), fnum(a.Lo), fnum(a.Hi), strconv.Itoa(a.N), strconv.Itoa(a.Correct), "", ""}
+		type who struct{ observer, model, cond, seeds, trained, split string }
+		acc := func(o who, a Accuracy) []string {
+			return []string{string(g.Task), size, o.observer, o.model, o.cond, o.seeds, o.trained, o.split, MeasureAccuracy,
+				fnum(a.P), fnum(a.Lo), fnum(a.Hi), strconv.Itoa(a.N), strconv.Itoa(a.Correct), "", "", "", "", ""}
 		}
-		est := func(observer, model, cond, seeds, measure string, e Estimate) []string {
-			return []string{string(g.Task), size, observer, model, cond, seeds, measure,
-				fnum(e.Mean), fnum(e.Lo), fnum(e.Hi), strconv.Itoa(e.N), "", strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples)}
+		est := func(o who, measure string, e Estimate, c *KappaChance) []string {
+			row := []string{string(g.Task), size, o.observer, o.model, o.cond, o.seeds, o.trained, o.split, measure,
+				fnum(e.Mean), fnum(e.Lo), fnum(e.Hi), strconv.Itoa(e.N), "", strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), "", "", ""}
+			if c != nil {
+				row[16], row[17], row[18] = fnum(c.Min), fnum(c.Max), fp(c.P)
+			}
+			return row
 		}
+		people := who{observer: "people"}
 		rows := [][]string{
-			acc("people", "", "", "", g.HumanAccuracy),
-			est("people", "", "", "", MeasureHumanHuman, g.HumanHuman),
-			est("people", "", "", "", MeasureHumanHumanPeople, g.HumanHumanPeople),
+			acc(people, g.HumanAccuracy),
+			est(people, MeasureHumanHuman, g.HumanHuman, &g.HumanHumanChance),
+			est(people, MeasureHumanHumanPeople, g.HumanHumanPeople, &g.HumanHumanChance),
 		}
 		for _, m := range g.Models {
 			seeds := make([]string, len(m.Seeds))
 			for i, s := range m.Seeds {
 				seeds[i] = strconv.FormatInt(s, 10)
 			}
-			ss := strings.Join(seeds, " ")
+			o := who{"model", m.Model, m.Condition, strings.Join(seeds, " "), m.Trained, ""}
+			if m.Split != nil {
+				o.split = *m.Split
+			}
 			rows = append(rows,
-				acc("model", m.Model, m.Condition, ss, m.Accuracy),
-				est("model", m.Model, m.Condition, ss, MeasureModelHuman, m.ModelHuman),
-				est("model", m.Model, m.Condition, ss, MeasureModelTruth, m.ModelTruth))
+				acc(o, m.Accuracy),
+				est(o, MeasureModelHuman, m.ModelHuman, &m.ModelHumanChance),
+				est(o, MeasureModelTruth, m.ModelTruth, nil))
+			for _, p := range m.Parts {
+				po, mo := who{"people", m.Model, m.Condition, "", m.Trained, p.Split}, o
+				mo.split = p.Split
+				rows = append(rows,
+					acc(po, p.HumanAccuracy),
+					acc(mo, p.Accuracy),
+					est(mo, MeasureModelHuman, p.ModelHuman, &p.ModelHumanChance),
+					est(mo, MeasureModelTruth, p.ModelTruth, nil))
+			}
 		}
 		if err := cw.WriteAll(rows); err != nil {
 			return fmt.Errorf("analysis: %w", err)
@@ -73,6 +96,14 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("analysis: %w", err)
 	}
 	return nil
+}
+
+// fp writes a p-value with six significant digits (small ones stay readable).
+func fp(p float64) string {
+	if math.IsNaN(p) {
+		return ""
+	}
+	return strconv.FormatFloat(p, 'g', 6, 64)
 }
 
 func fnum(v float64) string {

@@ -90,6 +90,7 @@ type stats struct {
 	responses                        int
 	participants, studies, sets      map[string]struct{}
 	skipped, tiesDropped, tiesBroken int
+	tooFewForSoft                    int // images left out of a soft export: fewer than two answers
 	labels, human                    Agreement
 	counts                           map[countKey]*[2]int // Yes, No
 }
@@ -149,7 +150,7 @@ func (s *stats) summary(opts Options) Summary {
 		Responses:   s.responses,
 		Annotators:  len(s.participants),
 		SkippedRows: s.skipped,
-		TiesDropped: s.tiesDropped, TiesBroken: s.tiesBroken,
+		TiesDropped: s.tiesDropped, TiesBroken: s.tiesBroken, TooFewForSoft: s.tooFewForSoft,
 		Labels: s.labels, HumanAnswers: s.human,
 	}
 	for st := range s.studies {
@@ -183,6 +184,9 @@ func sourceText(o Options) string {
 		return "the majority of the human answers to each image, one example per image; images with tied answers are left out"
 	case AsCollected:
 		return "the human answers as collected in a pool study with one response per image (R = 1), one example per image"
+	case SoftLabel:
+		return "soft labels: for each image answered at least twice, the share of its answers that are Yes (`p_yes`) and their number (`n_answers`), " +
+			"one example per image; the example's answer is the majority, a tie broken by a coin seeded with the export seed and the stimulus id"
 	}
 	return "the ground truth, computed from rigid-body statics, one example per image"
 }
@@ -233,6 +237,13 @@ func writeCard(w io.Writer, s *Summary, files string) error {
 	fmt.Fprintf(b, "\n\n")
 	if o.Source == Majority {
 		fmt.Fprintf(b, "Ties: %d images dropped, %d broken by the coin.\n\n", s.TiesDropped, s.TiesBroken)
+	}
+	if o.Source == SoftLabel {
+		fmt.Fprintf(b, "Soft labels: %d images with fewer than %d answers left out; %d ties (p_yes = 0.5) answered by the coin. "+
+			"The CSV and imagefolder formats carry `p_yes` and `n_answers` as columns; the chat formats (TRL, messages, LLaMA-Factory) "+
+			"a `metadata` object on each example (`stimulus_id`, `p_yes`, `n_answers`) beside the answer; OpenAI a labels file beside "+
+			"each training file, line for line.\n\n",
+			s.TooFewForSoft, minSoftAnswers, s.TiesBroken)
 	}
 	fmt.Fprintf(b, "## Files\n\n%s\n\n", files)
 	fmt.Fprintf(b, "## Split\n\nThe split is by image, so no image is in both splits: an image goes to validation when "+

@@ -87,15 +87,24 @@ const (
 	Majority    Source = "majority"  // one example per image, the majority of its answers
 	AsCollected Source = "collected" // exactly one answer per image (a pool study with R = 1)
 	GroundTruth Source = "truth"     // one example per image, labelled with the ground truth
+	// SoftLabel gives each image answered at least twice the share of its
+	// answers that are Yes (p_yes) and their number; the example's answer is
+	// the majority, a tie broken by the seeded coin whatever the tie rule
+	// (p_yes = 0.5 is the most informative soft label there is).
+	SoftLabel Source = "soft"
 )
+
+// minSoftAnswers is the fewest answers a soft label is given for: one answer
+// is a hard label written as 0 or 1.
+const minSoftAnswers = 2
 
 // ParseSource accepts the names of the label sources.
 func ParseSource(s string) (Source, error) {
 	switch src := Source(s); src {
-	case EveryAnswer, Majority, AsCollected, GroundTruth:
+	case EveryAnswer, Majority, AsCollected, GroundTruth, SoftLabel:
 		return src, nil
 	}
-	return "", fmt.Errorf("export: unknown label source %q (want every, majority, collected or truth)", s)
+	return "", fmt.Errorf("export: unknown label source %q (want every, majority, collected, truth or soft)", s)
 }
 
 // Ties says what Majority does with an image whose answers are split evenly.
@@ -205,6 +214,7 @@ type Summary struct {
 	Studies                           []string
 	SkippedRows                       int // rows the filter left out
 	TiesDropped, TiesBroken           int
+	TooFewForSoft                     int       // images with fewer than two answers, left out of a soft export
 	Labels                            Agreement // exported labels against the ground truth
 	HumanAnswers                      Agreement // every human answer in the written images against the ground truth
 	Counts                            []Count   // examples per domain, size and label, sorted
@@ -360,6 +370,32 @@ func safeID(id string) bool {
 type example struct {
 	label  string
 	answer *Answer // nil when the label stands for the whole image
+	soft   *soft   // the soft label, with the SoftLabel source
+}
+
+// soft is an image's soft label: the share of its answers that are Yes.
+type soft struct {
+	PYes     float64 `json:"p_yes"`
+	NAnswers int     `json:"n_answers"`
+	yes      int
+}
+
+// softOf is the share of Yes among the answers of g; ok is false without answers.
+func softOf(g []Answer) (s soft, ok bool) {
+	for i := range g {
+		switch g[i].Response {
+		case task.Yes:
+			s.yes++
+			s.NAnswers++
+		case task.No:
+			s.NAnswers++
+		}
+	}
+	if s.NAnswers == 0 {
+		return s, false
+	}
+	s.PYes = float64(s.yes) / float64(s.NAnswers)
+	return s, true
 }
 
 // flush ends the current group: it picks the labels, writes the image and the lines.
@@ -419,6 +455,21 @@ func (ex *exporter) label(g []Answer) ([]example, error) {
 		return []example{{label: g[0].Response, answer: &g[0]}}, nil
 	case GroundTruth:
 		return []example{{label: g[0].Truth}}, nil
+	case SoftLabel:
+		sl, _ := softOf(g)
+		if sl.NAnswers < minSoftAnswers {
+			ex.stats.tooFewForSoft++
+			return nil, nil
+		}
+		label := task.No
+		switch {
+		case 2*sl.yes > sl.NAnswers:
+			label = task.Yes
+		case 2*sl.yes == sl.NAnswers:
+			ex.stats.tiesBroken++
+			label = coin(ex.opts.Seed, g[0].StimulusID)
+		}
+		return []example{{label: label, soft: &sl}}, nil
 	}
 	yes := 0
 	for i := range g {

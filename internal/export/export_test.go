@@ -173,6 +173,13 @@ func promptOf(t *testing.T, text string) task.Domain {
 type parsedExample struct {
 	split, image, label string
 	domain              task.Domain
+	meta                map[string]any // a soft label's metadata; nil without
+}
+
+// metaKey allows a soft label's "metadata" beside a format's own keys: the
+// loaders keep an extra column and the trainers read only theirs.
+func metaKey(got, want []string) bool {
+	return slices.Equal(got, want) || slices.Equal(got, slices.Sorted(slices.Values(append(slices.Clone(want), "metadata"))))
 }
 
 // checkMessages checks the chat-messages format and returns its examples.
@@ -186,7 +193,7 @@ func checkMessages(t *testing.T, files map[string][]byte) []parsedExample {
 		}
 		for i, v := range jsonLines(t, name, b) {
 			where := fmt.Sprintf("%s line %d", name, i+1)
-			if got := keys(v); !slices.Equal(got, []string{"messages"}) {
+			if got := keys(v); !metaKey(got, []string{"messages"}) {
 				t.Fatalf("%s: keys %v", where, got)
 			}
 			msgs := v["messages"].([]any)
@@ -222,7 +229,8 @@ func checkMessages(t *testing.T, files map[string][]byte) []parsedExample {
 			if !task.ValidAnswer(label) {
 				t.Fatalf("%s: answer %q", where, label)
 			}
-			out = append(out, parsedExample{split: split, image: img["image"].(string), label: label, domain: d})
+			meta, _ := v["metadata"].(map[string]any)
+			out = append(out, parsedExample{split: split, image: img["image"].(string), label: label, domain: d, meta: meta})
 		}
 	}
 	return out

@@ -61,6 +61,7 @@ type (
 	}
 	chatExample struct {
 		Messages []chatMessage `json:"messages"`
+		Metadata *softMeta     `json:"metadata,omitempty"` // soft labels only
 	}
 )
 
@@ -123,7 +124,7 @@ func (w *messagesWriter) lines(sps *spools, img imageFile, g []Answer, examples 
 				textPart{Type: "text", Text: prompt},
 			}},
 			{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
-		}})
+		}, Metadata: metaOf(&g[0], examples)})
 	})
 }
 func (*messagesWriter) describe() string {
@@ -147,6 +148,7 @@ type (
 	trlExample struct {
 		Images   []string      `json:"images"`
 		Messages []chatMessage `json:"messages"`
+		Metadata *softMeta     `json:"metadata,omitempty"` // soft labels only
 	}
 )
 
@@ -161,6 +163,7 @@ func (w *trlWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 				{Role: "user", Content: []any{imagePlaceholder{Type: "image"}, textPart{Type: "text", Text: prompt}}},
 				{Role: "assistant", Content: []any{textPart{Type: "text", Text: label}}},
 			},
+			Metadata: metaOf(&g[0], examples),
 		})
 	})
 }
@@ -190,6 +193,7 @@ type (
 	sharegptExample struct {
 		Messages []sharegptMessage `json:"messages"`
 		Images   []string          `json:"images"`
+		Metadata *softMeta         `json:"metadata,omitempty"` // soft labels only
 	}
 )
 
@@ -210,6 +214,7 @@ func (w *llamaFactoryWriter) lines(sps *spools, img imageFile, g []Answer, examp
 			return json.Marshal(sharegptExample{
 				Messages: []sharegptMessage{{Role: "user", Content: "<image>" + prompt}, {Role: "assistant", Content: label}},
 				Images:   []string{"images/" + img.base()},
+				Metadata: metaOf(&g[0], examples),
 			})
 		})
 		if err != nil {
@@ -294,6 +299,9 @@ type folderRow struct {
 	GroundTruth   string `json:"ground_truth"`
 	ParticipantID string `json:"participant_id"`
 	Study         string `json:"study"`
+	// Soft labels only: every row of a soft export has both, no other has either.
+	PYes     *float64 `json:"p_yes,omitempty"`
+	NAnswers *int     `json:"n_answers,omitempty"`
 }
 
 func (*imageFolderWriter) imageEntry(img imageFile) string {
@@ -313,6 +321,9 @@ func (*imageFolderWriter) lines(sps *spools, img imageFile, g []Answer, examples
 		row.Answer, row.ParticipantID, row.Study = e.label, "", ""
 		if e.answer != nil {
 			row.ParticipantID, row.Study = e.answer.ParticipantID, e.answer.Study
+		}
+		if e.soft != nil {
+			row.PYes, row.NAnswers = &e.soft.PYes, &e.soft.NAnswers
 		}
 		if err := enc.Encode(row); err != nil {
 			return err
@@ -344,7 +355,7 @@ type csvWriter struct {
 // three join on (participant_id, stimulus_id).
 var csvHeader = []string{"participant_id", "stimulus_id", "stimulus_uuid", "set", "study", "split", "domain", "size",
 	"set_split", "image", "label", "label_source", "ground_truth", "response", "browser_rt_ms", "server_rt_ms",
-	"shown_at", "answered_at"}
+	"shown_at", "answered_at", "p_yes", "n_answers"}
 
 func (*csvWriter) imageEntry(img imageFile) string { return "images/" + img.base() }
 func (*csvWriter) embedsImages() bool              { return false }
@@ -364,6 +375,12 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 	if examples[0].answer != nil {
 		label = func(i int) string { return examples[i].label }
 	}
+	// p_yes and n_answers: the share of Yes among the image's answers in this
+	// export, whatever the source (empty for an image without answers).
+	pYes, nAnswers := "", ""
+	if sl, ok := softOf(g); ok {
+		pYes, nAnswers = strconv.FormatFloat(sl.PYes, 'f', -1, 64), strconv.Itoa(sl.NAnswers)
+	}
 	rec := make([]string, len(csvHeader))
 	for i := range g {
 		a := &g[i]
@@ -377,7 +394,7 @@ func (w *csvWriter) lines(sps *spools, img imageFile, g []Answer, examples []exa
 		}
 		rec = append(rec[:0], a.ParticipantID, a.manifestID(), a.StimulusID, a.Set, a.Study, img.split, string(a.Domain),
 			strconv.Itoa(a.Size), a.SetSplit, "images/"+img.base(), label(i), string(w.source), a.Truth, a.Response,
-			browserRT, serverRT, shown, answered)
+			browserRT, serverRT, shown, answered, pYes, nAnswers)
 		if err := w.w.Write(rec); err != nil {
 			return err
 		}
@@ -434,6 +451,21 @@ func (*openAIWriter) imageEntry(img imageFile) string { return "images/" + img.b
 func (*openAIWriter) embedsImages() bool              { return true }
 func (w *openAIWriter) lines(sps *spools, img imageFile, g []Answer, examples []example) error {
 	prompt := g[0].Domain.Prompt()
+	if m := metaOf(&g[0], examples); m != nil {
+		// OpenAI refuses a training line with any key but its own, so the
+		// soft label goes to a file beside it, line for line.
+		sp, err := sps.get(img.split + ".labels.jsonl")
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(openAILabel{StimulusID: m.StimulusID, Answer: examples[0].label, PYes: m.PYes, NAnswers: m.NAnswers})
+		if err != nil {
+			return err
+		}
+		if _, err := sp.w.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	}
 	return w.cache.writeSplitLines(sps, img, examples, func(label string) ([]byte, error) {
 		w.url = append(w.url[:0], "data:"+img.mime+";base64,"...)
 		w.url = base64.StdEncoding.AppendEncode(w.url, img.data)
@@ -449,5 +481,31 @@ func (w *openAIWriter) lines(sps *spools, img imageFile, g []Answer, examples []
 func (*openAIWriter) describe() string {
 	return "Format: OpenAI vision fine-tuning JSONL. `train.jsonl` and `validation.jsonl` hold one " +
 		"example per line, the image inline as a base64 data URL (`image_url`); `images/` keeps a " +
-		"copy of each image."
+		"copy of each image. With soft labels, `train.labels.jsonl` and `validation.labels.jsonl` give, line " +
+		"for line, each example's `stimulus_id`, `answer`, `p_yes` and `n_answers` (OpenAI refuses extra keys " +
+		"in a training line)."
+}
+
+// openAILabel is a line of the soft labels beside an OpenAI training file.
+type openAILabel struct {
+	StimulusID string  `json:"stimulus_id"`
+	Answer     string  `json:"answer"`
+	PYes       float64 `json:"p_yes"`
+	NAnswers   int     `json:"n_answers"`
+}
+
+// softMeta is the metadata of a chat example with a soft label: the answer
+// is the example's assistant message, the probability is here.
+type softMeta struct {
+	StimulusID string  `json:"stimulus_id"`
+	PYes       float64 `json:"p_yes"`
+	NAnswers   int     `json:"n_answers"`
+}
+
+// metaOf is the metadata of an image's example when its label is soft; nil otherwise.
+func metaOf(a *Answer, examples []example) *softMeta {
+	if len(examples) == 0 || examples[0].soft == nil {
+		return nil
+	}
+	return &softMeta{StimulusID: a.manifestID(), PYes: examples[0].soft.PYes, NAnswers: examples[0].soft.NAnswers}
 }

@@ -28,7 +28,7 @@ func checkTRL(t *testing.T, files map[string][]byte) []parsedExample {
 		}
 		for i, v := range jsonLines(t, name, b) {
 			where := fmt.Sprintf("%s line %d", name, i+1)
-			if got := keys(v); !slices.Equal(got, []string{"images", "messages"}) {
+			if got := keys(v); !metaKey(got, []string{"images", "messages"}) {
 				t.Fatalf("%s: keys %v, want images and messages", where, got)
 			}
 			images := v["images"].([]any)
@@ -61,8 +61,9 @@ func checkTRL(t *testing.T, files map[string][]byte) []parsedExample {
 			if len(ac) != 1 || ans["type"] != "text" || !task.ValidAnswer(ans["text"].(string)) {
 				t.Fatalf("%s: assistant content %v", where, ac)
 			}
+			meta, _ := v["metadata"].(map[string]any)
 			out = append(out, parsedExample{split: split, image: images[0].(string), label: ans["text"].(string),
-				domain: promptOf(t, txt["text"].(string))})
+				domain: promptOf(t, txt["text"].(string)), meta: meta})
 		}
 	}
 	return out

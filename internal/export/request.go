@@ -63,7 +63,7 @@ func (q Request) Check() (Checked, error) {
 	var err error
 	o := &c.Options
 	if o.Source, err = ParseSource(strings.TrimSpace(q.Source)); err != nil {
-		return c, bad("source", "Choose a label source: every (each answer), majority, collected (as collected) or truth (the ground truth).")
+		return c, bad("source", "Choose a label source: every (each answer), majority, collected (as collected), truth (the ground truth) or soft (the share of Yes, p_yes).")
 	}
 	if c.Set != "" && o.Source != GroundTruth {
 		return c, bad("set", "A stimulus set has no answers: with a set, choose the ground truth (truth) as the label source, or choose studies.")

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cubelab/cubelab/internal/loadgen"
@@ -291,9 +293,7 @@ func TestTwoServers(t *testing.T) {
 	dsn, pool := c.newDatabase(t, "two")
 	newStudy(t, pool)
 	const places = nParticipants * 3 / 4
-	if _, err := pool.Exec(context.Background(), `UPDATE studies SET places = $1`, places); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.SetPlaces(t, pool, uuid.Nil, places)
 	a := startServer(t, dsn, freePort(t))
 	b := startServer(t, dsn, freePort(t))
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
+	"golang.org/x/sync/errgroup"
 )
 
 // Stimulus is what the client asks a model about; the image is loaded only
@@ -94,30 +95,11 @@ func (c *Client) Run(ctx context.Context, stimuli []Stimulus, image ImageFunc, o
 			c.Progress(finished, len(stimuli))
 		}
 	}
-	todo := make(chan Stimulus)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for s := range todo {
-				line, err := c.ask(ctx, s, image)
-				mu.Lock()
-				switch {
-				case err != nil:
-					sum.Failed = append(sum.Failed, fmt.Errorf("%s: %w", s.ID, err))
-				case writeErr == nil:
-					if _, werr := out.Write(line); werr != nil {
-						writeErr = werr
-					} else {
-						sum.Answered++
-					}
-				}
-				report()
-				mu.Unlock()
-			}
-		})
-	}
+	// One goroutine a stimulus, at most workers at a time; a failed request
+	// is counted, not returned, so that one bad image does not stop a run.
+	var g errgroup.Group
+	g.SetLimit(workers)
 	seen := map[string]bool{}
-send:
 	for _, s := range stimuli {
 		if done[s.ID] || seen[s.ID] {
 			mu.Lock()
@@ -127,14 +109,31 @@ send:
 			continue
 		}
 		seen[s.ID] = true
-		select {
-		case todo <- s:
-		case <-ctx.Done():
-			break send
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil // handed over while waiting for a slot as ctx ended
+			}
+			line, err := c.ask(ctx, s, image)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				sum.Failed = append(sum.Failed, fmt.Errorf("%s: %w", s.ID, err))
+			case writeErr == nil:
+				if _, werr := out.Write(line); werr != nil {
+					writeErr = werr
+				} else {
+					sum.Answered++
+				}
+			}
+			report()
+			return nil
+		})
 	}
-	close(todo)
-	wg.Wait()
+	_ = g.Wait() // the goroutines return no error: failures are in sum
 	if writeErr != nil {
 		return sum, fmt.Errorf("modelout: query: writing output: %w", writeErr)
 	}

@@ -124,6 +124,10 @@ type Heatmap struct {
 	Rows   []string    // "model, condition"
 	Cols   []int       // sizes
 	Values [][]float64 // Values[row][col]; NaN draws an empty grey cell
+	// Trained[row][col] outlines the cells of sizes the row's condition was
+	// fine-tuned on (nil: none), so in-distribution and held-out sizes read
+	// apart at a glance.
+	Trained [][]bool
 }
 
 // Render writes the heat map as SVG.
@@ -174,6 +178,21 @@ func (h Heatmap) Render(w io.Writer) error {
 				cx, ry, num(cellW), num(cellH), fill, esc(fmt.Sprintf("%s, size %d: %s", h.Rows[ri], h.Cols[ci], fmtValue(v))))
 			c.text(cx+cellW/2, ry+cellH/2+4, "middle", fontSize, fmtValue(v), ` fill="`+ink+`"`)
 		}
+	}
+	// Outlines after every cell, so that a neighbour's white border cannot cover them.
+	outlined := false
+	for ri, row := range h.Trained {
+		for ci, t := range row {
+			if t && ri < len(h.Rows) && ci < len(h.Cols) {
+				outlined = true
+				c.f(`<rect class="trained" x="%.1f" y="%.1f" width="%s" height="%s" fill="none" stroke="#d62728" stroke-width="2.5"/>`+"\n",
+					left+float64(ci)*cellW+1.75, top+float64(ri)*cellH+1.75, num(cellW-3.5), num(cellH-3.5))
+			}
+		}
+	}
+	if outlined {
+		c.f(`<rect x="%.1f" y="%.1f" width="16" height="11" fill="none" stroke="#d62728" stroke-width="2.5"/>`+"\n", 16.0, top+gridH+48)
+		c.text(38, top+gridH+58, "start", smallFont, "trained size", "")
 	}
 	for ci, s := range h.Cols {
 		c.text(left+(float64(ci)+0.5)*cellW, top+gridH+18, "middle", fontSize, fmt.Sprint(s), "")

@@ -31,11 +31,12 @@ func examples() map[string]interface{ Render(io.Writer) error } {
 			},
 		},
 		"heatmap": Heatmap{
-			Title:  "Towers: accuracy of every model and condition",
-			XLabel: "Tower size (blocks)",
-			Rows:   []string{"Qwen2-VL-7B, base", "Qwen2-VL-7B, fine-tuned on towers 2-4", "LLaVA-1.6 & <friends>", "GPT-4o"},
-			Cols:   []int{2, 3, 4, 5, 6, 7},
-			Values: [][]float64{{0.55, 0.5, 0.6, 0.45, 0.5, 0.55}, {1, 0.95, 0.9, 0.7, 0.6, 0.55}, {0.2, 0.35, nan, 0.5, 0.65, 0.8}, {0.75, 0.7, 0.65, 0.6, 0.6, 0.58}},
+			Title:   "Towers: accuracy of every model and condition",
+			XLabel:  "Tower size (blocks)",
+			Rows:    []string{"Qwen2-VL-7B, base", "Qwen2-VL-7B, fine-tuned on towers 2-4", "LLaVA-1.6 & <friends>", "GPT-4o"},
+			Cols:    []int{2, 3, 4, 5, 6, 7},
+			Values:  [][]float64{{0.55, 0.5, 0.6, 0.45, 0.5, 0.55}, {1, 0.95, 0.9, 0.7, 0.6, 0.55}, {0.2, 0.35, nan, 0.5, 0.65, 0.8}, {0.75, 0.7, 0.65, 0.6, 0.6, 0.58}},
+			Trained: [][]bool{{}, {true, true, true, false, false, false}},
 		},
 		"kappa": KappaBars{
 			Title:  "Towers: error consistency with people",
@@ -123,10 +124,10 @@ func TestAccuracyBySize(t *testing.T) {
 func TestHeatmap(t *testing.T) {
 	h := examples()["heatmap"].(Heatmap)
 	classes, texts, _ := parse(t, render(t, "heatmap", h))
-	if classes["cell"] != 24 {
-		t.Errorf("cells %d, want 24", classes["cell"])
+	if classes["cell"] != 24 || classes["trained"] != 3 {
+		t.Errorf("cells %d, want 24; trained outlines %d, want 3", classes["cell"], classes["trained"])
 	}
-	for _, want := range []string{"0.55", "1.00", "n/a", "LLaVA-1.6 & <friends>", "Accuracy"} {
+	for _, want := range []string{"0.55", "1.00", "n/a", "LLaVA-1.6 & <friends>", "Accuracy", "trained size"} {
 		if !slices.Contains(texts, want) {
 			t.Errorf("text %q missing", want)
 		}

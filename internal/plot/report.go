@@ -94,6 +94,7 @@ func HeatmapFigure(r *analysis.Report, d task.Domain) Heatmap {
 		rows["People"] = 0
 		h.Rows = append(h.Rows, "People")
 		h.Values = append(h.Values, nanRow(len(gs)))
+		h.Trained = append(h.Trained, make([]bool, len(gs)))
 	}
 	for ci, g := range gs {
 		h.Cols = append(h.Cols, g.Size)
@@ -108,8 +109,10 @@ func HeatmapFigure(r *analysis.Report, d task.Domain) Heatmap {
 				rows[label] = ri
 				h.Rows = append(h.Rows, label)
 				h.Values = append(h.Values, nanRow(len(gs)))
+				h.Trained = append(h.Trained, make([]bool, len(gs)))
 			}
 			h.Values[ri][ci] = m.Accuracy.P
+			h.Trained[ri][ci] = m.Split != nil && *m.Split == analysis.SplitIn
 		}
 	}
 	return h

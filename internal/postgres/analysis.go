@@ -277,8 +277,9 @@ func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 		}
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT r.id, r.model, r.condition, r.seed, s.ext_id, o.p_yes
+		SELECT r.id, r.model, r.condition, r.seed, COALESCE(mc.trained, ''), s.ext_id, o.p_yes
 		FROM model_runs r
+		LEFT JOIN model_conditions mc ON mc.model = r.model AND mc.condition = r.condition
 		JOIN model_outputs o ON o.run_id = r.id
 		JOIN stimuli s ON s.id = o.stimulus_id
 		WHERE r.set_id = $1 AND ($2::text[] IS NULL
@@ -290,16 +291,19 @@ func loadModels(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 	defer rows.Close()
 	observers := map[uuid.UUID]int{}
 	var id uuid.UUID
-	var model, condition, ext string
+	var model, condition, trained, ext string
 	var seed int64
 	var pYes *float64
 	for rows.Next() {
-		if err := rows.Scan(&id, &model, &condition, &seed, &ext, &pYes); err != nil {
+		if err := rows.Scan(&id, &model, &condition, &seed, &trained, &ext, &pYes); err != nil {
 			return fmt.Errorf("postgres: matrix model outputs: %w", err)
 		}
 		o, ok := observers[id]
 		if !ok {
-			o = m.AddObserver(analysis.Observer{ID: id.String(), Kind: analysis.Model, Model: model, Condition: condition, Seed: seed})
+			// Stored only through ParseTrained; a row that no longer parses
+			// (edited by hand) counts as not recorded rather than failing the report.
+			tr, _ := analysis.ParseTrained(trained)
+			o = m.AddObserver(analysis.Observer{ID: id.String(), Kind: analysis.Model, Model: model, Condition: condition, Seed: seed, Trained: tr})
 			observers[id] = o
 		}
 		j, ok := index[ext]
@@ -339,7 +343,10 @@ func (s *Store) MatrixVersion(ctx context.Context, sel MatrixSelection) (string,
 		     FROM studies st WHERE st.id IN (SELECT id FROM sel)),
 		  (SELECT string_agg(p.id::text || p.status || p.n_answered, ',' ORDER BY p.id)
 		     FROM participants p WHERE p.study_id IN (SELECT id FROM sel)),
-		  (SELECT string_agg(r.id::text, ',' ORDER BY r.id) FROM model_runs r WHERE r.set_id = (SELECT id FROM sset))))`,
+		  (SELECT string_agg(r.id::text, ',' ORDER BY r.id) FROM model_runs r WHERE r.set_id = (SELECT id FROM sset)),
+		  (SELECT string_agg(mc.model || '/' || mc.condition || '/' || mc.trained, ',' ORDER BY mc.model, mc.condition)
+		     FROM model_conditions mc WHERE (mc.model, mc.condition) IN
+		       (SELECT r.model, r.condition FROM model_runs r WHERE r.set_id = (SELECT id FROM sset)))))`,
 		nullID(sel.StudyID), sel.SetID).Scan(&v)
 	if err != nil {
 		return "", fmt.Errorf("postgres: matrix version: %w", err)

@@ -210,6 +210,12 @@ func TestMatrixVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"trained sizes recorded", func() {
+			tr, _ := analysis.ParseTrained("tower:2-3")
+			if err := store.SetTrained(ctx, "m", "", tr); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"a rejection", func() {
 			var id uuid.UUID
 			if err := pool.QueryRow(ctx, `SELECT id FROM participants WHERE study_id = $1`, st.ID).Scan(&id); err != nil {

@@ -147,9 +147,7 @@ func (f *exportFixture) takePart(t *testing.T, st study.Study, k int, rejected b
 	}
 	if rejected {
 		// Rejecting is the admin pages' business; the state is what matters here.
-		if _, err := f.store.Pool().Exec(ctx, `UPDATE participants SET status = 'rejected' WHERE id = $1`, p.ID); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.SetParticipantStatus(t, f.store.Pool(), study.Rejected, p.ID)
 	}
 	return out
 }

@@ -28,9 +28,7 @@ func BenchmarkJoinBurst(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		st := pgtest.NewStudy(b, store, fmt.Sprintf("burst%d", round), 20)
-		if _, err := pool.Exec(ctx, `UPDATE studies SET places = 100000 WHERE id = $1`, st.ID); err != nil {
-			b.Fatal(err)
-		}
+		pgtest.SetPlaces(b, pool, st.ID, 100000)
 		round++
 		b.StartTimer()
 		start := time.Now()

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
@@ -27,6 +28,10 @@ type ModelImport struct {
 	// a run a second time is refused, so that a typo in --seed cannot
 	// silently throw away an earlier run.
 	Replace bool
+	// Trained, when not nil, records what every condition of the import was
+	// fine-tuned on (an empty one clears the record); nil leaves what is
+	// recorded as it is.
+	Trained *analysis.Trained
 }
 
 // ModelRun is a stored run with the counts the admin pages show.
@@ -38,6 +43,7 @@ type ModelRun struct {
 	Set        string
 	SourceFile string
 	ImportedAt time.Time
+	Trained    string // what its condition was fine-tuned on (analysis.Trained's text form)
 	Outputs    int
 	Flagged    int // rows with any modelout.Flag
 	NoAnswer   int // rows whose answer is neither Yes nor No
@@ -173,12 +179,50 @@ func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportS
 			run.Outputs = len(rows)
 			sum.Runs = append(sum.Runs, run)
 		}
+		if in.Trained != nil {
+			for _, k := range order {
+				if err := setTrained(ctx, tx, k.model, k.condition, *in.Trained); err != nil {
+					return err
+				}
+			}
+		}
+		for i, run := range sum.Runs {
+			if err := tx.QueryRow(ctx, `SELECT COALESCE((SELECT trained FROM model_conditions WHERE model = $1 AND condition = $2), '')`,
+				run.Model, run.Condition).Scan(&sum.Runs[i].Trained); err != nil {
+				return fmt.Errorf("postgres: trained of %s: %w", run.Model, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return ImportSummary{}, err
 	}
 	return sum, nil
+}
+
+// setTrained records what a model condition was fine-tuned on.
+func setTrained(ctx context.Context, tx pgx.Tx, model, condition string, t analysis.Trained) error {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO model_conditions (model, condition, trained) VALUES ($1, $2, $3)
+		ON CONFLICT (model, condition) DO UPDATE SET trained = EXCLUDED.trained`, model, condition, t.String()); err != nil {
+		return fmt.Errorf("postgres: record trained sizes of model %q: %w", model, err)
+	}
+	return nil
+}
+
+// SetTrained records what a model condition was fine-tuned on, for every
+// seed and set it was run on; the condition must have a run.
+func (s *Store) SetTrained(ctx context.Context, model, condition string, t analysis.Trained) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM model_runs WHERE model = $1 AND condition = $2`, model, condition).Scan(&n); err != nil {
+			return fmt.Errorf("postgres: runs of model %q: %w", model, err)
+		}
+		if n == 0 {
+			return study.Errorf(study.ENOTFOUND, "No run of model %q with condition %q is imported.", model, condition)
+		}
+		return setTrained(ctx, tx, model, condition, t)
+	})
 }
 
 // runName is how messages name a run.
@@ -231,20 +275,21 @@ func (s *Store) stimulusIDsByExt(ctx context.Context, setID uuid.UUID) (map[stri
 // model, condition and seed.
 func (s *Store) ModelRuns(ctx context.Context, set string) ([]ModelRun, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT r.id, r.model, r.condition, r.seed, ss.name, r.source_file, r.imported_at,
+		SELECT r.id, r.model, r.condition, r.seed, ss.name, r.source_file, r.imported_at, COALESCE(mc.trained, ''),
 		       count(o.stimulus_id), count(o.stimulus_id) FILTER (WHERE o.flag <> 0),
 		       count(o.stimulus_id) FILTER (WHERE o.p_yes IS NULL OR o.p_yes = 0.5)
 		FROM model_runs r JOIN stimulus_sets ss ON ss.id = r.set_id
+		LEFT JOIN model_conditions mc ON mc.model = r.model AND mc.condition = r.condition
 		LEFT JOIN model_outputs o ON o.run_id = r.id
 		WHERE $1 = '' OR ss.name = $1
-		GROUP BY r.id, ss.name
+		GROUP BY r.id, ss.name, mc.trained
 		ORDER BY ss.name, r.model, r.condition, r.seed`, set)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: model runs: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ModelRun, error) {
 		var m ModelRun
-		return m, r.Scan(&m.ID, &m.Model, &m.Condition, &m.Seed, &m.Set, &m.SourceFile, &m.ImportedAt,
+		return m, r.Scan(&m.ID, &m.Model, &m.Condition, &m.Seed, &m.Set, &m.SourceFile, &m.ImportedAt, &m.Trained,
 			&m.Outputs, &m.Flagged, &m.NoAnswer)
 	})
 	if err != nil {

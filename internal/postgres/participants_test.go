@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -131,9 +132,7 @@ func TestJoin(t *testing.T) {
 		store := postgres.NewStore(pool)
 		st := pgtest.NewStudy(t, store, "p", 2)
 		st.Places = 1
-		if _, err := pool.Exec(ctx, `UPDATE studies SET places = 1`); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.SetPlaces(t, pool, st.ID, 1)
 		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); err != nil {
 			t.Fatal(err)
 		}
@@ -147,9 +146,7 @@ func TestJoin(t *testing.T) {
 		_, pool := pgtest.New(t)
 		store := postgres.NewStore(pool)
 		st := pgtest.NewStudy(t, store, "d", 2)
-		if _, err := pool.Exec(ctx, `UPDATE studies SET status = 'paused'`); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.SetStudyStatus(t, pool, st.ID, study.Paused)
 		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); study.ErrorCode(err) != study.EGONE {
 			t.Fatalf("join on a paused study: %v, want EGONE", err)
 		}
@@ -322,7 +319,7 @@ func TestAnswer(t *testing.T) {
 		t.Parallel()
 		store, _, p := joined(t, 2)
 		_, _ = store.ShowTrial(ctx, p, 1)
-		_, _ = store.Pool().Exec(ctx, `UPDATE participants SET status = 'returned'`)
+		pgtest.SetParticipantStatus(t, store.Pool(), study.Returned, p.ID)
 		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.EGONE {
 			t.Fatalf("answer after return: %v, want EGONE", err)
 		}
@@ -333,18 +330,13 @@ func TestAnswer(t *testing.T) {
 		_, _ = store.ShowTrial(ctx, p, 1)
 		// One second inside the limit the answer counts; past it, before any
 		// sweep, and after the sweep, it is refused as time up.
-		if _, err := store.Pool().Exec(ctx, `UPDATE participants SET started_at = now() - $1 * interval '1 minute' + interval '1 second'`,
-			st.TimeLimitMinutes); err != nil {
-			t.Fatal(err)
-		}
+		limit := time.Duration(st.TimeLimitMinutes) * time.Minute
+		pgtest.StartedAgo(t, store.Pool(), limit-time.Second, p.ID)
 		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); err != nil {
 			t.Fatalf("answer just inside the limit: %v", err)
 		}
 		_, _ = store.ShowTrial(ctx, p, 2)
-		if _, err := store.Pool().Exec(ctx, `UPDATE participants SET started_at = now() - $1 * interval '1 minute' - interval '1 second'`,
-			st.TimeLimitMinutes); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.StartedAgo(t, store.Pool(), limit+time.Second, p.ID)
 		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); study.ErrorCode(err) != study.ETIMEUP {
 			t.Fatalf("answer past the limit, before the sweep: %v, want ETIMEUP", err)
 		}

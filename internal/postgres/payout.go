@@ -164,11 +164,14 @@ func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []s
 // measured the time and "none" for a plain form without JavaScript;
 // image_served_ms is the server time from the picture's first serving to the
 // answer, empty when it was never served; flags are space-separated
-// (study.Flags).
+// (study.Flags). The participant's device (study.Device) closes each row:
+// device is its kind, screen and viewport WxH in CSS pixels, all empty
+// before it was recorded.
 func AnswersHeader() []string {
 	return []string{"participant_id", "study", "set", "status", "position", "stimulus_id", "stimulus_uuid", "domain", "size",
 		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at",
-		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags"}
+		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags",
+		"device", "screen", "viewport", "dpr", "pointer", "user_agent"}
 }
 
 // WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
@@ -178,9 +181,10 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.prolific_pid, st.slug, ss.name, p.status, r.position, s.ext_id, s.id, s.domain, s.size, t.is_attention_check,
 			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
-			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' ')
+			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' '), `+deviceColumns+`
 		FROM participants p
 		JOIN studies st ON st.id = p.study_id
+		LEFT JOIN participant_devices d ON d.participant_id = p.id
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 		JOIN stimuli s ON s.id = t.stimulus_id
@@ -202,8 +206,9 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var timed, hidden *bool
 		var imageMs, shows, px *int
 		var flags string
-		if err := rows.Scan(&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
-			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags); err != nil {
+		var dev study.Device
+		if err := rows.Scan(append([]any{&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
+			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags}, deviceTargets(&dev)...)...); err != nil {
 			return err
 		}
 		timing, pageHidden := "", ""
@@ -215,7 +220,11 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		}
 		rec = append(rec[:0], pid, slug, set, status, strconv.Itoa(pos), ext, sid.String(), domain, strconv.Itoa(size),
 			strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct), "", strconv.Itoa(serverRT), "",
-			answered.UTC().Format(timeFormat), timing, optInt(imageMs), optInt(shows), pageHidden, optInt(px), flags)
+			answered.UTC().Format(timeFormat), timing, optInt(imageMs), optInt(shows), pageHidden, optInt(px), flags,
+			dev.Kind, sides(dev.ScreenW, dev.ScreenH), sides(dev.ViewportW, dev.ViewportH), "", dev.Pointer, dev.UserAgent)
+		if dev.DPR > 0 {
+			rec[26] = strconv.FormatFloat(dev.DPR, 'f', -1, 32)
+		}
 		if browserRT != nil {
 			rec[13] = strconv.Itoa(*browserRT)
 		}
@@ -228,6 +237,14 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
 	return nil
+}
+
+// sides writes a width and height as WxH, "" when unknown.
+func sides(w, h int) string {
+	if w == 0 || h == 0 {
+		return ""
+	}
+	return strconv.Itoa(w) + "x" + strconv.Itoa(h)
 }
 
 // optInt writes a number that may be absent, "" for none.

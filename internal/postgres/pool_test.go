@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -184,9 +185,7 @@ func TestPoolConcurrentJoins(t *testing.T) {
 			}
 		case i < 5:
 			answerN(t, store, p, 1)
-			if _, err := pool.Exec(ctx, `UPDATE participants SET started_at = now() - interval '31 minutes' WHERE id = $1`, p.ID); err != nil {
-				t.Fatal(err)
-			}
+			pgtest.StartedAgo(t, pool, 31*time.Minute, p.ID)
 		case i == 5:
 			answerN(t, store, p, 3)
 			if err := store.ActOnParticipant(ctx, st.ID, p.ID, postgres.Reject, "did not read"); err != nil {
@@ -322,9 +321,7 @@ func TestActionsAndSweepRules(t *testing.T) {
 		t.Errorf("approve a completed participant: %v", err)
 	}
 	// A completed participant past the time limit is not timed out.
-	if _, err := pool.Exec(ctx, `UPDATE participants SET started_at = now() - interval '2 hours'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, pool, 2*time.Hour)
 	if n, err := store.SweepTimeouts(ctx); err != nil || n != 1 {
 		t.Errorf("sweep: %d, %v; want only the one started participant", n, err)
 	}

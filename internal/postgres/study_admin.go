@@ -271,6 +271,7 @@ type MonitorRow struct {
 	// ProlificVerified how the entry was checked (prolific_sync.go).
 	ProlificStatus   string
 	ProlificVerified string
+	Device           study.Device // the zero Device before the first answer
 }
 
 // Participants returns a page of a study's participants and the number that
@@ -305,8 +306,9 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		)
 		SELECT `+participantColumns+`, p.status_reason,
 			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
-			c.counted, c.failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified
+			c.counted, c.failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified, `+deviceColumns+`
 		FROM page JOIN participants p ON p.id = page.id
+		LEFT JOIN participant_devices d ON d.participant_id = page.id
 		CROSS JOIN LATERAL (
 			SELECT count(*) FILTER (WHERE NOT t.is_attention_check) AS counted,
 			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS failures
@@ -324,8 +326,8 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 	out := make([]MonitorRow, 0, q.Limit)
 	for rows.Next() {
 		var m MonitorRow
-		if err := scanParticipant(rows, &m.Participant, &m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch,
-			&m.ProlificStatus, &m.ProlificVerified); err != nil {
+		if err := scanParticipant(rows, &m.Participant, append([]any{&m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch,
+			&m.ProlificStatus, &m.ProlificVerified}, deviceTargets(&m.Device)...)...); err != nil {
 			return nil, 0, fmt.Errorf("postgres: participants: %w", err)
 		}
 		out = append(out, m)

@@ -33,9 +33,7 @@ func TestPlacesLaunchBurst(t *testing.T) {
 	store := postgres.NewStore(pool)
 	const items, k, r, places, people = 3000, 4, 2, 1500, 2000
 	st := poolStudy(t, store, items, k, r)
-	if _, err := pool.Exec(ctx, `UPDATE studies SET places = $2 WHERE id = $1`, st.ID, places); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.SetPlaces(t, pool, st.ID, places)
 	st.Places = places
 
 	var mu sync.Mutex
@@ -121,9 +119,7 @@ func TestPlacesWaitingClaimFollowsCommit(t *testing.T) {
 	store := postgres.NewStore(pool)
 	st := pgtest.NewStudy(t, store, "waiting", 3)
 	// 64 places: two per shard.
-	if _, err := pool.Exec(ctx, `UPDATE studies SET places = 64 WHERE id = $1`, st.ID); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.SetPlaces(t, pool, st.ID, 64)
 	st.Places = 64
 	// Joins in flight: one transaction per shard holds it locked, each on a
 	// connection of its own (the store's pool is smaller).

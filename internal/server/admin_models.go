@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/problem"
@@ -58,7 +59,7 @@ func (s *Server) modelsView(r *http.Request, form web.ModelForm) (web.ModelsView
 	}
 	for _, run := range runs {
 		v.Runs = append(v.Runs, web.ModelRunRow{
-			Set: run.Set, SetReport: setReportURL(run.Set), Model: run.Model, Condition: run.Condition,
+			Set: run.Set, SetReport: setReportURL(run.Set), Model: run.Model, Condition: run.Condition, Trained: run.Trained,
 			Seed: strconv.FormatInt(run.Seed, 10), Outputs: strconv.Itoa(run.Outputs), Flagged: strconv.Itoa(run.Flagged),
 			NoAnswer: strconv.Itoa(run.NoAnswer), SourceFile: run.SourceFile, ImportedAt: when(run.ImportedAt),
 		})
@@ -73,6 +74,7 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 		Set: r.PostFormValue("set"), Model: strings.TrimSpace(r.PostFormValue("model")),
 		Condition: strings.TrimSpace(r.PostFormValue("condition")), Seed: strings.TrimSpace(r.PostFormValue("seed")),
 		Format: cmp.Or(r.PostFormValue("format"), "auto"), Replace: r.PostFormValue("replace") != "",
+		Trained: strings.TrimSpace(r.PostFormValue("trained")),
 	}
 	refuse := func(status int, problem string, lines []string) error {
 		v, err := s.modelsView(r, form)
@@ -102,11 +104,19 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 	if form.Set == "" {
 		return refuse(http.StatusBadRequest, "Choose the stimulus set the model answered. Nothing was stored.", nil)
 	}
+	var trained *analysis.Trained
+	if form.Trained != "" {
+		t, err := analysis.ParseTrained(form.Trained)
+		if err != nil {
+			return refuse(http.StatusBadRequest, fmt.Sprintf("Refused: %v. Nothing was stored.", err), nil)
+		}
+		trained = &t
+	}
 
 	rows, err := modelout.Parse(file, opt)
 	if err == nil {
 		var sum postgres.ImportSummary
-		sum, err = s.store.ImportModelOutputs(r.Context(), postgres.ModelImport{Set: form.Set, SourceFile: name, Rows: rows, Replace: form.Replace})
+		sum, err = s.store.ImportModelOutputs(r.Context(), postgres.ModelImport{Set: form.Set, SourceFile: name, Rows: rows, Replace: form.Replace, Trained: trained})
 		if err == nil {
 			s.log.InfoContext(r.Context(), "model outputs imported", "file", name, "set", form.Set, "runs", len(sum.Runs), "replaced", sum.Replaced)
 			v, err := s.modelsView(r, web.ModelForm{Set: form.Set, Format: "auto"})
@@ -116,6 +126,9 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 			for _, run := range sum.Runs {
 				v.Imported = append(v.Imported, fmt.Sprintf("Imported %s from %s on set %s: %d outputs, %d flagged, %d without a Yes/No answer.",
 					run.Label(), name, run.Set, run.Outputs, run.Flagged, run.NoAnswer))
+				if run.Trained != "" {
+					v.Imported = append(v.Imported, fmt.Sprintf("%s is recorded as trained on %s.", run.Label(), run.Trained))
+				}
 			}
 			if sum.Replaced > 0 {
 				v.Imported = append(v.Imported, fmt.Sprintf("%d run(s) imported before were replaced.", sum.Replaced))

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -229,8 +230,37 @@ func TestAdminReport(t *testing.T) {
 		}
 	}
 	_, all := e.get(t, c, base+".csv")
-	if !strings.HasPrefix(all, "task,size,observer,model,") || !strings.Contains(all, "tower,all,model,gpt-4o,,0,accuracy,0.666667,") {
+	if !strings.HasPrefix(all, "task,size,observer,model,") || !strings.Contains(all, "tower,all,model,gpt-4o,,0,,,accuracy,0.666667,") {
 		t.Errorf("report.csv:\n%s", all)
+	}
+	// The same outputs as a condition trained on size 2: the report marks
+	// size 2 as trained, splits the task into sizes 2 and 3-4, outlines the
+	// trained cell in the heat map and says so in the CSVs.
+	if status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set", "model": "gpt-4o", "condition": "ft",
+		"trained": "tower:2"}, "b.jsonl", []byte(towersBatch(4))); status != http.StatusOK || !strings.Contains(body, "recorded as trained on tower:2") {
+		t.Fatalf("upload with trained sizes: %d\n%s", status, body)
+	}
+	_, body = e.get(t, c, base)
+	for _, want := range []string{"Trained sizes and held-out sizes", "In distribution", "Held out", "gpt-4o, ft (trained size)",
+		`class="trained"`, "p independent", "Attainable"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report with a trained condition lacks %q", want)
+		}
+	}
+	_, all = e.get(t, c, base+".csv")
+	for _, want := range []string{"tower,2,model,gpt-4o,ft,0,tower:2,in_distribution,accuracy,0.500000,",
+		"tower,all,model,gpt-4o,ft,0,tower:2,held_out,accuracy,1.000000,", "tower,all,people,gpt-4o,ft,,tower:2,in_distribution,accuracy,"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("report.csv lacks %q:\n%s", want, all)
+		}
+	}
+	if _, hcsv := e.get(t, c, base+"/tower/heatmap.csv"); !strings.Contains(hcsv, "\"gpt-4o, ft\",2,0.500000,true") ||
+		!strings.Contains(hcsv, "\"gpt-4o, ft\",3,1.000000,false") {
+		t.Errorf("heatmap.csv does not mark the trained cell:\n%s", hcsv)
+	}
+	if status, body := e.upload(t, c, map[string]string{"csrf": token, "set": "towers-set", "model": "gpt-4o", "condition": "ft2",
+		"trained": "towers:2"}, "b.jsonl", []byte(towersBatch(4))); status != http.StatusBadRequest || !strings.Contains(body, "is not a task") {
+		t.Errorf("a misspelt task in trained sizes: %d\n%s", status, body)
 	}
 	if resp, _ := e.get(t, c, base+"/tower/pie.svg"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown figure: %d", resp.StatusCode)
@@ -309,7 +339,8 @@ func TestBrowserModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.ImportModelOutputs(ctx0, postgres.ModelImport{Set: "report-set", SourceFile: "qwen.csv", Rows: rows}); err != nil {
+	trained, _ := analysis.ParseTrained("tower:2")
+	if _, err := e.store.ImportModelOutputs(ctx0, postgres.ModelImport{Set: "report-set", SourceFile: "qwen.csv", Rows: rows, Trained: &trained}); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "batch_output.jsonl")
@@ -358,7 +389,9 @@ func TestBrowserModels(t *testing.T) {
 		document.querySelectorAll('#tower-accuracy svg g.series line, #tower-accuracy svg g.series path').length,
 		document.querySelectorAll('#tower-heatmap svg rect.cell').length,
 		document.querySelectorAll('#tower-kappa svg rect.bar').length,
-		document.querySelectorAll('#tower-truth svg rect.bar').length]`))
+		document.querySelectorAll('#tower-truth svg rect.bar').length,
+		document.querySelectorAll('#tower-heatmap svg rect.trained').length,
+		document.querySelectorAll('table.split tbody tr').length]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +399,11 @@ func TestBrowserModels(t *testing.T) {
 	// sizes cells; one error-consistency bar and one ground-truth bar per model.
 	if counts[0] != 3 || counts[1] == 0 || counts[2] != 9 || counts[3] != 2 || counts[4] != 2 {
 		t.Errorf("figures: %d series with %d marks, %d heat map cells, %d kappa bars, %d truth bars; want 3, some, 9, 2, 2", counts[0], counts[1], counts[2], counts[3], counts[4])
+	}
+	// qwen's condition was trained on size 2: one outlined cell, and its
+	// in-distribution and held-out rows.
+	if counts[5] != 1 || counts[6] != 2 {
+		t.Errorf("trained: %d outlined cells, %d split rows; want 1, 2", counts[5], counts[6])
 	}
 	adminShot(t, ctx, "report")
 	if dir := os.Getenv("CUBELAB_SCREENSHOTS"); dir != "" {

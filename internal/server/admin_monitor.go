@@ -174,6 +174,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			CanApprove:     p.Status.Allows(study.Approve),
 			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
 			FlaggedAny: p.NFlagged > 0,
+			Device:     deviceText(p.Device),
+			UserAgent:  p.Device.UserAgent,
 		}
 		if p.Status.Allows(study.Approve) {
 			facts := study.ParticipantFacts{FailedChecks: p.CheckFailures, Flagged: p.NFlagged}
@@ -210,8 +212,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Check failures", "checks"},
-		{"Flagged answers", "flagged"}, {"Longest run of one answer", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
+		{"Flagged answers", "flagged"}, {"Longest run", ""}, {"Device", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {
@@ -258,6 +260,26 @@ func flaggedShare(flagged, answered int) string {
 		return "–"
 	}
 	return strconv.Itoa(flagged) + " (" + strconv.Itoa((200*flagged+answered)/(2*answered)) + "%)"
+}
+
+// deviceText is a participant's device in a few words: "phone 390×664 @3x,
+// touch"; "–" before the first answer, the browser's name alone without
+// the page's script.
+func deviceText(d study.Device) string {
+	if !d.Scripted {
+		if d.UserAgent == "" {
+			return "–"
+		}
+		return "no script"
+	}
+	s := d.Kind + " " + strconv.Itoa(d.ViewportW) + "×" + strconv.Itoa(d.ViewportH)
+	if d.DPR > 0 {
+		s += " @" + strconv.FormatFloat(d.DPR, 'f', -1, 32) + "x"
+	}
+	if d.Pointer != "" {
+		s += ", " + d.Pointer
+	}
+	return s
 }
 
 // statusLabel is a participant status in words.

@@ -100,8 +100,10 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 			Runs: runPicker(choice, subj),
 		}
 		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
+		v.Method += " " + chanceMethod
 		for _, d := range reportTasks(rep) {
-			t := web.ReportTask{Name: taskName(d), Rows: reportRows(only(full, choice.onPage), d)}
+			onPage := only(full, choice.onPage)
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(onPage, d), Split: reportSplit(onPage, d)}
 			for _, fig := range reportFigures() {
 				if fig.name == "heatmap" && len(choice.picked) == 0 {
 					continue // an empty grid says nothing; the missing note or the picker says why
@@ -282,11 +284,16 @@ func reportRows(rep *analysis.Report, d task.Domain) []web.ReportRow {
 			Size: size, First: true, Observer: fmt.Sprintf("People (%d)", g.Humans),
 			Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
 			Consistency: estimate(g.HumanHuman), ConsistencyCI: estimateCI(g.HumanHuman), Truth: "", TruthCI: "",
+			Range: chanceRange(g.HumanHumanChance), Chance: chanceP(g.HumanHumanChance),
 		})
 		for _, m := range g.Models {
 			a := m.Accuracy
+			observer := plot.ModelLabel(m)
+			if m.Split != nil && *m.Split == analysis.SplitIn {
+				observer += " (trained size)"
+			}
 			rows = append(rows, web.ReportRow{
-				Size: size, Observer: plot.ModelLabel(m),
+				Size: size, Observer: observer, Range: chanceRange(m.ModelHumanChance), Chance: chanceP(m.ModelHumanChance),
 				Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
 				Consistency: estimate(m.ModelHuman), ConsistencyCI: estimateCI(m.ModelHuman),
 				Truth: estimate(m.ModelTruth), TruthCI: estimateCI(m.ModelTruth),
@@ -308,6 +315,62 @@ func reportRows(rep *analysis.Report, d task.Domain) []web.ReportRow {
 		add(*all)
 	}
 	return rows
+}
+
+// reportSplit is the table of each condition with trained sizes on those
+// sizes and on the others, from the task's group of all sizes.
+func reportSplit(rep *analysis.Report, d task.Domain) []web.ReportSplitRow {
+	var rows []web.ReportSplitRow
+	for _, g := range rep.Groups {
+		if g.Task != d || g.Size != 0 {
+			continue
+		}
+		for _, m := range g.Models {
+			for i, p := range m.Parts {
+				part := "In distribution"
+				if p.Split == analysis.SplitOut {
+					part = "Held out"
+				}
+				sizes := make([]string, len(p.Sizes))
+				for k, n := range p.Sizes {
+					sizes[k] = fmt.Sprint(n)
+				}
+				rows = append(rows, web.ReportSplitRow{
+					Observer: plot.ModelLabel(m), Trained: m.Trained, Part: part, Sizes: strings.Join(sizes, ", "), First: i == 0,
+					People: pct(p.HumanAccuracy.P), Accuracy: pct(p.Accuracy.P), AccuracyCI: interval(p.Accuracy.Lo, p.Accuracy.Hi),
+					Consistency: estimate(p.ModelHuman), ConsistencyCI: estimateCI(p.ModelHuman),
+					Truth: estimate(p.ModelTruth), TruthCI: estimateCI(p.ModelTruth),
+				})
+			}
+		}
+	}
+	return rows
+}
+
+// chanceMethod says what the attainable range and the p-value are.
+const chanceMethod = "Attainable: the mean over pairs of the lowest and highest error consistency each pair's two accuracies allow " +
+	"(Klein et al. 2025). p independent: the two-sided p-value of the mean against observers who err independently with the same " +
+	"accuracies (each pair's count of trials both got right is hypergeometric; normal for a mean of many pairs, exact for one pair; " +
+	"conservative for seeds averaged). Trained sizes: a condition's sizes recorded as trained on are marked, and each task is split " +
+	"into those sizes and the held-out ones, people's accuracy on the same items beside."
+
+// chanceRange is a mean kappa's attainable range given the accuracies.
+func chanceRange(c analysis.KappaChance) string {
+	if c.Units == 0 {
+		return ""
+	}
+	return f3(c.Min) + " to " + f3(c.Max)
+}
+
+// chanceP is a mean kappa's p-value against independent observers.
+func chanceP(c analysis.KappaChance) string {
+	switch {
+	case c.Units == 0 || math.IsNaN(c.P):
+		return ""
+	case c.P < 0.001:
+		return "< 0.001"
+	}
+	return fmt.Sprintf("%.3f", c.P)
 }
 
 func pct(p float64) string {

@@ -73,10 +73,10 @@ func accuracyCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
 
 func heatmapCSV(rep *analysis.Report, d task.Domain, w io.Writer) error {
 	h := plot.HeatmapFigure(rep, d)
-	rows := [][]string{{"model", "size", "accuracy"}}
+	rows := [][]string{{"model", "size", "accuracy", "trained"}}
 	for i, name := range h.Rows {
 		for j, size := range h.Cols {
-			rows = append(rows, []string{name, strconv.Itoa(size), csvNum(h.Values[i][j])})
+			rows = append(rows, []string{name, strconv.Itoa(size), csvNum(h.Values[i][j]), strconv.FormatBool(h.Trained[i][j])})
 		}
 	}
 	return writeCSV(w, rows)

@@ -370,6 +370,18 @@ func TestBrowserStudy(t *testing.T) {
 	if want := min(int64(correct)*10, int64(10*(n-1))); status != "completed" || bonus != want || age == nil || *age != 34 {
 		t.Fatalf("participant: %s, bonus %d, age %v; want completed, %d (%d correct), 34", status, bonus, age, want, correct)
 	}
+	// The device was recorded from the page's script, with the browser's name.
+	var kind, ua string
+	var vw, vh int
+	var scripted bool
+	if err := e.pool.QueryRow(context.Background(), `SELECT kind, viewport_w, viewport_h, scripted, user_agent FROM participant_devices`).
+		Scan(&kind, &vw, &vh, &scripted, &ua); err != nil {
+		t.Fatalf("device record: %v", err)
+	}
+	if !scripted || kind == "" || vw <= 0 || vh <= 0 || !strings.Contains(ua, "Chrome") {
+		t.Errorf("device record: kind %q, viewport %dx%d, scripted %v, user agent %q", kind, vw, vh, scripted, ua)
+	}
+
 	// An unconfirmed participant sees the bonus rule, not the score
 	// (TestEndPageScore), and the completion code as text with a copy button.
 	body, _ := run(ctx, chromedp.Text("dl.pay"))

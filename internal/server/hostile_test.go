@@ -39,7 +39,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /s/{slug}/about-you":                {},
 	"POST /s/{slug}/about-you":               {fields: []string{"age", "gender", "skip"}},
 	"GET /s/{slug}/trial":                    {},
-	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px"}},
+	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px", "sw", "sh", "vw", "vh", "dpr", "ptr"}},
 	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
 	"GET /s/{slug}/done":                     {},
 	"GET /s/{slug}/time-up":                  {},

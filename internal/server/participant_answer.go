@@ -53,12 +53,34 @@ func parseAnswerForm(r *http.Request) (study.Submission, error) {
 	case "0":
 		f.Hidden = ptr(false)
 	}
+	if d, ok := study.ParseDevice(r.PostForm.Get); ok {
+		f.Device = &d
+	}
 	if px := r.PostForm.Get("px"); px != "" {
 		if n, err := strconv.Atoi(px); err == nil && n >= 0 && n <= maxImagePx {
 			f.ImagePx = &n
 		}
 	}
 	return f, nil
+}
+
+// recordDevice keeps the participant's device (study.Device) after an
+// answer: whenever the page's script reported one (trial.js sends it once
+// per browser tab), and from the user agent alone on a first answer without
+// the script. A failure is logged, never shown: the answer is committed.
+func (s *Server) recordDevice(r *http.Request, slug string, hash []byte, f study.Submission) {
+	var d study.Device
+	switch {
+	case f.Device != nil:
+		d = *f.Device
+	case f.Position == 1:
+	default:
+		return
+	}
+	d.UserAgent = r.UserAgent()
+	if err := s.store.RecordDeviceBySession(r.Context(), slug, hash, d); err != nil {
+		s.log.WarnContext(r.Context(), "recording a device failed", "err", err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -79,6 +101,9 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if done {
+			s.recordDevice(r, slug, hash, f)
+		}
 		if done && resp.Completed {
 			s.completePool(r, slug)
 			return redirect(w, r, "/s/"+slug+"/done")
@@ -91,6 +116,11 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	resp, err := s.store.Submit(r.Context(), p.ID, f)
+	if err == nil {
+		if slug, hash, ok := sessionToken(r); ok {
+			s.recordDevice(r, slug, hash, f)
+		}
+	}
 	if study.ErrorCode(err) == study.ETIMEUP {
 		// Nothing was recorded: say why, and the way back to Prolific.
 		return s.renderTimeUp(w, r, http.StatusGone, st, p)

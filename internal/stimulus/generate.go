@@ -532,45 +532,18 @@ func Recheck(ctx context.Context, s *Set, workers int) error {
 		return fmt.Errorf("stimulus: recheck: %w", err)
 	}
 	defer f.Close()
-	type line struct {
-		n    int
-		text []byte
-	}
-	lines := make(chan line)
 	var (
 		mu    sync.Mutex
 		found []problem.Line
-		wg    sync.WaitGroup
 	)
 	report := func(n int, field, format string, args ...any) {
 		mu.Lock()
 		found = append(found, problem.Line{File: ScenesFile, Line: n, Field: field, Msg: fmt.Sprintf(format, args...)})
 		mu.Unlock()
 	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for l := range lines {
-				var sc cubeworld.Scene
-				if err := json.Unmarshal(l.text, &sc); err != nil {
-					report(l.n, "", "not a scene: %v", err)
-					continue
-				}
-				it := byID[sc.ID] // Load has matched ids already
-				if len(sc.Blocks) != it.NBlocks {
-					report(l.n, "blocks", "%d blocks, manifest.csv says n_blocks %d", len(sc.Blocks), it.NBlocks)
-				}
-				got, err := cubeworld.GroundTruth(sc)
-				switch {
-				case err != nil:
-					report(l.n, "", "%v", err)
-				case got != it.Answer:
-					report(l.n, "answer", "recomputed %s from the blocks, the set says %s", got, it.Answer)
-				}
-			}
-		}()
-	}
+	// One goroutine a line, at most workers at a time.
+	var g errgroup.Group
+	g.SetLimit(workers)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
 	n := 0
@@ -579,10 +552,28 @@ func Recheck(ctx context.Context, s *Set, workers int) error {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		lines <- line{n, slices.Clone(sc.Bytes())}
+		ln, text := n, slices.Clone(sc.Bytes())
+		g.Go(func() error {
+			var scene cubeworld.Scene
+			if err := json.Unmarshal(text, &scene); err != nil {
+				report(ln, "", "not a scene: %v", err)
+				return nil
+			}
+			it := byID[scene.ID] // Load has matched ids already
+			if len(scene.Blocks) != it.NBlocks {
+				report(ln, "blocks", "%d blocks, manifest.csv says n_blocks %d", len(scene.Blocks), it.NBlocks)
+			}
+			got, err := cubeworld.GroundTruth(scene)
+			switch {
+			case err != nil:
+				report(ln, "", "%v", err)
+			case got != it.Answer:
+				report(ln, "answer", "recomputed %s from the blocks, the set says %s", got, it.Answer)
+			}
+			return nil
+		})
 	}
-	close(lines)
-	wg.Wait()
+	_ = g.Wait() // problems are reported, not returned
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("stimulus: recheck: %w", err)
 	}

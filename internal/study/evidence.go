@@ -79,4 +79,7 @@ type Submission struct {
 	Timed       bool  // the page's script ran (false: a plain form without JavaScript)
 	Hidden      *bool // the page was hidden or lost focus; nil: not measured
 	ImagePx     *int  // the picture's rendered size in CSS pixels; nil: not measured
+	// Device is what the page's script reported about the browser, sent
+	// once per tab (nil otherwise); kept per participant, not per answer.
+	Device *Device
 }

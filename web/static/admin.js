@@ -53,6 +53,12 @@
     var d = document.querySelector("[data-download]");
     if (d) window.location.assign(d.getAttribute("data-download"));
     followTask(document.getElementById("domain"), document.getElementById("set"));
+    // A Reject panel's Cancel closes its <details> (without JavaScript the
+    // summary still does).
+    document.addEventListener("click", function (ev) {
+      var b = ev.target.closest && ev.target.closest("[data-close-details]");
+      if (b) { var d = b.closest("details"); if (d) d.open = false; }
+    });
     var link = document.getElementById("study-link");
     if (link) link.addEventListener("focus", function () { link.select(); });
   });

@@ -106,6 +106,29 @@
     return Math.round(Math.min(nw, nh) * scale);
   }
 
+  function field(name, value) {
+    var f = document.createElement("input");
+    f.type = "hidden";
+    f.name = name;
+    f.value = String(value);
+    form.appendChild(f);
+  }
+
+  // The device (screen and window size, pixel ratio, pointer) travels with
+  // the first answer sent from this tab; the server keeps it per participant.
+  function device() {
+    var key = "cubelab-device:" + form.getAttribute("action");
+    try { if (sessionStorage.getItem(key) === "1") { return; } } catch (e) { /* storage blocked: send each time */ }
+    var mq = function (q) { return window.matchMedia && window.matchMedia(q).matches; };
+    field("sw", screen.width);
+    field("sh", screen.height);
+    field("vw", window.innerWidth);
+    field("vh", window.innerHeight);
+    field("dpr", window.devicePixelRatio || 1);
+    field("ptr", mq("(pointer: coarse)") ? "touch" : mq("(pointer: fine)") ? "mouse" : mq("(pointer: none)") ? "none" : "");
+    try { sessionStorage.setItem(key, "1"); } catch (e) { /* as above */ }
+  }
+
   // The clicked button's value must travel with the form, so it goes in a
   // hidden field and the buttons are disabled after.
   function submit(value, button) {
@@ -115,11 +138,8 @@
     form.elements.timing.value = "script";
     form.elements.hidden.value = hidden ? "1" : "0";
     form.elements.px.value = String(renderedSize());
-    var answer = document.createElement("input");
-    answer.type = "hidden";
-    answer.name = "answer";
-    answer.value = value;
-    form.appendChild(answer);
+    field("answer", value);
+    device();
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].disabled = true;
       if (buttons[i] === button) { buttons[i].setAttribute("aria-busy", "true"); }
