@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -25,9 +26,12 @@ type Series struct {
 // AccuracyBySize is Figure 3: accuracy against size for each observer, with
 // Wilson intervals as error bars and chance (0.5) dashed.
 type AccuracyBySize struct {
-	Title  string
+	Title  string // "" draws no title (a paper's caption carries it)
 	XLabel string // e.g. "Tower size (blocks)"
 	Series []Series
+	// Width is the figure's width in px (12 px text); 0 sizes it to its
+	// content. A narrow figure puts its legend under the plot.
+	Width float64
 }
 
 // Render writes the chart as SVG.
@@ -45,16 +49,25 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 	for _, s := range a.Series {
 		legendW = max(legendW, 34+textWidth(clip(s.Name, 44), smallFont))
 	}
-	const (
-		left, top, plotH, bottomPad = 64.0, 44.0, 300.0, 58.0
-	)
+	const left, bottomPad = 64.0, 58.0
+	plotH := printHeight(a.Width, 300)
+	top := titleTop(a.Title)
 	plotW := max(320, float64(len(xs))*64)
 	width := max(left+plotW+48+legendW+12, textWidth(a.Title, 14)+left+16)
+	legendBelow := false
+	if a.Width > 0 {
+		width = a.Width
+		legendBelow = width-left-60-legendW < 200
+	}
 	plotW = width - left - 48 - legendW - 12
 	height := max(top+plotH+bottomPad, top+8+20*float64(len(a.Series))+12)
+	if legendBelow {
+		plotW = width - left - 44
+		height = top + plotH + bottomPad + 18*float64(len(a.Series)) + 6
+	}
 	c := &canvas{}
-	c.open(width, height, a.Title)
-	c.text(left, 24, "start", 14, a.Title, ` font-weight="bold"`)
+	c.open(width, height, cmp.Or(a.Title, "Accuracy by size"))
+	drawTitle(c, titleX(a.Width, left), a.Title)
 
 	y := func(v float64) float64 { return top + plotH*(1-v) }
 	step := plotW / float64(max(len(xs), 1))
@@ -105,13 +118,16 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 		}
 		c.b.WriteString("</g>\n")
 	}
-	// Legend.
-	lx := left + plotW + 48
+	// Legend: beside the plot, or under it in a narrow figure.
+	lx, ly0, dy, chars := left+plotW+48, top+8, 20.0, 44
+	if legendBelow {
+		lx, ly0, dy, chars = 16, top+plotH+bottomPad+6, 18, int((width-16-30)/(smallFont*charWidth))
+	}
 	for si, s := range a.Series {
-		ly := top + 8 + float64(si)*20
+		ly := ly0 + float64(si)*dy
 		c.line(lx, ly, lx+22, ly, colour(si), 1.6, "")
 		c.marker(shape(si), lx+11, ly, 4.2, colour(si), "legend-marker", "")
-		c.f(`<text x="%.1f" y="%.1f" font-size="%s">%s<title>%s</title></text>`+"\n", lx+30, ly+4, num(smallFont), esc(clip(s.Name, 44)), esc(s.Name))
+		c.f(`<text x="%.1f" y="%.1f" font-size="%s">%s<title>%s</title></text>`+"\n", lx+30, ly+4, num(smallFont), esc(clip(s.Name, chars)), esc(s.Name))
 	}
 	return c.close(w)
 }
@@ -119,8 +135,11 @@ func (a AccuracyBySize) Render(w io.Writer) error {
 // Heatmap is Figure 2: accuracy of every model and condition (rows) at every
 // size (columns), the number in each cell, a colour scale from 0 to 1.
 type Heatmap struct {
-	Title  string
+	Title  string // "" draws no title
 	XLabel string
+	// Width in px (12 px text); 0 sizes the figure to its content. A
+	// narrow figure gets narrower cells and shorter row labels.
+	Width  float64
 	Rows   []string    // "model, condition"
 	Cols   []int       // sizes
 	Values [][]float64 // Values[row][col]; NaN draws an empty grey cell
@@ -140,19 +159,33 @@ func (h Heatmap) Render(w io.Writer) error {
 	if len(h.Values) != len(h.Rows) {
 		return fmt.Errorf("plot: heat map has %d rows of values for %d labels", len(h.Values), len(h.Rows))
 	}
+	labelChars := 40
+	cellW := 58.0
+	if h.Width > 0 {
+		// Row labels get at most 40% of the width; cells share the rest
+		// after the colour scale, never narrower than a number.
+		labelChars = max(8, min(40, int(h.Width*0.4/(smallFont*charWidth))))
+	}
 	labelW := 40.0
 	for _, r := range h.Rows {
-		labelW = max(labelW, textWidth(clip(r, 40), smallFont))
+		labelW = max(labelW, textWidth(clip(r, labelChars), smallFont))
 	}
-	const cellW, cellH, top = 58.0, 30.0, 44.0
+	const cellH = 30.0
+	top := titleTop(h.Title)
 	left := 16 + labelW + 10
+	if h.Width > 0 && len(h.Cols) > 0 {
+		cellW = max(34, min(58, (h.Width-left-90)/float64(len(h.Cols))))
+	}
 	gridW, gridH := cellW*float64(len(h.Cols)), cellH*float64(len(h.Rows))
 	width := max(left+gridW+90, textWidth(h.Title, 14)+32)
+	if h.Width > 0 {
+		width = max(h.Width, left+gridW+90)
+	}
 	// A short table still fits its colour scale.
 	height := top + max(gridH, 90) + 62
 	c := &canvas{}
-	c.open(width, height, h.Title)
-	c.text(16, 24, "start", 14, h.Title, ` font-weight="bold"`)
+	c.open(width, height, cmp.Or(h.Title, "Accuracy heat map"))
+	drawTitle(c, 16, h.Title)
 	c.f(`<defs><linearGradient id="viridis" x1="0" y1="1" x2="0" y2="0">`)
 	for i := 0; i <= 10; i++ {
 		v := float64(i) / 10
@@ -162,7 +195,7 @@ func (h Heatmap) Render(w io.Writer) error {
 	for ri, row := range h.Values {
 		ry := top + float64(ri)*cellH
 		c.f(`<text x="%.1f" y="%.1f" text-anchor="end" font-size="%s">%s<title>%s</title></text>`+"\n",
-			left-8, ry+cellH/2+4, num(smallFont), esc(clip(h.Rows[ri], 40)), esc(h.Rows[ri]))
+			left-8, ry+cellH/2+4, num(smallFont), esc(clip(h.Rows[ri], labelChars)), esc(h.Rows[ri]))
 		for ci, v := range row {
 			cx := left + float64(ci)*cellW
 			fill, ink := "#eeeeee", "#555555"
@@ -257,8 +290,11 @@ type BarGroup struct {
 // KappaBars is Figure 5: kappa with bootstrap 95% intervals, grouped by
 // observer, one colour per measure.
 type KappaBars struct {
-	Title  string
+	Title  string // "" draws no title
 	YLabel string // e.g. "Kappa"
+	// Width in px (12 px text); 0 sizes the figure to its content. A
+	// narrow figure stacks its legend and wraps group labels on three lines.
+	Width  float64
 	Groups []BarGroup
 	Band   *Band // nil: none
 }
@@ -291,7 +327,8 @@ func (k KappaBars) Render(w io.Writer) error {
 	for _, g := range k.Groups {
 		maxBars = max(maxBars, len(g.Bars))
 	}
-	const left, top, plotH, barW = 64.0, 70.0, 280.0, 26.0
+	const left, barW = 64.0, 26.0
+	plotH := printHeight(k.Width, 280)
 	groupW := max(float64(maxBars)*barW+34, 120)
 	plotW := max(300, groupW*float64(len(k.Groups)))
 	legendW := 0.0
@@ -302,21 +339,46 @@ func (k KappaBars) Render(w io.Writer) error {
 		legendW += 30 + textWidth(bandLegend(k.Band), smallFont)
 	}
 	width := max(left+plotW+20, left+legendW+20, textWidth(k.Title, 14)+left+16)
+	labelLines := 2
+	if k.Width > 0 {
+		width, labelLines = k.Width, 3
+	}
+	// The legend runs across the top, on a line of its own per entry when
+	// the figure is too narrow for one line.
+	legendY := titleTop(k.Title) - 8
+	stacked := k.Width > 0 && left+legendW+20 > width
+	rows := 1
+	if stacked {
+		rows = len(series)
+		if k.Band != nil {
+			rows++
+		}
+	}
+	top := legendY + 18*float64(rows) + 8
 	plotW = width - left - 20 // a long title widens the plot, not the margin
-	height := top + plotH + 70
+	height := top + plotH + 42 + 14*float64(labelLines)
 	c := &canvas{}
-	c.open(width, height, k.Title)
-	c.text(left, 24, "start", 14, k.Title, ` font-weight="bold"`)
-	// Legend across the top.
-	lx := left
+	c.open(width, height, cmp.Or(k.Title, k.YLabel))
+	drawTitle(c, titleX(k.Width, left), k.Title)
+	lx, ly := left, legendY
+	if stacked {
+		lx = 16
+	}
+	next := func(w float64) {
+		if stacked {
+			ly += 18
+		} else {
+			lx += w
+		}
+	}
 	for si, s := range series {
-		c.f(`<rect x="%.1f" y="36" width="12" height="12" fill="%s"/>`, lx, colour(si+1))
-		c.text(lx+17, 46, "start", smallFont, s, "")
-		lx += 30 + textWidth(s, smallFont)
+		c.f(`<rect x="%.1f" y="%.1f" width="12" height="12" fill="%s"/>`, lx, ly, colour(si+1))
+		c.text(lx+17, ly+10, "start", smallFont, s, "")
+		next(30 + textWidth(s, smallFont))
 	}
 	if k.Band != nil {
-		c.f(`<rect x="%.1f" y="36" width="12" height="12" fill="#999999" fill-opacity="0.35" stroke="#555555" stroke-dasharray="3 2"/>`, lx)
-		c.text(lx+17, 46, "start", smallFont, bandLegend(k.Band), "")
+		c.f(`<rect x="%.1f" y="%.1f" width="12" height="12" fill="#999999" fill-opacity="0.35" stroke="#555555" stroke-dasharray="3 2"/>`, lx, ly)
+		c.text(lx+17, ly+10, "start", smallFont, bandLegend(k.Band), "")
 	}
 	y := func(v float64) float64 { return top + plotH*(1-v)/(1-lo) }
 	var ticks []float64
@@ -356,7 +418,7 @@ func (k KappaBars) Render(w io.Writer) error {
 			c.errorBar(bx+barW/2, y(b.Lo), y(b.Hi), 4, "#000000")
 		}
 		perLine := int(gw / (smallFont * charWidth))
-		for li, l := range wrap(g.Label, perLine, 2) {
+		for li, l := range wrap(g.Label, perLine, labelLines) {
 			c.f(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%s">%s<title>%s</title></text>`+"\n",
 				left+gw*(float64(gi)+0.5), top+plotH+20+float64(li)*14, num(smallFont), esc(l), esc(g.Label))
 		}
@@ -394,4 +456,38 @@ func wrap(s string, width, lines int) []string {
 		}
 	}
 	return append(out, clip(cur, width))
+}
+
+// titleTop is where a figure's plot may start: under its title, or near the
+// top when it has none (a paper's caption carries the title).
+func titleTop(title string) float64 {
+	if title == "" {
+		return 20
+	}
+	return 44
+}
+
+// printHeight is a plot's height: natural when the figure sizes itself,
+// about half the width in print, so a one-column figure is not a tower.
+func printHeight(width, natural float64) float64 {
+	if width <= 0 {
+		return natural
+	}
+	return min(natural, max(170, 0.5*width))
+}
+
+// titleX is where the title starts: over the plot, or at the margin in a
+// figure of a fixed width, where the title must fit.
+func titleX(width, left float64) float64 {
+	if width > 0 {
+		return 16
+	}
+	return left
+}
+
+// drawTitle draws a figure's title, when it has one.
+func drawTitle(c *canvas, x float64, title string) {
+	if title != "" {
+		c.text(x, 24, "start", 14, title, ` font-weight="bold"`)
+	}
 }

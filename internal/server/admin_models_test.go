@@ -262,6 +262,24 @@ func TestAdminReport(t *testing.T) {
 		"trained": "towers:2"}, "b.jsonl", []byte(towersBatch(4))); status != http.StatusBadRequest || !strings.Contains(body, "is not a task") {
 		t.Errorf("a misspelt task in trained sizes: %d\n%s", status, body)
 	}
+	// Figures for print: PDF one or two columns wide, SVG at the same
+	// widths, without the title on request; a bad width is refused.
+	for _, q := range []string{"?width=single", "?width=double&title=no", ""} {
+		resp, pdf := e.get(t, c, base+"/tower/kappa.pdf"+q)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Errorf("kappa.pdf%s: %d %s %.20q", q, resp.StatusCode, resp.Header.Get("Content-Type"), pdf)
+		}
+	}
+	if resp, svg := e.get(t, c, base+"/tower/heatmap.svg?width=single&title=no"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(svg, `viewBox="0 0 336 `) || strings.Contains(svg, `font-weight="bold"`) {
+		t.Errorf("heatmap.svg one column without title: %d\n%.300s", resp.StatusCode, svg)
+	}
+	if resp, body := e.get(t, c, base+"/tower/kappa.pdf?width=huge"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "single or double") {
+		t.Errorf("a bad width: %d", resp.StatusCode)
+	}
+	if _, page := e.get(t, c, base); !strings.Contains(page, "/tower/kappa.pdf?width=single") {
+		t.Error("the report page has no PDF link")
+	}
 	if resp, _ := e.get(t, c, base+"/tower/pie.svg"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown figure: %d", resp.StatusCode)
 	}
@@ -415,6 +433,51 @@ func TestBrowserModels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	shotAll := func(name, open string) {
+		dir := os.Getenv("CUBELAB_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		for _, vp := range []struct{ w, h int64 }{{390, 844}, {1366, 768}, {1920, 1080}} {
+			step(t, ctx, "viewport", chromedp.EmulateViewport(vp.w, vp.h), void(chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) && (document.querySelector(%q).open = true), window.scrollTo(0, 0), true", open, open))))
+			png, err := run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, vp.w, vp.h)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
+	}
+	// The run picker (issue 11): both models are picked by default (the 12
+	// latest); unticking one leaves it out of the figures and the table.
+	step(t, ctx, "open the run picker", void(chromedp.Evaluate[bool](`document.querySelector('#run-picker').open = true, true`)),
+		chromedp.WaitVisible(`#run-picker input[name=run]`))
+	if picks, err := run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll('#run-picker input[name=run]').length,
+		document.querySelectorAll('#run-picker input[name=run]:checked').length]`)); err != nil || picks[0] != 2 || picks[1] != 2 {
+		t.Errorf("the picker lists and ticks %v runs, want 2 and 2 (%v)", picks, err)
+	}
+	checkAccessibility(t, ctx, "admin report with the run picker open")
+	shotAll("admin-report-runs", "#run-picker")
+	// The form's query as the browser would send it (the click itself is
+	// not what this tests), then the page it asks for.
+	query, err := run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#run-picker label')].find(l => l.textContent.includes('gpt-4o')).querySelector('input').click(),
+		new URLSearchParams(new FormData(document.querySelector('#run-picker form'))).toString()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "show the picked", chromedp.Navigate(e.srv.URL+studyPath(st.ID)+"/report?"+query), chromedp.WaitVisible("#tower-kappa svg"))
+	counts, err = run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll('#tower-accuracy svg g.series').length,
+		document.querySelectorAll('#tower-kappa svg rect.bar').length,
+		[...document.querySelectorAll('table.report td')].filter(td => td.textContent.startsWith('gpt-4o')).length]`))
+	if err != nil || counts[0] != 2 || counts[1] != 1 || counts[2] != 0 {
+		t.Errorf("gpt-4o unticked: %v series, kappa bars, gpt-4o table rows; want 2, 1, 0 (%v)", counts, err)
+	}
+	if summary, _ := run(ctx, chromedp.Text("#runs-summary")); !strings.Contains(summary, "1 picked of 2 models and conditions.") {
+		t.Errorf("picker summary %q", summary)
+	}
+
 	// Another exclusion rule for this page: stated, with whom it left out,
 	// and carried by the page's downloads.
 	step(t, ctx, "report with a rule", chromedp.Navigate(e.srv.URL+studyPath(st.ID)+"/report?exclude=run%3E%3D1"), chromedp.WaitVisible("#exclusion-rule"))
@@ -429,26 +492,9 @@ func TestBrowserModels(t *testing.T) {
 		t.Error("no excluded participant listed under run>=1")
 	}
 	checkAccessibility(t, ctx, "admin report with a rule")
-	shotAll := func(name string) {
-		dir := os.Getenv("CUBELAB_SCREENSHOTS")
-		if dir == "" {
-			return
-		}
-		for _, vp := range []struct{ w, h int64 }{{390, 844}, {1366, 768}, {1920, 1080}} {
-			step(t, ctx, "viewport", chromedp.EmulateViewport(vp.w, vp.h), void(chromedp.Evaluate[bool]("document.querySelector('details') && (document.querySelector('details').open = true), window.scrollTo(0, 0), true")))
-			png, err := run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, vp.w, vp.h)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
-	}
-	shotAll("admin-report-exclude")
+	shotAll("admin-report-exclude", "details")
 	step(t, ctx, "export form", chromedp.Navigate(e.srv.URL+"/admin/export"), chromedp.WaitVisible("#exclude"))
-	shotAll("admin-export")
+	shotAll("admin-export", "details")
 
 	// The figure's download is the same drawing.
 	svg := fetchText(t, ctx, studyPath(st.ID)+"/report/tower/heatmap.svg")

@@ -102,8 +102,8 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
 		v.Method += " " + chanceMethod
 		for _, d := range reportTasks(rep) {
-			onPage := only(full, choice.onPage)
-			t := web.ReportTask{Name: taskName(d), Rows: reportRows(onPage, d), Split: reportSplit(onPage, d)}
+			table := only(full, choice.tableModels())
+			t := web.ReportTask{Name: taskName(d), Rows: reportRows(table, d), Split: reportSplit(table, d)}
 			for _, fig := range reportFigures() {
 				if fig.name == "heatmap" && len(choice.picked) == 0 {
 					continue // an empty grid says nothing; the missing note or the picker says why
@@ -113,7 +113,8 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 					return err
 				}
 				url := subj.base + "/" + string(d) + "/" + fig.name
-				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query})
+				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query,
+					PDF1URL: withParam(url+".pdf"+query, "width=single"), PDF2URL: withParam(url+".pdf"+query, "width=double")})
 			}
 			v.Tasks = append(v.Tasks, t)
 		}
@@ -167,8 +168,12 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 				fig = &f
 			}
 		}
-		if fig == nil || (ext != "svg" && ext != "csv") {
+		if fig == nil || (ext != "svg" && ext != "csv" && ext != "pdf") {
 			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
+		}
+		po, err := parsePrint(r.URL.Query(), ext == "pdf")
+		if err != nil {
+			return err
 		}
 		choice, err := rp.chooseRuns(r, subj)
 		if err != nil {
@@ -183,17 +188,25 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 		rep := only(full, choice.picked)
 		var buf bytes.Buffer
 		file := fmt.Sprintf("%s-%s-%s.%s", subj.stem, d, name, ext)
-		if ext == "svg" {
-			if err := fig.render(rep, d, &buf); err != nil {
+		if ext == "svg" || ext == "pdf" {
+			if err := renderPrint(*fig, rep, d, po, ext == "pdf", &buf); err != nil {
 				return err
 			}
-			return sendFile(w, file, "image/svg+xml", buf.Bytes())
+			return sendFile(w, file, map[string]string{"svg": "image/svg+xml", "pdf": "application/pdf"}[ext], buf.Bytes())
 		}
 		if err := fig.csv(rep, d, &buf); err != nil {
 			return err
 		}
 		return sendFile(w, file, "text/csv; charset=utf-8", buf.Bytes())
 	}
+}
+
+// withParam adds one query parameter to a URL that may have a query already.
+func withParam(u, param string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + param
+	}
+	return u + "?" + param
 }
 
 // sendFile sends a small generated file as an attachment.

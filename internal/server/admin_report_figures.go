@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/plot"
+	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -21,16 +24,75 @@ type figure struct {
 	opt    analysis.Options
 	render func(*analysis.Report, task.Domain, io.Writer) error
 	csv    func(*analysis.Report, task.Domain, io.Writer) error
+	// draw is the figure itself, for print (renderPrint)
+	draw func(*analysis.Report, task.Domain) (plot.Figure, error)
+}
+
+// printOptions are a figure download's width and title: ?width=single or
+// double (one or two columns of a paper; the screen size when absent, a
+// PDF two columns) and ?title=no.
+type printOptions struct {
+	widthPt float64
+	title   bool
+}
+
+// parsePrint reads the print options of a figure download.
+func parsePrint(q url.Values, pdf bool) (printOptions, error) {
+	o := printOptions{title: true}
+	switch q.Get("width") {
+	case "":
+		if pdf {
+			o.widthPt = plot.DoubleColumnPt
+		}
+	case "single":
+		o.widthPt = plot.SingleColumnPt
+	case "double":
+		o.widthPt = plot.DoubleColumnPt
+	default:
+		return o, study.Errorf(study.EINVALID, "The width of a figure is single or double (one or two columns of a paper), not %q.", q.Get("width"))
+	}
+	switch q.Get("title") {
+	case "", "yes":
+	case "no":
+		o.title = false
+	default:
+		return o, study.Errorf(study.EINVALID, "title is yes or no, not %q.", q.Get("title"))
+	}
+	return o, nil
+}
+
+// renderPrint writes a figure as SVG, or as PDF when pdf is set, laid out
+// for print as o says.
+func renderPrint(f figure, rep *analysis.Report, d task.Domain, o printOptions, pdf bool, w io.Writer) error {
+	fig, err := f.draw(rep, d)
+	if err != nil {
+		return err
+	}
+	fig = plot.ForPrint(fig, o.widthPt, o.title)
+	if !pdf {
+		return fig.Render(w)
+	}
+	var svg bytes.Buffer
+	if err := fig.Render(&svg); err != nil {
+		return err
+	}
+	return plot.PDF(svg.Bytes(), w, o.widthPt)
 }
 
 // reportFigures are drawn in this order on the report page: the paper's
 // Figure 3, Figure 2 and Figure 5.
 func reportFigures() []figure {
 	return []figure{
-		{"accuracy", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderAccuracy, accuracyCSV},
-		{"heatmap", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderHeatmap, heatmapCSV},
-		{"kappa", analysis.Options{Grouping: analysis.ByTask}, renderKappa, kappaCSV},
-		{"truth", analysis.Options{Grouping: analysis.ByTask}, renderTruth, truthCSV},
+		{"accuracy", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderAccuracy, accuracyCSV,
+			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) {
+				return plot.AccuracyFigure(rep, d), nil
+			}},
+		{"heatmap", analysis.Options{Resamples: 1, Grouping: analysis.BySizeAndTask}, renderHeatmap, heatmapCSV,
+			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) { return plot.HeatmapFigure(rep, d), nil }},
+		{"kappa", analysis.Options{Grouping: analysis.ByTask}, renderKappa, kappaCSV,
+			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) { return plot.KappaFigure(rep, d, 0) }},
+		{"truth", analysis.Options{Grouping: analysis.ByTask}, renderTruth, truthCSV,
+			func(rep *analysis.Report, d task.Domain) (plot.Figure, error) { return plot.TruthFigure(rep, d, 0) }},
 	}
 }
 

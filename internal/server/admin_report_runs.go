@@ -18,9 +18,9 @@ import (
 )
 
 // A report's cost is bounded by what it shows, not by the runs stored: its
-// figures show the model runs a reader picks (the latest by default), its
-// numbers table one page of models at a time, and only those are read and
-// bootstrapped.
+// figures and numbers table show the model runs a reader picks (the latest
+// by default), or the table one page of every model by name, and only those
+// are read and bootstrapped.
 const (
 	reportDefaultRuns   = 12 // figures show the latest this many unless the reader picks
 	reportMaxRuns       = 24 // the most a reader may pick (more lines than a figure can tell apart)
@@ -28,15 +28,17 @@ const (
 )
 
 // runChoice is which models a report request shows: picked in the figures,
-// onPage in the numbers table.
+// and in the numbers table unless it shows a page of every model.
 type runChoice struct {
 	all      []postgres.ReportModel // latest first
 	picked   []analysis.Condition   // in the order of all
 	explicit bool                   // picked by the reader, so carried in every link
 	dropped  int                    // picks that name no model on the set any more
-	page     int                    // of the table, from 1
+	page     int                    // of the table, from 1; 0: the table shows the picked
 	pages    int
-	onPage   []analysis.Condition // in the analysis's order (model, then condition)
+	// onPage is the models of table page max(page, 1) by name; the picker
+	// lists them after the picked, and the table when page > 0.
+	onPage []analysis.Condition
 }
 
 // reportModelKey names a model and condition in a URL: a digest, since
@@ -95,7 +97,6 @@ func (rp *reports) chooseRuns(r *http.Request, subj reportSubject) (runChoice, e
 	}
 	slices.SortFunc(byName, compareConditions)
 	c.pages = max(1, (len(byName)+reportModelsPerPage-1)/reportModelsPerPage)
-	c.page = 1
 	if p := q.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > c.pages {
@@ -103,7 +104,8 @@ func (rp *reports) chooseRuns(r *http.Request, subj reportSubject) (runChoice, e
 		}
 		c.page = n
 	}
-	c.onPage = byName[(c.page-1)*reportModelsPerPage : min(c.page*reportModelsPerPage, len(byName))]
+	from := (max(c.page, 1) - 1) * reportModelsPerPage
+	c.onPage = byName[from:min(from+reportModelsPerPage, len(byName))]
 	return c, nil
 }
 
@@ -128,11 +130,23 @@ func uniq(s []string) []string {
 }
 
 // analysed is every model the request's report covers: the picked and the
-// table's page, in the analysis's order.
+// table's page when it shows one, in the analysis's order.
 func (c runChoice) analysed() []analysis.Condition {
-	out := append(slices.Clone(c.picked), c.onPage...)
+	out := slices.Clone(c.picked)
+	if c.page > 0 {
+		out = append(out, c.onPage...)
+	}
 	slices.SortFunc(out, compareConditions)
 	return slices.Compact(out)
+}
+
+// tableModels is what the numbers table lists: a page of every model by
+// name, or the picked.
+func (c runChoice) tableModels() []analysis.Condition {
+	if c.page > 0 {
+		return c.onPage
+	}
+	return c.picked
 }
 
 // query is what every link of the page carries: the exclusion rule the page
@@ -148,7 +162,7 @@ func (c runChoice) query(subj reportSubject, page int) string {
 			v.Add("run", reportModelKey(m))
 		}
 	}
-	if page > 1 {
+	if page > 0 {
 		v.Set("page", strconv.Itoa(page))
 	}
 	if len(v) == 0 {
@@ -177,8 +191,8 @@ func only(rep *analysis.Report, keep []analysis.Condition) *analysis.Report {
 func runPicker(c runChoice, subj reportSubject) web.ReportRuns {
 	v := web.ReportRuns{
 		Total: len(c.all), Picked: len(c.picked), Max: reportMaxRuns, Default: reportDefaultRuns, Explicit: c.explicit,
-		Page: c.page, Pages: c.pages, Exclude: "",
-		First: (c.page-1)*reportModelsPerPage + 1, Last: (c.page-1)*reportModelsPerPage + len(c.onPage),
+		Page: c.page, Pages: c.pages, Exclude: "", ListPage: max(c.page, 1), PerPage: reportModelsPerPage,
+		First: (max(c.page, 1)-1)*reportModelsPerPage + 1, Last: (max(c.page, 1)-1)*reportModelsPerPage + len(c.onPage),
 	}
 	if subj.sel.Exclude != nil {
 		v.Exclude = subj.sel.Exclude.String()
@@ -212,9 +226,10 @@ func runPicker(c runChoice, subj reportSubject) web.ReportRuns {
 	if c.page > 1 {
 		v.PrevURL = subj.base + c.query(subj, c.page-1)
 	}
-	if c.page < c.pages {
+	if c.page < c.pages && len(c.all) > 0 {
 		v.NextURL = subj.base + c.query(subj, c.page+1)
 	}
+	v.PickedURL = subj.base + c.query(subj, 0)
 	return v
 }
 

@@ -33,9 +33,9 @@ func importModels(t *testing.T, e *adminEnv, n int) {
 }
 
 // The finding: a report over 1,000 model runs drew and bootstrapped every
-// one. Now the figures show the runs a reader picks (the 12 latest unless
-// picked), the numbers table one page of models, and only those are read
-// and analysed: the CSV of the page holds nothing else.
+// one. Now the figures and the numbers table show the runs a reader picks
+// (the 12 latest unless picked), or the table a page of every model by name,
+// and only those are read and analysed: the page's CSV holds nothing else.
 func TestReportRunPicker(t *testing.T) {
 	t.Parallel()
 	e := newAdminEnv(t)
@@ -56,8 +56,8 @@ func TestReportRunPicker(t *testing.T) {
 		if want := k >= 18; series(body, name) != want {
 			t.Errorf("default figures: %s drawn %v, want %v (the 12 latest: m18 to m29)", name, !want, want)
 		}
-		if want := k < 25; row(body, name) != want {
-			t.Errorf("table page 1: %s listed %v, want %v (m00 to m24)", name, !want, want)
+		if want := k >= 18; row(body, name) != want {
+			t.Errorf("default table: %s listed %v, want %v (the picked)", name, !want, want)
 		}
 	}
 	if n := strings.Count(body, `name="run" value=`); n != 12+18 { // the 12 picked, then page 1's others
@@ -66,12 +66,17 @@ func TestReportRunPicker(t *testing.T) {
 	if n := strings.Count(body, " checked"); n != 12 {
 		t.Errorf("%d runs ticked, want 12", n)
 	}
-	for _, want := range []string{`id="run-picker"`, "The 12 most recently imported of 30.", "Models 1 to 25 of 30 (page 1 of 2)", `rel="next"`} {
+	for _, want := range []string{`id="run-picker"`, "The 12 most recently imported of 30 models and conditions.", "Every model by name (30, 25 a page)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
 
+	_, body = e.get(t, c, base+"?page=1")
+	if !row(body, "m00") || !row(body, "m24") || row(body, "m25") || !strings.Contains(body, "Models 1 to 25 of 30 by name (page 1 of 2)") ||
+		!strings.Contains(body, `rel="next"`) || !series(body, "m29") || series(body, "m00") {
+		t.Errorf("table page 1 should list m00 to m24, the figures still the picked")
+	}
 	_, body = e.get(t, c, base+"?page=2")
 	if !row(body, "m25") || !row(body, "m29") || row(body, "m00") || !strings.Contains(body, `rel="prev"`) {
 		t.Errorf("table page 2 should list m25 to m29 only")
@@ -79,7 +84,7 @@ func TestReportRunPicker(t *testing.T) {
 
 	pick := "?" + url.Values{"runs": {"picked"}, "run": {server.ReportModelKey("m03", "")}}.Encode()
 	_, body = e.get(t, c, base+pick)
-	if !series(body, "m03") || series(body, "m29") || !strings.Contains(body, "1 picked of 30.") {
+	if !series(body, "m03") || series(body, "m29") || !strings.Contains(body, "1 picked of 30 models and conditions.") {
 		t.Errorf("picked m03: the figures should draw m03 alone")
 	}
 	if !strings.Contains(body, "/tower/accuracy.csv"+strings.ReplaceAll(pick, "&", "&amp;")) {
@@ -90,12 +95,16 @@ func TestReportRunPicker(t *testing.T) {
 		t.Errorf("accuracy.csv with m03 picked:\n%s", acsv)
 	}
 	_, all := e.get(t, c, base+".csv"+pick)
-	if !strings.Contains(all, ",m03,") || !strings.Contains(all, ",m24,") || strings.Contains(all, ",m25,") {
-		t.Errorf("report.csv should hold the picked run and table page 1, nothing else:\n%.400s", all)
+	if !strings.Contains(all, ",m03,") || strings.Contains(all, ",m04,") {
+		t.Errorf("report.csv should hold the picked run, nothing else:\n%.400s", all)
+	}
+	_, all = e.get(t, c, base+".csv"+pick+"&page=2")
+	if !strings.Contains(all, ",m03,") || !strings.Contains(all, ",m25,") || strings.Contains(all, ",m04,") {
+		t.Errorf("report.csv with table page 2 should hold the picked run and m25 to m29, nothing else:\n%.400s", all)
 	}
 
 	_, body = e.get(t, c, base+"?runs=picked")
-	if strings.Contains(body, `id="tower-heatmap"`) || series(body, "m29") || !strings.Contains(body, "0 picked of 30.") {
+	if strings.Contains(body, `id="tower-heatmap"`) || series(body, "m29") || !strings.Contains(body, "0 picked of 30 models and conditions.") {
 		t.Errorf("nothing picked: no model in the figures, no heat map")
 	}
 

@@ -154,7 +154,11 @@ func TestBrowserProlific(t *testing.T) {
 	}
 	waitFor(t, ctx, "A awaiting review on Prolific", fmt.Sprintf(`document.querySelector(%q).textContent.includes("Prolific: AWAITING REVIEW")`, row(a)))
 
-	step(t, ctx, "bulk approve", chromedp.Click("#bulk-approve button"), chromedp.WaitVisible("#bulk-approve .notice"))
+	step(t, ctx, "bulk approve", chromedp.Click("#bulk-approve button"), chromedp.WaitVisible("#confirm"))
+	if txt, _ := run(ctx, chromedp.Text("main")); !strings.Contains(txt, "cannot be undone") {
+		t.Errorf("the confirmation of an approval sent to Prolific does not say it is final:\n%s", txt)
+	}
+	step(t, ctx, "confirm", chromedp.Click("#confirm"), chromedp.WaitVisible("#bulk-approve"))
 	waitFor(t, ctx, "A approved", statusIs(a, "approved"))
 	waitFor(t, ctx, "C approved", statusIs(c, "approved"))
 	for _, s := range []string{sa, sc} {
