@@ -75,6 +75,7 @@ type StudyFormView struct {
 	BasePay, PerCorrect, MaxBonus, Currency                string
 	CompletionCode, ProlificStudyID                        string
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
+	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only

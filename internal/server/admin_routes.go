@@ -43,6 +43,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Post("/accounts/{account}/disable", s.adminHandle(s.handleAccountDisable))
 		r.Get("/plan", s.adminHandle(reports.plan))
 		r.Route("/sets/{set}", func(r chi.Router) {
+			r.Get("/", s.adminHandle(s.handleSetBrowser))
+			r.Get("/thumbs/{stimulus}", s.adminHandle(s.handleThumbnail))
 			r.Get("/report", s.adminHandle(reports.page(s.setSubject)))
 			r.Get("/report.csv", s.adminHandle(reports.csv(s.setSubject)))
 			r.Get("/report/{task}/{figure}", s.adminHandle(reports.figure(s.setSubject)))
@@ -61,6 +63,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/participants/approve", s.adminHandle(s.handleBulkApprove))
 			r.Post("/participants/{participant}/{action}", s.adminHandle(s.handleParticipantAction))
 			r.Post("/undo/{review}", s.adminHandle(s.handleUndo))
+			r.Post("/checks", s.adminHandle(s.handlePickChecks))
 			r.Post("/prolific/link", s.adminHandle(s.handleProlificLink))
 			r.Post("/prolific/create", s.adminHandle(s.handleProlificCreate))
 			r.Post("/prolific/publish", s.adminHandle(s.handleProlificPublish))

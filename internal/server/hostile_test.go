@@ -64,6 +64,9 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/sets":                                              {},
 	"POST /admin/sets":                                             {fields: []string{"name", "replace"}, upload: hostileSetZip},
 	"GET /admin/sets/{set}/report":                                 {fields: reportFields},
+	"GET /admin/sets/{set}/":                                       {fields: []string{"domain", "size", "answer", "study", "page", "saved"}},
+	"GET /admin/sets/{set}/thumbs/{stimulus}":                      {},
+	"POST /admin/studies/{id}/checks":                              {fields: []string{"shown", "check", "back"}},
 	"GET /admin/sets/{set}/report.csv":                             {fields: reportFields},
 	"GET /admin/sets/{set}/report/{task}/{figure}":                 {fields: reportFields},
 	"GET /admin/studies/{id}/":                                     {fields: monitorFields},
@@ -164,7 +167,7 @@ func TestHostileInput(t *testing.T) {
 	valid := map[string]string{
 		"{slug}": "towers", "{position}": "1", "{id}": e.study.ID.String(), "{set}": "towers-set",
 		"{participant}": uuid.NewString(), "{action}": "reject", "{number}": "1", "{task}": "tower",
-		"{figure}": "accuracy.svg", "*": "trial.js", "{account}": uuid.NewString(),
+		"{figure}": "accuracy.svg", "*": "trial.js", "{review}": "1", "{stimulus}": uuid.NewString(), "{account}": uuid.NewString(),
 	}
 	var routes []string
 	err := chi.Walk(e.handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
