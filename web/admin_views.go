@@ -76,6 +76,7 @@ type StudyFormView struct {
 	CompletionCode, ProlificStudyID                        string
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
 	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
+	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only

@@ -67,6 +67,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		ProlificStudyID: st.ProlificStudyID,
 		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
+		Exclusion:          st.Exclusion,
 		Version:            strconv.Itoa(st.Version), Running: st.Status != study.Draft, Status: string(st.Status),
 	}
 	if st.Design == study.Pool {
@@ -88,7 +89,8 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
-		Version: f("version"),
+		Exclusion: f("exclusion"),
+		Version:   f("version"),
 	}
 }
 
@@ -158,6 +160,11 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 	}
 	st.MinViewMs = methodMs(v.MinViewMs, study.DefaultMinViewMs, "The minimum viewing time")
 	st.TooFastMs = methodMs(v.TooFastMs, study.DefaultTooFastMs, "The too-fast threshold")
+	if rule, err := study.ParseExclusion(v.Exclusion); err != nil {
+		bad(study.ErrorMessage(err))
+	} else if st.Exclusion = rule.String(); st.Exclusion == "none" {
+		st.Exclusion = ""
+	}
 	st.ReservationMinutes = study.DefaultReservationMinutes
 	if v.ReservationMinutes != "" {
 		n, err := strconv.Atoi(v.ReservationMinutes)
@@ -367,7 +374,7 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		// Settings the form does not show stay as stored.
-		st.ID, st.Status, st.Exclusion, st.OwnerID = cur.ID, cur.Status, cur.Exclusion, cur.OwnerID
+		st.ID, st.Status, st.OwnerID = cur.ID, cur.Status, cur.OwnerID
 	case cur.Status.Editable():
 		st, errs = runningEdit(cur, v)
 	default:

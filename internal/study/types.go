@@ -81,7 +81,8 @@ type Participant struct {
 	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
 	// linked study); see ScoreShown.
 	Verified    bool
-	TextVersion int // the version of the study's texts they were shown
+	YesSide     Side // where the Yes button is (YesSideFor)
+	TextVersion int  // the version of the study's texts they were shown
 }
 
 // Step is the page a participant should be on.
@@ -123,6 +124,7 @@ type Trial struct {
 	InstructedAnswer string    // an instructed-response check: the answer the prompt asks for
 	MinViewMs        int       // the study's minimum viewing time
 	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
+	YesSide          Side      // the participant's side of the Yes button
 }
 
 // Response is a recorded answer.
