@@ -26,18 +26,18 @@ type Picture struct {
 // inline bytes long.
 func (s *Store) Picture(ctx context.Context, id uuid.UUID, inline int64) (Picture, error) {
 	p := Picture{ID: id}
-	var problem *string
+	var failed *string
 	err := s.pool.QueryRow(ctx, `
 		SELECT s.content_type, octet_length(s.image), CASE WHEN octet_length(s.image) <= $2 THEN s.image END, q.problem
 		FROM stimuli s LEFT JOIN stimulus_image_problems q ON q.stimulus_id = s.id
-		WHERE s.id = $1`, id, inline).Scan(&p.ContentType, &p.Size, &p.Data, &problem)
+		WHERE s.id = $1`, id, inline).Scan(&p.ContentType, &p.Size, &p.Data, &failed)
 	if err == pgx.ErrNoRows {
 		return p, study.Errorf(study.ENOTFOUND, "There is no such picture.")
 	} else if err != nil {
 		return p, fmt.Errorf("postgres: picture %s: %w", id, err)
 	}
-	if problem != nil {
-		p.Problem = *problem
+	if failed != nil {
+		p.Problem = *failed
 	}
 	return p, nil
 }

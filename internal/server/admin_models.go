@@ -76,12 +76,12 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 		Format: cmp.Or(r.PostFormValue("format"), "auto"), Replace: r.PostFormValue("replace") != "",
 		Trained: strings.TrimSpace(r.PostFormValue("trained")),
 	}
-	refuse := func(status int, problem string, lines []string) error {
+	refuse := func(status int, summary string, lines []string) error {
 		v, err := s.modelsView(r, form)
 		if err != nil {
 			return err
 		}
-		v.Problem, v.LineErrors = problem, lines
+		v.Problem, v.LineErrors = summary, lines
 		return render(w, r, status, web.Models(v))
 	}
 	file, header, err := r.FormFile("file")

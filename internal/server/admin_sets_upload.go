@@ -20,12 +20,12 @@ import (
 // transaction. Problems are shown on the page; nothing is stored then.
 func (s *Server) handleSetUpload(w http.ResponseWriter, r *http.Request) error {
 	form := web.SetForm{Name: strings.TrimSpace(r.PostFormValue("name")), Replace: r.PostFormValue("replace") != ""}
-	refuse := func(status int, problem string, lines []string) error {
+	refuse := func(status int, summary string, lines []string) error {
 		v, err := s.setsView(r, form)
 		if err != nil {
 			return err
 		}
-		v.Problem, v.LineErrors = problem, lines
+		v.Problem, v.LineErrors = summary, lines
 		return render(w, r, status, web.Sets(v))
 	}
 	file, header, err := r.FormFile("file")

@@ -22,14 +22,14 @@ func (s *Server) handleDemographics(w http.ResponseWriter, r *http.Request) erro
 	return render(w, r, http.StatusOK, web.Demographics(demographicsView(st, "", "", "")))
 }
 
-func demographicsView(st study.Study, age, gender, problem string) web.DemographicsView {
+func demographicsView(st study.Study, age, gender, msg string) web.DemographicsView {
 	return web.DemographicsView{
 		Page:    web.Page{Title: "About you", Study: st.Title},
 		Action:  "/s/" + st.Slug + "/about-you",
 		Genders: study.Genders(),
 		Age:     age,
 		Gender:  gender,
-		Error:   problem,
+		Error:   msg,
 	}
 }
 
