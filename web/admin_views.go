@@ -69,6 +69,7 @@ type StudyFormView struct {
 	BasePay, PerCorrect, MaxBonus, Currency                string
 	CompletionCode, ProlificStudyID                        string
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
+	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
 }
 
 // Setting is one line of a study's settings.

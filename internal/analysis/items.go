@@ -9,7 +9,7 @@ import (
 // ItemAnswers is what people answered to one item: how many answered, how
 // many said Yes and how many were right.
 type ItemAnswers struct {
-	Item           Item
+	Item            Item
 	N, Yes, Correct int
 }
 

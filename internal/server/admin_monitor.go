@@ -194,7 +194,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
 		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
-		{"Flagged answers", "flagged"}, {"Longest run", ""}, {"Device", ""}, {"Bonus", "bonus"}, {"Actions", ""},
+		{"Flagged", "flagged"}, {"Longest run", ""}, {"Device", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
 		if c.key != "" {

@@ -2,7 +2,7 @@ package server
 
 import (
 	"bytes"
-		"fmt"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"

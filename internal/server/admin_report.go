@@ -28,6 +28,7 @@ type reportSubject struct {
 	heading  string
 	subtitle string
 	stem     string // start of download file names
+	items    string // a study's URL, under which its item pages are; "" for a set
 }
 
 // studySubject reads the study of a /admin/studies/{id}/report URL.
@@ -43,6 +44,7 @@ func (s *Server) studySubject(r *http.Request) (reportSubject, error) {
 	return reportSubject{
 		sel:      postgres.MatrixSelection{StudyID: st.ID, Exclude: override},
 		base:     studyURL(st.ID) + "/report",
+		items:    studyURL(st.ID),
 		heading:  "People and models: " + st.Title,
 		subtitle: fmt.Sprintf("Study /s/%s, task %s: its completed and approved participants against every model run on its stimulus set.", st.Slug, st.Domain),
 		stem:     st.Slug,
@@ -91,7 +93,7 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		v := web.ReportView{
 			AdminPage: adminPage(r, subj.heading, "studies"), Heading: subj.heading, Subtitle: subj.subtitle,
 			Facts: reportFacts(info), Missing: reportMissing(info), CSVURL: subj.base + ".csv" + query,
-			Exclusion: info.Exclusion, Override: r.URL.Query().Get("exclude"),
+			Exclusion: info.Exclusion, Override: r.URL.Query().Get("exclude"), ItemsURL: subj.items,
 			Method: fmt.Sprintf("Accuracy: Wilson score 95%% intervals. Mean kappas: bootstrap 95%% percentile intervals, %d resamples, seed %d "+
 				"(people resampled for model-human; pairs, and in the CSV's kappa_human_human_people also people, for human-human; items for "+
 				"the ground truth). An undefined kappa (both observers "+

@@ -142,7 +142,7 @@ func (e *adminEnv) adminRoutes(t *testing.T) []struct{ method, path string } {
 	t.Helper()
 	var out []struct{ method, path string }
 	fill := strings.NewReplacer("{id}", e.study.ID.String(), "{participant}", e.part.ID.String(),
-		"{action}", "approve", "{number}", "1", "{review}", "1")
+		"{action}", "approve", "{number}", "1", "{review}", "1", "{stimulus}", "00000000-0000-0000-0000-000000000001")
 	err := chi.Walk(e.handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if !strings.HasPrefix(route, "/admin") || route == "/admin/login" {
 			return nil

@@ -64,7 +64,7 @@ func (s *Server) setsView(r *http.Request, form web.SetForm) (web.SetsView, erro
 			scenes = "yes"
 		}
 		v.Sets = append(v.Sets, web.SetRow{
-			Name: set.Name, Report: setReportURL(set.Name), Items: count(set.Items),
+			Name: set.Name, Browse: setURL(set.Name), Report: setReportURL(set.Name), Items: count(set.Items),
 			Towers: count(set.ByDomain[task.Tower]), Pyramids: count(set.ByDomain[task.Pyramid]),
 			Removed: count(set.ByDomain[task.PyramidRemoved]), Scenes: scenes,
 			Studies: count(set.Studies), ModelRuns: count(set.ModelRuns), ImportedAt: when(set.ImportedAt),

@@ -68,6 +68,9 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
 	}
+	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
+		return web.StudyFormView{}, err
+	}
 	return v, nil
 }
 

@@ -93,4 +93,40 @@ func TestBrowserResearcherTools(t *testing.T) {
 	}
 	step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
 	shotsAt(t, ctx, "admin-plan")
+
+	// The item pages, reached from the report.
+	id, _ := itemsStudy(t, e)
+	step(t, ctx, "open the report", chromedp.Navigate(e.srv.URL+"/admin/studies/"+id+"/report"), chromedp.WaitVisible("#report-item-links"))
+	step(t, ctx, "soft labels", void(chromedp.Evaluate[bool](`document.querySelector('#report-item-links a').click(), true`)),
+		chromedp.WaitVisible("#soft-calibration svg"))
+	if n, _ := run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#soft-calibration svg .point').length`)); n < 2 {
+		t.Errorf("calibration curve with %d points", n)
+	}
+	checkAccessibility(t, ctx, "soft labels")
+	noOverflow(t, ctx, "soft labels")
+	shotsAt(t, ctx, "admin-soft-labels")
+	step(t, ctx, "disagreements", chromedp.Navigate(e.srv.URL+"/admin/studies/"+id+"/disagreements"), chromedp.WaitVisible("#disagree-list"))
+	loaded, err := run(ctx, chromedp.Evaluate[[]bool](`Promise.all([...document.querySelectorAll('#disagree-list img')].map(i => i.decode().then(() => i.naturalWidth > 0, () => false)))`, chromedp.EvalAwaitPromise))
+	if err != nil || len(loaded) != 2 || !loaded[0] || !loaded[1] {
+		t.Errorf("thumbnails decoded: %v %v", loaded, err)
+	}
+	checkAccessibility(t, ctx, "disagreements")
+	noOverflow(t, ctx, "disagreements")
+	shotsAt(t, ctx, "admin-disagreements")
+}
+
+// noOverflow fails when the page is wider than the screen at a viewport.
+func noOverflow(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, vp := range viewports {
+		opts := []chromedp.EmulateViewportOption{}
+		if vp.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+		}
+		step(t, ctx, "viewport "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...))
+		if w, _ := run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); w > 0 {
+			t.Errorf("%s at %s: %d px wider than the screen", name, vp.name, w)
+		}
+	}
+	step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
 }

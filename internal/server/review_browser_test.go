@@ -47,6 +47,9 @@ const monitorGeometry = `(() => {
 	details.open = true;
 	details.querySelector("textarea, input[name=reason]").scrollIntoView({block: "center", inline: "nearest"});
 	if (document.documentElement.scrollWidth > W + 1) bad.push("page is " + document.documentElement.scrollWidth + " px wide in a " + W + " px window");
+	const table = document.querySelector("#monitor table"), main = document.querySelector("main");
+	const spare = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight) - table.getBoundingClientRect().right;
+	if (spare < 0) bad.push("the table is " + Math.round(-spare) + " px wider than the page's content box");
 	const btn = details.querySelector("button[type=submit]");
 	const b = btn.getBoundingClientRect();
 	if (b.left < 0 || b.right > W || b.width < 10) bad.push("Reject button at " + Math.round(b.left) + ".." + Math.round(b.right) + " in " + W);
@@ -91,6 +94,14 @@ func TestBrowserMonitorLayout(t *testing.T) {
 	e := newReviewEnv(t)
 	for i := range 24 {
 		e.finish(t, fmt.Sprintf("ee%022x", i), i%7 == 3, i%4)
+	}
+	// The widest device text the monitor writes (issue 10's column).
+	if _, err := e.store.Pool().Exec(context.Background(), `
+		INSERT INTO participant_devices (participant_id, user_agent, viewport_w, viewport_h, dpr, pointer, kind, scripted)
+		SELECT id, 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36',
+			1280, 1024, 2.625, 'touch', 'desktop', true
+		FROM participants ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
 	}
 	ctx := browser(t)
 	browserLogin(t, ctx, e.srv.URL)

@@ -1,0 +1,1 @@
+DROP TABLE stimulus_thumbnails;

@@ -1,0 +1,273 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/stimulus"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
+	"github.com/cubelab/cubelab/web"
+)
+
+// The set browser (issue 16, item 5): a page per stimulus set with a grid of
+// thumbnails, and the place to pick a draft study's attention checks.
+
+// setPageSize is how many thumbnails a page of the browser shows.
+const setPageSize = 96
+
+// setURL is a set's browser page.
+func setURL(name string) string { return "/admin/sets/" + url.PathEscape(name) }
+
+// browserFilter reads the browser's filter from the query, keeping only
+// values the set has.
+func browserFilter(q url.Values, f postgres.SetFacets) web.SetBrowserFilter {
+	v := web.SetBrowserFilter{Domain: q.Get("domain"), Size: q.Get("size"), Answer: q.Get("answer"), Study: q.Get("study")}
+	if !slices.Contains(f.Domains, v.Domain) {
+		v.Domain = ""
+	}
+	if n, err := strconv.Atoi(v.Size); err != nil || !slices.Contains(f.Sizes, n) {
+		v.Size = ""
+	}
+	if v.Answer != task.Yes && v.Answer != task.No {
+		v.Answer = ""
+	}
+	if _, err := uuid.Parse(v.Study); err != nil {
+		v.Study = ""
+	}
+	v.Page, _ = strconv.Atoi(q.Get("page"))
+	v.Page = min(max(v.Page, 1), maxPage)
+	return v
+}
+
+// browserQuery is the browser's filter as a query string.
+func browserQuery(f web.SetBrowserFilter) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"domain": f.Domain, "size": f.Size, "answer": f.Answer, "study": f.Study} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Page > 1 {
+		q.Set("page", strconv.Itoa(f.Page))
+	}
+	return q
+}
+
+// sizeWord is what a size counts in a task.
+func sizeWord(domain string, n int) string {
+	word := "rows"
+	if domain == string(task.Tower) {
+		word = "blocks"
+	}
+	if n == 1 {
+		word = word[:len(word)-1]
+	}
+	return strconv.Itoa(n) + " " + word
+}
+
+// handleSetBrowser is a set's page: a grid of thumbnails, filtered; with
+// ?study= a draft study's attention checks are picked on it.
+func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	name := chi.URLParam(r, "set")
+	setID, err := s.store.SetIDByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	facets, err := s.store.Facets(ctx, setID)
+	if err != nil {
+		return err
+	}
+	f := browserFilter(r.URL.Query(), facets)
+	base := setURL(name)
+	v := web.SetBrowserView{AdminPage: adminPage(r, "Set "+name, "sets"), Set: name, Base: base, Filter: f,
+		Domains: []web.Option{{Value: "", Label: "Every task"}}, Sizes: []web.Option{{Value: "", Label: "Every size"}},
+		Answers: []web.Option{{Value: "", Label: "Yes and No"}, {Value: task.Yes, Label: "Yes"}, {Value: task.No, Label: "No"}}}
+	for _, d := range facets.Domains {
+		v.Domains = append(v.Domains, web.Option{Value: d, Label: d})
+	}
+	for _, n := range facets.Sizes {
+		v.Sizes = append(v.Sizes, web.Option{Value: strconv.Itoa(n), Label: strconv.Itoa(n)})
+	}
+	picked := map[string]bool{}
+	if f.Study != "" {
+		st, err := s.store.StudyByID(ctx, uuid.MustParse(f.Study))
+		if err != nil {
+			return err
+		}
+		if st.SetID != setID {
+			return study.Errorf(study.ECONFLICT, "Study %q uses another stimulus set: pick its attention checks from that set.", st.Title)
+		}
+		ext, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
+		if err != nil {
+			return err
+		}
+		for _, e := range ext {
+			picked[e] = true
+		}
+		back := f
+		back.Study = ""
+		v.Pick = &web.PickChecks{Title: st.Title, URL: studyURL(st.ID), Action: studyURL(st.ID) + "/checks",
+			Back: browserQuery(back).Encode(), Draft: st.Status == study.Draft, Count: len(ext),
+			Saved: r.URL.Query().Get("saved") == "1"}
+	}
+	size, _ := strconv.Atoi(f.Size)
+	items, total, err := s.store.SetItems(ctx, setID, postgres.ItemFilter{Domain: f.Domain, Size: size, Answer: f.Answer,
+		Offset: (f.Page - 1) * setPageSize, Limit: setPageSize})
+	if err != nil {
+		return err
+	}
+	v.Total = total
+	for _, it := range items {
+		v.Items = append(v.Items, web.SetBrowserItem{ExtID: it.ExtID, Answer: it.Answer, Picked: picked[it.ExtID],
+			Label: it.Domain + ", " + sizeWord(it.Domain, it.Size) + ", answer " + it.Answer,
+			Thumb: base + "/thumbs/" + it.ID.String()})
+	}
+	if total > 0 && len(items) > 0 {
+		v.From = (f.Page-1)*setPageSize + 1
+		v.To = v.From + len(items) - 1
+	}
+	page := func(n int) string {
+		g := f
+		g.Page = n
+		return base + "?" + browserQuery(g).Encode()
+	}
+	if f.Page > 1 {
+		v.PrevURL = page(f.Page - 1)
+	}
+	if f.Page*setPageSize < total {
+		v.NextURL = page(f.Page + 1)
+	}
+	return render(w, r, http.StatusOK, web.SetBrowser(v))
+}
+
+// handleThumbnail serves an item's thumbnail, made once and kept
+// (postgres.Store.Thumbnail), with the headers of every stimulus picture: it
+// cannot run or load anything in the site's origin.
+func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) error {
+	setID, err := s.store.SetIDByName(r.Context(), chi.URLParam(r, "set"))
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(chi.URLParam(r, "stimulus"))
+	if err != nil {
+		return study.Errorf(study.ENOTFOUND, "This set has no such item.")
+	}
+	png, _, err := s.store.Thumbnail(r.Context(), setID, id, stimulus.ThumbnailSide)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	// A picture never changes under its id, so neither does its thumbnail.
+	h.Set("Cache-Control", "private, max-age=604800, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", pictureSecurityPolicy)
+	h.Set("Content-Type", "image/png")
+	h.Set("Content-Length", strconv.Itoa(len(png)))
+	_, _ = w.Write(png) // a failed write means the client went away
+	return nil
+}
+
+// handlePickChecks saves the attention checks ticked in the set browser:
+// of the items shown on the page, the ticked ones are checks and the others
+// are not; checks on other pages stay as they were.
+func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if st.Status != study.Draft {
+		return study.Errorf(study.ECONFLICT, "Attention checks can be chosen only while the study is a draft.")
+	}
+	if err := r.ParseForm(); err != nil {
+		return study.Errorf(study.EINVALID, "The form could not be read.")
+	}
+	shown, ticked := r.PostForm["shown"], r.PostForm["check"]
+	if len(shown) > setPageSize || len(ticked) > len(shown) {
+		return study.Errorf(study.EINVALID, "Tick at most the %d pictures of one page.", setPageSize)
+	}
+	for _, e := range shown {
+		if e == "" || len(e) > 200 || !utf8.ValidString(e) || strings.ContainsRune(e, 0) {
+			return study.Errorf(study.EINVALID, "An item id of the form is not one a set can have.")
+		}
+	}
+	for _, e := range ticked {
+		if !slices.Contains(shown, e) {
+			return study.Errorf(study.EINVALID, "Item %q was ticked but not shown.", e)
+		}
+	}
+	// Unknown ids are refused by name (EINVALID).
+	if _, err := s.store.StimulusIDs(ctx, st.SetID, shown); err != nil {
+		return err
+	}
+	cur, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
+	if err != nil {
+		return err
+	}
+	var next []string
+	for _, e := range cur {
+		if !slices.Contains(shown, e) {
+			next = append(next, e)
+		}
+	}
+	for _, e := range ticked {
+		if !slices.Contains(next, e) {
+			next = append(next, e)
+		}
+	}
+	ids, err := s.store.StimulusIDs(ctx, st.SetID, next)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetAttentionChecks(ctx, st.ID, ids); err != nil {
+		return err
+	}
+	name, err := s.setName(ctx, st.SetID)
+	if err != nil {
+		return err
+	}
+	back, _ := url.ParseQuery(r.PostFormValue("back"))
+	facets, err := s.store.Facets(ctx, st.SetID)
+	if err != nil {
+		return err
+	}
+	f := browserFilter(back, facets)
+	f.Study = st.ID.String()
+	q := browserQuery(f)
+	q.Set("saved", "1")
+	return redirect(w, r, setURL(name)+"?"+q.Encode())
+}
+
+// pickChecksURL is the set browser picking a draft study's attention checks.
+func (s *Server) pickChecksURL(ctx context.Context, st study.Study) (string, error) {
+	name, err := s.setName(ctx, st.SetID)
+	if err != nil {
+		return "", err
+	}
+	return setURL(name) + "?" + url.Values{"study": {st.ID.String()}}.Encode(), nil
+}
+
+// setName is the name of the set with id.
+func (s *Server) setName(ctx context.Context, id uuid.UUID) (string, error) {
+	sets, err := s.store.Sets(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, set := range sets {
+		if set.ID == id {
+			return set.Name, nil
+		}
+	}
+	return "", study.Errorf(study.ENOTFOUND, "The study's stimulus set is gone.")
+}
