@@ -47,7 +47,7 @@ func (s *Server) modelsView(r *http.Request, form web.ModelForm) (web.ModelsView
 	for _, set := range sets {
 		v.Sets = append(v.Sets, web.Option{Value: set.Name, Label: fmt.Sprintf("%s (%d items: %s)", set.Name, set.Items, set.Domains)})
 	}
-	studies, err := s.store.Studies(ctx)
+	studies, err := s.visibleStudies(r)
 	if err != nil {
 		return v, err
 	}
