@@ -165,7 +165,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		row := web.ParticipantRow{
 			ID: p.ID.String(), PID: p.PID, Status: statusLabel(p.Status), StatusClass: "st-" + string(p.Status),
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
-			Started: whenSeconds(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
+			Started: rowTime(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
 			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
 			LongestRun:     p.LongestRun,
@@ -188,7 +188,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			row.Bonus = money(*p.BonusMinor)
 		}
 		if p.CompletedAt != nil {
-			row.Finished = whenSeconds(*p.CompletedAt)
+			row.Finished = rowTime(*p.CompletedAt)
 		}
 		if p.InBatch > 0 {
 			row.Batch = "bonus batch " + strconv.Itoa(p.InBatch)
@@ -211,8 +211,8 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		v.NextURL = page(f.Page + 1)
 	}
 	for _, c := range []struct{ label, key string }{
-		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
+		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started (UTC)", "started"},
+		{"Finished (UTC)", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
 		{"Flagged", "flagged"}, {"Longest run", ""}, {"Device", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
@@ -252,6 +252,11 @@ func availability(st study.Study, pool bool, free, working, taken, started int) 
 	}
 	return ""
 }
+
+// rowTime is a time in a row of the participant table: to the second, in
+// UTC (the headings say so), without the year, so that the table with two
+// dates keeps to one line a row at 1366 px (TestBrowserMonitorLayout).
+func rowTime(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05") }
 
 // flaggedShare writes how many of a participant's answers carry a flag
 // (study.Evidence.Flags) and their share, "–" before the first answer.
