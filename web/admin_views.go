@@ -70,6 +70,7 @@ type StudyFormView struct {
 	CompletionCode, ProlificStudyID                        string
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
 	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
+	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
 }
 
 // Setting is one line of a study's settings.

@@ -1,5 +1,7 @@
 package web
 
+import "strings"
+
 // Page is what every participant page shows around its content.
 type Page struct {
 	Title   string // the browser tab and the heading
@@ -32,6 +34,7 @@ type InstructionsView struct {
 	ExampleImage string
 	Next         string
 	Total        int
+	YesRight     bool // the participant's Yes button is on the right
 }
 
 // DemographicsView is the optional age and gender form.
@@ -66,6 +69,9 @@ type TrialView struct {
 	WarnSeconds int
 	Warn        bool
 	TimeUpURL   string
+	// YesRight puts the Yes button on the right (counterbalanced per
+	// participant); the arrow keys follow the sides, Y and N do not move.
+	YesRight bool
 }
 
 // EndView thanks the participant and sends them back to Prolific.
@@ -103,3 +109,20 @@ type ErrorView struct {
 	Link     string // "" for none
 	LinkText string
 }
+
+// sides are the answers from left to right.
+func sides(yesRight bool) []string {
+	if yesRight {
+		return []string{"No", "Yes"}
+	}
+	return []string{"Yes", "No"}
+}
+
+func yesSide(yesRight bool) string {
+	if yesRight {
+		return "right"
+	}
+	return "left"
+}
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,8 +36,12 @@ type ParticipantRecord struct {
 	Checks       int // attention checks answered
 	CheckFails   int // attention checks answered wrongly
 	LongestRun   int // longest run of identical answers in trial order
-	Flagged      int // answers flagged on the trial page; 0 until the trial page records flags
-	Device       string
+	Flagged      int   // answers flagged on the trial page (any flag)
+	FlagCounts   []int // answers with each flag, in study.Flags order
+	Device       string // device kind (study.DeviceKinds); "" when unrecorded
+	Pointer      string // the page's pointer type; "" when unrecorded
+	Screen       string // screen size in CSS px, "WxH"; "" when unknown
+	Viewport     string // window size in CSS px, "WxH"; "" when unknown
 	Age          *int
 	Gender       string
 	Currency     string
@@ -70,13 +75,22 @@ type querier interface {
 func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule study.Exclusion, fn func(*ParticipantRecord) error) error {
 	// The longest run is a gaps-and-islands count: within one answer, trial
 	// positions minus their rank are constant along a run.
+	// Per flag, the answers carrying it: one count per study.Flags entry, so
+	// the flags' names come from study alone.
+	var flagCounts []string
+	for _, f := range study.Flags() {
+		flagCounts = append(flagCounts, fmt.Sprintf("(SELECT count(*) FROM responses r WHERE r.participant_id = p.id AND '%s' = ANY(r.flags))", f))
+	}
 	rows, err := q.Query(ctx, `
 		SELECT p.id, p.prolific_pid, st.slug, ss.name, p.status, p.status_reason, p.started_at, p.completed_at,
 			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
 			p.n_trials, p.n_answered, c.counted, c.correct, c.checks, c.fails, COALESCE(run.longest, 0),
 			p.age, p.gender, st.currency, st.base_pay_minor, COALESCE(p.bonus_minor, 0),
-			COALESCE(b.number, 0), b.paid_at IS NOT NULL
+			COALESCE(b.number, 0), b.paid_at IS NOT NULL,
+			p.n_flagged, ARRAY[`+strings.Join(flagCounts, ", ")+`]::int[], COALESCE(d.kind, ''), COALESCE(d.pointer, ''),
+			COALESCE(d.screen_w, 0), COALESCE(d.screen_h, 0), COALESCE(d.viewport_w, 0), COALESCE(d.viewport_h, 0)
 		FROM participants p
+		LEFT JOIN participant_devices d ON d.participant_id = p.id
 		JOIN studies st ON st.id = p.study_id
 		JOIN stimulus_sets ss ON ss.id = st.set_id
 		CROSS JOIN LATERAL (
@@ -104,13 +118,22 @@ func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule 
 	}
 	defer rows.Close()
 	var r ParticipantRecord
+	var sw, sh, vw, vh int
+	size := func(w, h int) string {
+		if w == 0 || h == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%dx%d", w, h)
+	}
 	for rows.Next() {
 		r = ParticipantRecord{}
 		if err := rows.Scan(&r.ID, &r.PID, &r.Study, &r.Set, &r.Status, &r.StatusReason, &r.StartedAt, &r.CompletedAt,
 			&r.Duration, &r.Trials, &r.Answered, &r.Counted, &r.Correct, &r.Checks, &r.CheckFails, &r.LongestRun,
-			&r.Age, &r.Gender, &r.Currency, &r.BaseMinor, &r.BonusMinor, &r.Batch, &r.Paid); err != nil {
+			&r.Age, &r.Gender, &r.Currency, &r.BaseMinor, &r.BonusMinor, &r.Batch, &r.Paid,
+			&r.Flagged, &r.FlagCounts, &r.Device, &r.Pointer, &sw, &sh, &vw, &vh); err != nil {
 			return fmt.Errorf("postgres: participants table: %w", err)
 		}
+		r.Screen, r.Viewport = size(sw, sh), size(vw, vh)
 		if !r.Status.Finished() {
 			r.BaseMinor, r.BonusMinor = 0, 0 // nobody is owed pay for what they did not finish
 		} else {
@@ -156,10 +179,20 @@ func (s *Store) StudiesOf(ctx context.Context, sel MatrixSelection) ([]uuid.UUID
 
 // ParticipantsHeader is the header of the participants CSV.
 func ParticipantsHeader() []string {
-	return []string{"participant_id", "study", "set", "status", "status_reason", "started_at", "completed_at",
+	return append([]string{"participant_id", "study", "set", "status", "status_reason", "started_at", "completed_at",
 		"duration_s", "n_trials", "n_answered", "n_counted", "n_correct", "accuracy", "attention_checks",
-		"attention_failed", "longest_identical_run", "n_flagged", "device", "age", "gender", "currency",
-		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule"}
+		"attention_failed", "longest_identical_run", "n_flagged"}, append(flagColumns(),
+		"device", "pointer", "screen", "viewport", "age", "gender", "currency",
+		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule")...)
+}
+
+// flagColumns name the per-flag counts of the participants CSV: flagged_no_image, ...
+func flagColumns() []string {
+	var cols []string
+	for _, f := range study.Flags() {
+		cols = append(cols, "flagged_"+string(f))
+	}
+	return cols
 }
 
 // WriteParticipantsCSV streams the participants table of the studies: one
@@ -201,7 +234,11 @@ func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, 
 		rec = append(rec[:0], r.PID, r.Study, r.Set, string(r.Status), r.StatusReason, r.StartedAt.UTC().Format(timeFormat), completed,
 			strconv.FormatFloat(r.Duration.Seconds(), 'f', 3, 64), strconv.Itoa(r.Trials), strconv.Itoa(r.Answered),
 			strconv.Itoa(r.Counted), strconv.Itoa(r.Correct), acc, strconv.Itoa(r.Checks), strconv.Itoa(r.CheckFails),
-			strconv.Itoa(r.LongestRun), strconv.Itoa(r.Flagged), r.Device, age, r.Gender, r.Currency,
+			strconv.Itoa(r.LongestRun), strconv.Itoa(r.Flagged))
+		for _, n := range r.FlagCounts {
+			rec = append(rec, strconv.Itoa(n))
+		}
+		rec = append(rec, r.Device, r.Pointer, r.Screen, r.Viewport, age, r.Gender, r.Currency,
 			prolific.Amount(r.BaseMinor), prolific.Amount(r.BonusMinor), prolific.Amount(r.BaseMinor+r.BonusMinor),
 			batch, strconv.FormatBool(r.Paid), strconv.FormatBool(len(r.Excluded) > 0), reasons, ruleText)
 		if err := cw.Write(rec); err != nil {

@@ -16,12 +16,12 @@ import (
 const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
 	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
 	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run,
-	p.prolific_verified = 'verified'`
+	p.prolific_verified = 'verified', p.yes_side`
 
 func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
 		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
-		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified}, extra...)...)
+		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified, &p.YesSide}, extra...)...)
 }
 
 // Join finds or creates the participant (st, params.PID) and ties a new
@@ -122,11 +122,18 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	if len(ids) == 0 {
 		return study.Errorf(study.ECONFLICT, "This study has no items yet.")
 	}
+	// The Yes side alternates with the places taken (study.YesSideFor).
+	var nth int
+	if err := sp.QueryRow(ctx, `SELECT used FROM study_place_shards WHERE study_id = $1 AND shard = $2`,
+		st.ID, claim.shard).Scan(&nth); err != nil {
+		return fmt.Errorf("postgres: place number: %w", err)
+	}
 	err = scanParticipant(sp.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (study_id, prolific_pid) DO NOTHING
-		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard), p)
+		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
+		study.YesSideFor(int(claim.shard), nth)), p)
 	if err == pgx.ErrNoRows {
 		// A concurrent opening of the same link won: give back the claim and
 		// resume the winner's record.
@@ -238,10 +245,10 @@ func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int
 // trialReturning is what a statement showing a trial returns about it (t the
 // trial, s its stimulus, st the study), read by trialTargets.
 const trialReturning = `s.domain, t.is_attention_check, COALESCE(t.instructed_answer, ''), st.min_view_ms,
-	p.started_at + st.time_limit_minutes * interval '1 minute'`
+	p.started_at + st.time_limit_minutes * interval '1 minute', p.yes_side`
 
 func trialTargets(t *study.Trial) []any {
-	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs, &t.Deadline}
+	return []any{&t.Domain, &t.IsAttentionCheck, &t.InstructedAnswer, &t.MinViewMs, &t.Deadline, &t.YesSide}
 }
 
 // TrialStimulus returns the stimulus of the participant's trial at position

@@ -158,7 +158,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			CanApprove:     p.Status.Allows(study.Approve),
 			ProlificStatus: p.ProlificStatus, Unverified: p.ProlificVerified == "unverified",
 			FlaggedAny: p.NFlagged > 0,
-			Device:     deviceText(p.Device),
+			Device:     deviceText(p.Device) + "; Yes " + string(p.YesSide),
 			UserAgent:  p.Device.UserAgent,
 		}
 		if p.Status.Allows(study.Approve) {

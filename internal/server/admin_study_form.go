@@ -64,6 +64,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		ProlificStudyID: st.ProlificStudyID,
 		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
+		Exclusion:          st.Exclusion,
 	}
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
@@ -84,6 +85,7 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
+		Exclusion: f("exclusion"),
 	}
 }
 
@@ -153,6 +155,11 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 	}
 	st.MinViewMs = methodMs(v.MinViewMs, study.DefaultMinViewMs, "The minimum viewing time")
 	st.TooFastMs = methodMs(v.TooFastMs, study.DefaultTooFastMs, "The too-fast threshold")
+	if rule, err := study.ParseExclusion(v.Exclusion); err != nil {
+		bad(study.ErrorMessage(err))
+	} else if st.Exclusion = rule.String(); st.Exclusion == "none" {
+		st.Exclusion = ""
+	}
 	st.ReservationMinutes = study.DefaultReservationMinutes
 	if v.ReservationMinutes != "" {
 		n, err := strconv.Atoi(v.ReservationMinutes)

@@ -106,10 +106,10 @@ var hostileRoutes = map[string]hostileRoute{
 
 var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
-		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id"}
+		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "exclusion"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
-	reportFields  = []string{"runs", "page", "run", "exclude"}
+	reportFields  = []string{"runs", "page", "run", "exclude", "width", "title"}
 	planFields    = []string{"pilot", "model", "from_pilot", "human_accuracy", "model_accuracy", "human_human", "model_human",
 		"items", "measure", "target", "budget", "participants", "currency", "base", "per_correct", "max_bonus", "seed"}
 )

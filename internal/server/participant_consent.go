@@ -76,6 +76,7 @@ func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) erro
 		ExampleImage: "/s/" + st.Slug + "/example",
 		Next:         "/s/" + st.Slug + "/about-you",
 		Total:        p.NTrials,
+		YesRight:     p.YesSide == study.SideRight,
 	}))
 }
 

@@ -69,6 +69,7 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		WarnSeconds: int(study.WarnBefore.Seconds()),
 		Warn:        left <= study.WarnBefore,
 		TimeUpURL:   timeUpURL(slug),
+		YesRight:    t.YesSide == study.SideRight,
 	}
 	if t.Position < t.Total {
 		v.NextImage = trialImageURL(r, slug, t.Position+1)

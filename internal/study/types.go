@@ -62,6 +62,7 @@ type Participant struct {
 	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
 	// linked study); see ScoreShown.
 	Verified bool
+	YesSide  Side // where the Yes button is (YesSideFor)
 }
 
 // Step is the page a participant should be on.
@@ -103,6 +104,7 @@ type Trial struct {
 	InstructedAnswer string    // an instructed-response check: the answer the prompt asks for
 	MinViewMs        int       // the study's minimum viewing time
 	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
+	YesSide          Side      // the participant's side of the Yes button
 }
 
 // Response is a recorded answer.

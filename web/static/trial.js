@@ -174,9 +174,13 @@
     }
     return null;
   }
+  // Y and N always mean Yes and No; the arrow keys follow the buttons'
+  // sides, which differ between participants (counterbalanced).
   function answerOf(k) {
-    if (k === "y" || k === "Y" || k === "ArrowLeft") { return "Yes"; }
-    if (k === "n" || k === "N" || k === "ArrowRight") { return "No"; }
+    if (k === "y" || k === "Y") { return "Yes"; }
+    if (k === "n" || k === "N") { return "No"; }
+    if (k === "ArrowLeft" && buttons.length === 2) { return buttons[0].value; }
+    if (k === "ArrowRight" && buttons.length === 2) { return buttons[1].value; }
     return "";
   }
   document.addEventListener("keydown", function (e) {

@@ -1,0 +1,1 @@
+ALTER TABLE participants DROP COLUMN IF EXISTS yes_side;
