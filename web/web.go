@@ -31,3 +31,19 @@ func paragraphs(s string) []string {
 	}
 	return out
 }
+
+// splitQuestion cuts a prompt around its question, the sentence that ends
+// with the first "?"; without one the whole text is "before".
+func splitQuestion(s string) (before, question, after string) {
+	end := strings.IndexByte(s, '?')
+	if end < 0 {
+		return s, "", ""
+	}
+	start := strings.LastIndex(s[:end], ". ")
+	if start < 0 {
+		start = 0
+	} else {
+		start += 2
+	}
+	return s[:start], s[start : end+1], s[end+1:]
+}

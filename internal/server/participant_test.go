@@ -235,7 +235,8 @@ func TestDemographics(t *testing.T) {
 		"ErrGenderFree": {"gender": {"<b>x</b>"}},
 	} {
 		p := e.do(t, c, "POST", "/s/towers/about-you", form)
-		if p.status != 400 || !strings.Contains(p.body, `role="alert"`) || strings.Contains(p.body, "<b>x</b>") {
+		if p.status != 400 || !strings.Contains(p.body, `role="alert"`) || strings.Contains(p.body, "<b>x</b>") ||
+			strings.Count(p.body, `aria-invalid="true"`) != 2 {
 			t.Errorf("%s: %d, want the form again with a message", name, p.status)
 		}
 	}
