@@ -35,6 +35,7 @@ func BenchmarkMonitor(b *testing.B) {
 			(SELECT id, row_number() OVER (ORDER BY ext_id) AS ord FROM stimuli) s;
 		INSERT INTO responses (participant_id, position, answer, correct, server_rt_ms)
 		SELECT participant_id, position, 'Yes', (position + hashtext(participant_id::text)) % 2 = 0, 900 FROM trials;
+		UPDATE participants SET n_flagged = hashtext(id::text) & 3;
 		ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
@@ -48,6 +49,10 @@ func BenchmarkMonitor(b *testing.B) {
 		{"by-bonus", postgres.MonitorQuery{Sort: "bonus", Desc: true, Limit: 50}},
 		{"completed-only", postgres.MonitorQuery{Status: "completed", Sort: "started", Limit: 50}},
 		{"pid-prefix", postgres.MonitorQuery{PID: "00000000000000000000002", Sort: "pid", Limit: 50}},
+		// Issue 16: check failures are counted per participant, not stored.
+		{"by-check-failures", postgres.MonitorQuery{Sort: "checks", Desc: true, Limit: 50}},
+		{"failed-checks-only", postgres.MonitorQuery{Checks: "failed", Sort: "started", Limit: 50}},
+		{"flagged-only", postgres.MonitorQuery{Flags: "flagged", Sort: "flagged", Desc: true, Limit: 50}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
@@ -58,6 +63,15 @@ func BenchmarkMonitor(b *testing.B) {
 			}
 		})
 	}
+	// What a bulk approval of every completed participant reads (3,333 of them).
+	b.Run("approval-candidates", func(b *testing.B) {
+		for b.Loop() {
+			cs, err := store.ApprovalCandidates(ctx, st.ID, postgres.MonitorQuery{}, nil)
+			if err != nil || len(cs) == 0 {
+				b.Fatalf("%d candidates: %v", len(cs), err)
+			}
+		}
+	})
 	b.Run("totals", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := store.StudyTotals(ctx, st); err != nil {

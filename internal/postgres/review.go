@@ -33,11 +33,12 @@ func (c ReviewCandidate) Facts() study.ParticipantFacts {
 // may take (study.Approve.From) and that match the monitor's filter, in the
 // table's order; with ids, only those among them.
 func (s *Store) ApprovalCandidates(ctx context.Context, studyID uuid.UUID, q MonitorQuery, ids []uuid.UUID) ([]ReviewCandidate, error) {
-	where, args := monitorWhere(studyID, q)
+	q.Sort = "" // the candidates come in the order they started; no sort needs a join
+	from, where, args := monitorFrom(studyID, q)
 	args = append(args, ids)
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.id, p.prolific_pid, c.failures, c.checks, p.n_flagged
-		FROM participants p
+		FROM `+from+`
 		CROSS JOIN LATERAL (
 			SELECT count(*) FILTER (WHERE NOT r.correct) AS failures, count(*) AS checks
 			FROM responses r JOIN trials t USING (participant_id, position)
