@@ -6,8 +6,8 @@ import (
 )
 
 // lru keeps values by key, least recently used out first, up to a total
-// cost: the server's one cache type, for pictures, picture grants and
-// reports. It is safe for concurrent use.
+// cost: the server's one cache type, for pictures, picture grants, reports
+// and Prolific's answers to entry checks. It is safe for concurrent use.
 type lru[K comparable, V any] struct {
 	mu    sync.Mutex
 	max   int

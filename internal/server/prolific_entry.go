@@ -84,7 +84,7 @@ func (s *Server) askSubmission(ctx context.Context, sessionID string) entryAnswe
 	p := s.pro
 	now := s.now()
 	p.mu.Lock()
-	if a, ok := p.entries[sessionID]; ok && a.err == nil {
+	if a, ok := p.entries.get(sessionID); ok && a.err == nil {
 		ttl := p.cfg.VerifyCache
 		if !a.found {
 			ttl /= 10
@@ -98,9 +98,6 @@ func (s *Server) askSubmission(ctx context.Context, sessionID string) entryAnswe
 	if !waiting {
 		f = &entryFlight{done: make(chan struct{})}
 		p.flights[sessionID] = f
-		if len(p.entries) > 10000 { // a launch burst is thousands, not millions
-			clear(p.entries)
-		}
 	}
 	p.mu.Unlock()
 	if !waiting {
@@ -115,7 +112,7 @@ func (s *Server) askSubmission(ctx context.Context, sessionID string) entryAnswe
 				a.err = err
 			}
 			p.mu.Lock()
-			p.entries[sessionID] = a
+			p.entries.put(sessionID, a)
 			delete(p.flights, sessionID)
 			p.mu.Unlock()
 			f.ans = a

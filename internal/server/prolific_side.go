@@ -45,11 +45,15 @@ type prolificSide struct {
 	err    string // why there is no client, for the settings page
 
 	mu      sync.Mutex
-	entries map[string]entryAnswer // SESSION_ID -> Prolific's answer
+	entries *lru[string, entryAnswer] // SESSION_ID -> Prolific's answer
 	flights map[string]*entryFlight
 
 	wake chan uuid.UUID // studies to sync now (webhook)
 }
+
+// entryCacheSize bounds the remembered entry checks: a launch burst is
+// thousands of sessions, not millions.
+const entryCacheSize = 10000
 
 func (s *Server) newProlificSide(cfg ProlificConfig) *prolificSide {
 	if cfg.SyncEvery <= 0 {
@@ -64,7 +68,7 @@ func (s *Server) newProlificSide(cfg ProlificConfig) *prolificSide {
 	if cfg.PayGrace <= 0 {
 		cfg.PayGrace = time.Hour
 	}
-	p := &prolificSide{cfg: cfg, entries: map[string]entryAnswer{}, flights: map[string]*entryFlight{},
+	p := &prolificSide{cfg: cfg, entries: newLRU[string](entryCacheSize, func(entryAnswer) int { return 1 }), flights: map[string]*entryFlight{},
 		wake: make(chan uuid.UUID, 64)}
 	if cfg.Client.Token == "" {
 		p.err = "No API token: set PROLIFIC_TOKEN in the server's environment."
