@@ -6,6 +6,8 @@ type AdminPage struct {
 	Email string // the logged-in experimenter; "" on the login page
 	CSRF  string // the session's token, carried by every form
 	Nav   string // "studies", "sets", "models", "export" or "" for none
+	// ManagesAccounts: the account's role is admin (the Accounts page).
+	ManagesAccounts bool
 }
 
 // LoginView is the login form.
@@ -38,12 +40,15 @@ type StudyRow struct {
 	Completed int
 	Inactive  int
 	Created   string
+	Archived  bool
 }
 
 // StudyListView is the list of studies.
 type StudyListView struct {
 	AdminPage
-	Studies []StudyRow
+	Studies      []StudyRow
+	ShowArchived bool // archived studies are listed too
+	Archived     int  // how many studies are archived
 }
 
 // Option is a choice of a select or a set of radio buttons.
@@ -60,6 +65,7 @@ type StudyFormView struct {
 	New        bool
 	Errors     []string
 	Sets       []Option
+	SetDomains []string // per set (same order): the tasks it has items of, space-separated
 	Domains    []Option
 	Currencies []string
 
@@ -71,6 +77,17 @@ type StudyFormView struct {
 	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
 	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
 	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
+
+	// Version is the study's version the form was loaded from: a save from
+	// an older one is refused. Running: the study has participants, and only
+	// places, the time limit and the texts may change (the rest is shown
+	// disabled). Notice is said above the form (what a save did not do).
+	Version string
+	Running bool
+	Status  string
+	// PlacesCap is the most places a pool study can use, ceil(items x R /
+	// K), once its items are known ("" otherwise).
+	PlacesCap string
 }
 
 // Setting is one line of a study's settings.
@@ -97,6 +114,44 @@ type StudyView struct {
 	Prolific    ProlificPanelView // prolific.templ
 	Bulk        BulkApproveView
 	Undo        UndoView // reviews that can be taken back (admin_review.templ)
+	// Actions on the study as a whole (issue 16): edit (all of a draft, or
+	// places, time and texts of a running study), duplicate, delete a
+	// draft, archive a closed study; and the log of its changes.
+	Version                                            string
+	Editable, Running, Deletable, Archivable, Archived bool
+	Changes                                            []ChangeRow
+	Warnings                                           []string
+	Members                                            MembersView
+}
+
+// MembersView is the panel of who sees a study: its owner and members, and
+// (for the owner or an admin) forms to add and remove members.
+type MembersView struct {
+	Base, CSRF string
+	Owner      string   // the owner's email; "" for a study made without an account
+	Members    []Option // account id and email
+	Manage     bool
+}
+
+// AccountsView is the accounts page (admins only).
+type AccountsView struct {
+	AdminPage
+	Notice   string
+	Accounts []AccountRow
+}
+
+// AccountRow is one account on the accounts page.
+type AccountRow struct {
+	ID, Email, Role, Created string
+	Disabled, Self           bool
+	Studies                  int // studies it owns
+}
+
+// ChangeRow is a line of a study's log of changes.
+type ChangeRow struct {
+	At    string
+	Actor string
+	What  string
 }
 
 // MonitorFilter is the participant table's filter, sort and page, as in the URL.
@@ -112,18 +167,24 @@ type MonitorFilter struct {
 
 // MonitorView is the part of the study page that refreshes itself.
 type MonitorView struct {
-	Base      string
-	CSRF      string
-	Query     string // the current query string, kept across actions
-	Totals    []Setting
-	Pool      []Setting // nil for a fixed study
-	Rows      []ParticipantRow
-	Total     int // participants matching the filter
-	From, To  int // 1-based range shown
-	PrevURL   string
-	NextURL   string
-	SortLinks []SortLink
-	Updated   string
+	Base   string
+	CSRF   string
+	Query  string // the current query string, kept across actions
+	Totals []Setting
+	Pool   []Setting // nil for a fixed study
+	// Slots of a pool study: answers still needed (free), held by people
+	// still working, and done; nil for a fixed study or a draft.
+	Slots []Setting
+	// Availability says, when the study takes nobody now, why, and whether
+	// waiting could free places or slots ("" while it has room).
+	Availability string
+	Rows         []ParticipantRow
+	Total        int // participants matching the filter
+	From, To     int // 1-based range shown
+	PrevURL      string
+	NextURL      string
+	SortLinks    []SortLink
+	Updated      string
 	// Prolific: the study is linked, so a rejection goes to Prolific and
 	// needs a category and a reason of at least 100 characters.
 	Prolific   bool
@@ -146,6 +207,7 @@ type ParticipantRow struct {
 	Reason        string
 	Progress      string
 	Started       string
+	Finished      string // when they finished (completed), "–" before
 	Duration      string
 	Accuracy      string
 	CheckFailures int

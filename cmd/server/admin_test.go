@@ -50,4 +50,26 @@ func TestAdminCreate(t *testing.T) {
 	if account.Check("a new long password", hash) != nil {
 		t.Error("the new password does not check")
 	}
+	// Roles and disabling (issue 16): the first account is an admin.
+	if _, err := admin("a long enough password\n", "create", "--email", "bob@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := admin("", "role", "--email", "bob@example.org", "--role", "admin"); err != nil || !strings.Contains(out, "bob@example.org is now admin") {
+		t.Errorf("role: %q %v", out, err)
+	}
+	if _, err := admin("", "role", "--email", "bob@example.org", "--role", "boss"); !errors.Is(err, errUsage) {
+		t.Errorf("an unknown role: %v", err)
+	}
+	if out, err := admin("", "disable", "--email", "ada@example.org"); err != nil || !strings.Contains(out, "disabled") {
+		t.Errorf("disable: %q %v", out, err)
+	}
+	if _, _, err := store.AdminByEmail(ctx, "ada@example.org"); err == nil {
+		t.Error("a disabled account is found for a login")
+	}
+	if _, err := admin("", "disable", "--email", "bob@example.org"); err == nil {
+		t.Error("the last enabled admin was disabled")
+	}
+	if out, err := admin("", "disable", "--email", "ada@example.org", "--enable"); err != nil || !strings.Contains(out, "enabled") {
+		t.Errorf("enable: %q %v", out, err)
+	}
 }

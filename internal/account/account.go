@@ -10,7 +10,31 @@ import (
 type Admin struct {
 	ID    uuid.UUID
 	Email string
+	Role  Role
 }
+
+// Role is what an account may do besides its own studies.
+type Role string
+
+// Roles. Every account works on the studies it owns or is a member of; an
+// admin also manages accounts (create, role, disable).
+const (
+	Experimenter Role = "experimenter"
+	RoleAdmin    Role = "admin"
+)
+
+// ParseRole reads a role by its name.
+func ParseRole(s string) (Role, bool) {
+	switch r := Role(s); r {
+	case Experimenter, RoleAdmin:
+		return r, true
+	}
+	return "", false
+}
+
+// ManagesAccounts reports whether an account of role r may create, change
+// and disable accounts.
+func (r Role) ManagesAccounts() bool { return r == RoleAdmin }
 
 // Session is a logged-in experimenter: who, and the token every form of this
 // session must carry back.

@@ -16,8 +16,11 @@ import (
 // account.Hash; the email must already be normalised.
 func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (uuid.UUID, error) {
 	var id uuid.UUID
-	err := s.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) RETURNING id`,
-		email, passwordHash).Scan(&id)
+	// The first account manages accounts: without one, nobody could.
+	err := s.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash, role)
+		VALUES ($1, $2, CASE WHEN EXISTS (SELECT 1 FROM admins WHERE role = $3 AND disabled_at IS NULL) THEN $4 ELSE $3 END)
+		RETURNING id`,
+		email, passwordHash, string(account.RoleAdmin), string(account.Experimenter)).Scan(&id)
 	if isUniqueViolation(err) {
 		return id, study.Errorf(study.ECONFLICT, "an account for %s already exists", email)
 	} else if err != nil {
@@ -55,8 +58,9 @@ func (s *Store) ChangeAdminPassword(ctx context.Context, email, passwordHash str
 func (s *Store) AdminByEmail(ctx context.Context, email string) (account.Admin, string, error) {
 	var a account.Admin
 	var hash string
-	err := s.pool.QueryRow(ctx, `SELECT id, email, password_hash FROM admins WHERE email = $1`, email).
-		Scan(&a.ID, &a.Email, &hash)
+	// A disabled account is no account: its login fails like a wrong password.
+	err := s.pool.QueryRow(ctx, `SELECT id, email, role, password_hash FROM admins WHERE email = $1 AND disabled_at IS NULL`, email).
+		Scan(&a.ID, &a.Email, &a.Role, &hash)
 	if err == pgx.ErrNoRows {
 		return a, "", study.Errorf(study.ENOTFOUND, "no such account")
 	} else if err != nil {
@@ -116,10 +120,10 @@ func (s *Store) CreateAdminSession(ctx context.Context, adminID uuid.UUID, token
 func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (account.Session, error) {
 	var ses account.Session
 	err := s.pool.QueryRow(ctx, `
-		SELECT a.id, a.email, s.csrf_token, s.expires_at
+		SELECT a.id, a.email, a.role, s.csrf_token, s.expires_at
 		FROM admin_sessions s JOIN admins a ON a.id = s.admin_id
-		WHERE s.token_hash = $1 AND s.expires_at > now()`, tokenHash).
-		Scan(&ses.Admin.ID, &ses.Admin.Email, &ses.CSRFToken, &ses.ExpiresAt)
+		WHERE s.token_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL`, tokenHash).
+		Scan(&ses.Admin.ID, &ses.Admin.Email, &ses.Admin.Role, &ses.CSRFToken, &ses.ExpiresAt)
 	if err == pgx.ErrNoRows {
 		return ses, study.Errorf(study.EUNAUTHORIZED, "Please log in.")
 	} else if err != nil {

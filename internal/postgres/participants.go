@@ -16,12 +16,13 @@ import (
 const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
 	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
 	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run,
-	p.prolific_verified = 'verified', p.yes_side`
+	p.prolific_verified = 'verified', p.yes_side, p.text_version`
 
 func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
 		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
-		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified, &p.YesSide}, extra...)...)
+		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified, &p.YesSide,
+		&p.TextVersion}, extra...)...)
 }
 
 // Join finds or creates the participant (st, params.PID) and ties a new
@@ -129,8 +130,8 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		return fmt.Errorf("postgres: place number: %w", err)
 	}
 	err = scanParticipant(sp.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side, text_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1))
 		ON CONFLICT (study_id, prolific_pid) DO NOTHING
 		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
 		study.YesSideFor(int(claim.shard), nth)), p)
@@ -178,12 +179,19 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (study.Study, study.Participant, error) {
 	var st study.Study
 	var p study.Participant
-	row := s.pool.QueryRow(ctx, `SELECT `+participantColumns+`, `+studyColumns+`
+	// The texts are those of the participant's version: a study's texts
+	// may change while it runs, and each participant keeps what they saw.
+	var consent, instructions *string
+	row := s.pool.QueryRow(ctx, `SELECT `+participantColumns+`, `+studyColumns+`, tx.consent_text, tx.instructions_text
 		FROM participant_sessions ps
 		JOIN participants p ON p.id = ps.participant_id
 		JOIN studies st ON st.id = p.study_id
+		LEFT JOIN study_texts tx ON tx.study_id = p.study_id AND tx.version = p.text_version
 		WHERE ps.token_hash = $1 AND st.slug = $2 AND ps.expires_at > now()`, tokenHash, slug)
-	err := scanParticipant(row, &p, studyTargets(&st)...)
+	err := scanParticipant(row, &p, append(studyTargets(&st), &consent, &instructions)...)
+	if consent != nil && instructions != nil {
+		st.ConsentText, st.InstructionsText = *consent, *instructions
+	}
 	if err == pgx.ErrNoRows {
 		return st, p, study.Errorf(study.EUNAUTHORIZED,
 			"We could not recognise your session. Please open the study again from its Prolific link.")

@@ -134,9 +134,53 @@ func (c *poolClaim) lockRest(ctx context.Context, tx pgx.Tx, k int) error {
 	return nil
 }
 
-// errNoSlots is the refusal when no item of a pool has a free slot.
-func errNoSlots() error {
+// errNoSlots is the refusal when no item of a pool has a free slot. It says
+// "every item has its answers" only when that is so: slots held by people
+// still at work may come back (a return, a timeout).
+func errNoSlots(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) error {
+	var working bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pool_slots ps JOIN participants p ON p.id = ps.participant_id
+		WHERE ps.study_id = $1 AND p.status = `+sqlStarted+`)`, studyID).Scan(&working); err != nil {
+		return fmt.Errorf("postgres: pool slots: %w", err)
+	}
+	if working {
+		return study.Errorf(study.EGONE, "No places free right now: the items still needing answers are held by other participants "+
+			"who are working on them. Please return the study on Prolific; places may open again later.")
+	}
 	return study.Errorf(study.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
+}
+
+// CompleteAnsweredPools moves every published pool study whose every slot
+// is answered by a participant who finished to Complete
+// (study.Status.PoolComplete), logging it; it returns how many moved. The
+// sweeper runs it, and an answer that completes a participant of a pool.
+func (s *Store) CompleteAnsweredPools(ctx context.Context, studyID uuid.UUID) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE studies st SET status = `+sqlComplete+`
+			WHERE st.status = `+sqlPublished+` AND st.design = $2
+			  AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR st.id = $1)
+			  AND EXISTS (SELECT 1 FROM pool_slots ps WHERE ps.study_id = st.id)
+			  AND NOT EXISTS (SELECT 1 FROM pool_slots ps LEFT JOIN participants p ON p.id = ps.participant_id
+				WHERE ps.study_id = st.id AND (p.id IS NULL OR NOT `+counted("p.status")+`))
+			RETURNING st.id`, studyID, string(study.Pool))
+		if err != nil {
+			return fmt.Errorf("postgres: complete pools: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("postgres: complete pools: %w", err)
+		}
+		for _, id := range ids {
+			if err := logChange(ctx, tx, id, 0, "", "status "+string(study.Published)+" → "+string(study.Complete)+": every slot is answered"); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }
 
 // assign writes the participant into the locked slots, found by their
@@ -319,6 +363,9 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, report f
 			m, err = s.ReleaseReservations(ctx, uuid.Nil, time.Now())
 			n += m
 		}
+		if err == nil {
+			_, err = s.CompleteAnsweredPools(ctx, uuid.Nil)
+		}
 		if report != nil && (n > 0 || err != nil) && ctx.Err() == nil {
 			report(n, err)
 		}
@@ -335,6 +382,8 @@ type PoolCounts struct {
 	Items     int
 	Slots     int
 	Held      int   // slots with a participant
+	Working   int   // slots held by participants still at work (started)
+	Free      int   // slots with no participant: answers still needed
 	Answered  int   // slots whose trial has an answer that counts
 	ByAnswers []int // ByAnswers[n] = items with n answers that count, n = 0..R
 }
@@ -346,6 +395,7 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 	rows, err := s.pool.Query(ctx, `
 		WITH per_item AS (
 			SELECT ps.stimulus_id, count(*) AS slots, count(ps.participant_id) AS held,
+				count(*) FILTER (WHERE p.status = `+sqlStarted+`) AS working,
 				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS answered
 			FROM pool_slots ps
 			LEFT JOIN participants p ON p.id = ps.participant_id
@@ -354,19 +404,21 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 			WHERE ps.study_id = $1
 			GROUP BY ps.stimulus_id
 		)
-		SELECT answered, count(*), sum(slots)::bigint, sum(held)::bigint FROM per_item GROUP BY answered ORDER BY answered`, st.ID)
+		SELECT answered, count(*), sum(slots)::bigint, sum(held)::bigint, sum(working)::bigint FROM per_item GROUP BY answered ORDER BY answered`, st.ID)
 	if err != nil {
 		return c, fmt.Errorf("postgres: pool counts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var answered, items, slots, held int
-		if err := rows.Scan(&answered, &items, &slots, &held); err != nil {
+		var answered, items, slots, held, working int
+		if err := rows.Scan(&answered, &items, &slots, &held, &working); err != nil {
 			return c, fmt.Errorf("postgres: pool counts: %w", err)
 		}
 		c.Items += items
 		c.Slots += slots
 		c.Held += held
+		c.Working += working
+		c.Free += slots - held
 		c.Answered += answered * items
 		if answered < len(c.ByAnswers) {
 			c.ByAnswers[answered] += items

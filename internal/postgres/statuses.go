@@ -18,6 +18,8 @@ const (
 	sqlTimedOut  = "'" + string(study.TimedOut) + "'"
 	sqlRejected  = "'" + string(study.Rejected) + "'"
 	sqlDraft     = "'" + string(study.Draft) + "'"
+	sqlPublished = "'" + string(study.Published) + "'"
+	sqlComplete  = "'" + string(study.Complete) + "'"
 )
 
 // sqlText writes a study constant (a status) as a SQL string literal.

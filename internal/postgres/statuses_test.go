@@ -25,7 +25,7 @@ func TestStatusSQL(t *testing.T) {
 }
 
 // statusLiteral is a status written out in SQL.
-var statusLiteral = regexp.MustCompile(`'(started|completed|approved|returned|timed_out|rejected|draft|published|paused|closed)'`)
+var statusLiteral = regexp.MustCompile(`'(started|completed|approved|returned|timed_out|rejected|draft|published|paused|closed|complete)'`)
 
 // TestNoStatusLiterals holds the rules of statuses in one place: outside
 // study (and the migrations, which are SQL files), no Go code spells a status

@@ -17,7 +17,8 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	COALESCE(st.items_per_participant, 0), st.responses_per_item, st.places, st.time_limit_minutes,
 	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
-	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes`
+	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
+	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid)`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -30,7 +31,8 @@ func studyTargets(st *study.Study) []any {
 		&st.ItemsPerParticipant, &st.ResponsesPerItem, &st.Places, &st.TimeLimitMinutes,
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
-		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes}
+		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
+		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -71,20 +73,27 @@ func placeholders(first, n int) string {
 
 // CreateStudy stores a new study and fills in its id and creation time.
 func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
-	args := append(studySettings(st), string(st.Status))
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
-			INSERT INTO studies (`+studySettingColumns+`, status)
-			VALUES (`+placeholders(1, len(args))+`)
-			RETURNING id, created_at`, args...,
-		).Scan(&st.ID, &st.CreatedAt)
-		if isUniqueViolation(err) {
-			return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
-		} else if err != nil {
-			return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
-		}
-		return createPlaceShards(ctx, tx, st.ID)
-	})
+	return s.inTx(ctx, func(tx pgx.Tx) error { return createStudy(ctx, tx, st) })
+}
+
+// createStudy inserts a study with its first texts and its count of places.
+func createStudy(ctx context.Context, tx pgx.Tx, st *study.Study) error {
+	args := append(studySettings(st), string(st.Status), st.OwnerID)
+	err := tx.QueryRow(ctx, `
+		INSERT INTO studies (`+studySettingColumns+`, status, owner_id)
+		VALUES (`+placeholders(1, len(args)-1)+`, NULLIF($`+strconv.Itoa(len(args))+`::uuid, '00000000-0000-0000-0000-000000000000'))
+		RETURNING id, created_at, version, text_version`, args...,
+	).Scan(&st.ID, &st.CreatedAt, &st.Version, &st.TextVersion)
+	if isUniqueViolation(err) {
+		return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
+	} else if err != nil {
+		return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO study_texts (study_id, version, consent_text, instructions_text)
+		VALUES ($1, 1, $2, $3)`, st.ID, st.ConsentText, st.InstructionsText); err != nil {
+		return fmt.Errorf("postgres: create study %q: texts: %w", st.Slug, err)
+	}
+	return createPlaceShards(ctx, tx, st.ID)
 }
 
 // StudyBySlug finds a study by the name in its link.

@@ -94,12 +94,18 @@ type StudySummary struct {
 
 // Studies lists every study, newest first, with participant counts.
 func (s *Store) Studies(ctx context.Context) ([]StudySummary, error) {
+	return s.studies(ctx, "true")
+}
+
+// studies lists the studies that where (a condition on st) selects.
+func (s *Store) studies(ctx context.Context, where string, args ...any) ([]StudySummary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+studyColumns+`,
 		count(p.id) FILTER (WHERE p.status = `+sqlStarted+`),
 		count(p.id) FILTER (WHERE `+counted("p.status")+`),
 		count(p.id) FILTER (WHERE `+statusIn("p.status", study.LeftStatuses()...)+`)
 		FROM studies st LEFT JOIN participants p ON p.study_id = st.id
-		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`)
+		WHERE `+where+`
+		GROUP BY st.id ORDER BY st.created_at DESC, st.slug`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: studies: %w", err)
 	}
@@ -131,29 +137,15 @@ func (s *Store) StudyByID(ctx context.Context, id uuid.UUID) (study.Study, error
 	return st, nil
 }
 
-// UpdateStudy saves every setting of a study that is still a draft; once
-// published, participants hold what they were given, so nothing may change.
-func (s *Store) UpdateStudy(ctx context.Context, st study.Study) error {
-	settings := studySettings(&st)
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE studies SET (`+studySettingColumns+`) = (`+placeholders(2, len(settings))+`)
-		WHERE id = $1 AND status = `+sqlDraft,
-		append([]any{st.ID}, settings...)...)
-	if isUniqueViolation(err) {
-		return study.Errorf(study.ECONFLICT, "A study with the link name %q already exists.", st.Slug)
-	} else if err != nil {
-		return fmt.Errorf("postgres: update study %q: %w", st.Slug, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "Only a draft study can be edited; this one is no longer a draft.")
-	}
-	return nil
-}
-
 // SetStudyStatus moves a study to status to. Publishing a pool study for the
 // first time makes its slots, in the same transaction, so a published pool
 // study always has them.
 func (s *Store) SetStudyStatus(ctx context.Context, id uuid.UUID, to study.Status) error {
+	return s.MoveStudy(ctx, id, to, "")
+}
+
+// MoveStudy is SetStudyStatus by someone, whose move goes in the study's log.
+func (s *Store) MoveStudy(ctx context.Context, id uuid.UUID, to study.Status, actor string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var st study.Study
 		err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1 FOR UPDATE`, id), &st)
@@ -185,7 +177,7 @@ func (s *Store) SetStudyStatus(ctx context.Context, id uuid.UUID, to study.Statu
 		if _, err := tx.Exec(ctx, `UPDATE studies SET status = $2 WHERE id = $1`, id, string(to)); err != nil {
 			return fmt.Errorf("postgres: study status: %w", err)
 		}
-		return nil
+		return logChange(ctx, tx, id, 0, actor, "status "+string(st.Status)+" → "+string(to))
 	})
 }
 
@@ -214,6 +206,8 @@ func monitorSort(key string) (expr string, ok bool) {
 	switch key {
 	case "started":
 		return "p.started_at", true
+	case "finished":
+		return "p.completed_at", true
 	case "pid":
 		return "p.prolific_pid", true
 	case "status":

@@ -17,9 +17,13 @@ import (
 // exact (see also db/migrations/000900_study_places.up.sql):
 //
 //   - A study's places are a counter split over placeShards rows of
-//     study_place_shards; shard s may count at most (places + 31 - s) / 32
-//     participants, and those caps add up to places. A new participant
-//     increments a shard below its cap and keeps its number in place_shard.
+//     study_place_shards; each shard may count at most its cap, and the caps
+//     add up to places. A new participant increments a shard below its cap
+//     and keeps its number in place_shard. When places change (raised, or
+//     lowered to no fewer than those taken, even while joins run), a trigger
+//     on studies.places locks every shard and gives each its count plus an
+//     even share of the free places (migration 001030), so the places free to
+//     joins are exactly places minus those taken.
 //   - A join first tries the uncontended way: inside a savepoint it
 //     increments the lowest shard below its cap, and in a pool study locks K
 //     free slots, with FOR UPDATE SKIP LOCKED. A shard or slot another join
@@ -52,8 +56,9 @@ const placeShards = 32
 // createPlaceShards makes the study's counter rows.
 func createPlaceShards(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) error {
 	_, err := tx.Exec(ctx, `
-		INSERT INTO study_place_shards (study_id, shard)
-		SELECT $1, s FROM generate_series(0, $2::int - 1) AS s
+		INSERT INTO study_place_shards (study_id, shard, cap)
+		SELECT $1, s, (st.places + $2 - 1 - s) / $2 FROM studies st, generate_series(0, $2::int - 1) AS s
+		WHERE st.id = $1
 		ON CONFLICT DO NOTHING`, studyID, placeShards)
 	if err != nil {
 		return fmt.Errorf("postgres: places: %w", err)
@@ -82,10 +87,10 @@ func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shar
 	}
 	err = tx.QueryRow(ctx, `
 		UPDATE study_place_shards SET used = used + 1
-		WHERE study_id = $1 AND shard = (SELECT sh.shard FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
-			WHERE sh.study_id = $1 AND sh.used < (st.places + $2 - 1 - sh.shard) / $2
+		WHERE study_id = $1 AND shard = (SELECT sh.shard FROM study_place_shards sh
+			WHERE sh.study_id = $1 AND sh.used < sh.cap
 			ORDER BY sh.shard LIMIT 1 `+lock+`)
-		RETURNING shard`, st.ID, placeShards).Scan(&shard)
+		RETURNING shard`, st.ID).Scan(&shard)
 	if err == pgx.ErrNoRows {
 		return 0, false, nil
 	} else if err != nil {
@@ -128,12 +133,11 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 	// nobody is past the time limit (participants_study_started finds them).
 	var freePlace, freeSlot, late bool
 	err = tx.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM study_place_shards sh JOIN studies st ON st.id = sh.study_id
-				WHERE sh.study_id = $1 AND sh.used < (st.places + $3 - 1 - sh.shard) / $3),
+		SELECT EXISTS (SELECT 1 FROM study_place_shards sh WHERE sh.study_id = $1 AND sh.used < sh.cap),
 			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
 			EXISTS (SELECT 1 FROM participants p JOIN studies st ON st.id = p.study_id
 				WHERE p.study_id = $1 AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
-				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool, placeShards).Scan(&freePlace, &freeSlot, &late)
+				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool).Scan(&freePlace, &freeSlot, &late)
 	if err != nil {
 		return c, fmt.Errorf("postgres: free places: %w", err)
 	}
@@ -143,7 +147,7 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 	case !freePlace:
 		return c, errNoPlaces()
 	case !freeSlot:
-		return c, errNoSlots()
+		return c, errNoSlots(ctx, tx, st.ID)
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, st.ID); err != nil {
 		return c, fmt.Errorf("postgres: join lock: %w", err)
@@ -168,7 +172,7 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 		}
 	}
 	if len(c.slots.stimuli) == 0 {
-		return c, errNoSlots()
+		return c, errNoSlots(ctx, tx, st.ID)
 	}
 	return c, nil
 }

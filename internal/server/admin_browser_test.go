@@ -84,6 +84,8 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click("input[name=design][value=pool]"),
 		chromedp.SetValue("#k", "4"),
 		chromedp.SetValue("#r", "1"),
+		// 11 items (t01 is the check), K = 4, R = 1: at most 3 places.
+		chromedp.SetValue("#places", "3"),
 		chromedp.SetValue("#per_correct", "0.05"),
 		chromedp.SendKeys("#code", "POOLCODE1"),
 		chromedp.SendKeys("#checks", "t01"),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,8 +28,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 // exportView fills the form's choices from the database.
 func (s *Server) exportView(r *http.Request, form url.Values, msg string) (web.ExportView, error) {
 	ctx := r.Context()
-	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form}
-	studies, err := s.store.Studies(ctx)
+	v := web.ExportView{AdminPage: adminPage(r, "Fine-tuning export", "export"), Error: msg, Form: form,
+		DefaultSeed: strconv.Itoa(export.DefaultSeed)}
+	studies, err := s.visibleStudies(r)
 	if err != nil {
 		return v, err
 	}
@@ -108,6 +110,18 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 	sel, opts, err := exportRequest(q)
 	if err != nil {
 		return refuse(err)
+	}
+	if len(sel.Studies) > 0 {
+		// Only studies this account sees (study.Study.VisibleTo).
+		visible, err := s.visibleStudies(r)
+		if err != nil {
+			return err
+		}
+		for _, slug := range sel.Studies {
+			if !slices.ContainsFunc(visible, func(v postgres.StudySummary) bool { return v.Slug == slug }) {
+				return refuse(study.Errorf(study.ENOTFOUND, "There is no study %q.", slug))
+			}
+		}
 	}
 	x, err := s.store.OpenExport(ctx, sel)
 	if err != nil {

@@ -100,9 +100,13 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		return web.MonitorView{}, err
 	}
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
+	// A median that rounds to 0:00 is shown as such: bot-speed completions
+	// must not hide behind a dash.
 	median, rate := "–", "–"
-	if tot.MedianDuration > 0 {
+	if tot.Completed > 0 {
 		median = duration(tot.MedianDuration)
+	}
+	if tot.MedianDuration > 0 {
 		rate = money(hourlyRate(st.Pay.BaseMinor, tot.MedianDuration)) + "/h"
 	}
 	v := web.MonitorView{
@@ -126,17 +130,22 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	} else if linked {
 		v.Prolific, v.Categories = true, rejectionCategories()
 	}
+	var poolFree, poolWorking int
 	if st.Design == study.Pool && st.Status != study.Draft {
 		pc, err := s.store.PoolState(ctx, st)
 		if err != nil {
 			return v, err
 		}
-		v.Pool = []web.Setting{
-			{Name: "Items", Value: strconv.Itoa(pc.Items)},
-			{Name: "Slots held", Value: strconv.Itoa(pc.Held) + " of " + strconv.Itoa(pc.Slots)},
-			// Only finished participants' answers count (postgres.PoolState).
-			{Name: "Answers of finished participants", Value: strconv.Itoa(pc.Answered) + " of " + strconv.Itoa(pc.Slots)},
+		poolFree, poolWorking = pc.Free, pc.Working
+		// Every slot is one of: free (an answer still needed), held by
+		// someone still working, or done (answered by someone who finished).
+		v.Slots = []web.Setting{
+			{Name: "Answers still needed", Value: strconv.Itoa(pc.Free)},
+			{Name: "Held by people working", Value: strconv.Itoa(pc.Working)},
+			{Name: "Done", Value: strconv.Itoa(pc.Answered)},
+			{Name: "Slots (items × R)", Value: strconv.Itoa(pc.Items) + " × " + strconv.Itoa(max(st.ResponsesPerItem, 1)) + " = " + strconv.Itoa(pc.Slots)},
 		}
+		v.Pool = []web.Setting{}
 		for n, items := range pc.ByAnswers {
 			name := "Items with " + strconv.Itoa(n) + " answers"
 			if n == 1 {
@@ -145,11 +154,18 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			v.Pool = append(v.Pool, web.Setting{Name: name, Value: strconv.Itoa(items)})
 		}
 	}
+	if st.Status != study.Draft {
+		taken, err := s.store.PlacesTaken(ctx, st.ID)
+		if err != nil {
+			return v, err
+		}
+		v.Availability = availability(st, v.Slots != nil, poolFree, poolWorking, taken, tot.Started)
+	}
 	for _, p := range rows {
 		row := web.ParticipantRow{
 			ID: p.ID.String(), PID: p.PID, Status: statusLabel(p.Status), StatusClass: "st-" + string(p.Status),
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
-			Started: when(p.StartedAt), Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
+			Started: whenSeconds(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
 			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
 			LongestRun:     p.LongestRun,
@@ -170,6 +186,9 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		}
 		if p.BonusMinor != nil {
 			row.Bonus = money(*p.BonusMinor)
+		}
+		if p.CompletedAt != nil {
+			row.Finished = whenSeconds(*p.CompletedAt)
 		}
 		if p.InBatch > 0 {
 			row.Batch = "bonus batch " + strconv.Itoa(p.InBatch)
@@ -193,7 +212,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 	}
 	for _, c := range []struct{ label, key string }{
 		{"Prolific id", "pid"}, {"Status", "status"}, {"Progress", "progress"}, {"Started", "started"},
-		{"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
+		{"Finished", "finished"}, {"Duration", "duration"}, {"Accuracy", "correct"}, {"Checks failed", "checks"},
 		{"Flagged", "flagged"}, {"Longest run", ""}, {"Device", ""}, {"Bonus", "bonus"}, {"Actions", ""},
 	} {
 		l := web.SortLink{Label: c.label}
@@ -212,6 +231,26 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		v.SortLinks = append(v.SortLinks, l)
 	}
 	return v, nil
+}
+
+// availability says why a study takes nobody now, and whether waiting could
+// change that: places or pool slots held by people still working come back
+// when they return or time out. "" when the study has room.
+func availability(st study.Study, pool bool, free, working, taken, started int) string {
+	limit := "the time limit is " + strconv.Itoa(st.TimeLimitMinutes) + " min"
+	switch {
+	case pool && free == 0 && working == 0:
+		return "Every slot of the pool is answered: the study needs nobody more."
+	case pool && free == 0:
+		return "No slots are free: the " + strconv.Itoa(working) + " answers still needed are held by people still working. " +
+			"Waiting could free slots: they come back if those people return or time out (" + limit + ")."
+	case taken >= st.Places && started > 0:
+		return "All " + strconv.Itoa(st.Places) + " places are taken. " + strconv.Itoa(started) +
+			" people are still working: waiting could free places if they return or time out (" + limit + "); or raise places."
+	case taken >= st.Places:
+		return "All " + strconv.Itoa(st.Places) + " places are taken by people who finished: waiting frees none. Raise places to admit more."
+	}
+	return ""
 }
 
 // flaggedShare writes how many of a participant's answers carry a flag

@@ -162,7 +162,7 @@ func (rp *reports) plan(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	v := web.PlanView{AdminPage: adminPage(r, "Sample-size planner", "plan"), Measures: planMeasures()}
-	studies, err := rp.s.store.Studies(r.Context())
+	studies, err := rp.s.visibleStudies(r)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (rp *reports) fillFromPilot(r *http.Request, pilot string, form url.Values,
 	if err != nil {
 		return study.Errorf(study.ENOTFOUND, "There is no such pilot study.")
 	}
-	st, err := rp.s.store.StudyByID(r.Context(), id)
+	st, err := rp.s.visibleStudy(r, id)
 	if err != nil {
 		return err
 	}

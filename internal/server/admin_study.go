@@ -41,6 +41,8 @@ func studyMoves(st study.Status) []web.Option {
 		return []web.Option{{Value: string(study.Paused), Label: "Pause"}, {Value: string(study.Closed), Label: "Close"}}
 	case study.Paused:
 		return []web.Option{{Value: string(study.Published), Label: "Resume"}, {Value: string(study.Closed), Label: "Close"}}
+	case study.Complete:
+		return []web.Option{{Value: string(study.Published), Label: "Reopen"}, {Value: string(study.Closed), Label: "Close"}}
 	}
 	return nil
 }
@@ -81,7 +83,31 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		Settings: settings, Filter: f, Monitor: mon, Prolific: pro,
 		Bulk: web.BulkApproveView{Base: studyURL(st.ID), CSRF: mon.CSRF, Query: mon.Query, Prolific: pro.Linked,
 			Approved: r.URL.Query().Get("approved")},
-		Undo: undo,
+		Undo:    undo,
+		Version: strconv.Itoa(st.Version), Editable: st.Status.Editable(), Running: st.Status.Editable() && st.Status != study.Draft,
+		Deletable: st.Status.Deletable(), Archivable: st.Status.Archivable(), Archived: st.ArchivedAt != nil,
+	}
+	if items, err := s.store.ItemCount(ctx, st); err != nil {
+		return err
+	} else if items == 0 {
+		v.Warnings = append(v.Warnings, "This study has 0 items: its stimulus set has no "+string(st.Domain)+
+			" items of the sizes and split chosen. Edit it and choose a set of this task before publishing.")
+	} else if most := st.PoolPlaces(items); most > 0 && st.Places > most {
+		v.Warnings = append(v.Warnings, study.ErrorMessage(st.CheckPoolPlaces(items)))
+	}
+	if v.Members, err = s.membersView(r, st); err != nil {
+		return err
+	}
+	changes, err := s.store.StudyChanges(ctx, st.ID, 50)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		who := c.Actor
+		if who == "" {
+			who = "the system"
+		}
+		v.Changes = append(v.Changes, web.ChangeRow{At: whenSeconds(c.At), Actor: who, What: c.What})
 	}
 	return render(w, r, http.StatusOK, web.Study(v))
 }
@@ -140,7 +166,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Items", Value: strconv.Itoa(items)},
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
-		{Name: "Places", Value: strconv.Itoa(st.Places)},
+		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
 		{Name: "Bonus", Value: money(st.Pay.PerCorrectMinor) + " per correct, at most " + money(st.Pay.MaxBonusMinor)},
@@ -150,13 +176,75 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 	}, nil
 }
 
+// placesText is a study's places, with a pool's ceiling and its sum.
+func placesText(st study.Study, items int) string {
+	out := strconv.Itoa(st.Places)
+	if most := st.PoolPlaces(items); most > 0 {
+		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
+			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+	}
+	return out
+}
+
 // handleStudyStatus publishes, pauses, resumes or closes a study.
 func (s *Server) handleStudyStatus(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetStudyStatus(r.Context(), st.ID, study.Status(r.PostFormValue("status"))); err != nil {
+	if err := s.store.MoveStudy(r.Context(), st.ID, study.Status(r.PostFormValue("status")), adminSession(r).Admin.Email); err != nil {
+		return err
+	}
+	return redirect(w, r, studyURL(st.ID))
+}
+
+// handleStudyDuplicate makes a draft copy of the study and opens its form.
+// The form names the version of the settings the page showed: a copy of
+// settings someone changed since is refused, like a stale save.
+func (s *Server) handleStudyDuplicate(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if v, err := strconv.Atoi(r.PostFormValue("version")); err != nil || v != st.Version {
+		return study.Errorf(study.ECONFLICT, "The study's settings changed after this page was shown (or the form lost its version); reload the page and duplicate again.")
+	}
+	ses := adminSession(r)
+	cp, err := s.store.DuplicateStudyFor(r.Context(), st.ID, ses.Admin.ID, ses.Admin.Email)
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, studyURL(cp.ID)+"/edit")
+}
+
+// handleStudyDelete deletes a draft and goes back to the list.
+func (s *Server) handleStudyDelete(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteStudy(r.Context(), st.ID); err != nil {
+		return err
+	}
+	return redirect(w, r, "/admin/")
+}
+
+// handleStudyArchive archives a closed study (archive=1) or shows it in the
+// list again (archive=0).
+func (s *Server) handleStudyArchive(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.studyParam(r)
+	if err != nil {
+		return err
+	}
+	var archive bool
+	switch r.PostFormValue("archive") {
+	case "1":
+		archive = true
+	case "0":
+	default:
+		return study.Errorf(study.EINVALID, "Say whether to archive the study (1) or to show it again (0).")
+	}
+	if err := s.store.ArchiveStudy(r.Context(), st.ID, archive, adminSession(r).Admin.Email); err != nil {
 		return err
 	}
 	return redirect(w, r, studyURL(st.ID))

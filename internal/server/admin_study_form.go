@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -65,6 +68,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
 		Exclusion:          st.Exclusion,
+		Version:            strconv.Itoa(st.Version), Running: st.Status != study.Draft, Status: string(st.Status),
 	}
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
@@ -86,6 +90,7 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
 		Exclusion: f("exclusion"),
+		Version:   f("version"),
 	}
 }
 
@@ -225,6 +230,17 @@ func (s *Server) renderStudyForm(w http.ResponseWriter, r *http.Request, status 
 	for _, set := range sets {
 		v.Sets = append(v.Sets, web.Option{Value: set.ID.String(),
 			Label: set.Name + " (" + strconv.Itoa(set.Items) + " items: " + set.Domains + ")"})
+		v.SetDomains = append(v.SetDomains, strings.ReplaceAll(set.Domains, ",", ""))
+	}
+	// A new form's set is one of its task (the default task is a tower;
+	// sorted by name, the first set may be of pyramids).
+	if v.SetID == "" {
+		for i, set := range sets {
+			if slices.Contains(strings.Fields(v.SetDomains[i]), v.Domain) {
+				v.SetID = set.ID.String()
+				break
+			}
+		}
 	}
 	for _, d := range task.Domains {
 		v.Domains = append(v.Domains, web.Option{Value: string(d), Label: string(d)})
@@ -252,6 +268,13 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if len(errs) == 0 {
+		errs, err = s.checkItems(r.Context(), st, &v)
+		if err != nil {
+			return err
+		}
+	}
+	if len(errs) == 0 {
+		st.OwnerID = adminSession(r).Admin.ID
 		err = s.store.CreateStudy(r.Context(), &st)
 		if study.ErrorCode(err) == study.ECONFLICT {
 			errs = append(errs, "A study with this link name already exists; choose another.")
@@ -266,38 +289,116 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 	return redirect(w, r, studyURL(st.ID))
 }
 
-// handleStudyEdit shows a draft study's form.
+// checkItems counts the items the study's filters select and refuses more
+// places than a pool of them can use (study.Study.CheckPoolPlaces); it puts
+// the ceiling on the form. A draft with 0 items is saved (it can be fixed
+// later) with a warning on its page.
+func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFormView) ([]string, error) {
+	items, err := s.store.ItemCount(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if most := st.PoolPlaces(items); most > 0 {
+		v.PlacesCap = strconv.Itoa(most)
+	}
+	if err := st.CheckPoolPlaces(items); err != nil {
+		return []string{study.ErrorMessage(err)}, nil
+	}
+	return nil, nil
+}
+
+// handleStudyEdit shows a study's form: every setting of a draft, or the
+// places, time limit and texts of a running study.
 func (s *Server) handleStudyEdit(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
-	if st.Status != study.Draft {
-		return study.Errorf(study.ECONFLICT, "Only a draft study can be edited; participants may already hold this one's items.")
+	if !st.Status.Editable() {
+		return study.Errorf(study.ECONFLICT, "A %s study cannot be edited. Duplicate it to start a new one from its settings.", st.Status)
 	}
 	v, err := s.formOf(r.Context(), st)
 	if err != nil {
 		return err
 	}
+	if _, err := s.checkItems(r.Context(), st, &v); err != nil {
+		return err
+	}
 	return s.renderStudyForm(w, r, http.StatusOK, v)
 }
 
-// handleStudySave saves a draft study's form.
+// runningEdit applies the fields a running study may change (study.RunningFields)
+// from the form to cur; the rest of the form is disabled and not sent.
+func runningEdit(cur study.Study, v web.StudyFormView) (study.Study, []string) {
+	var errs []string
+	next := cur
+	positive := func(s, what string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			errs = append(errs, what+" must be a whole number above zero.")
+		}
+		return n
+	}
+	next.Places = positive(v.Places, "Places")
+	next.TimeLimitMinutes = positive(v.Minutes, "The time limit")
+	next.ConsentText, next.InstructionsText = strings.TrimSpace(v.Consent), strings.TrimSpace(v.Instructions)
+	if next.ConsentText == "" {
+		errs = append(errs, "Write the consent text.")
+	}
+	if next.InstructionsText == "" {
+		errs = append(errs, "Write the instructions.")
+	}
+	return next, errs
+}
+
+// handleStudySave saves a study's form. A save from a form older than the
+// study is refused, naming what changed, and the form comes back with the
+// study as it is now.
 func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	cur, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
 	v := readStudyForm(r)
 	v.Action = studyURL(cur.ID)
-	st, errs, err := s.parseStudyForm(r.Context(), v)
-	if err != nil {
-		return err
+	version, verr := strconv.Atoi(v.Version)
+	var st study.Study
+	var errs []string
+	switch {
+	case verr != nil || version < 1 || version > math.MaxInt32:
+		errs = append(errs, "The form does not say which version of the study it was loaded from; open the study's form again.")
+	case cur.Status == study.Draft:
+		st, errs, err = s.parseStudyForm(ctx, v)
+		if err != nil {
+			return err
+		}
+		// Settings the form does not show stay as stored.
+		st.ID, st.Status, st.OwnerID = cur.ID, cur.Status, cur.OwnerID
+	case cur.Status.Editable():
+		st, errs = runningEdit(cur, v)
+	default:
+		return study.Errorf(study.ECONFLICT, "A %s study cannot be edited.", cur.Status)
 	}
-	st.ID = cur.ID
 	if len(errs) == 0 {
-		err = s.store.UpdateStudy(r.Context(), st)
-		if code := study.ErrorCode(err); code == study.ECONFLICT {
+		if errs, err = s.checkItems(ctx, st, &v); err != nil {
+			return err
+		}
+	}
+	if len(errs) == 0 {
+		_, err = s.store.EditStudy(ctx, postgres.StudyEdit{Study: st, Version: version, Actor: adminSession(r).Admin.Email})
+		if postgres.IsStale(err) {
+			// Show the study as it is now, with what changed.
+			now, lerr := s.store.StudyByID(ctx, cur.ID)
+			if lerr != nil {
+				return lerr
+			}
+			if v, lerr = s.formOf(ctx, now); lerr != nil {
+				return lerr
+			}
+			v.Errors = []string{study.ErrorMessage(err)}
+			return s.renderStudyForm(w, r, http.StatusConflict, v)
+		} else if code := study.ErrorCode(err); code == study.ECONFLICT || code == study.EINVALID {
 			errs = append(errs, study.ErrorMessage(err))
 		} else if err != nil {
 			return err
@@ -305,7 +406,18 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(errs) > 0 {
 		v.Errors = errs
+		v.Running, v.Status = cur.Status != study.Draft, string(cur.Status)
+		if v.Running {
+			// The disabled fields were not sent: show them as stored.
+			stored, err := s.formOf(ctx, cur)
+			if err != nil {
+				return err
+			}
+			stored.Places, stored.Minutes, stored.Consent, stored.Instructions = v.Places, v.Minutes, v.Consent, v.Instructions
+			stored.Version, stored.Errors = v.Version, v.Errors
+			v = stored
+		}
 		return s.renderStudyForm(w, r, http.StatusUnprocessableEntity, v)
 	}
-	return redirect(w, r, studyURL(st.ID))
+	return redirect(w, r, studyURL(cur.ID))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -15,11 +16,15 @@ import (
 // adminPage is the frame of a page for the request's experimenter.
 func adminPage(r *http.Request, title, nav string) web.AdminPage {
 	ses := adminSession(r)
-	return web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken, Nav: nav}
+	return web.AdminPage{Title: title, Email: ses.Admin.Email, CSRF: ses.CSRFToken, Nav: nav,
+		ManagesAccounts: ses.Admin.Role.ManagesAccounts()}
 }
 
 // when formats a time for experimenters: minutes, in UTC, said so.
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// whenSeconds is when with seconds, for events minutes apart or less.
+func whenSeconds(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 // studyURL is a study's admin page.
 func studyURL(id uuid.UUID) string { return "/admin/studies/" + id.String() }
@@ -30,18 +35,50 @@ func (s *Server) studyParam(r *http.Request) (study.Study, error) {
 	if err != nil {
 		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
 	}
-	return s.store.StudyByID(r.Context(), id)
+	return s.visibleStudy(r, id)
+}
+
+// visibleStudy loads a study the request's account sees
+// (study.Study.VisibleTo); any other is "no such study" (404), whatever the
+// route: page, download or action.
+func (s *Server) visibleStudy(r *http.Request, id uuid.UUID) (study.Study, error) {
+	st, err := s.store.StudyByID(r.Context(), id)
+	if err != nil {
+		return st, err
+	}
+	viewer := adminSession(r).Admin.ID
+	var members []uuid.UUID
+	if st.OwnerID != uuid.Nil && st.OwnerID != viewer {
+		if members, err = s.store.MemberIDs(r.Context(), st.ID); err != nil {
+			return st, err
+		}
+	}
+	if !st.VisibleTo(viewer, members) {
+		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
+	}
+	return st, nil
+}
+
+// visibleStudies lists the studies the request's account sees.
+func (s *Server) visibleStudies(r *http.Request) ([]postgres.StudySummary, error) {
+	return s.store.StudiesVisibleTo(r.Context(), adminSession(r).Admin.ID)
 }
 
 // handleStudyList lists every study.
 func (s *Server) handleStudyList(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.store.Studies(r.Context())
+	list, err := s.visibleStudies(r)
 	if err != nil {
 		return err
 	}
-	v := web.StudyListView{AdminPage: adminPage(r, "Studies", "studies")}
+	v := web.StudyListView{AdminPage: adminPage(r, "Studies", "studies"), ShowArchived: r.URL.Query().Get("archived") == "1"}
 	for _, st := range list {
-		v.Studies = append(v.Studies, web.StudyRow{
+		if st.ArchivedAt != nil {
+			v.Archived++
+			if !v.ShowArchived {
+				continue
+			}
+		}
+		v.Studies = append(v.Studies, web.StudyRow{Archived: st.ArchivedAt != nil,
 			URL: studyURL(st.ID), Title: st.Title, Slug: st.Slug, Status: string(st.Status), Design: designName(st.Study),
 			Domain: string(st.Domain), Started: st.Started, Completed: st.Completed, Inactive: st.Inactive,
 			Created: when(st.CreatedAt),

@@ -60,7 +60,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/export/download":                                   {fields: exportFields},
 	"GET /admin/models":                                            {},
 	"POST /admin/models":                                           {fields: []string{"set", "format", "model", "condition", "seed", "replace"}, upload: hostileModelFile},
-	"GET /admin/models/batch-input":                                {fields: []string{"set", "model"}},
+	"GET /admin/models/batch-input":                                {fields: []string{"set", "model", "split"}},
 	"GET /admin/sets":                                              {},
 	"POST /admin/sets":                                             {fields: []string{"name", "replace"}, upload: hostileSetZip},
 	"GET /admin/sets/{set}/report":                                 {fields: reportFields},
@@ -73,6 +73,14 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/studies/{id}/edit":                                 {},
 	"POST /admin/studies/{id}/":                                    {fields: studyFormFields},
 	"POST /admin/studies/{id}/status":                              {fields: []string{"status"}},
+	"POST /admin/studies/{id}/duplicate":                           {fields: []string{"version"}},
+	"POST /admin/studies/{id}/delete":                              {},
+	"POST /admin/studies/{id}/archive":                             {fields: []string{"archive"}},
+	"POST /admin/studies/{id}/members":                             {fields: []string{"email"}},
+	"POST /admin/studies/{id}/members/{account}/remove":            {},
+	"GET /admin/accounts":                                          {fields: []string{"done"}},
+	"POST /admin/accounts/{account}/role":                          {fields: []string{"role"}},
+	"POST /admin/accounts/{account}/disable":                       {fields: []string{"disable"}},
 	"GET /admin/studies/{id}/monitor":                              {fields: monitorFields},
 	"POST /admin/studies/{id}/participants/{participant}/{action}": {fields: []string{"reason", "category", "q", "confirm"}},
 	"GET /admin/prolific":                                          {},
@@ -106,7 +114,7 @@ var hostileRoutes = map[string]hostileRoute{
 
 var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
-		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "exclusion"}
+		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version", "exclusion"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
 	reportFields  = []string{"runs", "page", "run", "exclude", "width", "title"}
@@ -164,7 +172,7 @@ func TestHostileInput(t *testing.T) {
 	valid := map[string]string{
 		"{slug}": "towers", "{position}": "1", "{id}": e.study.ID.String(), "{set}": "towers-set",
 		"{participant}": uuid.NewString(), "{action}": "reject", "{number}": "1", "{task}": "tower",
-		"{figure}": "accuracy.svg", "*": "trial.js", "{review}": "1", "{stimulus}": uuid.NewString(),
+		"{figure}": "accuracy.svg", "*": "trial.js", "{review}": "1", "{stimulus}": uuid.NewString(), "{account}": uuid.NewString(),
 	}
 	var routes []string
 	err := chi.Walk(e.handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {

@@ -105,6 +105,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 			s.recordDevice(r, slug, hash, f)
 		}
 		if done && resp.Completed {
+			s.completePool(r, slug)
 			return redirect(w, r, "/s/"+slug+"/done")
 		} else if done {
 			return redirect(w, r, "/s/"+slug+"/trial")
@@ -131,7 +132,22 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if resp.Completed {
+		s.completePool(r, st.Slug)
 		return redirect(w, r, "/s/"+st.Slug+"/done")
 	}
 	return redirect(w, r, "/s/"+st.Slug+"/trial")
+}
+
+// completePool moves the pool study at slug to complete when the answer
+// just committed was the last one it needed (study.Status.PoolComplete).
+// The participant's answer is stored either way: a failure here is logged,
+// and the sweeper tries again.
+func (s *Server) completePool(r *http.Request, slug string) {
+	st, err := s.store.StudyBySlug(r.Context(), slug)
+	if err == nil && st.Design == study.Pool && st.Status == study.Published {
+		_, err = s.store.CompleteAnsweredPools(r.Context(), st.ID)
+	}
+	if err != nil {
+		s.log.WarnContext(r.Context(), "complete pool study", "slug", slug, "err", err)
+	}
 }

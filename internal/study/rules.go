@@ -13,6 +13,40 @@ var studyMoves = map[Status][]Status{
 	Draft:     {Published},
 	Published: {Paused, Closed},
 	Paused:    {Published, Closed},
+	// A complete pool reopens when slots came free again (a rejection).
+	Complete: {Published, Closed},
+}
+
+// PoolPlaces is the most places a pool can use: ceil(items x R / K), the
+// participants it takes to give every item its R answers, K items each
+// (the last may get fewer). 0 for a fixed design.
+func (s Study) PoolPlaces(items int) int {
+	if s.Design != Pool || s.ItemsPerParticipant <= 0 {
+		return 0
+	}
+	r := max(s.ResponsesPerItem, 1)
+	return (items*r + s.ItemsPerParticipant - 1) / s.ItemsPerParticipant
+}
+
+// CheckPoolPlaces refuses more places than a pool of items can use, with
+// the sum that shows why.
+func (s Study) CheckPoolPlaces(items int) error {
+	if s.Design != Pool || items <= 0 {
+		return nil
+	}
+	if most := s.PoolPlaces(items); s.Places > most {
+		return Errorf(EINVALID, "Places: a pool of %d items with %d answers each (R) and %d items per participant (K) "+
+			"fills at most %d places (ceil(%d × %d / %d)); %d is more than it can use.",
+			items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, most, items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, s.Places)
+	}
+	return nil
+}
+
+// PoolComplete reports whether a pool study in status s with slots slots,
+// done of them answered by participants who finished, moves to Complete by
+// itself: published, with slots, every one done.
+func (s Status) PoolComplete(slots, done int) bool {
+	return s == Published && slots > 0 && done >= slots
 }
 
 // CanMoveTo reports whether an experimenter may change a study's status from

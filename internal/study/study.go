@@ -18,6 +18,7 @@ const (
 	Published Status = "published" // open to new participants
 	Paused    Status = "paused"    // no new participants; those started may finish
 	Closed    Status = "closed"    // no new participants; those started may finish
+	Complete  Status = "complete"  // a pool whose every slot is answered; none new
 )
 
 // AcceptsNew reports whether new participants may join.

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,24 @@ type Study struct {
 	// Exclusion is the study's exclusion rule in its text form (see
 	// Exclusion); "" excludes nobody.
 	Exclusion string
+	// Version counts the saves of the settings: a save made from an older
+	// version is refused (two people editing at once). TextVersion counts
+	// the versions of the consent and instructions; each participant keeps
+	// the one they joined under.
+	Version     int
+	TextVersion int
+	ArchivedAt  *time.Time // hidden from the study list, data kept
+	// OwnerID is the account that made the study (uuid.Nil: made without
+	// one, from the command line); see VisibleTo.
+	OwnerID uuid.UUID
+}
+
+// VisibleTo reports whether an account sees a study (its pages, downloads
+// and actions): its owner and its members do; a study made without an
+// account (the command line's demo) every account does. The store's
+// listing repeats this in SQL (postgres.visibleTo); a test holds them equal.
+func (st Study) VisibleTo(account uuid.UUID, members []uuid.UUID) bool {
+	return st.OwnerID == uuid.Nil || st.OwnerID == account || slices.Contains(members, account)
 }
 
 // Participant is one Prolific participant in one study.
@@ -61,8 +80,9 @@ type Participant struct {
 	LongestRun     int // the longest run of identical answers
 	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
 	// linked study); see ScoreShown.
-	Verified bool
-	YesSide  Side // where the Yes button is (YesSideFor)
+	Verified    bool
+	YesSide     Side // where the Yes button is (YesSideFor)
+	TextVersion int  // the version of the study's texts they were shown
 }
 
 // Step is the page a participant should be on.

@@ -27,11 +27,32 @@
     }, POLL_MS);
   }
 
+  // followTask keeps the study form's set list to the sets with items of
+  // the chosen task: the others are hidden, and a chosen set of another task
+  // gives way to the first that fits.
+  function followTask(domain, set) {
+    if (!domain || !set || domain.disabled) return;
+    function apply() {
+      var first = null, keep = false;
+      Array.prototype.forEach.call(set.options, function (o) {
+        var fits = (" " + (o.getAttribute("data-domains") || "") + " ").indexOf(" " + domain.value + " ") >= 0;
+        o.hidden = !fits;
+        o.disabled = !fits;
+        if (fits && !first) first = o;
+        if (fits && o.selected) keep = true;
+      });
+      if (!keep && first) first.selected = true;
+    }
+    domain.addEventListener("change", apply);
+    apply();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var m = document.querySelector("[data-poll]");
     if (m) poll(m);
     var d = document.querySelector("[data-download]");
     if (d) window.location.assign(d.getAttribute("data-download"));
+    followTask(document.getElementById("domain"), document.getElementById("set"));
     // A Reject panel's Cancel closes its <details> (without JavaScript the
     // summary still does).
     document.addEventListener("click", function (ev) {
