@@ -1,9 +1,11 @@
 package server
 
 import (
+	"archive/zip"
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"strconv"
@@ -170,6 +172,9 @@ func (s *Server) handleBatchInput(w http.ResponseWriter, r *http.Request) error 
 	if _, err := s.store.SetIDByName(r.Context(), set); err != nil {
 		return err
 	}
+	if r.URL.Query().Get("split") != "" {
+		return s.batchInputParts(w, r, set, model)
+	}
 	fileName := "batch-input-" + set + "-" + fileSafe(model) + ".jsonl"
 	w.Header().Set("Content-Type", "application/jsonl")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+fileName+`"`)
@@ -183,6 +188,37 @@ func (s *Server) handleBatchInput(w http.ResponseWriter, r *http.Request) error 
 	}
 	if err == nil {
 		s.log.InfoContext(r.Context(), "batch input", "set", set, "model", model, "requests", n, "bytes", out.n)
+	}
+	return s.streamed(r, err)
+}
+
+// batchInputParts streams the batch input as a ZIP of parts split as the
+// command line splits them (modelout.NewSplitBatchWriter: at 50,000
+// requests or 190 MB, the batch API's limits), each part
+// batch-input-SET-MODEL-001.jsonl, -002, ...; custom_ids are the stimulus
+// ids in every part.
+func (s *Server) batchInputParts(w http.ResponseWriter, r *http.Request, set, model string) error {
+	stem := "batch-input-" + set + "-" + fileSafe(model)
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+stem+`.zip"`)
+	w.Header().Set("Cache-Control", "no-store")
+	out := &slowClientWriter{w: w, rc: http.NewResponseController(w)}
+	out.extend()
+	zw := zip.NewWriter(out)
+	next := func(part int) (io.Writer, error) {
+		return zw.Create(fmt.Sprintf("%s-%03d.jsonl", stem, part))
+	}
+	n, err := s.store.WriteBatchInput(r.Context(), set, modelout.NewSplitBatchWriter(next, model, 0, 0))
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil && out.n == 0 {
+		w.Header().Del("Content-Disposition")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		return err
+	}
+	if err == nil {
+		s.log.InfoContext(r.Context(), "batch input parts", "set", set, "model", model, "requests", n, "bytes", out.n)
 	}
 	return s.streamed(r, err)
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -160,6 +161,21 @@ func TestAdminModelUpload(t *testing.T) {
 		}
 		if resp, _ := e.get(t, c, "/admin/models/batch-input?set=nope&model=m"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown set: %d", resp.StatusCode)
+		}
+		// Split as the command line splits: a ZIP of parts, here one part
+		// holding the same requests as the single file.
+		resp, zipped := e.get(t, c, "/admin/models/batch-input?set=towers-set&model=gpt-4o&split=1")
+		zr, err := zip.NewReader(strings.NewReader(zipped), int64(len(zipped)))
+		if resp.StatusCode != http.StatusOK || err != nil || len(zr.File) != 1 || zr.File[0].Name != "batch-input-towers-set-gpt-4o-001.jsonl" {
+			t.Fatalf("split: %d %v %+v", resp.StatusCode, err, zr)
+		}
+		f, _ := zr.File[0].Open()
+		part, _ := io.ReadAll(f)
+		if string(part) != body {
+			t.Errorf("the one part differs from the single file:\n%s\nversus\n%s", part, body)
+		}
+		if resp, _ := e.get(t, c, "/admin/models/batch-input?set=nope&model=m&split=1"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown set, split: %d", resp.StatusCode)
 		}
 	})
 }

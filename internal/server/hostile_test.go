@@ -60,7 +60,7 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /admin/export/download":                                   {fields: exportFields},
 	"GET /admin/models":                                            {},
 	"POST /admin/models":                                           {fields: []string{"set", "format", "model", "condition", "seed", "replace"}, upload: hostileModelFile},
-	"GET /admin/models/batch-input":                                {fields: []string{"set", "model"}},
+	"GET /admin/models/batch-input":                                {fields: []string{"set", "model", "split"}},
 	"GET /admin/sets":                                              {},
 	"POST /admin/sets":                                             {fields: []string{"name", "replace"}, upload: hostileSetZip},
 	"GET /admin/sets/{set}/report":                                 {fields: reportFields},
