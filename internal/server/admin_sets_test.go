@@ -132,7 +132,7 @@ func TestAdminSetUpload(t *testing.T) {
 		if status != http.StatusOK || !strings.Contains(body, "Imported set lab-towers: 3 items.") {
 			t.Fatalf("%d:\n%s", status, body)
 		}
-		if !strings.Contains(body, `<td>lab-towers</td><td class="num">3</td><td class="num">3</td><td class="num">0</td>`) ||
+		if !strings.Contains(body, `<td><a href="/admin/sets/lab-towers">lab-towers</a></td><td class="num">3</td><td class="num">3</td><td class="num">0</td>`) ||
 			!strings.Contains(body, `href="/admin/sets/lab-towers/report"`) {
 			t.Errorf("the set is not listed with its items per domain and report:\n%s", body)
 		}
@@ -177,7 +177,7 @@ func TestAdminSetUpload(t *testing.T) {
 	t.Run("Page", func(t *testing.T) {
 		resp, body := e.get(t, c, "/admin/sets")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/admin/sets" aria-current`) ||
-			!strings.Contains(body, `<td>towers-set</td><td class="num">4</td>`) || !strings.Contains(body, "at most 512 MB") {
+			!strings.Contains(body, `<td><a href="/admin/sets/towers-set">towers-set</a></td><td class="num">4</td>`) || !strings.Contains(body, "at most 512 MB") {
 			t.Errorf("%d:\n%s", resp.StatusCode, body)
 		}
 	})

@@ -168,4 +168,14 @@ func TestBrowserStudyConsole(t *testing.T) {
 	step(t, ctx, "show archived", chromedp.Click("#archived-toggle a"), chromedp.WaitVisible(".st-archived"))
 	checkAtSizes(t, ctx, "study list with archived")
 	screenshots(t, ctx, "console-list", false)
+
+	// Accounts (item 7): the first account is an admin and has the page.
+	step(t, ctx, "accounts", chromedp.Click(`a[href="/admin/accounts"]`), chromedp.WaitVisible(`tr[data-account="`+adminEmail+`"]`))
+	checkAtSizes(t, ctx, "accounts")
+	screenshots(t, ctx, "console-accounts", false)
+	step(t, ctx, "the study's members", chromedp.Navigate(studyPage), chromedp.WaitVisible("#members-h"))
+	owner, _ := run(ctx, chromedp.Text("#members-h + p"))
+	if !strings.Contains(owner, adminEmail) {
+		t.Errorf("the study page names its owner as %q", owner)
+	}
 }
