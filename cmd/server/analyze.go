@@ -12,6 +12,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -84,7 +85,7 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	if exclude != "" {
 		rule, err := study.ParseExclusion(exclude)
 		if err != nil {
-			return fmt.Errorf("%w: analyze: --exclude: %s", errUsage, study.ErrorMessage(err))
+			return fmt.Errorf("%w: analyze: --exclude: %s", errUsage, problem.Message(err))
 		}
 		sel.Exclude = &rule
 	}

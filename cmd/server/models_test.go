@@ -21,6 +21,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/server"
 	"github.com/cubelab/cubelab/internal/study"
@@ -251,7 +252,7 @@ func TestModelsImportCommand(t *testing.T) {
 	if _, err := runCmd(t, args...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runCmd(t, args...); study.ErrorCode(err) != study.ECONFLICT || !strings.Contains(err.Error(), "nothing was stored") {
+	if _, err := runCmd(t, args...); problem.Code(err) != problem.ECONFLICT || !strings.Contains(err.Error(), "nothing was stored") {
 		t.Errorf("second import: %v, want a conflict", err)
 	}
 	if out, err := runCmd(t, append(args, "--replace")...); err != nil || !strings.Contains(out, "replaced 1 run") {
@@ -285,7 +286,7 @@ func TestModelsImportCommand(t *testing.T) {
 	if err != nil || strings.Contains(out, "in_distribution") {
 		t.Errorf("analyze after clearing trained sizes: %v\n%s", err, out)
 	}
-	if _, err := runCmd(t, "models", "trained", "--database-url", dsn, "--model", "nobody", "tower:2"); study.ErrorCode(err) != study.ENOTFOUND {
+	if _, err := runCmd(t, "models", "trained", "--database-url", dsn, "--model", "nobody", "tower:2"); problem.Code(err) != problem.ENOTFOUND {
 		t.Errorf("models trained of an unknown model: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/server"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/study"
@@ -212,7 +213,7 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 			return err
 		}
 		res, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{})
-		if study.ErrorCode(err) == study.ECONFLICT {
+		if problem.Code(err) == problem.ECONFLICT {
 			// A database made before the shipped sets were last regenerated
 			// (issue 12) holds an older set of this name, perhaps used by a
 			// study: keep it, and say how to take the new one.
@@ -226,7 +227,7 @@ func setUpDemo(ctx context.Context, store *postgres.Store, dir, base string, e e
 		log.Info("stimulus set", "name", name, "items", res.Items, "imported", res.Created)
 	}
 
-	if _, err := store.StudyBySlug(ctx, demoSlug); study.ErrorCode(err) == study.ENOTFOUND {
+	if _, err := store.StudyBySlug(ctx, demoSlug); problem.Code(err) == problem.ENOTFOUND {
 		setID, err := store.SetIDByName(ctx, demoSet)
 		if err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/account"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // visibleTo is study.Study.VisibleTo in SQL, for the study aliased st and
@@ -81,7 +81,7 @@ func (s *Store) AddStudyMember(ctx context.Context, studyID uuid.UUID, email, ac
 		var id uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT id FROM admins WHERE email = $1 AND disabled_at IS NULL`, email).Scan(&id)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.EINVALID, "There is no account %s. An admin creates accounts.", email)
+			return problem.Errorf(problem.EINVALID, "There is no account %s. An admin creates accounts.", email)
 		} else if err != nil {
 			return fmt.Errorf("postgres: add member: %w", err)
 		}
@@ -176,7 +176,7 @@ func (s *Store) changeAccount(ctx context.Context, email string, change func(pgx
 		var id uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT id FROM admins WHERE email = $1`, email).Scan(&id)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no account %s.", email)
+			return problem.Errorf(problem.ENOTFOUND, "There is no account %s.", email)
 		} else if err != nil {
 			return fmt.Errorf("postgres: account: %w", err)
 		}
@@ -189,7 +189,7 @@ func (s *Store) changeAccount(ctx context.Context, email string, change func(pgx
 			return fmt.Errorf("postgres: count admins: %w", err)
 		}
 		if admins == 0 {
-			return study.Errorf(study.ECONFLICT, "%s is the last enabled admin: make another account admin first, so that someone can manage accounts.", email)
+			return problem.Errorf(problem.ECONFLICT, "%s is the last enabled admin: make another account admin first, so that someone can manage accounts.", email)
 		}
 		return nil
 	})

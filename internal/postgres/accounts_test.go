@@ -10,6 +10,7 @@ import (
 	"github.com/cubelab/cubelab/internal/account"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -70,7 +71,7 @@ func TestVisibleToFollowsStudy(t *testing.T) {
 			}
 		}
 	}
-	if err := store.SetAccountDisabled(ctx, "a0@example.org", true); study.ErrorCode(err) != study.ECONFLICT {
+	if err := store.SetAccountDisabled(ctx, "a0@example.org", true); problem.Code(err) != problem.ECONFLICT {
 		t.Errorf("disable the only admin: %v", err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/account"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // CreateAdmin stores a new experimenter account with a password hash made by
@@ -22,7 +22,7 @@ func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (uu
 		RETURNING id`,
 		email, passwordHash, string(account.RoleAdmin), string(account.Experimenter)).Scan(&id)
 	if isUniqueViolation(err) {
-		return id, study.Errorf(study.ECONFLICT, "an account for %s already exists", email)
+		return id, problem.Errorf(problem.ECONFLICT, "an account for %s already exists", email)
 	} else if err != nil {
 		return id, fmt.Errorf("postgres: create admin: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) ChangeAdminPassword(ctx context.Context, email, passwordHash str
 		var id uuid.UUID
 		err := tx.QueryRow(ctx, `UPDATE admins SET password_hash = $2 WHERE email = $1 RETURNING id`, email, passwordHash).Scan(&id)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "there is no account for %s", email)
+			return problem.Errorf(problem.ENOTFOUND, "there is no account for %s", email)
 		} else if err != nil {
 			return fmt.Errorf("postgres: set password: %w", err)
 		}
@@ -62,7 +62,7 @@ func (s *Store) AdminByEmail(ctx context.Context, email string) (account.Admin, 
 	err := s.pool.QueryRow(ctx, `SELECT id, email, role, password_hash FROM admins WHERE email = $1 AND disabled_at IS NULL`, email).
 		Scan(&a.ID, &a.Email, &a.Role, &hash)
 	if err == pgx.ErrNoRows {
-		return a, "", study.Errorf(study.ENOTFOUND, "no such account")
+		return a, "", problem.Errorf(problem.ENOTFOUND, "no such account")
 	} else if err != nil {
 		return a, "", fmt.Errorf("postgres: admin: %w", err)
 	}
@@ -125,7 +125,7 @@ func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (account.Ses
 		WHERE s.token_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL`, tokenHash).
 		Scan(&ses.Admin.ID, &ses.Admin.Email, &ses.Admin.Role, &ses.CSRFToken, &ses.ExpiresAt)
 	if err == pgx.ErrNoRows {
-		return ses, study.Errorf(study.EUNAUTHORIZED, "Please log in.")
+		return ses, problem.Errorf(problem.EUNAUTHORIZED, "Please log in.")
 	} else if err != nil {
 		return ses, fmt.Errorf("postgres: admin session: %w", err)
 	}

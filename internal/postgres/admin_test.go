@@ -7,7 +7,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 func TestAdminSessions(t *testing.T) {
@@ -20,7 +20,7 @@ func TestAdminSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.CreateAdmin(ctx, "ada@example.org", hash); study.ErrorCode(err) != study.ECONFLICT {
+	if _, err := store.CreateAdmin(ctx, "ada@example.org", hash); problem.Code(err) != problem.ECONFLICT {
 		t.Errorf("second account for one email: %v, want ECONFLICT", err)
 	}
 	if _, err := store.CreateAdmin(ctx, "Bob@example.org", hash); err == nil {
@@ -44,16 +44,16 @@ func TestAdminSessions(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE admin_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, hashOf("old")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AdminSession(ctx, hashOf("old")); study.ErrorCode(err) != study.EUNAUTHORIZED {
+	if _, err := store.AdminSession(ctx, hashOf("old")); problem.Code(err) != problem.EUNAUTHORIZED {
 		t.Errorf("expired session: %v, want EUNAUTHORIZED", err)
 	}
-	if _, err := store.AdminSession(ctx, hashOf("never")); study.ErrorCode(err) != study.EUNAUTHORIZED {
+	if _, err := store.AdminSession(ctx, hashOf("never")); problem.Code(err) != problem.EUNAUTHORIZED {
 		t.Errorf("unknown token: %v, want EUNAUTHORIZED", err)
 	}
 	if err := store.DeleteAdminSession(ctx, hashOf("live")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AdminSession(ctx, hashOf("live")); study.ErrorCode(err) != study.EUNAUTHORIZED {
+	if _, err := store.AdminSession(ctx, hashOf("live")); problem.Code(err) != problem.EUNAUTHORIZED {
 		t.Errorf("deleted session: %v, want EUNAUTHORIZED", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/analysis"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -39,7 +40,7 @@ type MatrixInfo struct {
 	Humans          int    `json:"humans"`           // completed or approved participants
 	Rejected        int    `json:"rejected"`         // rejected participants, excluded
 	Unfinished      int    `json:"unfinished"`       // started, returned or timed out: not counted
-	ModelRuns       int    `json:"model_runs"` // runs on the set, read or not (MatrixSelection.Models)
+	ModelRuns       int    `json:"model_runs"`       // runs on the set, read or not (MatrixSelection.Models)
 	// Exclusion is the rule applied, in words; Excluded lists the finished
 	// participants it left out and why (they are not among Humans).
 	Exclusion string           `json:"exclusion"`
@@ -73,7 +74,7 @@ func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.
 		if sel.StudyID != uuid.Nil {
 			var st study.Study
 			if err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1`, sel.StudyID), &st); err == pgx.ErrNoRows {
-				return study.Errorf(study.ENOTFOUND, "There is no such study.")
+				return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 			} else if err != nil {
 				return fmt.Errorf("postgres: matrix study: %w", err)
 			}
@@ -96,7 +97,7 @@ func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.
 			}
 		}
 		if err := tx.QueryRow(ctx, `SELECT name FROM stimulus_sets WHERE id = $1`, setID).Scan(&info.Set); err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such stimulus set.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such stimulus set.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: matrix set: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -166,7 +167,7 @@ func TestLoadMatrix(t *testing.T) {
 	if err != nil || len(em.Observers) != 0 || einfo.Items != 3 || einfo.Humans != 0 {
 		t.Errorf("empty set: %d observers, %+v, %v", len(em.Observers), einfo, err)
 	}
-	if _, _, err := store.LoadMatrix(ctx, postgres.MatrixSelection{StudyID: uuid.New()}); study.ErrorCode(err) != study.ENOTFOUND {
+	if _, _, err := store.LoadMatrix(ctx, postgres.MatrixSelection{StudyID: uuid.New()}); problem.Code(err) != problem.ENOTFOUND {
 		t.Errorf("unknown study: %v, want not found", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cubelab/cubelab/internal/export"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -67,7 +68,7 @@ func (l lentImage) Close() error {
 
 // OpenExport checks the selection and prepares its streams; nothing is read
 // until Rows is ranged over. Unknown studies or sets are reported here, with
-// study.ENOTFOUND, before any byte of the ZIP exists. Close releases the
+// problem.ENOTFOUND, before any byte of the ZIP exists. Close releases the
 // connections; ctx bounds both streams.
 //
 // The rows are one per answer (one per item, with an empty Response, for a
@@ -76,14 +77,14 @@ func (l lentImage) Close() error {
 func (s *Store) OpenExport(ctx context.Context, sel ExportSelection) (*ExportReader, error) {
 	switch {
 	case len(sel.Studies) > 0 && sel.Set != "":
-		return nil, study.Errorf(study.EINVALID, "choose studies or a stimulus set, not both")
+		return nil, problem.Errorf(problem.EINVALID, "choose studies or a stimulus set, not both")
 	case len(sel.Studies) == 0 && sel.Set == "":
-		return nil, study.Errorf(study.EINVALID, "choose at least one study, or a stimulus set")
+		return nil, problem.Errorf(problem.EINVALID, "choose at least one study, or a stimulus set")
 	}
 	domains := make([]string, len(sel.Filter.Domains))
 	for i, d := range sel.Filter.Domains {
 		if _, err := task.ParseDomain(string(d)); err != nil {
-			return nil, study.Errorf(study.EINVALID, "%v", err)
+			return nil, problem.Errorf(problem.EINVALID, "%v", err)
 		}
 		domains[i] = string(d)
 	}
@@ -192,7 +193,7 @@ func (x *ExportReader) Exclusion() (string, []export.Excluded) {
 	return strings.Join(x.rules, " "), x.excluded
 }
 
-// CheckOnePerImage reports, as study.EINVALID, a stimulus with more than one
+// CheckOnePerImage reports, as problem.EINVALID, a stimulus with more than one
 // answer in the selection. The label source "collected" needs exactly one per
 // image; checking first turns what would be a download broken half-way into a
 // message.
@@ -208,7 +209,7 @@ func (x *ExportReader) CheckOnePerImage(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("postgres: export check: %w", err)
 	}
-	return study.Errorf(study.EINVALID, "stimulus %s has %d answers in this selection; the label source %q needs exactly one "+
+	return problem.Errorf(problem.EINVALID, "stimulus %s has %d answers in this selection; the label source %q needs exactly one "+
 		"per image (a pool study with one response per item): choose every answer or the majority", id, n, export.AsCollected)
 }
 
@@ -259,7 +260,7 @@ func (s *Store) studyIDs(ctx context.Context, slugs []string) ([]uuid.UUID, erro
 		}
 	}
 	if len(missing) > 0 {
-		return nil, study.Errorf(study.ENOTFOUND, "no study named %s", strings.Join(missing, ", "))
+		return nil, problem.Errorf(problem.ENOTFOUND, "no study named %s", strings.Join(missing, ", "))
 	}
 	return ids, nil
 }

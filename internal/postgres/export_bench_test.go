@@ -20,6 +20,7 @@ import (
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -172,7 +173,7 @@ func benchStore(b *testing.B) *postgres.Store {
 		_, pool = pgtest.New(b)
 	}
 	store := postgres.NewStore(pool)
-	if _, err := store.StudyBySlug(ctx, benchSlug); study.ErrorCode(err) == study.ENOTFOUND {
+	if _, err := store.StudyBySlug(ctx, benchSlug); problem.Code(err) == problem.ENOTFOUND {
 		start := time.Now()
 		if err := loadExportBench(ctx, store); err != nil {
 			b.Fatalf("load: %v", err)

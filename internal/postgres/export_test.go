@@ -17,6 +17,7 @@ import (
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -446,11 +447,11 @@ func TestExportRows(t *testing.T) {
 			}
 			err = x.CheckOnePerImage(ctx)
 			x.Close()
-			if c.fail != (study.ErrorCode(err) == study.EINVALID) || !c.fail && err != nil {
+			if c.fail != (problem.Code(err) == problem.EINVALID) || !c.fail && err != nil {
 				t.Errorf("%+v: %v", c.sel, err)
 			}
-			if c.fail && !strings.Contains(study.ErrorMessage(err), "has 3 answers") {
-				t.Errorf("%+v: message %q", c.sel, study.ErrorMessage(err))
+			if c.fail && !strings.Contains(problem.Message(err), "has 3 answers") {
+				t.Errorf("%+v: message %q", c.sel, problem.Message(err))
 			}
 		}
 	})
@@ -474,14 +475,14 @@ func TestExportRows(t *testing.T) {
 			code string
 			in   string
 		}{
-			{"UnknownStudy", postgres.ExportSelection{Studies: []string{"ea", "nope", "gone"}}, study.ENOTFOUND, `"nope", "gone"`},
-			{"UnknownSet", postgres.ExportSelection{Set: "nope"}, study.ENOTFOUND, "nope"},
-			{"Both", postgres.ExportSelection{Studies: []string{"ea"}, Set: "export-set"}, study.EINVALID, "not both"},
-			{"Neither", postgres.ExportSelection{}, study.EINVALID, "at least one"},
-			{"BadDomain", postgres.ExportSelection{Studies: []string{"ea"}, Filter: export.Filter{Domains: []task.Domain{"cube"}}}, study.EINVALID, "cube"},
+			{"UnknownStudy", postgres.ExportSelection{Studies: []string{"ea", "nope", "gone"}}, problem.ENOTFOUND, `"nope", "gone"`},
+			{"UnknownSet", postgres.ExportSelection{Set: "nope"}, problem.ENOTFOUND, "nope"},
+			{"Both", postgres.ExportSelection{Studies: []string{"ea"}, Set: "export-set"}, problem.EINVALID, "not both"},
+			{"Neither", postgres.ExportSelection{}, problem.EINVALID, "at least one"},
+			{"BadDomain", postgres.ExportSelection{Studies: []string{"ea"}, Filter: export.Filter{Domains: []task.Domain{"cube"}}}, problem.EINVALID, "cube"},
 		} {
 			_, err := f.store.OpenExport(ctx, c.sel)
-			if study.ErrorCode(err) != c.code || !strings.Contains(study.ErrorMessage(err), c.in) {
+			if problem.Code(err) != c.code || !strings.Contains(problem.Message(err), c.in) {
 				t.Errorf("%s: got %v, want code %s mentioning %s", c.name, err, c.code, c.in)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/analysis"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // ModelPYes is one model and condition's P(Yes) on each item of a set,
@@ -95,7 +95,7 @@ func (s *Store) CheckStudyStimulus(ctx context.Context, studyID, stimulusID uuid
 		SELECT 1 FROM stimuli s JOIN studies st ON st.set_id = s.set_id
 		WHERE st.id = $1 AND s.id = $2`, studyID, stimulusID).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return study.Errorf(study.ENOTFOUND, "This study has no such item.")
+		return problem.Errorf(problem.ENOTFOUND, "This study has no such item.")
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: study stimulus: %w", err)

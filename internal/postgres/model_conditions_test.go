@@ -7,7 +7,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // TestTrainedConditions: what a condition was trained on is recorded with
@@ -72,7 +72,7 @@ func TestTrainedConditions(t *testing.T) {
 	if found != 3 {
 		t.Errorf("%d seeds of m/ft in the matrix, want 3", found)
 	}
-	if err := store.SetTrained(ctx, "nobody", "", tr); study.ErrorCode(err) != study.ENOTFOUND {
+	if err := store.SetTrained(ctx, "nobody", "", tr); problem.Code(err) != problem.ENOTFOUND {
 		t.Errorf("SetTrained of a model never imported: %v, want ENOTFOUND", err)
 	}
 }

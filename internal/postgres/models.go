@@ -13,7 +13,6 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/problem"
-	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -79,7 +78,7 @@ type runKey struct {
 func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportSummary, error) {
 	var sum ImportSummary
 	if len(in.Rows) == 0 {
-		return sum, study.Errorf(study.EINVALID, "the file holds no model outputs")
+		return sum, problem.Errorf(problem.EINVALID, "the file holds no model outputs")
 	}
 	setID, err := s.SetIDByName(ctx, in.Set)
 	if err != nil {
@@ -141,7 +140,7 @@ func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportS
 			case err != nil:
 				return fmt.Errorf("postgres: find run %s: %w", runName(k), err)
 			case !in.Replace:
-				return study.Errorf(study.ECONFLICT,
+				return problem.Errorf(problem.ECONFLICT,
 					"%s is already imported on set %q; nothing was stored. Import again with replace to overwrite it.", runName(k), in.Set)
 			default:
 				if _, err := tx.Exec(ctx, `DELETE FROM model_runs WHERE id = $1`, old); err != nil {
@@ -156,7 +155,7 @@ func (s *Store) ImportModelOutputs(ctx context.Context, in ModelImport) (ImportS
 			).Scan(&run.ID, &run.ImportedAt)
 			if isUniqueViolation(err) {
 				// Another import of the same run committed between our read and insert.
-				return study.Errorf(study.ECONFLICT, "%s was imported by someone else just now; nothing was stored", runName(k))
+				return problem.Errorf(problem.ECONFLICT, "%s was imported by someone else just now; nothing was stored", runName(k))
 			} else if err != nil {
 				return fmt.Errorf("postgres: insert run %s: %w", runName(k), err)
 			}
@@ -219,7 +218,7 @@ func (s *Store) SetTrained(ctx context.Context, model, condition string, t analy
 			return fmt.Errorf("postgres: runs of model %q: %w", model, err)
 		}
 		if n == 0 {
-			return study.Errorf(study.ENOTFOUND, "No run of model %q with condition %q is imported.", model, condition)
+			return problem.Errorf(problem.ENOTFOUND, "No run of model %q with condition %q is imported.", model, condition)
 		}
 		return setTrained(ctx, tx, model, condition, t)
 	})
@@ -325,7 +324,7 @@ func (s *Store) SetImage(ctx context.Context, set, extID string) ([]byte, error)
 		SELECT st.image FROM stimuli st JOIN stimulus_sets ss ON ss.id = st.set_id
 		WHERE ss.name = $1 AND st.ext_id = $2`, set, extID).Scan(&img)
 	if err == pgx.ErrNoRows {
-		return nil, study.Errorf(study.ENOTFOUND, "set %q has no stimulus %q", set, extID)
+		return nil, problem.Errorf(problem.ENOTFOUND, "set %q has no stimulus %q", set, extID)
 	} else if err != nil {
 		return nil, fmt.Errorf("postgres: image %s/%s: %w", set, extID, err)
 	}
@@ -362,7 +361,7 @@ func (s *Store) WriteBatchInput(ctx context.Context, set string, b *modelout.Bat
 		return n, fmt.Errorf("postgres: batch input of %q: %w", set, err)
 	}
 	if n == 0 {
-		return 0, study.Errorf(study.EINVALID, "stimulus set %q has no items", set)
+		return 0, problem.Errorf(problem.EINVALID, "stimulus set %q has no items", set)
 	}
 	return n, b.Flush()
 }

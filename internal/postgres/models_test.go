@@ -12,7 +12,6 @@ import (
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/problem"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // parseCSV reads a model output CSV as the import command does.
@@ -105,7 +104,7 @@ qwen,,2,t04,,
 		// refused whole, so seed 3 is not stored either.
 		rows := parseCSV(t, "model,seed,stimulus_id,p_yes\nqwen,3,t01,0.2\nqwen,1,t01,0.3\n")
 		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "mset", Rows: rows})
-		if study.ErrorCode(err) != study.ECONFLICT || !strings.Contains(err.Error(), "seed 1") {
+		if problem.Code(err) != problem.ECONFLICT || !strings.Contains(err.Error(), "seed 1") {
 			t.Fatalf("err = %v, want a conflict naming seed 1", err)
 		}
 		if runs, outputs := countRuns(t, store); runs != 2 || outputs != 4 {
@@ -159,7 +158,7 @@ qwen,,2,t04,,
 
 	t.Run("ErrUnknownSet", func(t *testing.T) {
 		_, err := store.ImportModelOutputs(ctx, postgres.ModelImport{Set: "nope", Rows: two})
-		if study.ErrorCode(err) != study.ENOTFOUND {
+		if problem.Code(err) != problem.ENOTFOUND {
 			t.Errorf("err = %v, want not found", err)
 		}
 	})

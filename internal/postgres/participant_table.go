@@ -30,14 +30,14 @@ type ParticipantRecord struct {
 	CompletedAt  *time.Time
 	Duration     time.Duration // to completion, the last status change, or now
 	Trials       int
-	Answered     int // every answer, attention checks included
-	Counted      int // answers that are not attention checks
-	Correct      int // correct answers that are not attention checks
-	Checks       int // attention checks answered
-	CheckFails   int // attention checks answered wrongly
-	LongestRun   int // longest run of identical answers in trial order
-	Flagged      int   // answers flagged on the trial page (any flag)
-	FlagCounts   []int // answers with each flag, in study.Flags order
+	Answered     int    // every answer, attention checks included
+	Counted      int    // answers that are not attention checks
+	Correct      int    // correct answers that are not attention checks
+	Checks       int    // attention checks answered
+	CheckFails   int    // attention checks answered wrongly
+	LongestRun   int    // longest run of identical answers in trial order
+	Flagged      int    // answers flagged on the trial page (any flag)
+	FlagCounts   []int  // answers with each flag, in study.Flags order
 	Device       string // device kind (study.DeviceKinds); "" when unrecorded
 	Pointer      string // the page's pointer type; "" when unrecorded
 	Screen       string // screen size in CSS px, "WxH"; "" when unknown

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -81,7 +82,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		return fmt.Errorf("postgres: study status: %w", err)
 	}
 	if !status.AcceptsNew() {
-		return study.Errorf(study.EGONE, "This study is not taking new participants at the moment.")
+		return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
 	}
 	var fixedIDs []uuid.UUID
 	if st.Design == study.Fixed {
@@ -90,7 +91,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 			return err
 		}
 	} else if st.Design != study.Pool {
-		return study.Errorf(study.EINTERNAL, "design %q cannot assign items yet", st.Design)
+		return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
 	}
 
 	// Claims happen in a savepoint, so that a join that comes up short, or
@@ -121,7 +122,7 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	checks := len(st.AttentionCheckIDs)
 	ids = append(ids, st.AttentionCheckIDs...)
 	if len(ids) == 0 {
-		return study.Errorf(study.ECONFLICT, "This study has no items yet.")
+		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
 	// The Yes side alternates with the places taken (study.YesSideFor).
 	var nth int
@@ -193,7 +194,7 @@ func (s *Store) Session(ctx context.Context, slug string, tokenHash []byte) (stu
 		st.ConsentText, st.InstructionsText = *consent, *instructions
 	}
 	if err == pgx.ErrNoRows {
-		return st, p, study.Errorf(study.EUNAUTHORIZED,
+		return st, p, problem.Errorf(problem.EUNAUTHORIZED,
 			"We could not recognise your session. Please open the study again from its Prolific link.")
 	} else if err != nil {
 		return st, p, fmt.Errorf("postgres: session: %w", err)
@@ -243,7 +244,7 @@ func (s *Store) ShowTrial(ctx context.Context, p study.Participant, position int
 			AND p.id = t.participant_id AND st.id = p.study_id
 		RETURNING `+trialReturning, p.ID, position).Scan(trialTargets(&t)...)
 	if err == pgx.ErrNoRows {
-		return t, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+		return t, problem.Errorf(problem.ENOTFOUND, "There is no trial %d in your list.", position)
 	} else if err != nil {
 		return t, fmt.Errorf("postgres: show trial: %w", err)
 	}
@@ -274,7 +275,7 @@ func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, posi
 		SELECT stimulus_id FROM trials WHERE participant_id = $1 AND position = $2`,
 		participantID, position).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return id, study.Errorf(study.ENOTFOUND, "There is no trial %d in your list.", position)
+		return id, problem.Errorf(problem.ENOTFOUND, "There is no trial %d in your list.", position)
 	} else if err != nil {
 		return id, fmt.Errorf("postgres: trial image: %w", err)
 	}
@@ -348,7 +349,7 @@ const (
 // unchanged, whatever was sent (a double click, a retried POST, the back
 // button). The last answer completes the participant and fixes the bonus,
 // min(correct x per correct, max), attention checks not counted. Past the
-// study's time limit nothing is recorded (study.ETIMEUP), even before the
+// study's time limit nothing is recorded (problem.ETIMEUP), even before the
 // sweep marks the participant timed out. An answer is never refused for its
 // evidence, only flagged (study.Evidence.Flags).
 //
@@ -410,11 +411,11 @@ func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, po
 		r.Completed = status.Finished() && position == nTrials
 		return r, nil
 	case status == study.TimedOut || status == study.Started && late:
-		return r, study.Errorf(study.ETIMEUP, "Your time for this study is up (the limit is %d minutes), so this answer was not recorded. Please return the study on Prolific.", limit)
+		return r, problem.Errorf(problem.ETIMEUP, "Your time for this study is up (the limit is %d minutes), so this answer was not recorded. Please return the study on Prolific.", limit)
 	case status != study.Started:
-		return r, study.Errorf(study.EGONE, "Your participation in this study has ended, so no more answers can be recorded.")
+		return r, problem.Errorf(problem.EGONE, "Your participation in this study has ended, so no more answers can be recorded.")
 	case position == nAnswered+1:
-		return r, study.Errorf(study.ECONFLICT, "This trial was not shown yet. Please go back to the current trial.")
+		return r, problem.Errorf(problem.ECONFLICT, "This trial was not shown yet. Please go back to the current trial.")
 	}
-	return r, study.Errorf(study.ECONFLICT, "This answer is for trial %d, but you are on trial %d. Nothing was recorded; please continue from the current trial.", position, nAnswered+1)
+	return r, problem.Errorf(problem.ECONFLICT, "This answer is for trial %d, but you are on trial %d. Nothing was recorded; please continue from the current trial.", position, nAnswered+1)
 }

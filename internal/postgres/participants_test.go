@@ -15,6 +15,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/study"
@@ -137,7 +138,7 @@ func TestJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 1, hashOf("b"))
-		if study.ErrorCode(err) != study.EGONE {
+		if problem.Code(err) != problem.EGONE {
 			t.Fatalf("second participant on one place: %v, want EGONE", err)
 		}
 	})
@@ -147,14 +148,14 @@ func TestJoin(t *testing.T) {
 		store := postgres.NewStore(pool)
 		st := pgtest.NewStudy(t, store, "d", 2)
 		pgtest.SetStudyStatus(t, pool, st.ID, study.Paused)
-		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); study.ErrorCode(err) != study.EGONE {
+		if _, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a")); problem.Code(err) != problem.EGONE {
 			t.Fatalf("join on a paused study: %v, want EGONE", err)
 		}
 	})
 	t.Run("ErrSessionOfOtherStudy", func(t *testing.T) {
 		t.Parallel()
 		store, _, _ := joined(t, 2)
-		if _, _, err := store.Session(ctx, "other", hashOf("tok")); study.ErrorCode(err) != study.EUNAUTHORIZED {
+		if _, _, err := store.Session(ctx, "other", hashOf("tok")); problem.Code(err) != problem.EUNAUTHORIZED {
 			t.Fatalf("token used on another study: %v, want EUNAUTHORIZED", err)
 		}
 	})
@@ -298,7 +299,7 @@ func TestAnswer(t *testing.T) {
 		store, _, p := joined(t, 4)
 		_, _ = store.ShowTrial(ctx, p, 1)
 		for _, pos := range []int{2, 3, 5, 0, -1} {
-			if _, err := store.Answer(ctx, p.ID, pos, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+			if _, err := store.Answer(ctx, p.ID, pos, task.Yes, nil); problem.Code(err) != problem.ECONFLICT {
 				t.Fatalf("answer to %d before 1: %v, want ECONFLICT", pos, err)
 			}
 		}
@@ -311,7 +312,7 @@ func TestAnswer(t *testing.T) {
 	t.Run("ErrNotShown", func(t *testing.T) {
 		t.Parallel()
 		store, _, p := joined(t, 2)
-		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); problem.Code(err) != problem.ECONFLICT {
 			t.Fatalf("answer to a trial never shown: %v, want ECONFLICT", err)
 		}
 	})
@@ -320,7 +321,7 @@ func TestAnswer(t *testing.T) {
 		store, _, p := joined(t, 2)
 		_, _ = store.ShowTrial(ctx, p, 1)
 		pgtest.SetParticipantStatus(t, store.Pool(), study.Returned, p.ID)
-		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.EGONE {
+		if _, err := store.Answer(ctx, p.ID, 1, task.Yes, nil); problem.Code(err) != problem.EGONE {
 			t.Fatalf("answer after return: %v, want EGONE", err)
 		}
 	})
@@ -337,13 +338,13 @@ func TestAnswer(t *testing.T) {
 		}
 		_, _ = store.ShowTrial(ctx, p, 2)
 		pgtest.StartedAgo(t, store.Pool(), limit+time.Second, p.ID)
-		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); study.ErrorCode(err) != study.ETIMEUP {
+		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); problem.Code(err) != problem.ETIMEUP {
 			t.Fatalf("answer past the limit, before the sweep: %v, want ETIMEUP", err)
 		}
 		if n, err := store.SweepTimeouts(ctx); n != 1 || err != nil {
 			t.Fatalf("sweep: %d, %v", n, err)
 		}
-		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); study.ErrorCode(err) != study.ETIMEUP {
+		if _, err := store.Answer(ctx, p.ID, 2, task.Yes, nil); problem.Code(err) != problem.ETIMEUP {
 			t.Fatalf("answer after the sweep: %v, want ETIMEUP", err)
 		}
 		// The answer given in time is still returned as stored.
@@ -365,7 +366,7 @@ func TestAnswer(t *testing.T) {
 		}
 		_, _ = store.ShowTrial(ctx, p, 1)
 		// The other participant never saw a trial; p's shown trial is not theirs.
-		if _, err := store.Answer(ctx, other.ID, 1, task.Yes, nil); study.ErrorCode(err) != study.ECONFLICT {
+		if _, err := store.Answer(ctx, other.ID, 1, task.Yes, nil); problem.Code(err) != problem.ECONFLICT {
 			t.Fatalf("answer by a participant whose trial was not shown: %v", err)
 		}
 	})
@@ -399,7 +400,7 @@ func TestImportSet(t *testing.T) {
 		}
 		changed := pgtest.TowerSet("towers", 5)
 		changed.Items[2].Answer = flip(changed.Items[2].Answer)
-		if _, _, err := store.ImportSet(ctx, changed); study.ErrorCode(err) != study.ECONFLICT {
+		if _, _, err := store.ImportSet(ctx, changed); problem.Code(err) != problem.ECONFLICT {
 			t.Fatalf("import of changed content: %v, want ECONFLICT", err)
 		}
 	})
@@ -409,7 +410,7 @@ func TestImportSet(t *testing.T) {
 		store := postgres.NewStore(pool)
 		in := pgtest.TowerSet("dup", 4)
 		in.Items[3].ExtID = in.Items[0].ExtID
-		if _, _, err := store.ImportSet(ctx, in); study.ErrorCode(err) != study.EINVALID {
+		if _, _, err := store.ImportSet(ctx, in); problem.Code(err) != problem.EINVALID {
 			t.Fatalf("import with a duplicate id: %v, want EINVALID", err)
 		}
 		var sets, items int

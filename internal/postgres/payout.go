@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/csvout"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -36,7 +37,7 @@ func (s *Store) CreateBonusBatch(ctx context.Context, studyID uuid.UUID) (int, e
 	var number int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM studies WHERE id = $1 FOR UPDATE`, studyID).Scan(new(int)); err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
@@ -57,7 +58,7 @@ func (s *Store) CreateBonusBatch(ctx context.Context, studyID uuid.UUID) (int, e
 			return fmt.Errorf("postgres: bonus batch items: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
-			return study.Errorf(study.ECONFLICT, "Nobody is owed a bonus that is not already in a batch: approve completed participants first.")
+			return problem.Errorf(problem.ECONFLICT, "Nobody is owed a bonus that is not already in a batch: approve completed participants first.")
 		}
 		return nil
 	})
@@ -91,7 +92,7 @@ func (s *Store) BonusLines(ctx context.Context, studyID uuid.UUID, number int) (
 		return nil, fmt.Errorf("postgres: bonus batch: %w", err)
 	}
 	if !exists {
-		return nil, study.Errorf(study.ENOTFOUND, "There is no bonus batch %d.", number)
+		return nil, problem.Errorf(problem.ENOTFOUND, "There is no bonus batch %d.", number)
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.prolific_pid, bi.amount_minor
@@ -119,7 +120,7 @@ func (s *Store) MarkBatchPaid(ctx context.Context, studyID uuid.UUID, number int
 		return fmt.Errorf("postgres: mark paid: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ENOTFOUND, "There is no bonus batch %d.", number)
+		return problem.Errorf(problem.ENOTFOUND, "There is no bonus batch %d.", number)
 	}
 	return nil
 }

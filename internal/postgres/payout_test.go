@@ -12,6 +12,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -34,7 +35,7 @@ func TestBonusBatches(t *testing.T) {
 			}
 		}
 	}
-	if _, err := store.CreateBonusBatch(ctx, st.ID); study.ErrorCode(err) != study.ECONFLICT {
+	if _, err := store.CreateBonusBatch(ctx, st.ID); problem.Code(err) != problem.ECONFLICT {
 		t.Errorf("export with nobody approved: %v, want ECONFLICT", err)
 	}
 	approve(ps[:6])
@@ -46,7 +47,7 @@ func TestBonusBatches(t *testing.T) {
 			n, err := store.CreateBonusBatch(ctx, st.ID)
 			if err == nil {
 				numbers <- n
-			} else if study.ErrorCode(err) != study.ECONFLICT {
+			} else if problem.Code(err) != problem.ECONFLICT {
 				t.Errorf("concurrent export: %v", err)
 			}
 		})
@@ -86,7 +87,7 @@ func TestBonusBatches(t *testing.T) {
 	if len(bs) != 2 || bs[0].Number != 2 || bs[0].PaidAt == nil || bs[1].PaidAt != nil || bs[0].People != 2 || bs[0].AmountMinor != 40 {
 		t.Errorf("batches: %+v", bs)
 	}
-	if err := store.MarkBatchPaid(ctx, st.ID, 9); study.ErrorCode(err) != study.ENOTFOUND {
+	if err := store.MarkBatchPaid(ctx, st.ID, 9); problem.Code(err) != problem.ENOTFOUND {
 		t.Errorf("mark a missing batch: %v", err)
 	}
 

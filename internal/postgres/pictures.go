@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // Picture is a stored stimulus picture as the server serves it. A small
@@ -32,7 +31,7 @@ func (s *Store) Picture(ctx context.Context, id uuid.UUID, inline int64) (Pictur
 		FROM stimuli s LEFT JOIN stimulus_image_problems q ON q.stimulus_id = s.id
 		WHERE s.id = $1`, id, inline).Scan(&p.ContentType, &p.Size, &p.Data, &failed)
 	if err == pgx.ErrNoRows {
-		return p, study.Errorf(study.ENOTFOUND, "There is no such picture.")
+		return p, problem.Errorf(problem.ENOTFOUND, "There is no such picture.")
 	} else if err != nil {
 		return p, fmt.Errorf("postgres: picture %s: %w", id, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -144,10 +145,10 @@ func errNoSlots(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) error {
 		return fmt.Errorf("postgres: pool slots: %w", err)
 	}
 	if working {
-		return study.Errorf(study.EGONE, "No places free right now: the items still needing answers are held by other participants "+
+		return problem.Errorf(problem.EGONE, "No places free right now: the items still needing answers are held by other participants "+
 			"who are working on them. Please return the study on Prolific; places may open again later.")
 	}
-	return study.Errorf(study.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
+	return problem.Errorf(problem.EGONE, "No places left: every item of this study has all the answers it needs. Thank you for your interest; please return the study on Prolific.")
 }
 
 // CompleteAnsweredPools moves every published pool study whose every slot
@@ -251,10 +252,10 @@ func (s *Store) ActOnParticipant(ctx context.Context, studyID, participantID uui
 // checkAction refuses an unknown action, or a rejection without a reason.
 func checkAction(a Action, reason string) error {
 	if !a.Known() {
-		return study.Errorf(study.EINVALID, "Unknown action %q.", a)
+		return problem.Errorf(problem.EINVALID, "Unknown action %q.", a)
 	}
 	if a.NeedsReason() && reason == "" {
-		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
+		return problem.Errorf(problem.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
 	}
 	return nil
 }
@@ -266,7 +267,7 @@ func actOn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID, a A
 	err := tx.QueryRow(ctx, `SELECT status FROM participants WHERE id = $1 AND study_id = $2 FOR UPDATE`,
 		participantID, studyID).Scan(&cur)
 	if err == pgx.ErrNoRows {
-		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such participant in this study.")
 	} else if err != nil {
 		return fmt.Errorf("postgres: participant: %w", err)
 	}
@@ -276,7 +277,7 @@ func actOn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID, a A
 		return fmt.Errorf("postgres: participant status: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
+		return problem.Errorf(problem.ECONFLICT, "A participant who is %s cannot be %s.", cur, to)
 	}
 	if !a.FreesPlace() {
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -76,7 +77,7 @@ func joinAll(t *testing.T, store *postgres.Store, st study.Study, from, to int) 
 				mu.Lock()
 				in = append(in, p)
 				mu.Unlock()
-			case study.ErrorCode(err) == study.EGONE:
+			case problem.Code(err) == problem.EGONE:
 			default:
 				t.Errorf("join %d: %v", i, err)
 			}
@@ -170,7 +171,7 @@ func TestPoolConcurrentJoins(t *testing.T) {
 	}
 	checkBound(t, store, st)
 	// A join after the pool is full gets the "no places left" error.
-	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(999)}, 1, hashOf("late")); study.ErrorCode(err) != study.EGONE {
+	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(999)}, 1, hashOf("late")); problem.Code(err) != problem.EGONE {
 		t.Errorf("join on a full pool: %v, want EGONE", err)
 	}
 
@@ -304,15 +305,15 @@ func TestActionsAndSweepRules(t *testing.T) {
 		reason string
 		code   string
 	}{
-		{"approve a started participant", a, postgres.Approve, "", study.ECONFLICT},
-		{"reject without a reason", a, postgres.Reject, "", study.EINVALID},
-		{"unknown action", a, postgres.Action("delete"), "", study.EINVALID},
-		{"participant of another study", study.Participant{ID: uuid.New()}, postgres.MarkReturned, "", study.ENOTFOUND},
+		{"approve a started participant", a, postgres.Approve, "", problem.ECONFLICT},
+		{"reject without a reason", a, postgres.Reject, "", problem.EINVALID},
+		{"unknown action", a, postgres.Action("delete"), "", problem.EINVALID},
+		{"participant of another study", study.Participant{ID: uuid.New()}, postgres.MarkReturned, "", problem.ENOTFOUND},
 		{"return", a, postgres.MarkReturned, "", ""},
-		{"return twice", a, postgres.MarkReturned, "", study.ECONFLICT},
+		{"return twice", a, postgres.MarkReturned, "", problem.ECONFLICT},
 	} {
 		err := store.ActOnParticipant(ctx, st.ID, tc.p.ID, tc.act, tc.reason)
-		if study.ErrorCode(err) != tc.code {
+		if problem.Code(err) != tc.code {
 			t.Errorf("%s: %v, want code %q", tc.name, err, tc.code)
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // Where a batch stands on Prolific (bonus_batches.prolific_state).
@@ -56,7 +56,7 @@ func (s *Store) payBatch(ctx context.Context, where string, args ...any) (PayBat
 	err := s.pool.QueryRow(ctx, `SELECT `+payBatchColumns+` FROM bonus_batches b WHERE `+where, args...).Scan(
 		&b.ID, &b.StudyID, &b.Number, &b.State, &b.BonusID, &b.PaySentAt, &b.PaidAt, &b.Error)
 	if err == pgx.ErrNoRows {
-		return b, study.Errorf(study.ENOTFOUND, "There is no such bonus batch.")
+		return b, problem.Errorf(problem.ENOTFOUND, "There is no such bonus batch.")
 	} else if err != nil {
 		return b, fmt.Errorf("postgres: bonus batch: %w", err)
 	}

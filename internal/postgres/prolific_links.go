@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // ProlificLink is a study's link to its Prolific study, and what the last
@@ -48,7 +48,7 @@ func scanLink(row pgx.Row, l *ProlificLink) error {
 // study to one cubelab study.
 func (s *Store) LinkProlific(ctx context.Context, studyID uuid.UUID, ps prolific.Study, createdHere bool) error {
 	if !prolific.ValidID(ps.ID) {
-		return study.Errorf(study.EINVALID, "%q is not a Prolific study id (24 characters, 0-9 and a-f).", ps.ID)
+		return problem.Errorf(problem.EINVALID, "%q is not a Prolific study id (24 characters, 0-9 and a-f).", ps.ID)
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE studies SET prolific_study_id = $2 WHERE id = $1`, studyID, ps.ID)
@@ -56,7 +56,7 @@ func (s *Store) LinkProlific(ctx context.Context, studyID uuid.UUID, ps prolific
 			return fmt.Errorf("postgres: link study: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO prolific_links (study_id, prolific_study_id, created_here, prolific_status, places, places_taken)
@@ -66,7 +66,7 @@ func (s *Store) LinkProlific(ctx context.Context, studyID uuid.UUID, ps prolific
 				places = EXCLUDED.places, places_taken = EXCLUDED.places_taken, last_error = '', linked_at = now()`,
 			studyID, ps.ID, createdHere, ps.Status, ps.TotalAvailablePlaces, ps.PlacesTaken)
 		if isUniqueViolation(err) {
-			return study.Errorf(study.ECONFLICT, "Prolific study %s is already linked to another cubelab study.", ps.ID)
+			return problem.Errorf(problem.ECONFLICT, "Prolific study %s is already linked to another cubelab study.", ps.ID)
 		} else if err != nil {
 			return fmt.Errorf("postgres: link study: %w", err)
 		}
@@ -131,14 +131,14 @@ func (s *Store) RecordProlificError(ctx context.Context, studyID uuid.UUID, msg 
 // asked: UnreachableAdmit or UnreachableRefuse.
 func (s *Store) SetProlificUnreachable(ctx context.Context, studyID uuid.UUID, mode string) error {
 	if mode != UnreachableAdmit && mode != UnreachableRefuse {
-		return study.Errorf(study.EINVALID, "Choose to admit or to refuse participants when Prolific cannot be reached.")
+		return problem.Errorf(problem.EINVALID, "Choose to admit or to refuse participants when Prolific cannot be reached.")
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE prolific_links SET on_unreachable = $2 WHERE study_id = $1`, studyID, mode)
 	if err != nil {
 		return fmt.Errorf("postgres: prolific setting: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "Link the study to Prolific first.")
+		return problem.Errorf(problem.ECONFLICT, "Link the study to Prolific first.")
 	}
 	return nil
 }
@@ -151,7 +151,7 @@ func (s *Store) SetStudyPlaces(ctx context.Context, studyID uuid.UUID, places in
 		return fmt.Errorf("postgres: study places: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "Places can only be increased.")
+		return problem.Errorf(problem.ECONFLICT, "Places can only be increased.")
 	}
 	_, err = s.pool.Exec(ctx, `UPDATE prolific_links SET places = GREATEST(places, $2) WHERE study_id = $1`, studyID, places)
 	if err != nil {

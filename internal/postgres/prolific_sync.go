@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -175,7 +176,7 @@ func (s *Store) ReviewTargets(ctx context.Context, studyID uuid.UUID, ids []uuid
 			return nil, fmt.Errorf("postgres: review targets: %w", err)
 		}
 		if pid == nil {
-			return nil, study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+			return nil, problem.Errorf(problem.ENOTFOUND, "There is no such participant in this study.")
 		}
 		t.PID, t.SessionID, t.Status = *pid, *session, study.ParticipantStatus(*status)
 		out = append(out, t)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -36,7 +37,7 @@ func TestReleaseReservations(t *testing.T) {
 		}
 		in = append(in, p)
 	}
-	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(9)}, 9, hashOf(pid(9))); study.ErrorCode(err) == "" {
+	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(9)}, 9, hashOf(pid(9))); problem.Code(err) == "" {
 		t.Fatal("a fifth participant got items from a full pool")
 	}
 	// The first participant answers.

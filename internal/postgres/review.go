@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -116,7 +117,7 @@ func (s *Store) MarkBatchPaidLogged(ctx context.Context, studyID uuid.UUID, numb
 		err := tx.QueryRow(ctx, `SELECT paid_at IS NOT NULL, prolific_state <> '' FROM bonus_batches
 			WHERE study_id = $1 AND number = $2 FOR UPDATE`, studyID, number).Scan(&wasPaid, &onProlific)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no bonus batch %d.", number)
+			return problem.Errorf(problem.ENOTFOUND, "There is no bonus batch %d.", number)
 		} else if err != nil {
 			return fmt.Errorf("postgres: mark paid: %w", err)
 		}
@@ -195,7 +196,7 @@ func (s *Store) UndoReview(ctx context.Context, studyID uuid.UUID, id int64, now
 		}
 		a, err = pgx.CollectExactlyOneRow(rows, scanReviewAction)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such action to undo in this study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such action to undo in this study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: undo: %w", err)
 		}
@@ -234,7 +235,7 @@ func undoPaid(ctx context.Context, tx pgx.Tx, studyID uuid.UUID, number int) err
 		return fmt.Errorf("postgres: undo paid: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "Bonus batch %d is being paid through Prolific: it cannot be marked unpaid.", number)
+		return problem.Errorf(problem.ECONFLICT, "Bonus batch %d is being paid through Prolific: it cannot be marked unpaid.", number)
 	}
 	return nil
 }
@@ -246,7 +247,7 @@ func undoApprove(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
 		return fmt.Errorf("postgres: undo approve: %w", err)
 	}
 	if inBatch > 0 {
-		return study.Errorf(study.ECONFLICT, "%d of them are in a bonus batch already: the approval cannot be undone.", inBatch)
+		return problem.Errorf(problem.ECONFLICT, "%d of them are in a bonus batch already: the approval cannot be undone.", inBatch)
 	}
 	tag, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = '', status_changed_at = now()
 		WHERE id = ANY($1) AND status = $3`, ids, string(to), string(from))
@@ -254,7 +255,7 @@ func undoApprove(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
 		return fmt.Errorf("postgres: undo approve: %w", err)
 	}
 	if int(tag.RowsAffected()) != len(ids) {
-		return study.Errorf(study.ECONFLICT, "Some of them are no longer %s (Prolific may have changed them): nothing was undone.", from)
+		return problem.Errorf(problem.ECONFLICT, "Some of them are no longer %s (Prolific may have changed them): nothing was undone.", from)
 	}
 	return nil
 }
@@ -269,7 +270,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 	err := tx.QueryRow(ctx, `SELECT st.design, p.prolific_pid FROM participants p JOIN studies st ON st.id = p.study_id
 		WHERE p.id = $1 AND p.study_id = $2 AND p.status = $3 FOR UPDATE OF p`, participantID, studyID, string(from)).Scan(&design, &pid)
 	if err == pgx.ErrNoRows {
-		return study.Errorf(study.ECONFLICT, "The participant is no longer %s: nothing was undone.", from)
+		return problem.Errorf(problem.ECONFLICT, "The participant is no longer %s: nothing was undone.", from)
 	} else if err != nil {
 		return fmt.Errorf("postgres: undo return: %w", err)
 	}
@@ -281,7 +282,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 		return err
 	}
 	if !ok {
-		return study.Errorf(study.ECONFLICT, "%s's place was taken by someone else: the return cannot be undone.", pid)
+		return problem.Errorf(problem.ECONFLICT, "%s's place was taken by someone else: the return cannot be undone.", pid)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = '', status_changed_at = now(), place_shard = $3
 		WHERE id = $1`, participantID, string(to), shard); err != nil {
@@ -308,7 +309,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 			return fmt.Errorf("postgres: undo return: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
-			return study.Errorf(study.ECONFLICT, "%s's items went to someone else: the return cannot be undone.", pid)
+			return problem.Errorf(problem.ECONFLICT, "%s's items went to someone else: the return cannot be undone.", pid)
 		}
 	}
 	return nil

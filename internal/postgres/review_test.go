@@ -10,6 +10,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -79,7 +80,7 @@ func TestUndoReview(t *testing.T) {
 			t.Fatal("the freed items did not go to the next participant")
 		}
 		_, err = store.UndoReview(ctx, st.ID, id, now.Add(time.Minute))
-		if study.ErrorCode(err) != study.ECONFLICT {
+		if problem.Code(err) != problem.ECONFLICT {
 			t.Fatalf("undo with the items taken: %v, want ECONFLICT", err)
 		}
 		if status(first.ID) != study.Returned || heldBy(second[0].ID) != 4 {
@@ -104,7 +105,7 @@ func TestUndoReview(t *testing.T) {
 		if _, err := store.CreateBonusBatch(ctx, st.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.UndoReview(ctx, st.ID, first, now); study.ErrorCode(err) != study.ECONFLICT || status(ps[0].ID) != study.Approved {
+		if _, err := store.UndoReview(ctx, st.ID, first, now); problem.Code(err) != problem.ECONFLICT || status(ps[0].ID) != study.Approved {
 			t.Fatalf("undoing an approval whose bonus is in a batch: %v", err)
 		}
 		if err := store.MarkBatchPaidLogged(ctx, st.ID, 1, log); err != nil {

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // The set browser (issue 16, item 5): a set's items a page at a time,
@@ -93,21 +93,21 @@ func (s *Store) Thumbnail(ctx context.Context, setID, stimulusID uuid.UUID, side
 		return nil, false, fmt.Errorf("postgres: thumbnail: %w", err)
 	}
 	var image []byte
-	var problem *string
+	var failed *string
 	err = s.pool.QueryRow(ctx, `SELECT s.image, q.problem FROM stimuli s
 		LEFT JOIN stimulus_image_problems q ON q.stimulus_id = s.id
-		WHERE s.id = $1 AND s.set_id = $2`, stimulusID, setID).Scan(&image, &problem)
+		WHERE s.id = $1 AND s.set_id = $2`, stimulusID, setID).Scan(&image, &failed)
 	if err == pgx.ErrNoRows {
-		return nil, false, study.Errorf(study.ENOTFOUND, "This set has no such item.")
+		return nil, false, problem.Errorf(problem.ENOTFOUND, "This set has no such item.")
 	} else if err != nil {
 		return nil, false, fmt.Errorf("postgres: thumbnail: %w", err)
 	}
-	if problem != nil {
-		return nil, false, study.Errorf(study.EGONE, "This picture did not pass the image check (%s), so it has no thumbnail.", *problem)
+	if failed != nil {
+		return nil, false, problem.Errorf(problem.EGONE, "This picture did not pass the image check (%s), so it has no thumbnail.", *failed)
 	}
 	png, err = stimulus.Thumbnail(image, side, stimulus.DefaultImageLimits)
 	if err != nil {
-		return nil, false, study.Errorf(study.EGONE, "This picture cannot be read, so it has no thumbnail.")
+		return nil, false, problem.Errorf(problem.EGONE, "This picture cannot be read, so it has no thumbnail.")
 	}
 	// Two first requests at once may both make it; the first stored wins and
 	// both serve the same picture.
@@ -133,7 +133,7 @@ func (s *Store) SetAttentionChecks(ctx context.Context, studyID uuid.UUID, ids [
 		return fmt.Errorf("postgres: attention checks: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return study.Errorf(study.ECONFLICT, "Attention checks can be chosen only while the study is a draft, from its own set.")
+		return problem.Errorf(problem.ECONFLICT, "Attention checks can be chosen only while the study is a draft, from its own set.")
 	}
 	return nil
 }

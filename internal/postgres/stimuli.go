@@ -23,8 +23,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
-	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -175,11 +175,11 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 	res := ImportResult{Items: src.len()}
 	name := src.name()
 	if !ValidSetName(name) {
-		return res, study.Errorf(study.EINVALID, "%q cannot name a stimulus set: use letters, digits, '.', '-' and '_', starting with a letter or digit, at most 100", name)
+		return res, problem.Errorf(problem.EINVALID, "%q cannot name a stimulus set: use letters, digits, '.', '-' and '_', starting with a letter or digit, at most 100", name)
 	}
 	n := src.len()
 	if n == 0 {
-		return res, study.Errorf(study.EINVALID, "stimulus set %q has no items", name)
+		return res, problem.Errorf(problem.EINVALID, "stimulus set %q has no items", name)
 	}
 	progress := func(done int) {
 		if opt.Progress != nil {
@@ -196,16 +196,16 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 			return res, err
 		}
 		if _, err := task.ParseDomain(string(it.Domain)); err != nil {
-			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: %v", name, it.ExtID, err)
+			return res, problem.Errorf(problem.EINVALID, "stimulus set %q, item %s: %v", name, it.ExtID, err)
 		}
 		if !task.ValidAnswer(it.Answer) {
-			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: answer %q is not Yes or No", name, it.ExtID, it.Answer)
+			return res, problem.Errorf(problem.EINVALID, "stimulus set %q, item %s: answer %q is not Yes or No", name, it.ExtID, it.Answer)
 		}
 		if len(it.Image) == 0 {
-			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: image %s is empty", name, it.ExtID, it.File)
+			return res, problem.Errorf(problem.EINVALID, "stimulus set %q, item %s: image %s is empty", name, it.ExtID, it.File)
 		}
 		if it.ContentType != "" && !slices.Contains(stimulus.ContentTypes(), it.ContentType) {
-			return res, study.Errorf(study.EINVALID, "stimulus set %q, item %s: %s is %s, not a PNG, JPEG or WebP image", name, it.ExtID, it.File, it.ContentType)
+			return res, problem.Errorf(problem.EINVALID, "stimulus set %q, item %s: %s is %s, not a PNG, JPEG or WebP image", name, it.ExtID, it.File, it.ContentType)
 		}
 		h.add(it)
 		progress(i + 1)
@@ -223,7 +223,7 @@ func (s *Store) importSource(ctx context.Context, src setSource, opt ImportOptio
 		}
 		if stored != "" {
 			if !opt.Replace {
-				return study.Errorf(study.ECONFLICT, "a different stimulus set named %q is already imported; import it under another name", name)
+				return problem.Errorf(problem.ECONFLICT, "a different stimulus set named %q is already imported; import it under another name", name)
 			}
 			if id, err = replaceSet(ctx, tx, id, name, sum, src.scenes()); err != nil {
 				return err
@@ -280,13 +280,13 @@ func replaceSet(ctx context.Context, tx pgx.Tx, old uuid.UUID, name, sum string,
 		return old, fmt.Errorf("postgres: uses of set %q: %w", name, err)
 	}
 	if studies > 0 || runs > 0 {
-		return old, study.Errorf(study.ECONFLICT,
+		return old, problem.Errorf(problem.ECONFLICT,
 			"a different stimulus set named %q is already imported and used by %d stud(ies) and %d model run(s), so it cannot be replaced; import the new one under another name",
 			name, studies, runs)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM stimulus_sets WHERE id = $1`, old); err != nil {
 		if isForeignKeyViolation(err) { // something else points at its items
-			return old, study.Errorf(study.ECONFLICT, "stimulus set %q is in use and cannot be replaced; import the new one under another name", name)
+			return old, problem.Errorf(problem.ECONFLICT, "stimulus set %q is in use and cannot be replaced; import the new one under another name", name)
 		}
 		return old, fmt.Errorf("postgres: delete set %q: %w", name, err)
 	}
@@ -335,10 +335,10 @@ func copyItems(ctx context.Context, tx pgx.Tx, setID uuid.UUID, src setSource, s
 		[]string{"set_id", "ext_id", "domain", "n_blocks", "n_rows", "red_row", "size",
 			"answer", "split", "pair_id", "file", "content_type", "image", "scene"},
 		pgx.CopyFromFunc(next))
-	var verr *study.Error
+	var verr *problem.Error
 	switch {
 	case isUniqueViolation(err):
-		return study.Errorf(study.EINVALID, "stimulus set %q lists an id twice", src.name())
+		return problem.Errorf(problem.EINVALID, "stimulus set %q lists an id twice", src.name())
 	case errors.As(err, &verr):
 		return err
 	case err != nil:
@@ -361,7 +361,7 @@ func (s *Store) SetIDByName(ctx context.Context, name string) (uuid.UUID, error)
 	var id uuid.UUID
 	err := s.pool.QueryRow(ctx, `SELECT id FROM stimulus_sets WHERE name = $1`, name).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return uuid.Nil, study.Errorf(study.ENOTFOUND, "no stimulus set named %q", name)
+		return uuid.Nil, problem.Errorf(problem.ENOTFOUND, "no stimulus set named %q", name)
 	} else if err != nil {
 		return uuid.Nil, fmt.Errorf("postgres: set %q: %w", name, err)
 	}
@@ -485,7 +485,7 @@ func (d *dirSource) item(i int) (ItemImport, error) {
 	if ct == "" {
 		info, err := stimulus.CheckImage(bytes.NewReader(d.img), int64(len(d.img)), stimulus.DefaultImageLimits)
 		if err != nil {
-			return ItemImport{}, study.Errorf(study.EINVALID, "stimulus set %q, item %s: %s %v", d.set.Name, it.ID, it.File, err)
+			return ItemImport{}, problem.Errorf(problem.EINVALID, "stimulus set %q, item %s: %s %v", d.set.Name, it.ID, it.File, err)
 		}
 		ct = info.ContentType
 	}

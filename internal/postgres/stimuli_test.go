@@ -11,8 +11,8 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
-	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -145,7 +145,7 @@ func TestImportSetDir(t *testing.T) {
 		}
 		_ = os.WriteFile(filepath.Join(dir, "images", "t03.png"), pgtest.PNG(99), 0o644)
 		changed := loadSet(t, dir)
-		if _, err := store.ImportSetDir(ctx, changed, postgres.ImportOptions{}); study.ErrorCode(err) != study.ECONFLICT {
+		if _, err := store.ImportSetDir(ctx, changed, postgres.ImportOptions{}); problem.Code(err) != problem.ECONFLICT {
 			t.Fatalf("changed image: %v, want ECONFLICT", err)
 		}
 		var img []byte
@@ -181,7 +181,7 @@ func TestImportSetDir(t *testing.T) {
 		_ = stimulus.WriteManifest(&m, items)
 		_ = os.WriteFile(filepath.Join(dir, stimulus.ManifestFile), m.Bytes(), 0o644)
 		_, err := store.ImportSetDir(ctx, loadSet(t, dir), postgres.ImportOptions{Replace: true})
-		if study.ErrorCode(err) != study.ECONFLICT || !strings.Contains(err.Error(), "used by 1 stud") {
+		if problem.Code(err) != problem.ECONFLICT || !strings.Contains(err.Error(), "used by 1 stud") {
 			t.Fatalf("replace of a set a study uses: %v, want ECONFLICT", err)
 		}
 		var setID string
@@ -201,7 +201,7 @@ func TestImportSetDir(t *testing.T) {
 		set := loadSet(t, dir)
 		_ = os.WriteFile(filepath.Join(dir, "images", "t04.png"), nil, 0o644)
 		_, err := store.ImportSetDir(ctx, set, postgres.ImportOptions{})
-		if study.ErrorCode(err) != study.EINVALID || !strings.Contains(err.Error(), "images/t04.png is empty") {
+		if problem.Code(err) != problem.EINVALID || !strings.Contains(err.Error(), "images/t04.png is empty") {
 			t.Fatalf("a set with an empty image: %v, want EINVALID naming it", err)
 		}
 		// An image that cannot be read in the middle of the copy, after
@@ -297,7 +297,7 @@ func TestImportSetDir(t *testing.T) {
 		t.Parallel()
 		_, pool := pgtest.New(t)
 		store := postgres.NewStore(pool)
-		if _, _, err := store.ImportSet(ctx, pgtest.TowerSet("no spaces", 2)); study.ErrorCode(err) != study.EINVALID {
+		if _, _, err := store.ImportSet(ctx, pgtest.TowerSet("no spaces", 2)); problem.Code(err) != problem.EINVALID {
 			t.Fatalf("a name with a space: %v, want EINVALID", err)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -85,7 +86,7 @@ func createStudy(ctx context.Context, tx pgx.Tx, st *study.Study) error {
 		RETURNING id, created_at, version, text_version`, args...,
 	).Scan(&st.ID, &st.CreatedAt, &st.Version, &st.TextVersion)
 	if isUniqueViolation(err) {
-		return study.Errorf(study.ECONFLICT, "a study with the link name %q already exists", st.Slug)
+		return problem.Errorf(problem.ECONFLICT, "a study with the link name %q already exists", st.Slug)
 	} else if err != nil {
 		return fmt.Errorf("postgres: create study %q: %w", st.Slug, err)
 	}
@@ -101,7 +102,7 @@ func (s *Store) StudyBySlug(ctx context.Context, slug string) (study.Study, erro
 	var st study.Study
 	err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.slug = $1`, slug), &st)
 	if err == pgx.ErrNoRows {
-		return st, study.Errorf(study.ENOTFOUND, "There is no study at this address. Please check the link.")
+		return st, problem.Errorf(problem.ENOTFOUND, "There is no study at this address. Please check the link.")
 	} else if err != nil {
 		return st, fmt.Errorf("postgres: study %q: %w", slug, err)
 	}
@@ -161,7 +162,7 @@ func (s *Store) ExampleStimulus(ctx context.Context, st study.Study) (uuid.UUID,
 		ORDER BY ((cardinality($3::int[]) = 0 OR size = ANY($3)) AND ($4 = '' OR split = $4)), ext_id
 		LIMIT 1`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return id, study.Errorf(study.ENOTFOUND, "This study has no example picture.")
+		return id, problem.Errorf(problem.ENOTFOUND, "This study has no example picture.")
 	} else if err != nil {
 		return id, fmt.Errorf("postgres: example image: %w", err)
 	}

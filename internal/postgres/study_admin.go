@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -59,7 +60,7 @@ func (s *Store) StimulusIDs(ctx context.Context, setID uuid.UUID, extIDs []strin
 			return nil, fmt.Errorf("postgres: stimulus ids: %w", err)
 		}
 		if id == nil {
-			return nil, study.Errorf(study.EINVALID, "The stimulus set has no item %q.", ext)
+			return nil, problem.Errorf(problem.EINVALID, "The stimulus set has no item %q.", ext)
 		}
 		out = append(out, *id)
 	}
@@ -130,7 +131,7 @@ func (s *Store) StudyByID(ctx context.Context, id uuid.UUID) (study.Study, error
 	var st study.Study
 	err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1`, id), &st)
 	if err == pgx.ErrNoRows {
-		return st, study.Errorf(study.ENOTFOUND, "There is no such study.")
+		return st, problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 	} else if err != nil {
 		return st, fmt.Errorf("postgres: study %s: %w", id, err)
 	}
@@ -150,23 +151,23 @@ func (s *Store) MoveStudy(ctx context.Context, id uuid.UUID, to study.Status, ac
 		var st study.Study
 		err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1 FOR UPDATE`, id), &st)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
 		if !st.Status.CanMoveTo(to) {
-			return study.Errorf(study.ECONFLICT, "A %s study cannot be made %s.", st.Status, to)
+			return problem.Errorf(problem.ECONFLICT, "A %s study cannot be made %s.", st.Status, to)
 		}
 		if to == study.Published && st.Status == study.Draft {
 			if st.CompletionCode == "" {
-				return study.Errorf(study.EINVALID, "Set a completion code before publishing: Prolific needs it to accept submissions.")
+				return problem.Errorf(problem.EINVALID, "Set a completion code before publishing: Prolific needs it to accept submissions.")
 			}
 			ids, err := itemIDs(ctx, tx, st)
 			if err != nil {
 				return err
 			}
 			if len(ids) == 0 {
-				return study.Errorf(study.EINVALID, "The study's filters leave no items of its stimulus set.")
+				return problem.Errorf(problem.EINVALID, "The study's filters leave no items of its stimulus set.")
 			}
 			if st.Design == study.Pool {
 				if err := createPoolSlots(ctx, tx, st, ids); err != nil {

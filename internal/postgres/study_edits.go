@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -39,14 +40,14 @@ func errStale(changes []StudyChange) error {
 	if len(parts) > 0 {
 		what = strings.Join(parts, "; ")
 	}
-	return study.Errorf(study.ECONFLICT, "This study was changed after you opened the form (%s). Your changes were not saved: "+
+	return problem.Errorf(problem.ECONFLICT, "This study was changed after you opened the form (%s). Your changes were not saved: "+
 		"the form now shows the study as it is; make your changes again.", what)
 }
 
 // IsStale reports whether err is the refusal of a save from an old form.
 func IsStale(err error) bool {
-	var e *study.Error
-	return errors.As(err, &e) && e.Code == study.ECONFLICT && strings.HasPrefix(e.Message, "This study was changed after you opened the form")
+	var e *problem.Error
+	return errors.As(err, &e) && e.Code == problem.ECONFLICT && strings.HasPrefix(e.Message, "This study was changed after you opened the form")
 }
 
 // EditStudy saves a study's settings in one transaction: it refuses a save
@@ -64,7 +65,7 @@ func (s *Store) EditStudy(ctx context.Context, e StudyEdit) (study.Study, error)
 		// on this row while the places trigger waits for that shard.
 		err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1 FOR NO KEY UPDATE`, e.Study.ID), &cur)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
@@ -107,9 +108,9 @@ func (s *Store) EditStudy(ctx context.Context, e StudyEdit) (study.Study, error)
 			WHERE st.id = $1
 			RETURNING `+studyColumns, append(append([]any{cur.ID}, settings...), textVersion)...), &out)
 		if isUniqueViolation(err) {
-			return study.Errorf(study.ECONFLICT, "A study with the link name %q already exists.", next.Slug)
+			return problem.Errorf(problem.ECONFLICT, "A study with the link name %q already exists.", next.Slug)
 		} else if taken, ok := placesBelowTaken(err); ok {
-			return study.Errorf(study.ECONFLICT, "Places cannot go below the %d people who already hold one (asked for %d).", taken, next.Places)
+			return problem.Errorf(problem.ECONFLICT, "Places cannot go below the %d people who already hold one (asked for %d).", taken, next.Places)
 		} else if err != nil {
 			return fmt.Errorf("postgres: edit study %q: %w", cur.Slug, err)
 		}
@@ -204,7 +205,7 @@ func (s *Store) DuplicateStudyFor(ctx context.Context, id, owner uuid.UUID, acto
 		var src study.Study
 		err := scanStudy(tx.QueryRow(ctx, `SELECT `+studyColumns+` FROM studies st WHERE st.id = $1`, id), &src)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: study: %w", err)
 		}
@@ -246,12 +247,12 @@ func (s *Store) DeleteStudy(ctx context.Context, id uuid.UUID) error {
 		var status study.Status
 		err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1 FOR UPDATE`, id).Scan(&status)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
 		if !status.Deletable() {
-			return study.Errorf(study.ECONFLICT, "Only a draft can be deleted; this study is %s. Close and archive it instead: its data is kept.", status)
+			return problem.Errorf(problem.ECONFLICT, "Only a draft can be deleted; this study is %s. Close and archive it instead: its data is kept.", status)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM studies WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("postgres: delete study: %w", err)
@@ -268,7 +269,7 @@ func (s *Store) ArchiveStudy(ctx context.Context, id uuid.UUID, archive bool, ac
 		var archived *time.Time
 		err := tx.QueryRow(ctx, `SELECT status, archived_at FROM studies WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&status, &archived)
 		if err == pgx.ErrNoRows {
-			return study.Errorf(study.ENOTFOUND, "There is no such study.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		} else if err != nil {
 			return fmt.Errorf("postgres: lock study: %w", err)
 		}
@@ -278,7 +279,7 @@ func (s *Store) ArchiveStudy(ctx context.Context, id uuid.UUID, archive bool, ac
 		what := "unarchived"
 		if archive {
 			if !status.Archivable() {
-				return study.Errorf(study.ECONFLICT, "Only a closed study can be archived; this one is %s. Close it first.", status)
+				return problem.Errorf(problem.ECONFLICT, "Only a closed study can be archived; this one is %s. Close it first.", status)
 			}
 			what = "archived"
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -48,7 +49,7 @@ func TestEditStudyStale(t *testing.T) {
 	if !postgres.IsStale(err) {
 		t.Fatalf("a save from version 1 after version 2: %v, want a stale refusal", err)
 	}
-	msg := study.ErrorMessage(err)
+	msg := problem.Message(err)
 	for _, want := range []string{"ann@example.org", "places 100 → 80", "not saved"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("stale message %q does not say %q", msg, want)
@@ -110,14 +111,14 @@ func TestEditRunningStudy(t *testing.T) {
 		return store.EditStudy(ctx, postgres.StudyEdit{Study: next, Version: cur.Version, Actor: "ann@example.org"})
 	}
 
-	if _, err := edit(func(s *study.Study) { s.Places = 2 }); study.ErrorCode(err) != study.ECONFLICT ||
-		!strings.Contains(study.ErrorMessage(err), "below the 3 people") {
+	if _, err := edit(func(s *study.Study) { s.Places = 2 }); problem.Code(err) != problem.ECONFLICT ||
+		!strings.Contains(problem.Message(err), "below the 3 people") {
 		t.Errorf("places below the 3 taken: %v", err)
 	}
 	if _, err := edit(func(s *study.Study) { s.Places = 3 }); err != nil {
 		t.Errorf("places down to the 3 taken: %v", err)
 	}
-	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(4)}, 4, hashOf("p4")); study.ErrorCode(err) != study.EGONE {
+	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(4)}, 4, hashOf("p4")); problem.Code(err) != problem.EGONE {
 		t.Errorf("a fourth join at 3 places: %v, want refused", err)
 	}
 	if _, err := edit(func(s *study.Study) { s.Places = 4 }); err != nil {
@@ -129,8 +130,8 @@ func TestEditRunningStudy(t *testing.T) {
 	if _, err := edit(func(s *study.Study) { s.TimeLimitMinutes = 45 }); err != nil {
 		t.Errorf("time limit: %v", err)
 	}
-	if _, err := edit(func(s *study.Study) { s.Pay.PerCorrectMinor = 99 }); study.ErrorCode(err) != study.ECONFLICT ||
-		!strings.Contains(study.ErrorMessage(err), "pay") {
+	if _, err := edit(func(s *study.Study) { s.Pay.PerCorrectMinor = 99 }); problem.Code(err) != problem.ECONFLICT ||
+		!strings.Contains(problem.Message(err), "pay") {
 		t.Errorf("pay of a running study: %v, want refused naming pay", err)
 	}
 	newText, err := edit(func(s *study.Study) { s.ConsentText = "New consent, typo fixed." })
@@ -141,7 +142,7 @@ func TestEditRunningStudy(t *testing.T) {
 		t.Errorf("text version after a text change: %d, want 2", newText.TextVersion)
 	}
 	late, err := store.Join(ctx, st, prolific.Params{PID: pid(9)}, 9, hashOf("late"))
-	if study.ErrorCode(err) != study.EGONE {
+	if problem.Code(err) != problem.EGONE {
 		t.Fatalf("join at full places: %v", err)
 	}
 	if _, err := edit(func(s *study.Study) { s.Places = 10 }); err != nil {
@@ -184,10 +185,10 @@ func TestEditRunningStudy(t *testing.T) {
 	if err := store.MoveStudy(ctx, st.ID, study.Closed, "ann@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := edit(func(s *study.Study) { s.Places = 11 }); study.ErrorCode(err) != study.ECONFLICT {
+	if _, err := edit(func(s *study.Study) { s.Places = 11 }); problem.Code(err) != problem.ECONFLICT {
 		t.Errorf("edit of a closed study: %v", err)
 	}
-	if err := store.DeleteStudy(ctx, st.ID); study.ErrorCode(err) != study.ECONFLICT {
+	if err := store.DeleteStudy(ctx, st.ID); problem.Code(err) != problem.ECONFLICT {
 		t.Errorf("delete of a closed study: %v", err)
 	}
 	if err := store.ArchiveStudy(ctx, st.ID, true, "ann@example.org"); err != nil {
@@ -211,7 +212,7 @@ func TestEditRunningStudy(t *testing.T) {
 	if err := store.DeleteStudy(ctx, cp2.ID); err != nil {
 		t.Errorf("delete a draft: %v", err)
 	}
-	if _, err := store.StudyByID(ctx, cp2.ID); study.ErrorCode(err) != study.ENOTFOUND {
+	if _, err := store.StudyByID(ctx, cp2.ID); problem.Code(err) != problem.ENOTFOUND {
 		t.Errorf("the deleted draft: %v", err)
 	}
 	var answersKept int
@@ -257,7 +258,7 @@ func TestPlacesLowerWhileJoining(t *testing.T) {
 			switch {
 			case err == nil:
 				admitted.Add(1)
-			case study.ErrorCode(err) == study.EGONE:
+			case problem.Code(err) == problem.EGONE:
 				refused.Add(1)
 			default:
 				t.Errorf("join %d: %v", i, err)
@@ -285,7 +286,7 @@ func TestPlacesLowerWhileJoining(t *testing.T) {
 			lowered = next.Places
 			break
 		}
-		if study.ErrorCode(err) != study.ECONFLICT {
+		if problem.Code(err) != problem.ECONFLICT {
 			t.Fatal(err)
 		}
 	}
@@ -364,7 +365,7 @@ func TestPoolCompletes(t *testing.T) {
 	if err != nil || now.Status != study.Complete {
 		t.Fatalf("status %q, %v; want complete", now.Status, err)
 	}
-	if _, err := store.Join(ctx, now, prolific.Params{PID: pid(99)}, 99, hashOf("late")); study.ErrorCode(err) != study.EGONE {
+	if _, err := store.Join(ctx, now, prolific.Params{PID: pid(99)}, 99, hashOf("late")); problem.Code(err) != problem.EGONE {
 		t.Errorf("a join to a complete study: %v", err)
 	}
 	log, err := store.StudyChanges(ctx, st.ID, 5)

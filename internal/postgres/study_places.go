@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -100,7 +101,7 @@ func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shar
 }
 
 func errNoPlaces() error {
-	return study.Errorf(study.EGONE, "All places in this study are taken. Please return the study on Prolific.")
+	return problem.Errorf(problem.EGONE, "All places in this study are taken. Please return the study on Prolific.")
 }
 
 // errSweepFirst asks Join to time out the participants past the limit, in a

@@ -12,8 +12,8 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // TestPlacesLaunchBurst: 2,000 people open the link of a 1,500-place pool
@@ -49,7 +49,7 @@ func TestPlacesLaunchBurst(t *testing.T) {
 				mu.Lock()
 				admitted[p.PID] = p.NTrials
 				mu.Unlock()
-			case study.ErrorCode(err) == study.EGONE:
+			case problem.Code(err) == problem.EGONE:
 			default:
 				t.Errorf("join %d: %v", i, err)
 			}
@@ -102,7 +102,7 @@ func TestPlacesLaunchBurst(t *testing.T) {
 	if err != nil || p.NTrials != k {
 		t.Fatalf("join after a return: %+v, %v", p, err)
 	}
-	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(people + 1)}, 1, hashOf("full")); study.ErrorCode(err) != study.EGONE {
+	if _, err := store.Join(ctx, st, prolific.Params{PID: pid(people + 1)}, 1, hashOf("full")); problem.Code(err) != problem.EGONE {
 		t.Errorf("join on a full study: %v, want EGONE", err)
 	}
 }

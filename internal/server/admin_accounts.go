@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/account"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -46,11 +47,11 @@ func (s *Server) handleMemberAdd(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !mayManageMembers(r, st) {
-		return study.Errorf(study.EFORBIDDEN, "Only the study's owner or an admin can change who sees it.")
+		return problem.Errorf(problem.EFORBIDDEN, "Only the study's owner or an admin can change who sees it.")
 	}
 	email, err := account.NormalizeEmail(r.PostFormValue("email"))
 	if err != nil {
-		return study.Errorf(study.EINVALID, "Give the email of an account to add as a member.")
+		return problem.Errorf(problem.EINVALID, "Give the email of an account to add as a member.")
 	}
 	if err := s.store.AddStudyMember(r.Context(), st.ID, email, adminSession(r).Admin.Email); err != nil {
 		return err
@@ -65,11 +66,11 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if !mayManageMembers(r, st) {
-		return study.Errorf(study.EFORBIDDEN, "Only the study's owner or an admin can change who sees it.")
+		return problem.Errorf(problem.EFORBIDDEN, "Only the study's owner or an admin can change who sees it.")
 	}
 	id, err := uuid.Parse(chi.URLParam(r, "account"))
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "There is no such member.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such member.")
 	}
 	if err := s.store.RemoveStudyMember(r.Context(), st.ID, id, adminSession(r).Admin.Email); err != nil {
 		return err
@@ -81,7 +82,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) erro
 // through; for anyone else the accounts pages do not exist (404).
 func requireAccountAdmin(r *http.Request) error {
 	if !adminSession(r).Admin.Role.ManagesAccounts() {
-		return study.Errorf(study.ENOTFOUND, "There is no such page.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such page.")
 	}
 	return nil
 }
@@ -119,7 +120,7 @@ func (s *Server) accountParam(r *http.Request) (account.Admin, error) {
 			}
 		}
 	}
-	return account.Admin{}, study.Errorf(study.ENOTFOUND, "There is no such account.")
+	return account.Admin{}, problem.Errorf(problem.ENOTFOUND, "There is no such account.")
 }
 
 // handleAccountRole makes an account an admin or an experimenter.
@@ -133,7 +134,7 @@ func (s *Server) handleAccountRole(w http.ResponseWriter, r *http.Request) error
 	}
 	role, ok := account.ParseRole(strings.TrimSpace(r.PostFormValue("role")))
 	if !ok {
-		return study.Errorf(study.EINVALID, "Choose a role: admin or experimenter.")
+		return problem.Errorf(problem.EINVALID, "Choose a role: admin or experimenter.")
 	}
 	if err := s.store.SetAccountRole(r.Context(), a.Email, role); err != nil {
 		return err
@@ -157,7 +158,7 @@ func (s *Server) handleAccountDisable(w http.ResponseWriter, r *http.Request) er
 		disable = true
 	case "0":
 	default:
-		return study.Errorf(study.EINVALID, "Say whether to disable the account (1) or enable it (0).")
+		return problem.Errorf(problem.EINVALID, "Say whether to disable the account (1) or enable it (0).")
 	}
 	if err := s.store.SetAccountDisabled(r.Context(), a.Email, disable); err != nil {
 		return err

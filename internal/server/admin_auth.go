@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cubelab/cubelab/internal/account"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -61,12 +61,12 @@ func (s *Server) setAdminCookie(w http.ResponseWriter, r *http.Request, name, va
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ses account.Session
-		var err error = study.Errorf(study.EUNAUTHORIZED, "Please log in.")
+		var err error = problem.Errorf(problem.EUNAUTHORIZED, "Please log in.")
 		if c, cerr := r.Cookie(adminCookie); cerr == nil && c.Value != "" {
 			ses, err = s.store.AdminSession(r.Context(), tokenHash(c.Value))
 		}
 		if err != nil {
-			if study.ErrorCode(err) == study.EUNAUTHORIZED && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			if problem.Code(err) == problem.EUNAUTHORIZED && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 				_ = redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
@@ -119,7 +119,7 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 			got := r.PostFormValue(csrfField)
 			if !s.sameOrigin(r) || ses.CSRFToken == "" ||
 				subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRFToken)) != 1 {
-				s.Error(w, r, study.Errorf(study.EFORBIDDEN,
+				s.Error(w, r, problem.Errorf(problem.EFORBIDDEN,
 					"This form has expired or did not come from this site. Go back, reload the page and try again."))
 				return
 			}
@@ -127,10 +127,6 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// adminHandle is handle, for the admin routes (Error draws their refusals
-// inside the admin frame).
-func (s *Server) adminHandle(h handlerFunc) http.HandlerFunc { return s.handle(h) }
 
 // safeNext keeps a post-login redirect on the admin side of this site.
 func safeNext(next string) string {
@@ -200,7 +196,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	admin, hash, err := s.store.AdminByEmail(ctx, norm)
-	if study.ErrorCode(err) == study.ENOTFOUND {
+	if problem.Code(err) == problem.ENOTFOUND {
 		hash = dummyHash
 	} else if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/export"
 	"github.com/cubelab/cubelab/internal/postgres"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 	"github.com/cubelab/cubelab/web"
 )
@@ -96,11 +96,11 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 	ctx := r.Context()
 	q := r.URL.Query()
 	refuse := func(err error) error {
-		code := study.ErrorCode(err)
-		if code != study.EINVALID && code != study.ENOTFOUND {
+		code := problem.Code(err)
+		if code != problem.EINVALID && code != problem.ENOTFOUND {
 			return err
 		}
-		v, verr := s.exportView(r, q, study.ErrorMessage(err))
+		v, verr := s.exportView(r, q, problem.Message(err))
 		if verr != nil {
 			return verr
 		}
@@ -119,7 +119,7 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) er
 		}
 		for _, slug := range sel.Studies {
 			if !slices.ContainsFunc(visible, func(v postgres.StudySummary) bool { return v.Slug == slug }) {
-				return refuse(study.Errorf(study.ENOTFOUND, "There is no study %q.", slug))
+				return refuse(problem.Errorf(problem.ENOTFOUND, "There is no study %q.", slug))
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cubelab/cubelab/internal/cubeworld"
 	"github.com/cubelab/cubelab/internal/plot"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -176,7 +177,7 @@ func disagreementRequest(r *http.Request) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(f > 0 && f < 1) {
-		return 0, study.Errorf(study.EINVALID, "The false discovery rate must be a number above 0 and below 1, such as 0.05, not %q.", clipTyped(s, 40))
+		return 0, problem.Errorf(problem.EINVALID, "The false discovery rate must be a number above 0 and below 1, such as 0.05, not %q.", clipTyped(s, 40))
 	}
 	return f, nil
 }
@@ -328,7 +329,7 @@ func (s *Server) handleStudyItemImage(w http.ResponseWriter, r *http.Request) er
 	}
 	id, err := uuid.Parse(chi.URLParam(r, "stimulus"))
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "This study has no such item.")
+		return problem.Errorf(problem.ENOTFOUND, "This study has no such item.")
 	}
 	if err := s.store.CheckStudyStimulus(r.Context(), st.ID, id); err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/problem"
-	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -139,15 +138,15 @@ func (s *Server) handleModelUpload(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	var lineErrs *problem.Lines
-	switch code := study.ErrorCode(err); {
+	switch code := problem.Code(err); {
 	case errors.As(err, &lineErrs):
 		return refuse(http.StatusUnprocessableEntity,
 			fmt.Sprintf("%s was not imported: nothing was stored. Problems by line and field:", name), lineErrs.Strings())
 	case errors.Is(err, modelout.ErrEmpty):
 		return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("%s holds no model outputs: nothing was stored.", name), nil)
-	case code == study.EINVALID || code == study.ECONFLICT || code == study.ENOTFOUND:
+	case code == problem.EINVALID || code == problem.ECONFLICT || code == problem.ENOTFOUND:
 		status, _ := statusOf(code)
-		return refuse(status, study.ErrorMessage(err), nil)
+		return refuse(status, problem.Message(err), nil)
 	}
 	return err
 }
@@ -167,7 +166,7 @@ func fileSafe(s string) string {
 func (s *Server) handleBatchInput(w http.ResponseWriter, r *http.Request) error {
 	set, model := r.URL.Query().Get("set"), strings.TrimSpace(r.URL.Query().Get("model"))
 	if set == "" || model == "" {
-		return study.Errorf(study.EINVALID, "Choose a stimulus set and name the model the requests are for.")
+		return problem.Errorf(problem.EINVALID, "Choose a stimulus set and name the model the requests are for.")
 	}
 	if _, err := s.store.SetIDByName(r.Context(), set); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -88,7 +89,7 @@ func (s *Server) handleBonusExport(w http.ResponseWriter, r *http.Request) error
 func batchNumber(r *http.Request) (int, error) {
 	n, err := strconv.Atoi(chi.URLParam(r, "number"))
 	if err != nil || n < 1 || n > math.MaxInt32 {
-		return 0, study.Errorf(study.ENOTFOUND, "There is no such bonus batch.")
+		return 0, problem.Errorf(problem.ENOTFOUND, "There is no such bonus batch.")
 	}
 	return n, nil
 }

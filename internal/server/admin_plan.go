@@ -15,6 +15,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/plot"
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -50,7 +51,7 @@ type planRequest struct {
 // readPlanRequest reads the form in q (defaults filled in); every refusal
 // names the field.
 func readPlanRequest(q url.Values) (planRequest, error) {
-	invalid := func(format string, args ...any) error { return study.Errorf(study.EINVALID, format, args...) }
+	invalid := func(format string, args ...any) error { return problem.Errorf(problem.EINVALID, format, args...) }
 	var p planRequest
 	num := func(key, what string) (float64, error) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(q.Get(key)), 64)
@@ -133,7 +134,7 @@ func readPlanRequest(q url.Values) (planRequest, error) {
 // planInvalid turns the planner's complaint about a field into a refusal.
 func planInvalid(err error) error {
 	if pe, ok := err.(*analysis.PlanError); ok {
-		return study.Errorf(study.EINVALID, "The %s: %s.", pe.Field, pe.Message)
+		return problem.Errorf(problem.EINVALID, "The %s: %s.", pe.Field, pe.Message)
 	}
 	return err
 }
@@ -172,11 +173,11 @@ func (rp *reports) plan(w http.ResponseWriter, r *http.Request) error {
 	v.Currencies = currencies()
 	status := http.StatusOK
 	refuse := func(err error) error {
-		code := study.ErrorCode(err)
-		if code != study.EINVALID && code != study.ENOTFOUND {
+		code := problem.Code(err)
+		if code != problem.EINVALID && code != problem.ENOTFOUND {
 			return err
 		}
-		v.Error = study.ErrorMessage(err)
+		v.Error = problem.Message(err)
 		status, _ = statusOf(code)
 		return nil
 	}
@@ -208,7 +209,7 @@ func (rp *reports) plan(w http.ResponseWriter, r *http.Request) error {
 func (rp *reports) fillFromPilot(r *http.Request, pilot string, form url.Values, v *web.PlanView) error {
 	id, err := uuid.Parse(pilot)
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "There is no such pilot study.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such pilot study.")
 	}
 	st, err := rp.s.visibleStudy(r, id)
 	if err != nil {
@@ -236,7 +237,7 @@ func (rp *reports) fillFromPilot(r *http.Request, pilot string, form url.Values,
 		}
 	}
 	if g == nil || g.Humans < 2 {
-		return study.Errorf(study.EINVALID, "The pilot %q has fewer than two finished participants: its answers say nothing about kappas yet.", st.Slug)
+		return problem.Errorf(problem.EINVALID, "The pilot %q has fewer than two finished participants: its answers say nothing about kappas yet.", st.Slug)
 	}
 	for _, m := range g.Models {
 		v.Models = append(v.Models, web.Option{Value: modelChoice(m), Label: plot.ModelLabel(m)})

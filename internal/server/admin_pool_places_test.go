@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -95,7 +96,7 @@ func TestPoolPlacesPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.store.Join(ctx, st, prolific.Params{PID: pid(600)}, 6, []byte(uuid.NewString()[:32]))
-	if study.ErrorCode(err) != study.EGONE || !strings.Contains(study.ErrorMessage(err), "held by other participants") {
+	if problem.Code(err) != problem.EGONE || !strings.Contains(problem.Message(err), "held by other participants") {
 		t.Errorf("a third join: %v", err)
 	}
 

@@ -12,7 +12,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/plot"
 	"github.com/cubelab/cubelab/internal/postgres"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 	"github.com/cubelab/cubelab/web"
 )
@@ -161,7 +161,7 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 		}
 		d, err := task.ParseDomain(chi.URLParam(r, "task"))
 		if err != nil {
-			return study.Errorf(study.ENOTFOUND, "There is no such task.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such task.")
 		}
 		name, ext, _ := strings.Cut(chi.URLParam(r, "figure"), ".")
 		var fig *figure
@@ -171,7 +171,7 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 			}
 		}
 		if fig == nil || (ext != "svg" && ext != "csv" && ext != "pdf") {
-			return study.Errorf(study.ENOTFOUND, "There is no such figure.")
+			return problem.Errorf(problem.ENOTFOUND, "There is no such figure.")
 		}
 		po, err := parsePrint(r.URL.Query(), ext == "pdf")
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/csvout"
 	"github.com/cubelab/cubelab/internal/plot"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -49,14 +49,14 @@ func parsePrint(q url.Values, pdf bool) (printOptions, error) {
 	case "double":
 		o.widthPt = plot.DoubleColumnPt
 	default:
-		return o, study.Errorf(study.EINVALID, "The width of a figure is single or double (one or two columns of a paper), not %q.", q.Get("width"))
+		return o, problem.Errorf(problem.EINVALID, "The width of a figure is single or double (one or two columns of a paper), not %q.", q.Get("width"))
 	}
 	switch q.Get("title") {
 	case "", "yes":
 	case "no":
 		o.title = false
 	default:
-		return o, study.Errorf(study.EINVALID, "title is yes or no, not %q.", q.Get("title"))
+		return o, problem.Errorf(problem.EINVALID, "title is yes or no, not %q.", q.Get("title"))
 	}
 	return o, nil
 }

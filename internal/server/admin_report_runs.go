@@ -13,7 +13,7 @@ import (
 	"github.com/cubelab/cubelab/internal/analysis"
 	"github.com/cubelab/cubelab/internal/plot"
 	"github.com/cubelab/cubelab/internal/postgres"
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -58,18 +58,18 @@ func (rp *reports) chooseRuns(r *http.Request, subj reportSubject) (runChoice, e
 	case "picked":
 		c.explicit = true
 	default:
-		return c, study.Errorf(study.EINVALID, "runs: %q is not a choice; the run picker sends runs=picked.", q.Get("runs"))
+		return c, problem.Errorf(problem.EINVALID, "runs: %q is not a choice; the run picker sends runs=picked.", q.Get("runs"))
 	}
 	keys := q["run"]
 	if len(keys) > 0 {
 		c.explicit = true
 	}
 	if len(keys) > reportMaxRuns {
-		return c, study.Errorf(study.EINVALID, "run: %d model runs picked; the figures show at most %d.", len(keys), reportMaxRuns)
+		return c, problem.Errorf(problem.EINVALID, "run: %d model runs picked; the figures show at most %d.", len(keys), reportMaxRuns)
 	}
 	for _, k := range keys {
 		if len(k) != 16 || !isLowerHex(k) {
-			return c, study.Errorf(study.EINVALID, "run: %q is not a model run of this report; pick runs with the run picker.", k)
+			return c, problem.Errorf(problem.EINVALID, "run: %q is not a model run of this report; pick runs with the run picker.", k)
 		}
 	}
 	all, err := rp.s.store.ReportModels(r.Context(), subj.sel)
@@ -100,7 +100,7 @@ func (rp *reports) chooseRuns(r *http.Request, subj reportSubject) (runChoice, e
 	if p := q.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > c.pages {
-			return c, study.Errorf(study.EINVALID, "page: %q is not a page of the numbers table; it has pages 1 to %d.", p, c.pages)
+			return c, problem.Errorf(problem.EINVALID, "page: %q is not a page of the numbers table; it has pages 1 to %d.", p, c.pages)
 		}
 		c.page = n
 	}

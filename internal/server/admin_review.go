@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -39,11 +40,11 @@ func (s *Server) handleParticipantAction(w http.ResponseWriter, r *http.Request)
 	}
 	pid, err := uuid.Parse(chi.URLParam(r, "participant"))
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "There is no such participant in this study.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such participant in this study.")
 	}
 	act := study.Action(chi.URLParam(r, "action"))
 	if !act.Known() {
-		return study.Errorf(study.ENOTFOUND, "There is no such action: approve, reject or return.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such action: approve, reject or return.")
 	}
 	reason, category := strings.TrimSpace(r.PostFormValue("reason")), r.PostFormValue("category")
 	q, _ := url.ParseQuery(r.PostFormValue("q"))
@@ -137,7 +138,7 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 	f := monitorFilter(q)
 	back := studyURL(st.ID) + "?" + filterQuery(f).Encode()
 	if f.Status != "" && !study.ParticipantStatus(f.Status).Allows(study.Approve) {
-		return study.Errorf(study.ECONFLICT, "Only participants awaiting review can be approved: filter by completed or by any status.")
+		return problem.Errorf(problem.ECONFLICT, "Only participants awaiting review can be approved: filter by completed or by any status.")
 	}
 	cands, err := s.store.ApprovalCandidates(ctx, st.ID, monitorQuery(f), nil)
 	if err != nil {
@@ -164,7 +165,7 @@ func (s *Server) handleBulkApprove(w http.ResponseWriter, r *http.Request) error
 			msg = "Every participant awaiting review that matches needs a look (" + strconv.Itoa(len(left)) +
 				"): tick \"including flagged people\" to approve them, or approve them one by one."
 		}
-		return study.Errorf(study.ECONFLICT, "%s", msg)
+		return problem.Errorf(problem.ECONFLICT, "%s", msg)
 	}
 	_, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
 	if err != nil {
@@ -247,7 +248,7 @@ func (s *Server) handleUndo(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, err := strconv.ParseInt(chi.URLParam(r, "review"), 10, 64)
 	if err != nil || id <= 0 {
-		return study.Errorf(study.ENOTFOUND, "There is no such action to undo in this study.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such action to undo in this study.")
 	}
 	if _, err := s.store.UndoReview(r.Context(), st.ID, id, s.now()); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -106,7 +107,7 @@ func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if st.SetID != setID {
-			return study.Errorf(study.ECONFLICT, "Study %q uses another stimulus set: pick its attention checks from that set.", st.Title)
+			return problem.Errorf(problem.ECONFLICT, "Study %q uses another stimulus set: pick its attention checks from that set.", st.Title)
 		}
 		ext, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
 		if err != nil {
@@ -161,7 +162,7 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, err := uuid.Parse(chi.URLParam(r, "stimulus"))
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "This set has no such item.")
+		return problem.Errorf(problem.ENOTFOUND, "This set has no such item.")
 	}
 	png, _, err := s.store.Thumbnail(r.Context(), setID, id, stimulus.ThumbnailSide)
 	if err != nil {
@@ -188,23 +189,23 @@ func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if st.Status != study.Draft {
-		return study.Errorf(study.ECONFLICT, "Attention checks can be chosen only while the study is a draft.")
+		return problem.Errorf(problem.ECONFLICT, "Attention checks can be chosen only while the study is a draft.")
 	}
 	if err := r.ParseForm(); err != nil {
-		return study.Errorf(study.EINVALID, "The form could not be read.")
+		return problem.Errorf(problem.EINVALID, "The form could not be read.")
 	}
 	shown, ticked := r.PostForm["shown"], r.PostForm["check"]
 	if len(shown) > setPageSize || len(ticked) > len(shown) {
-		return study.Errorf(study.EINVALID, "Tick at most the %d pictures of one page.", setPageSize)
+		return problem.Errorf(problem.EINVALID, "Tick at most the %d pictures of one page.", setPageSize)
 	}
 	for _, e := range shown {
 		if e == "" || len(e) > 200 || !utf8.ValidString(e) || strings.ContainsRune(e, 0) {
-			return study.Errorf(study.EINVALID, "An item id of the form is not one a set can have.")
+			return problem.Errorf(problem.EINVALID, "An item id of the form is not one a set can have.")
 		}
 	}
 	for _, e := range ticked {
 		if !slices.Contains(shown, e) {
-			return study.Errorf(study.EINVALID, "Item %q was ticked but not shown.", e)
+			return problem.Errorf(problem.EINVALID, "Item %q was ticked but not shown.", e)
 		}
 	}
 	// Unknown ids are refused by name (EINVALID).
@@ -269,5 +270,5 @@ func (s *Server) setName(ctx context.Context, id uuid.UUID) (string, error) {
 			return set.Name, nil
 		}
 	}
-	return "", study.Errorf(study.ENOTFOUND, "The study's stimulus set is gone.")
+	return "", problem.Errorf(problem.ENOTFOUND, "The study's stimulus set is gone.")
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
-	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -70,9 +69,9 @@ func (s *Server) handleSetUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	set.Name = name
 	res, err := s.store.ImportSetDir(r.Context(), set, postgres.ImportOptions{Replace: form.Replace})
-	if code := study.ErrorCode(err); code == study.EINVALID || code == study.ECONFLICT {
+	if code := problem.Code(err); code == problem.EINVALID || code == problem.ECONFLICT {
 		status, _ := statusOf(code)
-		return refuse(status, study.ErrorMessage(err)+" Nothing was stored.", nil)
+		return refuse(status, problem.Message(err)+" Nothing was stored.", nil)
 	} else if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -93,7 +94,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		v.Warnings = append(v.Warnings, "This study has 0 items: its stimulus set has no "+string(st.Domain)+
 			" items of the sizes and split chosen. Edit it and choose a set of this task before publishing.")
 	} else if most := st.PoolPlaces(items); most > 0 && st.Places > most {
-		v.Warnings = append(v.Warnings, study.ErrorMessage(st.CheckPoolPlaces(items)))
+		v.Warnings = append(v.Warnings, problem.Message(st.CheckPoolPlaces(items)))
 	}
 	if v.Members, err = s.membersView(r, st); err != nil {
 		return err
@@ -207,7 +208,7 @@ func (s *Server) handleStudyDuplicate(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	if v, err := strconv.Atoi(r.PostFormValue("version")); err != nil || v != st.Version {
-		return study.Errorf(study.ECONFLICT, "The study's settings changed after this page was shown (or the form lost its version); reload the page and duplicate again.")
+		return problem.Errorf(problem.ECONFLICT, "The study's settings changed after this page was shown (or the form lost its version); reload the page and duplicate again.")
 	}
 	ses := adminSession(r)
 	cp, err := s.store.DuplicateStudyFor(r.Context(), st.ID, ses.Admin.ID, ses.Admin.Email)
@@ -242,7 +243,7 @@ func (s *Server) handleStudyArchive(w http.ResponseWriter, r *http.Request) erro
 		archive = true
 	case "0":
 	default:
-		return study.Errorf(study.EINVALID, "Say whether to archive the study (1) or to show it again (0).")
+		return problem.Errorf(problem.EINVALID, "Say whether to archive the study (1) or to show it again (0).")
 	}
 	if err := s.store.ArchiveStudy(r.Context(), st.ID, archive, adminSession(r).Admin.Email); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -161,7 +162,7 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 	st.MinViewMs = methodMs(v.MinViewMs, study.DefaultMinViewMs, "The minimum viewing time")
 	st.TooFastMs = methodMs(v.TooFastMs, study.DefaultTooFastMs, "The too-fast threshold")
 	if rule, err := study.ParseExclusion(v.Exclusion); err != nil {
-		bad(study.ErrorMessage(err))
+		bad(problem.Message(err))
 	} else if st.Exclusion = rule.String(); st.Exclusion == "none" {
 		st.Exclusion = ""
 	}
@@ -211,8 +212,8 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 	st.AttentionCheckIDs = []uuid.UUID{}
 	if len(ext) > 0 && setID != uuid.Nil {
 		ids, err := s.store.StimulusIDs(ctx, setID, ext)
-		if study.ErrorCode(err) == study.EINVALID {
-			bad("Attention checks: " + study.ErrorMessage(err))
+		if problem.Code(err) == problem.EINVALID {
+			bad("Attention checks: " + problem.Message(err))
 		} else if err != nil {
 			return st, nil, err
 		}
@@ -276,7 +277,7 @@ func (s *Server) handleStudyCreate(w http.ResponseWriter, r *http.Request) error
 	if len(errs) == 0 {
 		st.OwnerID = adminSession(r).Admin.ID
 		err = s.store.CreateStudy(r.Context(), &st)
-		if study.ErrorCode(err) == study.ECONFLICT {
+		if problem.Code(err) == problem.ECONFLICT {
 			errs = append(errs, "A study with this link name already exists; choose another.")
 		} else if err != nil {
 			return err
@@ -302,7 +303,7 @@ func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFor
 		v.PlacesCap = strconv.Itoa(most)
 	}
 	if err := st.CheckPoolPlaces(items); err != nil {
-		return []string{study.ErrorMessage(err)}, nil
+		return []string{problem.Message(err)}, nil
 	}
 	return nil, nil
 }
@@ -315,7 +316,7 @@ func (s *Server) handleStudyEdit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !st.Status.Editable() {
-		return study.Errorf(study.ECONFLICT, "A %s study cannot be edited. Duplicate it to start a new one from its settings.", st.Status)
+		return problem.Errorf(problem.ECONFLICT, "A %s study cannot be edited. Duplicate it to start a new one from its settings.", st.Status)
 	}
 	v, err := s.formOf(r.Context(), st)
 	if err != nil {
@@ -378,7 +379,7 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 	case cur.Status.Editable():
 		st, errs = runningEdit(cur, v)
 	default:
-		return study.Errorf(study.ECONFLICT, "A %s study cannot be edited.", cur.Status)
+		return problem.Errorf(problem.ECONFLICT, "A %s study cannot be edited.", cur.Status)
 	}
 	if len(errs) == 0 {
 		if errs, err = s.checkItems(ctx, st, &v); err != nil {
@@ -396,10 +397,10 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			if v, lerr = s.formOf(ctx, now); lerr != nil {
 				return lerr
 			}
-			v.Errors = []string{study.ErrorMessage(err)}
+			v.Errors = []string{problem.Message(err)}
 			return s.renderStudyForm(w, r, http.StatusConflict, v)
-		} else if code := study.ErrorCode(err); code == study.ECONFLICT || code == study.EINVALID {
-			errs = append(errs, study.ErrorMessage(err))
+		} else if code := problem.Code(err); code == problem.ECONFLICT || code == problem.EINVALID {
+			errs = append(errs, problem.Message(err))
 		} else if err != nil {
 			return err
 		}

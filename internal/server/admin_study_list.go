@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -33,7 +34,7 @@ func studyURL(id uuid.UUID) string { return "/admin/studies/" + id.String() }
 func (s *Server) studyParam(r *http.Request) (study.Study, error) {
 	id, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
-		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
+		return study.Study{}, problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 	}
 	return s.visibleStudy(r, id)
 }
@@ -54,7 +55,7 @@ func (s *Server) visibleStudy(r *http.Request, id uuid.UUID) (study.Study, error
 		}
 	}
 	if !st.VisibleTo(viewer, members) {
-		return study.Study{}, study.Errorf(study.ENOTFOUND, "There is no such study.")
+		return study.Study{}, problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 	}
 	return st, nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -22,7 +22,7 @@ func FuzzAnswerForm(f *testing.F) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		form, err := parseAnswerForm(r)
 		if err != nil {
-			if c := study.ErrorCode(err); c != study.EINVALID && c != study.EINTERNAL {
+			if c := problem.Code(err); c != problem.EINVALID && c != problem.EINTERNAL {
 				t.Fatalf("error code %q", c)
 			}
 			return

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/go-chi/chi/v5"
-
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // handleHealth answers 200 when the database answers and 503 when it does not,
@@ -42,7 +41,7 @@ func staticFiles(fsys fs.FS) http.Handler {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {
-	return study.Errorf(study.ENOTFOUND, "There is no page at this address.")
+	return problem.Errorf(problem.ENOTFOUND, "There is no page at this address.")
 }
 
 // methodNotAllowed answers 405 with the methods the address takes. chi's
@@ -74,7 +73,7 @@ func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		err := withStatus(http.StatusMethodNotAllowed, "Not allowed this way",
-			study.Errorf(study.EINVALID, "This address cannot be used with %s.", r.Method))
+			problem.Errorf(problem.EINVALID, "This address cannot be used with %s.", r.Method))
 		s.Error(w, r, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -28,21 +29,21 @@ func parseAnswerForm(r *http.Request) (study.Submission, error) {
 			return f, err // a 413
 		}
 		// A body that is not form encoding is the sender's fault, not ours.
-		return f, study.Errorf(study.EINVALID, "The answer form could not be read. Nothing was recorded.")
+		return f, problem.Errorf(problem.EINVALID, "The answer form could not be read. Nothing was recorded.")
 	}
 	pos, err := strconv.Atoi(r.PostForm.Get("position"))
 	if err != nil || pos < 1 {
-		return f, study.Errorf(study.EINVALID, "The answer did not say which trial it was for. Nothing was recorded.")
+		return f, problem.Errorf(problem.EINVALID, "The answer did not say which trial it was for. Nothing was recorded.")
 	}
 	f.Position = pos
 	f.Answer = r.PostForm.Get("answer")
 	if !task.ValidAnswer(f.Answer) {
-		return f, study.Errorf(study.EINVALID, "The answer must be Yes or No. Nothing was recorded.")
+		return f, problem.Errorf(problem.EINVALID, "The answer must be Yes or No. Nothing was recorded.")
 	}
 	if rt := r.PostForm.Get("rt"); rt != "" {
 		n, err := strconv.Atoi(rt)
 		if err != nil || n < 0 || n > maxBrowserRTMs {
-			return f, study.Errorf(study.EINVALID, "The response time sent with the answer is not a number of milliseconds. Nothing was recorded.")
+			return f, problem.Errorf(problem.EINVALID, "The response time sent with the answer is not a number of milliseconds. Nothing was recorded.")
 		}
 		f.BrowserRTMs = &n
 	}
@@ -121,12 +122,12 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 			s.recordDevice(r, slug, hash, f)
 		}
 	}
-	if study.ErrorCode(err) == study.ETIMEUP {
+	if problem.Code(err) == problem.ETIMEUP {
 		// Nothing was recorded: say why, and the way back to Prolific.
 		return s.renderTimeUp(w, r, http.StatusGone, st, p)
 	}
 	if err != nil {
-		if study.ErrorCode(err) == study.ECONFLICT || study.ErrorCode(err) == study.EGONE {
+		if problem.Code(err) == problem.ECONFLICT || problem.Code(err) == problem.EGONE {
 			return withLink(err, stepURL(st.Slug, p.Step()), "Go to the current page")
 		}
 		return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -57,7 +58,7 @@ func (s *Server) handleConsentSave(w http.ResponseWriter, r *http.Request) error
 		}
 		return render(w, r, http.StatusOK, web.Declined(web.DeclinedView{Page: web.Page{Title: "Thank you", Study: st.Title}}))
 	}
-	return study.Errorf(study.EINVALID, "Please choose whether you agree to take part.")
+	return problem.Errorf(problem.EINVALID, "Please choose whether you agree to take part.")
 }
 
 // handleInstructions shows the exact task prompt and an example image.

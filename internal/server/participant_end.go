@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -21,7 +22,7 @@ func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) error {
 		if p.TimeUp(st, s.now()) {
 			return s.renderTimeUp(w, r, http.StatusOK, st, p)
 		}
-		return study.Errorf(study.EGONE, "Your participation in this study has ended (%s). If you think this is a mistake, please message the researchers on Prolific.", statusText(p.Status))
+		return problem.Errorf(problem.EGONE, "Your participation in this study has ended (%s). If you think this is a mistake, please message the researchers on Prolific.", statusText(p.Status))
 	default:
 		return redirect(w, r, stepURL(st.Slug, p.Step()))
 	}

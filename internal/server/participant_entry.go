@@ -6,8 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // handleEntry is the study link Prolific sends participants to. It finds or
@@ -25,12 +25,12 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	params, err := prolific.ParseParams(r.URL.Query())
 	var pe *prolific.ParamError
 	if errors.As(err, &pe) {
-		return study.Errorf(study.EINVALID, "%s", pe.Message)
+		return problem.Errorf(problem.EINVALID, "%s", pe.Message)
 	} else if err != nil {
 		return err
 	}
 	if params.Preview() {
-		err := study.Errorf(study.EINVALID, "This study must be opened from Prolific: the link lacks your Prolific ID (PROLIFIC_PID), "+
+		err := problem.Errorf(problem.EINVALID, "This study must be opened from Prolific: the link lacks your Prolific ID (PROLIFIC_PID), "+
 			"so nothing you did here could be recorded. Please go back to Prolific and open the study from there.")
 		if s.isAdmin(r) {
 			return withLink(err, previewBase(st), "Preview the study instead")

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -137,7 +138,7 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if perr != nil || !p.MaySee(pos) {
-		return study.Errorf(study.ENOTFOUND, "There is no such picture in your list yet.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such picture in your list yet.")
 	}
 	id, err := s.store.TrialStimulus(r.Context(), p.ID, pos)
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/stimulus"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // pictureSecurityPolicy is the policy of every stimulus picture: a picture
@@ -32,7 +32,7 @@ func (s *Server) servePicture(w http.ResponseWriter, r *http.Request, id uuid.UU
 		}
 		if p.Problem != "" || !slices.Contains(stimulus.ContentTypes(), p.ContentType) {
 			s.log.WarnContext(r.Context(), "picture not served: it failed the image check", "stimulus", id, "type", p.ContentType, "problem", p.Problem)
-			return study.Errorf(study.EGONE, "This picture did not pass the image check, so it is not shown. Please tell the researcher.")
+			return problem.Errorf(problem.EGONE, "This picture did not pass the image check, so it is not shown. Please tell the researcher.")
 		}
 		if p.Data != nil {
 			pic = picture{img: p.Data, contentType: p.ContentType}

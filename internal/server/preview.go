@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
 )
@@ -25,7 +26,7 @@ func (s *Server) previewStudy(r *http.Request) (study.Study, error) {
 		return st, err
 	}
 	if (st.Status == study.Draft || st.Status == study.Closed) && !s.isAdmin(r) {
-		return st, withLink(study.Errorf(study.EFORBIDDEN, "This study is not open, so only its researchers can preview it. Please log in first."),
+		return st, withLink(problem.Errorf(problem.EFORBIDDEN, "This study is not open, so only its researchers can preview it. Please log in first."),
 			"/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), "Log in")
 	}
 	return st, nil
@@ -69,7 +70,7 @@ func (s *Server) previewItems(r *http.Request) (study.Study, []uuid.UUID, error)
 		return st, nil, err
 	}
 	if len(ids) == 0 {
-		return st, nil, study.Errorf(study.ECONFLICT, "This study has no items yet.")
+		return st, nil, problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
 	return st, ids, nil
 }
@@ -78,7 +79,7 @@ func (s *Server) previewItems(r *http.Request) (study.Study, []uuid.UUID, error)
 func previewPosition(s string, n int) (int, error) {
 	pos, err := strconv.Atoi(s)
 	if err != nil || pos < 1 || pos > n {
-		return 0, study.Errorf(study.ENOTFOUND, "There is no trial %q in this preview.", s)
+		return 0, problem.Errorf(problem.ENOTFOUND, "There is no trial %q in this preview.", s)
 	}
 	return pos, nil
 }

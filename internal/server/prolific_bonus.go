@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -35,7 +36,7 @@ func (s *Server) payBatch(ctx context.Context, st study.Study, number int) error
 		return err
 	}
 	if !linked {
-		return study.Errorf(study.ECONFLICT, "Link the study to Prolific to pay through it; or download the batch and mark it paid.")
+		return problem.Errorf(problem.ECONFLICT, "Link the study to Prolific to pay through it; or download the batch and mark it paid.")
 	}
 	b, err := s.store.PayBatchOf(ctx, st.ID, number)
 	if err != nil {
@@ -49,7 +50,7 @@ func (s *Server) payBatch(ctx context.Context, st study.Study, number int) error
 			return err
 		}
 		if b.PaidAt != nil {
-			return study.Errorf(study.ECONFLICT, "Batch %d is already paid.", number)
+			return problem.Errorf(problem.ECONFLICT, "Batch %d is already paid.", number)
 		}
 		switch b.State {
 		case postgres.BonusPaying:
@@ -62,7 +63,7 @@ func (s *Server) payBatch(ctx context.Context, st study.Study, number int) error
 			}
 			if ok, err := s.store.RecordBonusCreated(ctx, b.ID, bb.ID); err != nil || !ok {
 				if err == nil {
-					err = study.Errorf(study.ECONFLICT, "Batch %d changed meanwhile; reload the page.", number)
+					err = problem.Errorf(problem.ECONFLICT, "Batch %d changed meanwhile; reload the page.", number)
 				}
 				return err
 			}
@@ -70,7 +71,7 @@ func (s *Server) payBatch(ctx context.Context, st study.Study, number int) error
 		}
 		if ok, err := s.store.MarkBonusPaying(ctx, b.ID); err != nil || !ok {
 			if err == nil {
-				err = study.Errorf(study.ECONFLICT, "Batch %d changed meanwhile; reload the page.", number)
+				err = problem.Errorf(problem.ECONFLICT, "Batch %d changed meanwhile; reload the page.", number)
 			}
 			return err
 		}
@@ -93,7 +94,7 @@ func (s *Server) payBatch(ctx context.Context, st study.Study, number int) error
 		return err
 	}
 	if !ran {
-		return study.Errorf(study.ECONFLICT, "Batch %d is being paid right now; reload the page in a moment.", number)
+		return problem.Errorf(problem.ECONFLICT, "Batch %d is being paid right now; reload the page in a moment.", number)
 	}
 	return nil
 }
@@ -127,7 +128,7 @@ func (s *Server) reconcileBatch(ctx context.Context, c *prolific.Client, b postg
 	case readable == 0:
 		msg := "None of this batch's participants has a Prolific session id, so cubelab cannot read whether Prolific paid it. Check on Prolific."
 		_ = s.store.RecordBonusError(ctx, b.ID, msg)
-		return study.Errorf(study.ECONFLICT, "%s", msg)
+		return problem.Errorf(problem.ECONFLICT, "%s", msg)
 	case b.PaySentAt != nil && s.now().Sub(*b.PaySentAt) > s.pro.cfg.PayGrace:
 		_, err := s.store.ReleaseBonusPaying(ctx, b.ID, fmt.Sprintf("Prolific shows none of these bonuses %s after the pay call: "+
 			"it was not paid, and may be paid again.", s.pro.cfg.PayGrace))
@@ -172,7 +173,7 @@ func (s *Server) handleBatchPay(w http.ResponseWriter, r *http.Request) error {
 	}
 	n, err := strconv.Atoi(chi.URLParam(r, "number"))
 	if err != nil {
-		return study.Errorf(study.ENOTFOUND, "There is no such bonus batch.")
+		return problem.Errorf(problem.ENOTFOUND, "There is no such bonus batch.")
 	}
 	if err := s.payBatch(r.Context(), st, n); err != nil {
 		return withLink(err, studyURL(st.ID)+"/payouts", "Back to the payouts")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 )
@@ -52,7 +53,7 @@ func (s *Server) verifyEntry(ctx context.Context, st study.Study, params prolifi
 	if exists, err := s.store.ParticipantExists(ctx, st.ID, params.PID); err != nil || exists {
 		return "", err
 	}
-	refuse := study.Errorf(study.EFORBIDDEN, "Prolific does not know this session of this study: please open the study "+
+	refuse := problem.Errorf(problem.EFORBIDDEN, "Prolific does not know this session of this study: please open the study "+
 		"from your Prolific dashboard (Prolific adds your own PROLIFIC_PID, STUDY_ID and SESSION_ID to the link).")
 	if params.SessionID == "" || (params.StudyID != "" && params.StudyID != link.ProlificStudyID) {
 		return "", refuse
@@ -61,7 +62,7 @@ func (s *Server) verifyEntry(ctx context.Context, st study.Study, params prolifi
 	switch {
 	case ans.err != nil:
 		if link.OnUnreachable == postgres.UnreachableRefuse {
-			return "", study.Errorf(study.EGONE, "We cannot confirm your Prolific session right now. Please try the link "+
+			return "", problem.Errorf(problem.EGONE, "We cannot confirm your Prolific session right now. Please try the link "+
 				"again in a minute; your place on Prolific is kept while you do.")
 		}
 		return entryUnverified, nil
@@ -70,7 +71,7 @@ func (s *Server) verifyEntry(ctx context.Context, st study.Study, params prolifi
 	case ans.sub.PID() != params.PID || (ans.sub.StudyID != "" && ans.sub.StudyID != link.ProlificStudyID):
 		return "", refuse
 	case ans.sub.Status != prolific.StatusActive && ans.sub.Status != prolific.StatusReserved:
-		return "", study.Errorf(study.EGONE, "Prolific says this submission is %s, so it cannot be started again. "+
+		return "", problem.Errorf(problem.EGONE, "Prolific says this submission is %s, so it cannot be started again. "+
 			"If you think this is wrong, please message the researcher on Prolific.", ans.sub.Status)
 	}
 	return entryVerified, nil

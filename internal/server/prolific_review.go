@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -22,7 +23,7 @@ import (
 // what decides whether it can be undone (study.MayUndo).
 func (s *Server) reviewParticipants(ctx context.Context, st study.Study, ids []uuid.UUID, act postgres.Action, reason, category string, by uuid.UUID) error {
 	if len(ids) == 0 {
-		return study.Errorf(study.ECONFLICT, "No participant matches.")
+		return problem.Errorf(problem.ECONFLICT, "No participant matches.")
 	}
 	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
 	if err != nil {
@@ -55,11 +56,11 @@ func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLin
 	sessions := make([]string, 0, len(targets))
 	for _, t := range targets {
 		if t.SessionID == "" {
-			return study.Errorf(study.ECONFLICT, "Participant %s came without a SESSION_ID, so Prolific cannot be told: "+
+			return problem.Errorf(problem.ECONFLICT, "Participant %s came without a SESSION_ID, so Prolific cannot be told: "+
 				"review them on Prolific and mark them here.", t.PID)
 		}
 		if act == postgres.Approve && !t.Status.Allows(act) {
-			return study.Errorf(study.ECONFLICT, "Participant %s is %s; only completed participants can be approved.", t.PID, t.Status)
+			return problem.Errorf(problem.ECONFLICT, "Participant %s is %s; only completed participants can be approved.", t.PID, t.Status)
 		}
 		sessions = append(sessions, t.SessionID)
 	}
@@ -93,17 +94,17 @@ func (s *Server) reviewOnProlific(ctx context.Context, link postgres.ProlificLin
 // category: checked before the confirmation is asked for.
 func checkRejection(linked bool, reason, category string) error {
 	if strings.TrimSpace(reason) == "" {
-		return study.Errorf(study.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
+		return problem.Errorf(problem.EINVALID, "A rejection needs a reason: Prolific shows it to the participant.")
 	}
 	if !linked {
 		return nil
 	}
 	if len([]rune(reason)) < prolific.MinRejectionMessage {
-		return study.Errorf(study.EINVALID, "Prolific needs a rejection reason of at least %d characters (this one has %d): "+
+		return problem.Errorf(problem.EINVALID, "Prolific needs a rejection reason of at least %d characters (this one has %d): "+
 			"the participant reads it.", prolific.MinRejectionMessage, len([]rune(reason)))
 	}
 	if !prolific.ValidRejectionCategory(category) {
-		return study.Errorf(study.EINVALID, "Choose a rejection category: Prolific needs one.")
+		return problem.Errorf(problem.EINVALID, "Choose a rejection category: Prolific needs one.")
 	}
 	return nil
 }

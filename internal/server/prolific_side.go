@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
-	"github.com/cubelab/cubelab/internal/study"
 )
 
 // ProlificConfig is how cubelab talks to Prolific's researcher API.
@@ -104,7 +104,7 @@ func (s *Server) logProlificCall(c prolific.Call) {
 // prolificClient is the client, or an error that says how to get one.
 func (s *Server) prolificClient() (*prolific.Client, error) {
 	if s.pro.client == nil {
-		return nil, study.Errorf(study.ECONFLICT, "cubelab has no Prolific API token: %s", s.pro.err)
+		return nil, problem.Errorf(problem.ECONFLICT, "cubelab has no Prolific API token: %s", s.pro.err)
 	}
 	return s.pro.client, nil
 }
@@ -115,11 +115,11 @@ func prolificError(err error) error {
 	var ae *prolific.APIError
 	var ue *prolific.UnreachableError
 	if errors.As(err, &ae) || errors.As(err, &ue) {
-		code := study.ECONFLICT
+		code := problem.ECONFLICT
 		if prolific.IsNotFound(err) {
-			code = study.ENOTFOUND
+			code = problem.ENOTFOUND
 		}
-		return study.Errorf(code, "%s", prolific.Message(err))
+		return problem.Errorf(code, "%s", prolific.Message(err))
 	}
 	return err
 }
@@ -145,7 +145,7 @@ func (s *Server) syncStudy(ctx context.Context, studyID uuid.UUID, force bool) (
 			return err
 		}
 		if !ok {
-			return study.Errorf(study.ECONFLICT, "The study is not linked to Prolific.")
+			return problem.Errorf(problem.ECONFLICT, "The study is not linked to Prolific.")
 		}
 		subs, err := c.Submissions(ctx, link.ProlificStudyID)
 		if err == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cubelab/cubelab/internal/postgres"
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -118,7 +119,7 @@ func (s *Server) handleProlificLink(w http.ResponseWriter, r *http.Request) erro
 	}
 	id := strings.TrimSpace(r.PostFormValue("prolific_study_id"))
 	if !prolific.ValidID(id) {
-		return study.Errorf(study.EINVALID, "%q is not a Prolific study id (24 characters, 0-9 and a-f).", id)
+		return problem.Errorf(problem.EINVALID, "%q is not a Prolific study id (24 characters, 0-9 and a-f).", id)
 	}
 	ps, err := c.Study(r.Context(), id)
 	if err != nil {
@@ -143,17 +144,17 @@ func (s *Server) handleProlificCreate(w http.ResponseWriter, r *http.Request) er
 	}
 	if _, linked, err := s.store.ProlificLinkOf(r.Context(), st.ID); err != nil || linked {
 		if err == nil {
-			err = study.Errorf(study.ECONFLICT, "The study is already linked to Prolific.")
+			err = problem.Errorf(problem.ECONFLICT, "The study is already linked to Prolific.")
 		}
 		return err
 	}
 	if st.CompletionCode == "" {
-		return study.Errorf(study.EINVALID, "Set a completion code on the study first: Prolific's codes are made from it.")
+		return problem.Errorf(problem.EINVALID, "Set a completion code on the study first: Prolific's codes are made from it.")
 	}
 	num := func(name, label string) (int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(name)))
 		if err != nil || n < 1 || n > 100000 {
-			return 0, study.Errorf(study.EINVALID, "%s must be a whole number of at least 1.", label)
+			return 0, problem.Errorf(problem.EINVALID, "%s must be a whole number of at least 1.", label)
 		}
 		return n, nil
 	}
@@ -171,11 +172,11 @@ func (s *Server) handleProlificCreate(w http.ResponseWriter, r *http.Request) er
 	}
 	reward, err := prolific.ParseAmount(r.PostFormValue("reward"))
 	if err != nil || reward <= 0 {
-		return study.Errorf(study.EINVALID, "The reward must be an amount like 1.50 in %s.", st.Pay.Currency)
+		return problem.Errorf(problem.EINVALID, "The reward must be an amount like 1.50 in %s.", st.Pay.Currency)
 	}
 	name, desc := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("description"))
 	if name == "" || desc == "" {
-		return study.Errorf(study.EINVALID, "Prolific needs a name and a description.")
+		return problem.Errorf(problem.EINVALID, "Prolific needs a name and a description.")
 	}
 	completed := prolific.ActionManualReview
 	if r.PostFormValue("completed_action") == "auto" {
@@ -220,7 +221,7 @@ func (s *Server) linkedStudy(r *http.Request) (study.Study, *prolific.Client, po
 	}
 	link, linked, err := s.store.ProlificLinkOf(r.Context(), st.ID)
 	if err == nil && !linked {
-		err = study.Errorf(study.ECONFLICT, "Link the study to Prolific first.")
+		err = problem.Errorf(problem.ECONFLICT, "Link the study to Prolific first.")
 	}
 	return st, c, link, err
 }
@@ -238,7 +239,7 @@ func (s *Server) handleProlificPublish(w http.ResponseWriter, r *http.Request) e
 			return err
 		}
 	} else if st.Status != study.Published {
-		return study.Errorf(study.ECONFLICT, "The study is %s here: resume it before publishing on Prolific.", st.Status)
+		return problem.Errorf(problem.ECONFLICT, "The study is %s here: resume it before publishing on Prolific.", st.Status)
 	}
 	ps, err := c.PublishStudy(context.WithoutCancel(ctx), link.ProlificStudyID)
 	if err != nil {
@@ -260,7 +261,7 @@ func (s *Server) handleProlificPlaces(w http.ResponseWriter, r *http.Request) er
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("places")))
 	if err != nil || n <= link.Places || n > 100000 {
-		return study.Errorf(study.EINVALID, "Places can only be increased: give a number above %d.", link.Places)
+		return problem.Errorf(problem.EINVALID, "Places can only be increased: give a number above %d.", link.Places)
 	}
 	ps, err := c.SetPlaces(context.WithoutCancel(ctx), link.ProlificStudyID, n)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) participant(r *http.Request) (study.Study, study.Participant, e
 	c, err := r.Cookie(cookieName(slug))
 	if err != nil || c.Value == "" {
 		return study.Study{}, study.Participant{}, withLink(
-			study.Errorf(study.EUNAUTHORIZED, "We could not recognise your session (cookies may be blocked). Please open the study again from its Prolific link."),
+			problem.Errorf(problem.EUNAUTHORIZED, "We could not recognise your session (cookies may be blocked). Please open the study again from its Prolific link."),
 			"", "")
 	}
 	return s.store.Session(r.Context(), slug, tokenHash(c.Value))

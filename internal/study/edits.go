@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // Field is a setting of a study, as its edits and their log name it.
@@ -140,11 +142,11 @@ func ChangeSummary(changes []Change) string {
 // the first field that is fixed.
 func (s Status) CheckEdit(changes []Change) error {
 	if !s.Editable() {
-		return Errorf(ECONFLICT, "A %s study cannot be edited.", s)
+		return problem.Errorf(problem.ECONFLICT, "A %s study cannot be edited.", s)
 	}
 	for _, c := range changes {
 		if !s.MayEdit(c.Field) {
-			return Errorf(ECONFLICT, "The %s of a %s study cannot change: participants already hold its items. "+
+			return problem.Errorf(problem.ECONFLICT, "The %s of a %s study cannot change: participants already hold its items. "+
 				"Only places, the time limit and the texts can change now; duplicate the study to change the rest.", c.Field, s)
 		}
 	}

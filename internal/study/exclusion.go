@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // Exclusion is the rule that decides which finished participants are left out
@@ -55,13 +57,13 @@ func ParseExclusion(s string) (Exclusion, error) {
 		}
 		name, val = strings.TrimSpace(strings.ToLower(name)), strings.TrimSpace(val)
 		if !ok || val == "" {
-			return Exclusion{}, Errorf(EINVALID, "Exclusion clause %q: write checks>=K, flagged>=F, run>=N or device=KIND.", clause)
+			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: write checks>=K, flagged>=F, run>=N or device=KIND.", clause)
 		}
 		switch name {
 		case "checks", "run":
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 1 {
-				return Exclusion{}, Errorf(EINVALID, "Exclusion clause %q: %s needs a whole number of at least 1.", clause, name)
+				return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: %s needs a whole number of at least 1.", clause, name)
 			}
 			if name == "checks" {
 				e.FailedChecks = n
@@ -71,19 +73,19 @@ func ParseExclusion(s string) (Exclusion, error) {
 		case "flagged":
 			f, err := strconv.ParseFloat(val, 64)
 			if err != nil || !(f > 0 && f <= 1) {
-				return Exclusion{}, Errorf(EINVALID, "Exclusion clause %q: flagged needs a share above 0 and at most 1 (0.2 is 20%%).", clause)
+				return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: flagged needs a share above 0 and at most 1 (0.2 is 20%%).", clause)
 			}
 			e.FlaggedShare = f
 		case "device":
 			d := strings.ToLower(val)
 			if !slices.Contains(DeviceKinds(), d) {
-				return Exclusion{}, Errorf(EINVALID, "Exclusion clause %q: device is one of %s.", clause, strings.Join(DeviceKinds(), ", "))
+				return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: device is one of %s.", clause, strings.Join(DeviceKinds(), ", "))
 			}
 			if !slices.Contains(e.Devices, d) {
 				e.Devices = append(e.Devices, d)
 			}
 		default:
-			return Exclusion{}, Errorf(EINVALID, "Exclusion clause %q: unknown measure %q (checks, flagged, run or device).", clause, name)
+			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: unknown measure %q (checks, flagged, run or device).", clause, name)
 		}
 	}
 	slices.Sort(e.Devices)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -29,10 +30,10 @@ func TestParseExclusion(t *testing.T) {
 			}
 		}
 	})
-	t.Run("EINVALID", func(t *testing.T) {
+	t.Run("problem.EINVALID", func(t *testing.T) {
 		for _, in := range []string{"checks>=0", "checks>=x", "flagged>=0", "flagged>=1.5", "run", "device=watch", "speed>=3"} {
-			if _, err := study.ParseExclusion(in); study.ErrorCode(err) != study.EINVALID {
-				t.Errorf("%q: got %v, want EINVALID", in, err)
+			if _, err := study.ParseExclusion(in); problem.Code(err) != problem.EINVALID {
+				t.Errorf("%q: got %v, want problem.EINVALID", in, err)
 			}
 		}
 	})

@@ -1,6 +1,10 @@
 package study
 
-import "time"
+import (
+	"time"
+
+	"github.com/cubelab/cubelab/internal/problem"
+)
 
 // A participant record is bound to the Prolific session that opened it
 // (issue 10): Prolific gives each submission its own SESSION_ID and keeps it
@@ -18,10 +22,10 @@ func (st Study) CheckLink(studyParam string) error {
 		return nil
 	}
 	if studyParam == "" {
-		return Errorf(EINVALID, "This link lacks Prolific's STUDY_ID, so it cannot be checked against this study. Please open the study again from Prolific.")
+		return problem.Errorf(problem.EINVALID, "This link lacks Prolific's STUDY_ID, so it cannot be checked against this study. Please open the study again from Prolific.")
 	}
 	if studyParam != st.ProlificStudyID {
-		return Errorf(EINVALID, "This link belongs to a different Prolific study. Please open the study again from Prolific.")
+		return problem.Errorf(problem.EINVALID, "This link belongs to a different Prolific study. Please open the study again from Prolific.")
 	}
 	return nil
 }
@@ -32,7 +36,7 @@ func (p Participant) MayResume(sessionParam string) error {
 	if sessionParam == p.SessionParam {
 		return nil
 	}
-	return Errorf(EFORBIDDEN, "This Prolific ID has already started this study in another Prolific session, so this link cannot continue it. "+
+	return problem.Errorf(problem.EFORBIDDEN, "This Prolific ID has already started this study in another Prolific session, so this link cannot continue it. "+
 		"If you started it yourself, please continue in the window or device where you began; if not, please message the researchers on Prolific.")
 }
 

@@ -3,6 +3,8 @@ package study
 import (
 	"strconv"
 	"time"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 // Reviewing finished participants at scale (issue 16, item 3): which of them
@@ -71,13 +73,13 @@ func (a Action) UndoMove() (from, to ParticipantStatus, ok bool) {
 func MayUndo(a Action, at, now time.Time, sentToProlific, undone bool) error {
 	switch {
 	case !a.Undoable():
-		return Errorf(ECONFLICT, "A %s cannot be undone.", a)
+		return problem.Errorf(problem.ECONFLICT, "A %s cannot be undone.", a)
 	case undone:
-		return Errorf(ECONFLICT, "This was undone already.")
+		return problem.Errorf(problem.ECONFLICT, "This was undone already.")
 	case sentToProlific:
-		return Errorf(ECONFLICT, "This went to Prolific, where it is final: it cannot be undone here.")
+		return problem.Errorf(problem.ECONFLICT, "This went to Prolific, where it is final: it cannot be undone here.")
 	case now.Sub(at) > UndoWindow:
-		return Errorf(ECONFLICT, "Too late to undo: an action can be undone for %d minutes after it was taken.", int(UndoWindow.Minutes()))
+		return problem.Errorf(problem.ECONFLICT, "Too late to undo: an action can be undone for %d minutes after it was taken.", int(UndoWindow.Minutes()))
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package study
 import (
 	"testing"
 	"time"
+
+	"github.com/cubelab/cubelab/internal/problem"
 )
 
 func TestNeedsLook(t *testing.T) {
@@ -71,8 +73,8 @@ func TestMayUndo(t *testing.T) {
 		if ok(err) != tc.want {
 			t.Errorf("%s: MayUndo = %v, want allowed %v", tc.name, err, tc.want)
 		}
-		if err != nil && ErrorCode(err) != ECONFLICT {
-			t.Errorf("%s: code %s, want %s", tc.name, ErrorCode(err), ECONFLICT)
+		if err != nil && problem.Code(err) != problem.ECONFLICT {
+			t.Errorf("%s: code %s, want %s", tc.name, problem.Code(err), problem.ECONFLICT)
 		}
 	}
 	for _, a := range []Action{Approve, MarkReturned} {

@@ -1,6 +1,10 @@
 package study
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/cubelab/cubelab/internal/problem"
+)
 
 // The rules of statuses, as tables: which moves an experimenter may make on a
 // study, which actions on a participant, and which participants' answers
@@ -35,7 +39,7 @@ func (s Study) CheckPoolPlaces(items int) error {
 		return nil
 	}
 	if most := s.PoolPlaces(items); s.Places > most {
-		return Errorf(EINVALID, "Places: a pool of %d items with %d answers each (R) and %d items per participant (K) "+
+		return problem.Errorf(problem.EINVALID, "Places: a pool of %d items with %d answers each (R) and %d items per participant (K) "+
 			"fills at most %d places (ceil(%d × %d / %d)); %d is more than it can use.",
 			items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, most, items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, s.Places)
 	}

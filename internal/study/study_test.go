@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 )
 
@@ -97,14 +98,14 @@ func TestParticipantStep(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
-	err := fmt.Errorf("wrapped: %w", study.Errorf(study.ECONFLICT, "trial %d", 3))
-	if study.ErrorCode(err) != study.ECONFLICT || study.ErrorMessage(err) != "trial 3" {
-		t.Fatalf("code %q message %q", study.ErrorCode(err), study.ErrorMessage(err))
+	err := fmt.Errorf("wrapped: %w", problem.Errorf(problem.ECONFLICT, "trial %d", 3))
+	if problem.Code(err) != problem.ECONFLICT || problem.Message(err) != "trial 3" {
+		t.Fatalf("code %q message %q", problem.Code(err), problem.Message(err))
 	}
-	if study.ErrorCode(errors.New("boom")) != study.EINTERNAL || study.ErrorMessage(errors.New("secret")) == "secret" {
+	if problem.Code(errors.New("boom")) != problem.EINTERNAL || problem.Message(errors.New("secret")) == "secret" {
 		t.Fatal("a plain error must be internal and its text hidden")
 	}
-	if study.ErrorCode(nil) != "" {
+	if problem.Code(nil) != "" {
 		t.Fatal("nil has no code")
 	}
 }
