@@ -126,7 +126,7 @@ func TestAdminExport(t *testing.T) {
 			{"study=towers&source=every&format=parquet", http.StatusBadRequest, "Choose a format"},
 			{"study=towers&source=every&format=csv&val=1", http.StatusBadRequest, "validation share"},
 			{"study=towers&source=every&format=csv&size=big", http.StatusBadRequest, "size"},
-			{"study=nope&source=every&format=csv", http.StatusNotFound, `no study named &#34;nope&#34;`},
+			{"study=nope&source=every&format=csv", http.StatusNotFound, `no study &#34;nope&#34;`},
 			{"set=nope&source=truth&format=csv", http.StatusNotFound, "no stimulus set named"},
 		} {
 			resp, page := e.get(t, c, "/admin/export/download?"+c2.query)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -92,18 +93,14 @@ func TestPoolPlacesPlain(t *testing.T) {
 	}
 	// Someone turned away hears that the slots are held, not that every item has its answers.
 	st.Places = 3
-	if _, err := e.store.Pool().Exec(ctx, `UPDATE studies SET places = 3 WHERE id = $1`, st.ID); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.SetPlaces(t, e.store.Pool(), st.ID, 3)
 	_, err = e.store.Join(ctx, st, prolific.Params{PID: pid(600)}, 6, []byte(uuid.NewString()[:32]))
 	if problem.Code(err) != problem.EGONE || !strings.Contains(problem.Message(err), "held by other participants") {
 		t.Errorf("a third join: %v", err)
 	}
 
 	// The first person times out: their 4 slots move from held to needed.
-	if _, err := e.store.Pool().Exec(ctx, `UPDATE participants SET started_at = now() - interval '31 minutes' WHERE id = $1`, first.ID); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, e.store.Pool(), 31*time.Minute, first.ID)
 	_, page = e.get(t, c, base+"/")
 	if tile(t, page, "Answers still needed") != "4" || tile(t, page, "Held by people working") != "4" {
 		t.Errorf("after a timeout: needed %s, held %s; want 4 and 4", tile(t, page, "Answers still needed"), tile(t, page, "Held by people working"))

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -87,9 +86,7 @@ func benchServer(b *testing.B) http.Handler {
 	_, pool := pgtest.New(b)
 	store := postgres.NewStore(pool)
 	st := pgtest.NewStudy(b, store, "bench", benchTrials)
-	if _, err := pool.Exec(context.Background(), `UPDATE studies SET places = 100000 WHERE id = $1`, st.ID); err != nil {
-		b.Fatal(err)
-	}
+	pgtest.SetPlaces(b, pool, st.ID, 100000)
 	return server.New(server.Config{Store: store}).Handler()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cubelab/cubelab/internal/server"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
+	"github.com/google/uuid"
 )
 
 // The participant forms fuzzed by FuzzParticipantForms.
@@ -59,9 +60,7 @@ func FuzzParticipantForms(f *testing.F) {
 	store := postgres.NewStore(pool)
 	pgtest.NewStudy(f, store, "towers", 3)
 	// Every input is a new participant: room for as many as a fuzzing run makes.
-	if _, err := pool.Exec(context.Background(), `UPDATE studies SET places = 100000000`); err != nil {
-		f.Fatal(err)
-	}
+	pgtest.SetPlaces(f, pool, uuid.Nil, 100000000)
 	srv := httptest.NewServer(server.New(server.Config{Store: store}).Handler())
 	f.Cleanup(srv.Close)
 	e := &env{srv: srv, pool: pool, store: store}

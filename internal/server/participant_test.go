@@ -8,8 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
+	"github.com/google/uuid"
 )
 
 // count returns a count(*) query's result.
@@ -102,10 +106,8 @@ func TestEntry(t *testing.T) {
 			t.Fatalf("the preview recorded something: %d participants before, %d after", before, after)
 		}
 		// A draft's preview is for its researchers only.
-		if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET status = 'draft'`); err != nil {
-			t.Fatal(err)
-		}
-		defer e.pool.Exec(context.Background(), `UPDATE studies SET status = 'published'`)
+		pgtest.SetStudyStatus(t, e.pool, uuid.Nil, study.Draft)
+		defer pgtest.SetStudyStatus(t, e.pool, uuid.Nil, study.Published)
 		for _, path := range []string{"/s/towers/preview", "/s/towers/preview/trial/1", "/s/towers/preview/image/1", "/s/towers/preview/done"} {
 			if p := e.do(t, c, "GET", path, nil); p.status != http.StatusForbidden {
 				t.Errorf("GET %s of a draft without logging in = %d, want 403", path, p.status)
@@ -371,9 +373,7 @@ func TestAnswerTimeUp(t *testing.T) {
 	c := e.client(t)
 	e.join(t, c, 1)
 	pos := e.trial(t, c)
-	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET started_at = now() - interval '31 minutes'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, e.pool, 31*time.Minute)
 	p := e.answer(t, c, pos, task.Yes)
 	if p.status != http.StatusGone || !strings.Contains(p.body, "Time is up") || !strings.Contains(p.body, "30 minutes") {
 		t.Fatalf("answer past the limit = %d:\n%s", p.status, p.body)

@@ -1,11 +1,12 @@
 package server_test
 
 import (
-	"context"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 )
 
 // TestBrowserTimeLimit: the trial page counts the time left down, shows the
@@ -23,9 +24,7 @@ func TestBrowserTimeLimit(t *testing.T) {
 	}
 
 	// 5:02 left when the page comes: the warning appears as the count passes 5:00.
-	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET started_at = now() - interval '25 minutes' + interval '2 seconds'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, e.pool, 25*time.Minute-2*time.Second)
 	step(t, ctx, "reload", chromedp.Reload())
 	waitTrial(t, ctx, 1, 3)
 	if hidden, _ := run(ctx, chromedp.Evaluate[bool](`document.getElementById("time-warning").hidden`)); !hidden {
@@ -39,9 +38,7 @@ func TestBrowserTimeLimit(t *testing.T) {
 	screenshots(t, ctx, "trial-warning", true)
 
 	// 3 s left: at zero the page goes to the time-up page by itself.
-	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET started_at = now() - interval '30 minutes' + interval '3 seconds'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, e.pool, 30*time.Minute-3*time.Second)
 	step(t, ctx, "reload", chromedp.Reload())
 	waitFor(t, ctx, "the time-up page", `location.pathname === "/s/towers/time-up" && document.readyState === "complete"`)
 	href, err := run(ctx, chromedp.AttributeValue("#prolific", "href"))

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/task"
 )
 
@@ -48,7 +50,7 @@ func TestTimeLimitInTheOpen(t *testing.T) {
 	}
 
 	// Four minutes left: the warning is on the page as sent.
-	setStart(t, e, "26 minutes")
+	setStart(t, e, 26*time.Minute)
 	trial = e.do(t, c, "GET", "/s/towers/trial", nil)
 	if m := regexp.MustCompile(`id="time-left"[^>]*>(\d:\d\d) left<`).FindStringSubmatch(trial.body); m == nil || m[1] > "4:00" || m[1] < "3:50" {
 		t.Errorf("trial page with 4 minutes left shows %q", m)
@@ -59,7 +61,7 @@ func TestTimeLimitInTheOpen(t *testing.T) {
 
 	// Past the limit: the trial page, an answer and the time-up page all
 	// explain, with the way back to Prolific and not the completion code.
-	setStart(t, e, "31 minutes")
+	setStart(t, e, 31*time.Minute)
 	if p := e.do(t, c, "GET", "/s/towers/trial", nil); p.status != http.StatusSeeOther || p.location != "/s/towers/time-up" {
 		t.Fatalf("trial past the limit = %d %q, want 303 to the time-up page", p.status, p.location)
 	}
@@ -87,12 +89,10 @@ func TestTimeLimitInTheOpen(t *testing.T) {
 	checkTimeUp("trial page when timed out", followed(t, e, c, "/s/towers/trial"), http.StatusOK)
 }
 
-// setStart moves every participant's start back by ago (an interval).
-func setStart(t *testing.T, e *env, ago string) {
+// setStart moves every participant's start back by ago.
+func setStart(t *testing.T, e *env, ago time.Duration) {
 	t.Helper()
-	if _, err := e.pool.Exec(context.Background(), `UPDATE participants SET started_at = now() - $1::interval`, ago); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.StartedAgo(t, e.pool, ago)
 }
 
 // followed gets path and follows its redirects within the site.
