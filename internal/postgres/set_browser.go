@@ -121,19 +121,3 @@ func (s *Store) Thumbnail(ctx context.Context, setID, stimulusID uuid.UUID, side
 	}
 	return png, true, nil
 }
-
-// SetAttentionChecks replaces a draft study's attention checks with the
-// given items of its set.
-func (s *Store) SetAttentionChecks(ctx context.Context, studyID uuid.UUID, ids []uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE studies st SET attention_check_ids = $2
-		WHERE st.id = $1 AND st.status = `+sqlDraft+`
-		  AND NOT EXISTS (SELECT 1 FROM unnest($2::uuid[]) AS c(id)
-			WHERE NOT EXISTS (SELECT 1 FROM stimuli s WHERE s.id = c.id AND s.set_id = st.set_id))`, studyID, ids)
-	if err != nil {
-		return fmt.Errorf("postgres: attention checks: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return problem.Errorf(problem.ECONFLICT, "Attention checks can be chosen only while the study is a draft, from its own set.")
-	}
-	return nil
-}

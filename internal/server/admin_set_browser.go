@@ -231,7 +231,11 @@ func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetAttentionChecks(ctx, st.ID, ids); err != nil {
+	// Through the edit path, as the study form's saves: the version guards
+	// against a change made since st was read, and the change is logged.
+	edited := st
+	edited.AttentionCheckIDs = ids
+	if _, err := s.store.EditStudy(ctx, postgres.StudyEdit{Study: edited, Version: st.Version, Actor: adminSession(r).Admin.Email}); err != nil {
 		return err
 	}
 	name, err := s.setName(ctx, st.SetID)

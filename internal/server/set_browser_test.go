@@ -113,6 +113,15 @@ func TestSetBrowser(t *testing.T) {
 	if got := e.checksOf(t, draft); got != "t02,t03" {
 		t.Errorf("checks = %q, want t02,t03", got)
 	}
+	// A pick is an edit like the form's: a new version, and a line in the log.
+	changes, err := e.store.StudyChanges(context.Background(), draft.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) == 0 || changes[0].Version != draft.Version+1 || changes[0].Actor != adminEmail ||
+		!strings.Contains(strings.ToLower(changes[0].What), "check") {
+		t.Errorf("the pick is not logged as an edit: %+v (version before %d)", changes, draft.Version)
+	}
 	if status, _ := pick(draft, []string{"t03"}, nil); status != 303 {
 		t.Fatal("unticking failed")
 	}
