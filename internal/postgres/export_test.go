@@ -793,7 +793,8 @@ func TestParticipantsDeviceAndFlags(t *testing.T) {
 	found := false
 	for _, r := range recs[1:] {
 		if r[col["participant_id"]] != pid(1) {
-			if r[col["device"]] != "" || r[col["n_flagged"]] != r[col["flagged_no_image"]] || r[col["excluded"]] != "false" {
+			if r[col["device"]] != "" || r[col["n_flagged"]] != r[col["flagged_no_image"]] || r[col["excluded"]] != "false" ||
+				(r[col["yes_side"]] != "left" && r[col["yes_side"]] != "right") {
 				t.Errorf("participant %s without device or flags: %v", r[0], r)
 			}
 			continue

@@ -30,18 +30,19 @@ type ParticipantRecord struct {
 	CompletedAt  *time.Time
 	Duration     time.Duration // to completion, the last status change, or now
 	Trials       int
-	Answered     int    // every answer, attention checks included
-	Counted      int    // answers that are not attention checks
-	Correct      int    // correct answers that are not attention checks
-	Checks       int    // attention checks answered
-	CheckFails   int    // attention checks answered wrongly
-	LongestRun   int    // longest run of identical answers in trial order
-	Flagged      int    // answers flagged on the trial page (any flag)
-	FlagCounts   []int  // answers with each flag, in study.Flags order
-	Device       string // device kind (study.DeviceKinds); "" when unrecorded
-	Pointer      string // the page's pointer type; "" when unrecorded
-	Screen       string // screen size in CSS px, "WxH"; "" when unknown
-	Viewport     string // window size in CSS px, "WxH"; "" when unknown
+	Answered     int        // every answer, attention checks included
+	Counted      int        // answers that are not attention checks
+	Correct      int        // correct answers that are not attention checks
+	Checks       int        // attention checks answered
+	CheckFails   int        // attention checks answered wrongly
+	LongestRun   int        // longest run of identical answers in trial order
+	Flagged      int        // answers flagged on the trial page (any flag)
+	FlagCounts   []int      // answers with each flag, in study.Flags order
+	Device       string     // device kind (study.DeviceKinds); "" when unrecorded
+	Pointer      string     // the page's pointer type; "" when unrecorded
+	Screen       string     // screen size in CSS px, "WxH"; "" when unknown
+	Viewport     string     // window size in CSS px, "WxH"; "" when unknown
+	YesSide      study.Side // where the Yes button was (counterbalanced)
 	Age          *int
 	Gender       string
 	Currency     string
@@ -88,7 +89,8 @@ func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule 
 			p.age, p.gender, st.currency, st.base_pay_minor, COALESCE(p.bonus_minor, 0),
 			COALESCE(b.number, 0), b.paid_at IS NOT NULL,
 			p.n_flagged, ARRAY[`+strings.Join(flagCounts, ", ")+`]::int[], COALESCE(d.kind, ''), COALESCE(d.pointer, ''),
-			COALESCE(d.screen_w, 0), COALESCE(d.screen_h, 0), COALESCE(d.viewport_w, 0), COALESCE(d.viewport_h, 0)
+			COALESCE(d.screen_w, 0), COALESCE(d.screen_h, 0), COALESCE(d.viewport_w, 0), COALESCE(d.viewport_h, 0),
+			p.yes_side
 		FROM participants p
 		LEFT JOIN participant_devices d ON d.participant_id = p.id
 		JOIN studies st ON st.id = p.study_id
@@ -130,7 +132,7 @@ func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule 
 		if err := rows.Scan(&r.ID, &r.PID, &r.Study, &r.Set, &r.Status, &r.StatusReason, &r.StartedAt, &r.CompletedAt,
 			&r.Duration, &r.Trials, &r.Answered, &r.Counted, &r.Correct, &r.Checks, &r.CheckFails, &r.LongestRun,
 			&r.Age, &r.Gender, &r.Currency, &r.BaseMinor, &r.BonusMinor, &r.Batch, &r.Paid,
-			&r.Flagged, &r.FlagCounts, &r.Device, &r.Pointer, &sw, &sh, &vw, &vh); err != nil {
+			&r.Flagged, &r.FlagCounts, &r.Device, &r.Pointer, &sw, &sh, &vw, &vh, &r.YesSide); err != nil {
 			return fmt.Errorf("postgres: participants table: %w", err)
 		}
 		r.Screen, r.Viewport = size(sw, sh), size(vw, vh)
@@ -182,7 +184,7 @@ func ParticipantsHeader() []string {
 	return append([]string{"participant_id", "study", "set", "status", "status_reason", "started_at", "completed_at",
 		"duration_s", "n_trials", "n_answered", "n_counted", "n_correct", "accuracy", "attention_checks",
 		"attention_failed", "longest_identical_run", "n_flagged"}, append(flagColumns(),
-		"device", "pointer", "screen", "viewport", "age", "gender", "currency",
+		"device", "pointer", "screen", "viewport", "yes_side", "age", "gender", "currency",
 		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule")...)
 }
 
@@ -238,7 +240,7 @@ func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, 
 		for _, n := range r.FlagCounts {
 			rec = append(rec, strconv.Itoa(n))
 		}
-		rec = append(rec, r.Device, r.Pointer, r.Screen, r.Viewport, age, r.Gender, r.Currency,
+		rec = append(rec, r.Device, r.Pointer, r.Screen, r.Viewport, string(r.YesSide), age, r.Gender, r.Currency,
 			prolific.Amount(r.BaseMinor), prolific.Amount(r.BonusMinor), prolific.Amount(r.BaseMinor+r.BonusMinor),
 			batch, strconv.FormatBool(r.Paid), strconv.FormatBool(len(r.Excluded) > 0), reasons, ruleText)
 		if err := cw.Write(rec); err != nil {
