@@ -160,6 +160,11 @@ func logChange(ctx context.Context, tx pgx.Tx, studyID uuid.UUID, version int, a
 func studyChanges(ctx context.Context, tx pgx.Tx, studyID uuid.UUID, after int) ([]StudyChange, error) {
 	rows, err := tx.Query(ctx, `SELECT version, actor, at, what FROM study_changes
 		WHERE study_id = $1 AND version > $2 ORDER BY id`, studyID, after)
+	return collectChanges(rows, err)
+}
+
+// collectChanges scans the rows of a study_changes query.
+func collectChanges(rows pgx.Rows, err error) ([]StudyChange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: changes: %w", err)
 	}
@@ -177,17 +182,7 @@ func studyChanges(ctx context.Context, tx pgx.Tx, studyID uuid.UUID, after int) 
 func (s *Store) StudyChanges(ctx context.Context, studyID uuid.UUID, limit int) ([]StudyChange, error) {
 	rows, err := s.pool.Query(ctx, `SELECT version, actor, at, what FROM study_changes
 		WHERE study_id = $1 ORDER BY at DESC, id DESC LIMIT $2`, studyID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: changes: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StudyChange, error) {
-		var c StudyChange
-		return c, r.Scan(&c.Version, &c.Actor, &c.At, &c.What)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: changes: %w", err)
-	}
-	return out, nil
+	return collectChanges(rows, err)
 }
 
 // DuplicateStudy makes a draft copy of a study under a free link name
