@@ -59,17 +59,29 @@ func (e *Error) Forward(link, text string) *Error {
 	return &c
 }
 
+// find is the first *Error in err's chain, or else the first *Lines.
+func find(err error) (*Error, *Lines) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, nil
+	}
+	var ls *Lines
+	if errors.As(err, &ls) {
+		return nil, ls
+	}
+	return nil, nil
+}
+
 // Code is the code of the first *Error in err's chain, "" for nil, and
 // EINTERNAL for any other error (a *Lines is EINVALID).
 func Code(err error) string {
-	var e *Error
-	var ls *Lines
+	e, ls := find(err)
 	switch {
 	case err == nil:
 		return ""
-	case errors.As(err, &e):
+	case e != nil:
 		return e.Code
-	case errors.As(err, &ls):
+	case ls != nil:
 		return EINVALID
 	}
 	return EINTERNAL
@@ -79,14 +91,13 @@ func Code(err error) string {
 // summed up in one sentence; its lines come from Lines.Strings), or a
 // generic one that reveals nothing of an internal error.
 func Message(err error) string {
-	var e *Error
-	var ls *Lines
+	e, ls := find(err)
 	switch {
 	case err == nil:
 		return ""
-	case errors.As(err, &e):
+	case e != nil:
 		return e.Message
-	case errors.As(err, &ls):
+	case ls != nil:
 		return ls.Summary()
 	}
 	return "Something went wrong on our side. Please try again in a moment."
@@ -94,8 +105,7 @@ func Message(err error) string {
 
 // Forward is the way forward of the first *Error in err's chain, if any.
 func Forward(err error) (link, text string) {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, _ := find(err); e != nil {
 		return e.Link, e.LinkText
 	}
 	return "", ""
