@@ -89,6 +89,10 @@ type StudyFormView struct {
 	// PlacesCap is the most places a pool study can use, ceil(items x R /
 	// K), once its items are known ("" otherwise).
 	PlacesCap string
+	// Prolific says, for a study linked to Prolific, that places and the
+	// time limit change there too, and what Prolific still allows ("" when
+	// not linked).
+	Prolific string
 }
 
 // Setting is one line of a study's settings.

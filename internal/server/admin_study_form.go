@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"regexp"
@@ -78,6 +79,13 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	}
 	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
 		return web.StudyFormView{}, err
+	}
+	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
+	if err != nil {
+		return web.StudyFormView{}, err
+	}
+	if linked {
+		v.Prolific = prolificEditNote(link)
 	}
 	return v, nil
 }
@@ -395,8 +403,23 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	var sent *prolific.Study // what Prolific said after taking this edit's places or time limit
+	if len(errs) == 0 && version == cur.Version {
+		// Prolific first: when it refuses, nothing changes anywhere.
+		if sent, err = s.sendEditToProlific(ctx, cur, st); problem.Code(err) == problem.ECONFLICT {
+			errs, err = append(errs, problem.Message(err)), nil
+		} else if err != nil {
+			return err
+		}
+	}
 	if len(errs) == 0 {
 		_, err = s.store.EditStudy(ctx, postgres.StudyEdit{Study: st, Version: version, Actor: adminSession(r).Admin.Email})
+		var already string
+		if err != nil && sent != nil {
+			// Rare: the study changed between the check above and the save.
+			already = fmt.Sprintf("Prolific had already taken the change: it now offers %d places and %d minutes.",
+				sent.TotalAvailablePlaces, sent.MaximumAllowedTime)
+		}
 		if postgres.IsStale(err) {
 			// Show the study as it is now, with what changed.
 			now, lerr := s.store.StudyByID(ctx, cur.ID)
@@ -406,10 +429,10 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			if v, lerr = s.formOf(ctx, now); lerr != nil {
 				return lerr
 			}
-			v.Errors = []string{problem.Message(err)}
+			v.Errors = slices.DeleteFunc([]string{problem.Message(err), already}, func(s string) bool { return s == "" })
 			return s.renderStudyForm(w, r, http.StatusConflict, v)
 		} else if code := problem.Code(err); code == problem.ECONFLICT || code == problem.EINVALID {
-			errs = append(errs, problem.Message(err))
+			errs = slices.DeleteFunc(append(errs, problem.Message(err), already), func(s string) bool { return s == "" })
 		} else if err != nil {
 			return err
 		}
