@@ -218,7 +218,8 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 		JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE p.study_id = ANY($1) AND `+counted("p.status")+`
+		-- An instructed check shows an item's picture but asks for a set answer.
+		WHERE p.study_id = ANY($1) AND `+counted("p.status")+` AND t.instructed_answer IS NULL
 		ORDER BY p.started_at, p.id`, studyIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: matrix answers: %w", err)

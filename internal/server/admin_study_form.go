@@ -39,6 +39,7 @@ func newStudyForm() web.StudyFormView {
 		BasePay: "2.00", PerCorrect: "0.01", MaxBonus: "1.00",
 		MinViewMs: strconv.Itoa(study.DefaultMinViewMs), TooFastMs: strconv.Itoa(study.DefaultTooFastMs),
 		ReservationMinutes: strconv.Itoa(study.DefaultReservationMinutes),
+		InstructedChecks:   "0",
 		Consent: "This is a study of how people judge whether blocks will fall. You will see pictures of blocks " +
 			"and answer one question about each.\n\nYour answers are stored with your Prolific ID and used only for " +
 			"research. You may stop at any time by returning the study on Prolific.\n\nBy pressing \"I agree\" you " +
@@ -70,6 +71,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
 		Exclusion:          st.Exclusion,
+		InstructedChecks:   strconv.Itoa(st.InstructedChecks),
 		Version:            strconv.Itoa(st.Version), Running: st.Status != study.Draft, Status: string(st.Status),
 	}
 	if st.Design == study.Pool {
@@ -98,8 +100,8 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
-		Exclusion: f("exclusion"),
-		Version:   f("version"),
+		Exclusion: f("exclusion"), InstructedChecks: f("instructed"),
+		Version: f("version"),
 	}
 }
 
@@ -181,6 +183,13 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 			bad("The reservation window must be a whole number of minutes from 1 to 1440.")
 		}
 		st.ReservationMinutes = n
+	}
+	if v.InstructedChecks != "" {
+		n, err := strconv.Atoi(v.InstructedChecks)
+		if err != nil || n < 0 || n > study.MaxInstructedChecks {
+			bad("Instructed-response checks must be a whole number from 0 to " + strconv.Itoa(study.MaxInstructedChecks) + ".")
+		}
+		st.InstructedChecks = n
 	}
 	st.TimeLimitMinutes = positive(v.Minutes, "The time limit")
 	money := func(s, what string) int64 {
