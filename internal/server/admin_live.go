@@ -157,6 +157,7 @@ func (s *Server) liveRebuild(ctx context.Context, st study.Study, ls *liveState)
 	if err != nil {
 		return err
 	}
+	s.liveRebuilds.Add(1)
 	ls.liveData = liveData{items: map[string]bool{}, fed: map[uuid.UUID]bool{}, since: t0.Add(-time.Minute)}
 	var items []analysis.Item
 	var keep []int

@@ -83,6 +83,8 @@ type Server struct {
 
 	// live holds each study's live comparison (admin_live.go).
 	live *liveStates
+	// liveRebuilds counts full reads of a live comparison (tests read it).
+	liveRebuilds atomic.Int64
 }
 
 // maxLogins is how many password checks may run at once.
