@@ -336,7 +336,7 @@ func (s *Server) liveView(r *http.Request, st study.Study) (web.LiveView, error)
 	}
 	v := web.LiveView{
 		Base: studyURL(st.ID), CSRF: adminSession(r).CSRFToken, Updated: res.at.UTC().Format("15:04:05 UTC"),
-		Resamples: strconv.Itoa(liveResamples), Problem: res.problem, Measure: string(st.Stop.Measure),
+		Resamples: groupThousands(liveResamples), Problem: res.problem, Measure: string(st.Stop.Measure),
 		PollMs: strconv.Itoa(int(livePoll / time.Millisecond)), RefreshURL: studyURL(st.ID) + "#live", MinPeople: stopMinPeople,
 		RuleState: st.Stop.Describe(),
 	}
@@ -421,4 +421,13 @@ func (s *Server) handleStopRule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, studyURL(st.ID)+"#live")
+}
+
+// groupThousands writes a count with thousands separated by commas.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
