@@ -213,8 +213,24 @@ func (c *Client) PauseStudy(ctx context.Context, id string) (Study, error) {
 // SetPlaces sets a study's total available places; Prolific accepts only
 // an increase once the study is published.
 func (c *Client) SetPlaces(ctx context.Context, id string, places int) (Study, error) {
+	return c.UpdateStudy(ctx, id, StudyUpdate{TotalAvailablePlaces: &places})
+}
+
+// StudyUpdate is what an update of a study changes; nil fields stay. Once a
+// study is published Prolific changes only its places, and only upwards;
+// before that, its maximum allowed time too.
+type StudyUpdate struct {
+	TotalAvailablePlaces *int `json:"total_available_places,omitempty"`
+	MaximumAllowedTime   *int `json:"maximum_allowed_time,omitempty"` // minutes
+}
+
+// Empty reports whether the update changes nothing.
+func (u StudyUpdate) Empty() bool { return u.TotalAvailablePlaces == nil && u.MaximumAllowedTime == nil }
+
+// UpdateStudy changes the fields of u (PATCH of the study).
+func (c *Client) UpdateStudy(ctx context.Context, id string, u StudyUpdate) (Study, error) {
 	var st Study
-	return st, c.do(ctx, "PATCH", studyPath(id), nil, map[string]int{"total_available_places": places}, &st, idempotent)
+	return st, c.do(ctx, "PATCH", studyPath(id), nil, u, &st, idempotent)
 }
 
 // Submissions lists every submission of a study, following the pages.

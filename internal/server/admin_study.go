@@ -161,9 +161,13 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 	if len(checks) > 0 {
 		checkText = strconv.Itoa(len(checks)) + ": " + strings.Join(checks, ", ")
 	}
-	perPerson := strconv.Itoa(items + len(checks))
+	perPerson := strconv.Itoa(items + st.Checks())
 	if st.Design == study.Pool {
-		perPerson = strconv.Itoa(min(st.ItemsPerParticipant, items)+len(checks)) + " (K=" + strconv.Itoa(st.ItemsPerParticipant) + ")"
+		perPerson = strconv.Itoa(min(st.ItemsPerParticipant, items)+st.Checks()) + " (K=" + strconv.Itoa(st.ItemsPerParticipant) + ")"
+	}
+	instructed := "none"
+	if st.InstructedChecks > 0 {
+		instructed = strconv.Itoa(st.InstructedChecks) + " per participant, at random positions"
 	}
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
 	return []web.Setting{
@@ -176,6 +180,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Items", Value: strconv.Itoa(items)},
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
+		{Name: "Instructed checks", Value: instructed},
 		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},

@@ -24,6 +24,7 @@ type Study struct {
 	Places              int
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
+	InstructedChecks    int // instructed-response checks per participant (checks.go)
 	ConsentText         string
 	InstructionsText    string
 	Pay                 Pay
