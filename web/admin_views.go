@@ -127,6 +127,7 @@ type StudyView struct {
 	Changes                                            []ChangeRow
 	Warnings                                           []string
 	Members                                            MembersView
+	Live                                               LiveView // admin_live.templ
 }
 
 // MembersView is the panel of who sees a study: its owner and members, and

@@ -63,6 +63,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/members", s.handle(s.handleMemberAdd))
 			r.Post("/members/{account}/remove", s.handle(s.handleMemberRemove))
 			r.Get("/monitor", s.handle(s.handleMonitor))
+			r.Get("/live", s.handle(s.handleLive))
+			r.Post("/stop-rule", s.handle(s.handleStopRule))
 			r.Post("/participants/approve", s.handle(s.handleBulkApprove))
 			r.Post("/participants/{participant}/{action}", s.handle(s.handleParticipantAction))
 			r.Post("/undo/{review}", s.handle(s.handleUndo))
