@@ -128,6 +128,7 @@ type StudyView struct {
 	Changes                                            []ChangeRow
 	Warnings                                           []string
 	Members                                            MembersView
+	Live                                               LiveView // admin_live.templ
 }
 
 // MembersView is the panel of who sees a study: its owner and members, and
@@ -144,6 +145,25 @@ type AccountsView struct {
 	AdminPage
 	Notice   string
 	Accounts []AccountRow
+	// The form that creates an account: Error says why the last attempt
+	// was refused (with what was typed); Created is the account just made,
+	// with its password, shown this once.
+	Error, Email, Role string
+	Created            *NewAccount
+}
+
+// NewAccount is an account just created on the web, with the password that
+// lets its owner in; it is shown once and stored only as a hash.
+type NewAccount struct {
+	Email, Role, Password string
+}
+
+// PasswordView is the page where an account changes its own password.
+type PasswordView struct {
+	AdminPage
+	Errors []string
+	Done   bool
+	MinLen int // the shortest password accepted
 }
 
 // AccountRow is one account on the accounts page.

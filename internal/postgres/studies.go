@@ -20,7 +20,7 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
 	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
 	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid),
-	st.instructed_checks, st.break_every`
+	st.instructed_checks, st.stop_measure, st.stop_width, st.stop_fired_at, st.break_every`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -35,7 +35,7 @@ func studyTargets(st *study.Study) []any {
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
 		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID,
-		&st.InstructedChecks, &st.BreakEvery}
+		&st.InstructedChecks, &st.Stop.Measure, &st.Stop.Width, &st.StopFiredAt, &st.BreakEvery}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order

@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -190,6 +192,22 @@ func (c *Client) Study(ctx context.Context, id string) (Study, error) {
 func (c *Client) PublishStudy(ctx context.Context, id string) (Study, error) {
 	var st Study
 	return st, c.do(ctx, "POST", studyPath(id)+"transition/", nil, map[string]string{"action": "PUBLISH"}, &st, idempotent)
+}
+
+// PauseStudy pauses an active study: Prolific stops offering it (no new
+// reservations) while people already in it finish. It is the documented
+// transition for stopping recruitment that can be undone (START); places can
+// only be raised once a study is published, and STOP is final. A study that
+// is paused already (a retry whose first answer was lost) counts as done.
+func (c *Client) PauseStudy(ctx context.Context, id string) (Study, error) {
+	var st Study
+	err := c.do(ctx, "POST", studyPath(id)+"transition/", nil, map[string]string{"action": "PAUSE"}, &st, idempotent)
+	if e := (*APIError)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		if cur, gerr := c.Study(ctx, id); gerr == nil && cur.Status == "PAUSED" {
+			return cur, nil
+		}
+	}
+	return st, err
 }
 
 // SetPlaces sets a study's total available places; Prolific accepts only

@@ -49,6 +49,10 @@ type Study struct {
 	// OwnerID is the account that made the study (uuid.Nil: made without
 	// one, from the command line); see VisibleTo.
 	OwnerID uuid.UUID
+	// Stop is the stopping rule of the live comparison; StopFiredAt is when
+	// it paused the study (it fires once; setting the rule again re-arms it).
+	Stop        StopRule
+	StopFiredAt *time.Time
 }
 
 // VisibleTo reports whether an account sees a study (its pages, downloads
