@@ -33,14 +33,14 @@ type Config struct {
 	// load balancer without sticky sessions.
 	Targets      []string
 	Slug         string
-	Participants int           // how many participants take part in all
-	Concurrency  int           // how many at once; 0 means all
+	Participants int // how many participants take part in all
+	Concurrency  int // how many at once; 0 means all
 	// Rate is how many participants open the link per second, evenly
 	// spaced, as people arriving from Prolific's list; 0 starts them all at
 	// once (within Concurrency).
-	Rate float64
-	Think        time.Duration // mean time between seeing a trial and answering it
-	Images       bool          // fetch the pictures as a browser does
+	Rate   float64
+	Think  time.Duration // mean time between seeing a trial and answering it
+	Images bool          // fetch the pictures as a browser does
 	// Retry is how long a participant keeps retrying a request that failed
 	// with a network error or a 5xx; 0 ends the participant at the first one.
 	Retry   time.Duration
