@@ -119,8 +119,13 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	ids := append(fixedIDs, claim.slots.stimuli...)
-	checks := len(st.AttentionCheckIDs)
+	items, checks := len(ids), len(st.AttentionCheckIDs)
 	ids = append(ids, st.AttentionCheckIDs...)
+	// Instructed checks show pictures of the participant's own items.
+	instructed := study.InstructedChecks(seed, items, st.InstructedChecks)
+	for _, c := range instructed {
+		ids = append(ids, ids[c.Item])
+	}
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
@@ -153,15 +158,19 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 	stimuli := make([]uuid.UUID, len(ids))
 	attention := make([]bool, len(ids))
+	demanded := make([]*string, len(ids))
 	for pos, j := range study.Order(seed, len(ids)) {
 		stimuli[pos] = ids[j]
-		attention[pos] = j >= len(ids)-checks
+		attention[pos] = j >= items
+		if k := j - items - checks; k >= 0 {
+			demanded[pos] = &instructed[k].Answer
+		}
 	}
 	if _, err := sp.Exec(ctx, `
-		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check)
-		SELECT $1, t.ord, t.stimulus_id, t.attention
-		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
-		p.ID, stimuli, attention); err != nil {
+		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
+		SELECT $1, t.ord, t.stimulus_id, t.attention, t.demanded
+		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
+		p.ID, stimuli, attention, demanded); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
 	}
 	if st.Design == study.Pool {

@@ -63,10 +63,11 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 		return reportSubject{}, err
 	}
 	return reportSubject{
-		sel:      postgres.MatrixSelection{SetID: id, Exclude: override},
+		// Only the studies this account sees are pooled (study.Study.VisibleTo).
+		sel:      postgres.MatrixSelection{SetID: id, Exclude: override, Viewer: adminSession(r).Admin.ID},
 		base:     setReportURL(name),
 		heading:  "People and models: set " + name,
-		subtitle: "Every study on this stimulus set pooled (completed and approved participants), against every model run on it.",
+		subtitle: "Every study on this stimulus set that you can see pooled (completed and approved participants), against every model run on it.",
 		stem:     name,
 	}, nil
 }

@@ -26,6 +26,7 @@ const (
 	FieldPlaces         Field = "places"
 	FieldTimeLimit      Field = "time limit"
 	FieldChecks         Field = "attention checks"
+	FieldInstructed     Field = "instructed checks"
 	FieldConsent        Field = "consent text"
 	FieldInstructions   Field = "instructions"
 	FieldPay            Field = "pay"
@@ -112,6 +113,7 @@ func Changes(a, b Study) []Change {
 	if !slices.Equal(a.AttentionCheckIDs, b.AttentionCheckIDs) {
 		out = append(out, Change{Field: FieldChecks, From: itoa(len(a.AttentionCheckIDs)), To: itoa(len(b.AttentionCheckIDs))})
 	}
+	add(FieldInstructed, itoa(a.InstructedChecks), itoa(b.InstructedChecks))
 	text(FieldConsent, a.ConsentText, b.ConsentText)
 	text(FieldInstructions, a.InstructionsText, b.InstructionsText)
 	pay := func(p Pay) string {

@@ -24,6 +24,7 @@ type Study struct {
 	Places              int
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
+	InstructedChecks    int // instructed-response checks per participant (checks.go)
 	ConsentText         string
 	InstructionsText    string
 	Pay                 Pay
@@ -47,6 +48,10 @@ type Study struct {
 	// OwnerID is the account that made the study (uuid.Nil: made without
 	// one, from the command line); see VisibleTo.
 	OwnerID uuid.UUID
+	// Stop is the stopping rule of the live comparison; StopFiredAt is when
+	// it paused the study (it fires once; setting the rule again re-arms it).
+	Stop        StopRule
+	StopFiredAt *time.Time
 }
 
 // VisibleTo reports whether an account sees a study (its pages, downloads
