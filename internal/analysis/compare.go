@@ -175,6 +175,7 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 	var jobs []*job
 	var finish []func()
 	var means []meanSpec
+	var people []peopleSpec
 	var truths []truthSpec
 	for _, g := range groupsOf(m.Items, opt.Grouping) {
 		mask := newBitset(nItems)
@@ -211,8 +212,8 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			hhChance.addPair(chanceBits(humans[p.a].bits, humans[p.b].bits, mask))
 		}
 		rep.Groups[gi].HumanHumanChance = hhChance.result()
-		jb, fin := peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
-		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
+		people = append(people, peopleSpec{key: meanKey(g.Task, MeasureHumanHumanPeople, len(humans)), n: len(humans), edges: hh, undefined: hhUndef,
+			set: func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e }})
 
 		for _, mk := range modelOrder {
 			if err := ctx.Err(); err != nil {
@@ -272,23 +273,15 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 		}
 	}
 	mj, mf := meanJobs(means, opt.Resamples)
+	pj, pf := peopleJobs(people, opt.Resamples)
 	tj, tf := truthJobs(truths, opt.Resamples)
-	jobs, finish = append(append(jobs, mj...), tj...), append(append(finish, mf...), tf...)
+	jobs, finish = append(append(append(jobs, pj...), mj...), tj...), append(append(append(finish, pf...), mf...), tf...)
 	if err := runJobsContext(ctx, jobs, opt.Seed, opt.Workers); err != nil {
 		return nil, err
 	}
 	// Each finish sets its own estimate (two percentiles of 10,000 values).
 	parallel(finish, opt.Workers)
 	return rep, nil
-}
-
-// appendJob queues jb (nil when there is nothing to resample) under key.
-func appendJob(jobs []*job, finish []func(), jb *job, fin func(), key uint64) ([]*job, []func()) {
-	if jb != nil {
-		jb.key = key
-		jobs = append(jobs, jb)
-	}
-	return jobs, append(finish, fin)
 }
 
 // meanEstimate prepares the bootstrap of a mean of defined values alone, in
