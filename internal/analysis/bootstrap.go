@@ -401,8 +401,28 @@ func sumDrawn1(vals []float64, drawn []uint32) float64 {
 	return s
 }
 
-// sumDrawn8 adds the drawn rows of eight values, each column in the order of sumDrawn1.
+// sumDrawn8 adds the drawn rows of eight values, each column in the order
+// of sumDrawn1. Every drawn index must be a row of vals.
 func sumDrawn8(vals []float64, drawn []uint32) [meanWidth]float64 {
+	if rowsAVX2 {
+		var s [meanWidth]float64
+		if len(vals) < len(drawn)*meanWidth {
+			panic("analysis: fewer rows than draws") // every draw is one of len(drawn) rows
+		}
+		sumRows8AVX2(vals, drawn, &s)
+		for _, j := range drawn[len(drawn)/4*4:] {
+			r := (*[meanWidth]float64)(vals[int(j)*meanWidth:])
+			for c := range s {
+				s[c] += r[c]
+			}
+		}
+		return s
+	}
+	return sumDrawn8Go(vals, drawn)
+}
+
+// sumDrawn8Go is sumDrawn8 in plain Go.
+func sumDrawn8Go(vals []float64, drawn []uint32) [meanWidth]float64 {
 	var s0, s1, s2, s3, s4, s5, s6, s7 float64
 	row := func(i uint32) *[meanWidth]float64 { return (*[meanWidth]float64)(vals[int(i)*meanWidth:]) }
 	i := 0

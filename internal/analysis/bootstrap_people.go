@@ -237,6 +237,26 @@ func densePairSum1(vals []float64, base []int, who []int32, times []float64) flo
 
 // densePairSum8 is densePairSum1 for eight means at once.
 func densePairSum8(vals []float64, base []int, who []int32, times []float64) [meanWidth]float64 {
+	if !rowsAVX2 {
+		return densePairSum8Go(vals, base, who, times)
+	}
+	var s [meanWidth]float64
+	if len(who) > 0 && len(vals) < base[who[len(who)-1]]+(int(who[len(who)-1])+1)*meanWidth {
+		panic("analysis: pair table too short") // the last person's row bounds every row
+	}
+	for p, a := range who {
+		var acc [meanWidth]float64
+		pairRow8AVX2(vals[base[a]:], who[p+1:], times[p+1:], &acc)
+		y := times[p]
+		for c := range s {
+			s[c] += y * acc[c]
+		}
+	}
+	return s
+}
+
+// densePairSum8Go is densePairSum8 in plain Go.
+func densePairSum8Go(vals []float64, base []int, who []int32, times []float64) [meanWidth]float64 {
 	var s [meanWidth]float64
 	for p, a := range who {
 		row := vals[base[a]:] // row[b*8:] is pair (a, b) for b > a

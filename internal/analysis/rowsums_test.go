@@ -1,0 +1,60 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRowSumsMatchGo: with AVX2 or without, the drawn rows add up to the
+// same bits (values of mixed magnitude and sign, so that the order of the
+// additions shows).
+func TestRowSumsMatchGo(t *testing.T) {
+	if !rowsAVX2 {
+		t.Skip("no AVX2 here: only the Go loops run")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	val := func() float64 { return (r.Float64()*2 - 1) * math.Pow(10, float64(r.IntN(12)-6)) }
+	for _, n := range []int{1, 3, 4, 5, 9, 100, 1001} {
+		vals := make([]float64, n*meanWidth)
+		for i := range vals {
+			vals[i] = val()
+		}
+		drawn := make([]uint32, n)
+		for i := range drawn {
+			drawn[i] = uint32(r.IntN(n))
+		}
+		got, want := sumDrawn8(vals, drawn), sumDrawn8Go(vals, drawn)
+		for c := range got {
+			if math.Float64bits(got[c]) != math.Float64bits(want[c]) {
+				t.Fatalf("n=%d column %d: AVX2 %v, Go %v", n, c, got[c], want[c])
+			}
+		}
+
+		// A pair table of n people and a resample of them.
+		var who []int32
+		var times []float64
+		for i := range n {
+			if k := r.IntN(4); k > 0 {
+				who = append(who, int32(i))
+				times = append(times, float64(k))
+			}
+		}
+		base := make([]int, n)
+		pair := 0
+		for a := range n {
+			base[a] = (1 + pair - a - 1) * meanWidth
+			pair += n - a - 1
+		}
+		table := make([]float64, (1+pair)*meanWidth)
+		for i := range table {
+			table[i] = val()
+		}
+		got, want = densePairSum8(table, base, who, times), densePairSum8Go(table, base, who, times)
+		for c := range got {
+			if math.Float64bits(got[c]) != math.Float64bits(want[c]) {
+				t.Fatalf("n=%d pairs, column %d: AVX2 %v, Go %v", n, c, got[c], want[c])
+			}
+		}
+	}
+}
