@@ -30,6 +30,14 @@ func TestRowSumsMatchGo(t *testing.T) {
 				t.Fatalf("n=%d column %d: AVX2 %v, Go %v", n, c, got[c], want[c])
 			}
 		}
+		defined := make([]uint64, 2*n)
+		for i := range defined {
+			defined[i] = r.Uint64() & 0x0001_0001_0001_0001
+		}
+		sums, counts := sumCountDrawn8(vals, defined, drawn)
+		if sums != want || counts != countPacked(defined, drawn) {
+			t.Fatalf("n=%d: with counts %v %v, Go %v %v", n, sums, counts, want, countPacked(defined, drawn))
+		}
 
 		// A pair table of n people and a resample of them.
 		var who []int32
