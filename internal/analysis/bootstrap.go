@@ -214,6 +214,18 @@ func anyRejected(m0, m1, m2, m3, t uint32) bool {
 
 // indices fills out with uniform draws from [0, n).
 func (d *drawer) indices(n uint32, out []uint32) {
+	if !rowsAVX2 || n > 1<<16 {
+		d.indicesGo(n, out)
+		return
+	}
+	i := drawLanesAVX2(&d.x, n, (1<<16)%n, out)
+	for ; i < len(out); i++ {
+		out[i] = d.index(n)
+	}
+}
+
+// indicesGo is indices in plain Go.
+func (d *drawer) indicesGo(n uint32, out []uint32) {
 	i := 0
 	if n <= 1<<16 {
 		t := (1 << 16) % n

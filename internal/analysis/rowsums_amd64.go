@@ -36,6 +36,9 @@ func sumCountRows8AVX2(vals []float64, defined []uint64, drawn []uint32, s *[8]f
 //go:noescape
 func pairRow8AVX2(row []float64, who []int32, times []float64, acc *[8]float64)
 
+//go:noescape
+func drawLanesAVX2(x *xoshiro, n, t uint32, out []uint32) int
+
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 func xgetbv() (eax, edx uint32)

@@ -157,3 +157,87 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	MOVL AX, eax+0(FP)
 	MOVL DX, edx+4(FP)
 	RET
+
+// func drawLanesAVX2(x *xoshiro, n, t uint32, out []uint32) int
+//
+// drawer.indices' loop over whole words: while four places are left in out,
+// take the next xoshiro256** output, multiply its four 16-bit lanes by n
+// (four at once), and keep each lane's high half unless its low half is
+// below t (then, in order, only the lanes kept). Returns how many were
+// written; x holds the state after the last word taken.
+TEXT ·drawLanesAVX2(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), R12
+	MOVQ         0(R12), R8
+	MOVQ         8(R12), R9
+	MOVQ         16(R12), R10
+	MOVQ         24(R12), R11
+	MOVL         n+8(FP), BX
+	MOVL         t+12(FP), R13
+	MOVQ         out_base+16(FP), DI
+	MOVQ         out_len+24(FP), CX
+	XORQ         SI, SI               // places written
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, X5               // n in every lane
+	VMOVQ        R13, X6
+	VPBROADCASTD X6, X6               // t in every lane
+	MOVL         $0xffff, AX
+	VMOVQ        AX, X7
+	VPBROADCASTD X7, X7               // low-half mask
+
+drawloop:
+	LEAQ 4(SI), DX
+	CMPQ DX, CX
+	JGT  drawdone
+
+	// r = rotl(s1*5, 7) * 9, then the state's step.
+	LEAQ (R9)(R9*4), AX
+	ROLQ $7, AX
+	LEAQ (AX)(AX*8), AX
+	MOVQ R9, DX
+	SHLQ $17, DX
+	XORQ R8, R10
+	XORQ R9, R11
+	XORQ R10, R9
+	XORQ R11, R8
+	XORQ DX, R10
+	ROLQ $45, R11
+
+	VMOVQ     AX, X0
+	VPMOVZXWD X0, X0
+	VPMULLD   X5, X0, X0
+	VPAND     X7, X0, X1
+	VPCMPGTD  X1, X6, X2     // t > low half: rejected
+	VPTEST    X2, X2
+	JNZ       drawslow
+	VPSRLD    $16, X0, X0
+	VMOVDQU   X0, 0(DI)(SI*4)
+	ADDQ      $4, SI
+	JMP       drawloop
+
+drawslow:
+	// The lanes one by one, in order.
+	MOVQ $4, R14
+
+slowlane:
+	MOVWLZX AX, DX
+	IMULL   BX, DX
+	MOVWLZX DX, R15
+	CMPL    R15, R13
+	JB      slownext
+	SHRL    $16, DX
+	MOVL    DX, 0(DI)(SI*4)
+	INCQ    SI
+
+slownext:
+	SHRQ $16, AX
+	DECQ R14
+	JNZ  slowlane
+	JMP  drawloop
+
+drawdone:
+	MOVQ R8, 0(R12)
+	MOVQ R9, 8(R12)
+	MOVQ R10, 16(R12)
+	MOVQ R11, 24(R12)
+	MOVQ SI, ret+40(FP)
+	RET

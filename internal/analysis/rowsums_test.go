@@ -3,6 +3,7 @@ package analysis
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -62,6 +63,28 @@ func TestRowSumsMatchGo(t *testing.T) {
 		for c := range got {
 			if math.Float64bits(got[c]) != math.Float64bits(want[c]) {
 				t.Fatalf("n=%d pairs, column %d: AVX2 %v, Go %v", n, c, got[c], want[c])
+			}
+		}
+	}
+}
+
+// TestDrawLanesMatchGo: drawing with AVX2 gives the draws of the Go loop,
+// for n where a lane is rarely rejected and where it often is (40,000: two
+// in five), lengths that are not multiples of four, and the state after.
+func TestDrawLanesMatchGo(t *testing.T) {
+	if !rowsAVX2 {
+		t.Skip("no AVX2 here: only the Go loops run")
+	}
+	for _, n := range []uint32{1, 2, 3, 20, 100, 4950, 40000, 65535, 1 << 16, 1<<16 + 1} {
+		for _, size := range []int{0, 1, 3, 4, 5, 99, 4950} {
+			fast, slow := newDrawer(3, uint64(n)), newDrawer(3, uint64(n))
+			a, b := make([]uint32, size), make([]uint32, size)
+			for range 3 {
+				fast.indices(n, a)
+				slow.indicesGo(n, b)
+				if !slices.Equal(a, b) || *fast != *slow {
+					t.Fatalf("n=%d size %d: AVX2 %v, Go %v", n, size, a[:min(8, size)], b[:min(8, size)])
+				}
 			}
 		}
 	}
