@@ -372,6 +372,7 @@ type meanBlock struct {
 	// resample's counts are then two integer sums, read with the row. nil
 	// when every unit is defined.
 	defined []uint64
+	flags   *definedFlags // defined for the pass that counts with the sums
 }
 
 func newMeanBlock(units [][]float64) *meanBlock {
@@ -400,6 +401,7 @@ func newMeanBlock(units [][]float64) *meanBlock {
 				}
 			}
 		}
+		bl.flags = newDefinedFlags(bl.defined, bl.w)
 	}
 	return bl
 }
@@ -420,7 +422,7 @@ func (bl *meanBlock) resample(drawn []uint32, out []float64, resamples, r int) {
 		}
 	case defined != nil && n < 1<<16:
 		var c [2]uint64
-		sums, c = sumCountDrawn8(bl.vals, defined, drawn)
+		sums, c = sumCountDrawn8(bl.vals, bl.flags, drawn)
 		for b := range w {
 			counts[b] = int(c[b/4] >> (16 * (b % 4)) & 0xffff)
 		}
@@ -506,23 +508,52 @@ func sumDrawn8Go(vals []float64, drawn []uint32) [meanWidth]float64 {
 	return [meanWidth]float64{s0, s1, s2, s3, s4, s5, s6, s7}
 }
 
+// definedFlags are the packed defined flags of a block's units (see
+// meanBlock.defined), and the same from the first unit with an undefined
+// value on, behind the flags of a unit with every mean defined: the AVX2
+// pass reads its flags there, a small table that stays in the nearest
+// cache (the units of pairs put their undefined kappas last).
+type definedFlags struct {
+	packed []uint64
+	first  int
+	tail   []uint64
+}
+
+func newDefinedFlags(packed []uint64, w int) *definedFlags {
+	n := len(packed) / 2
+	var all [2]uint64
+	for b := range w {
+		all[b/4] |= 1 << (16 * (b % 4))
+	}
+	f := &definedFlags{packed: packed, first: n}
+	for i := range n {
+		if packed[2*i] != all[0] || packed[2*i+1] != all[1] {
+			f.first = i
+			break
+		}
+	}
+	f.tail = append(all[:], packed[2*f.first:]...)
+	return f
+}
+
 // sumCountDrawn8 is sumDrawn8 and the packed counts of defined units
-// (countDrawn's c0, c1) in one pass; n < 2^16.
-func sumCountDrawn8(vals []float64, defined []uint64, drawn []uint32) (s [meanWidth]float64, c [2]uint64) {
+// (countDrawn's c0, c1) in one pass; fewer than 2^16 units.
+func sumCountDrawn8(vals []float64, f *definedFlags, drawn []uint32) (s [meanWidth]float64, c [2]uint64) {
 	if !rowsAVX2 {
-		return sumDrawn8Go(vals, drawn), countPacked(defined, drawn)
+		return sumDrawn8Go(vals, drawn), countPacked(f.packed, drawn)
 	}
-	if len(vals) < len(drawn)*meanWidth || len(defined) < 2*len(drawn) {
-		panic("analysis: fewer rows than draws") // every draw is one of len(drawn) rows
+	n := len(f.packed) / 2
+	if len(vals) < n*meanWidth || len(drawn) > n || len(f.tail) != 2*(n-f.first+1) {
+		panic("analysis: fewer rows than draws") // every draw is one of n rows
 	}
-	sumCountRows8AVX2(vals, defined, drawn, &s, &c)
+	sumCountRows8AVX2(vals, f.tail, f.first, drawn, &s, &c)
 	for _, j := range drawn[len(drawn)/4*4:] {
 		r := (*[meanWidth]float64)(vals[int(j)*meanWidth:])
 		for k := range s {
 			s[k] += r[k]
 		}
-		c[0] += defined[2*j]
-		c[1] += defined[2*j+1]
+		c[0] += f.packed[2*j]
+		c[1] += f.packed[2*j+1]
 	}
 	return s, c
 }

@@ -45,16 +45,22 @@ sumdone:
 	VZEROUPPER
 	RET
 
-// func sumCountRows8AVX2(vals []float64, defined []uint64, drawn []uint32, s *[8]float64, c *[2]uint64)
+// func sumCountRows8AVX2(vals []float64, tail []uint64, first int, drawn []uint32, s *[8]float64, c *[2]uint64)
 //
-// sumRows8AVX2, and c[k] += defined[2*i+k] for every drawn i (whole groups of four).
-TEXT ·sumCountRows8AVX2(SB), NOSPLIT, $0-88
+// sumRows8AVX2, and for every drawn i (whole groups of four) c[k] +=
+// tail[2j+k] with j = max(0, i-first+1): the flags of the units from first
+// on, and tail[0:2] those of a unit with every mean defined, so that the
+// table read stays small.
+TEXT ·sumCountRows8AVX2(SB), NOSPLIT, $0-96
 	MOVQ    vals_base+0(FP), SI
-	MOVQ    defined_base+24(FP), R11
-	MOVQ    drawn_base+48(FP), DI
-	MOVQ    drawn_len+56(FP), CX
-	MOVQ    s+72(FP), DX
-	MOVQ    c+80(FP), R12
+	MOVQ    tail_base+24(FP), R11
+	MOVQ    first+48(FP), R14
+	DECQ    R14
+	MOVQ    drawn_base+56(FP), DI
+	MOVQ    drawn_len+64(FP), CX
+	MOVQ    s+80(FP), DX
+	MOVQ    c+88(FP), R12
+	XORQ    R15, R15
 	VMOVUPD 0(DX), Y0
 	VMOVUPD 32(DX), Y1
 	VMOVDQU 0(R12), X6
@@ -67,15 +73,23 @@ countloop:
 	MOVL    8(DI), R8
 	MOVL    12(DI), R9
 	MOVQ    AX, R13
+	SUBQ    R14, R13
+	CMOVQLT R15, R13
 	SHLQ    $4, R13
 	VPADDQ  0(R11)(R13*1), X6, X6
 	MOVQ    BX, R13
+	SUBQ    R14, R13
+	CMOVQLT R15, R13
 	SHLQ    $4, R13
 	VPADDQ  0(R11)(R13*1), X6, X6
 	MOVQ    R8, R13
+	SUBQ    R14, R13
+	CMOVQLT R15, R13
 	SHLQ    $4, R13
 	VPADDQ  0(R11)(R13*1), X6, X6
 	MOVQ    R9, R13
+	SUBQ    R14, R13
+	CMOVQLT R15, R13
 	SHLQ    $4, R13
 	VPADDQ  0(R11)(R13*1), X6, X6
 	SHLQ    $6, AX

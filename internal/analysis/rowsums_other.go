@@ -9,7 +9,7 @@ func sumRows8AVX2(vals []float64, drawn []uint32, s *[8]float64) { panic("no AVX
 
 func pairRow8AVX2(row []float64, who []int32, times []float64, acc *[8]float64) { panic("no AVX2") }
 
-func sumCountRows8AVX2(vals []float64, defined []uint64, drawn []uint32, s *[8]float64, c *[2]uint64) {
+func sumCountRows8AVX2(vals []float64, tail []uint64, first int, drawn []uint32, s *[8]float64, c *[2]uint64) {
 	panic("no AVX2")
 }
 

@@ -31,11 +31,17 @@ func TestRowSumsMatchGo(t *testing.T) {
 				t.Fatalf("n=%d column %d: AVX2 %v, Go %v", n, c, got[c], want[c])
 			}
 		}
+		// Flags of eight means, every one defined before a random first
+		// unit, random from there on.
 		defined := make([]uint64, 2*n)
+		first := r.IntN(n + 1)
 		for i := range defined {
-			defined[i] = r.Uint64() & 0x0001_0001_0001_0001
+			defined[i] = 0x0001_0001_0001_0001
+			if i >= 2*first {
+				defined[i] &= r.Uint64()
+			}
 		}
-		sums, counts := sumCountDrawn8(vals, defined, drawn)
+		sums, counts := sumCountDrawn8(vals, newDefinedFlags(defined, 8), drawn)
 		if sums != want || counts != countPacked(defined, drawn) {
 			t.Fatalf("n=%d: with counts %v %v, Go %v %v", n, sums, counts, want, countPacked(defined, drawn))
 		}
