@@ -95,3 +95,44 @@ func TestDrawLanesMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestTruthResampleMatchesTable: the kappa with the truth from one division
+// is the table's kappa up to rounding, and undefined where it is (a model or
+// a truth all Yes on the drawn items, no item answered).
+func TestTruthResampleMatchesTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 2, 5, 20, 120} {
+		for trial := range 200 {
+			ps := make([]truthPack, n)
+			for i := range ps {
+				if r.IntN(10) == 0 {
+					continue // not answered
+				}
+				my, ty := r.IntN(3) > 0, trial%7 == 0 || r.IntN(2) == 0
+				if trial%5 == 0 {
+					my = true
+				}
+				p := packAnswered
+				if my {
+					p |= packModelYes
+				}
+				if ty {
+					p |= packTruthYes
+				}
+				if my && ty {
+					p |= packBothYes
+				}
+				ps[i] = p
+			}
+			drawn := make([]uint32, n)
+			for i := range drawn {
+				drawn[i] = uint32(r.IntN(n))
+			}
+			want := truthTable(ps, drawn)
+			got, ok := truthResample(ps, drawn)
+			if ok != want.Defined || (ok && !near(got, want.Value, 1e-12)) {
+				t.Fatalf("n=%d trial %d: %v %v, table %+v", n, trial, got, ok, want)
+			}
+		}
+	}
+}
