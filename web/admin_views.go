@@ -78,6 +78,7 @@ type StudyFormView struct {
 	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
 	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
 	InstructedChecks                                       string // instructed-response checks per participant
+	BreakEvery                                             string // a pause every N trials, 0 for none
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only
