@@ -400,7 +400,7 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS answered
 			FROM pool_slots ps
 			LEFT JOIN participants p ON p.id = ps.participant_id
-			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
 			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 			WHERE ps.study_id = $1
 			GROUP BY ps.stimulus_id
@@ -481,7 +481,7 @@ func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.
 		FROM pool_slots ps
 		JOIN stimuli s ON s.id = ps.stimulus_id
 		LEFT JOIN participants p ON p.id = ps.participant_id
-		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
 		LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 		WHERE ps.study_id = $1
 		GROUP BY s.ext_id, s.size, s.answer ORDER BY s.ext_id`, studyID)

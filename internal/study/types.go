@@ -24,6 +24,8 @@ type Study struct {
 	Places              int
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
+	InstructedChecks    int // instructed-response checks per participant (checks.go)
+	BreakEvery          int // a pause after every this many trials, 0 for none (breaks.go)
 	ConsentText         string
 	InstructionsText    string
 	Pay                 Pay
@@ -47,6 +49,10 @@ type Study struct {
 	// OwnerID is the account that made the study (uuid.Nil: made without
 	// one, from the command line); see VisibleTo.
 	OwnerID uuid.UUID
+	// Stop is the stopping rule of the live comparison; StopFiredAt is when
+	// it paused the study (it fires once; setting the rule again re-arms it).
+	Stop        StopRule
+	StopFiredAt *time.Time
 }
 
 // VisibleTo reports whether an account sees a study (its pages, downloads
@@ -136,7 +142,9 @@ type Response struct {
 	ServerRTMs  int
 	AnsweredAt  time.Time
 	Completed   bool // this answer was the last one
-	Flags       []Flag
+	// Break: the participant pauses before the next trial (BreakAfter).
+	Break bool
+	Flags []Flag
 }
 
 // Genders are the choices offered on the demographics form, in order; ""
