@@ -225,7 +225,9 @@ type StudyUpdate struct {
 }
 
 // Empty reports whether the update changes nothing.
-func (u StudyUpdate) Empty() bool { return u.TotalAvailablePlaces == nil && u.MaximumAllowedTime == nil }
+func (u StudyUpdate) Empty() bool {
+	return u.TotalAvailablePlaces == nil && u.MaximumAllowedTime == nil
+}
 
 // UpdateStudy changes the fields of u (PATCH of the study).
 func (c *Client) UpdateStudy(ctx context.Context, id string, u StudyUpdate) (Study, error) {
