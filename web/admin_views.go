@@ -81,6 +81,7 @@ type StudyFormView struct {
 	PickChecksURL                            string // the set browser picking the checks; "" for a new study
 	Exclusion                                string // the exclusion rule's text form (study.ParseExclusion)
 	InstructedChecks                         string // instructed-response checks per participant
+	BreakEvery                               string // a pause every N trials, 0 for none
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only
@@ -147,6 +148,25 @@ type AccountsView struct {
 	AdminPage
 	Notice   string
 	Accounts []AccountRow
+	// The form that creates an account: Error says why the last attempt
+	// was refused (with what was typed); Created is the account just made,
+	// with its password, shown this once.
+	Error, Email, Role string
+	Created            *NewAccount
+}
+
+// NewAccount is an account just created on the web, with the password that
+// lets its owner in; it is shown once and stored only as a hash.
+type NewAccount struct {
+	Email, Role, Password string
+}
+
+// PasswordView is the page where an account changes its own password.
+type PasswordView struct {
+	AdminPage
+	Errors []string
+	Done   bool
+	MinLen int // the shortest password accepted
 }
 
 // AccountRow is one account on the accounts page.

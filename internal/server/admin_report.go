@@ -304,12 +304,8 @@ func reportRows(rep *analysis.Report, d task.Domain) []web.ReportRow {
 		})
 		for _, m := range g.Models {
 			a := m.Accuracy
-			observer := plot.ModelLabel(m)
-			if m.Split != nil && *m.Split == analysis.SplitIn {
-				observer += " (trained size)"
-			}
 			rows = append(rows, web.ReportRow{
-				Size: size, Observer: observer, Range: chanceRange(m.ModelHumanChance), Chance: chanceP(m.ModelHumanChance),
+				Size: size, Observer: plot.ModelLabel(m), Trained: m.Split != nil && *m.Split == analysis.SplitIn, Range: chanceRange(m.ModelHumanChance), Chance: chanceP(m.ModelHumanChance),
 				Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
 				Consistency: estimate(m.ModelHuman), ConsistencyCI: estimateCI(m.ModelHuman),
 				Truth: estimate(m.ModelTruth), TruthCI: estimateCI(m.ModelTruth),

@@ -181,6 +181,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
 		{Name: "Instructed checks", Value: instructed},
+		{Name: "Breaks", Value: breakText(st.BreakEvery)},
 		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
@@ -279,4 +280,12 @@ func (s *Server) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.InfoContext(ctx, "timed out participants", "count", n)
 		}
 	})
+}
+
+// breakText says how often the study pauses (study.BreakAfter).
+func breakText(every int) string {
+	if every <= 0 {
+		return "none"
+	}
+	return "a pause after every " + strconv.Itoa(every) + " trials"
 }

@@ -31,6 +31,7 @@ type Study struct {
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
 	InstructedChecks    int // instructed-response checks per participant (checks.go)
+	BreakEvery          int // a pause after every this many trials, 0 for none (breaks.go)
 	ConsentText         string
 	InstructionsText    string
 	Pay                 Pay
@@ -147,7 +148,9 @@ type Response struct {
 	ServerRTMs  int
 	AnsweredAt  time.Time
 	Completed   bool // this answer was the last one
-	Flags       []Flag
+	// Break: the participant pauses before the next trial (BreakAfter).
+	Break bool
+	Flags []Flag
 }
 
 // Genders are the choices offered on the demographics form, in order; ""
