@@ -1,9 +1,17 @@
 package postgres_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -114,7 +122,9 @@ func TestAdaptivePoolConcurrentJoins(t *testing.T) {
 		}
 	}
 
+	start := time.Now()
 	in := joinAll(t, store, st, 1000, 1200)
+	t.Logf("200 concurrent joins on the adaptive pool: %v", time.Since(start).Round(time.Millisecond))
 	if want := (budget - n*rmin) / k; len(in) != want {
 		t.Fatalf("%d of 200 got in, want %d", len(in), want)
 	}
@@ -203,5 +213,97 @@ func TestAdaptiveRules(t *testing.T) {
 		if problem.Code(err) != problem.EINVALID || problem.Message(err)[:len(c.field)] != c.field {
 			t.Errorf("R_max %d, budget %d: %v, want a refusal naming %s", c.rmax, c.budget, err, c.field)
 		}
+	}
+}
+
+// TestExtraAnswersFollowStudy holds the claim's SQL order equal to
+// study.Disagreement: an adaptive pool of 12 items (R_min 1, R_max 4, K 3)
+// is answered at random, one participant at a time; before each join in the
+// extra phase the test works out from the tables, with the Go rule, which
+// items the join must get (highest p(1-p), then fewest answers held, then
+// lowest id, among items with their first R_min held and a slot free), and
+// the join gets exactly those.
+func TestExtraAnswersFollowStudy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	const n, k, rmin, rmax = 12, 3, 1, 4
+	st := adaptiveStudy(t, store, n, k, rmin, rmax, n*rmax)
+	rng := rand.New(rand.NewPCG(18, 3))
+	randomly := func(string) string { return []string{task.Yes, task.No}[rng.IntN(2)] }
+	for i := range n * rmin / k {
+		p, err := store.Join(ctx, st, prolific.Params{PID: pid(i)}, int64(i), hashOf(fmt.Sprint("first", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answerAs(t, store, p, randomly)
+	}
+	type item struct {
+		id           uuid.UUID
+		yes, n, held int
+		free         bool
+	}
+	checked := 0
+	for i := 100; i < 112; i++ {
+		rows, err := pool.Query(ctx, `
+			SELECT ps.stimulus_id, count(ps.participant_id), bool_or(ps.participant_id IS NULL),
+				(SELECT count(*) FROM trials t JOIN responses r USING (participant_id, position) JOIN participants p ON p.id = t.participant_id
+				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id),
+				(SELECT count(*) FROM trials t JOIN responses r USING (participant_id, position) JOIN participants p ON p.id = t.participant_id
+				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id AND r.answer = 'Yes')
+			FROM pool_slots ps WHERE ps.study_id = $1 GROUP BY ps.stimulus_id`, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []item
+		for rows.Next() {
+			var it item
+			if err := rows.Scan(&it.id, &it.held, &it.free, &it.n, &it.yes); err != nil {
+				t.Fatal(err)
+			}
+			if it.free {
+				items = append(items, it)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(items, func(a, b item) int {
+			return cmp.Or(cmp.Compare(study.Disagreement(b.yes, b.n), study.Disagreement(a.yes, a.n)),
+				cmp.Compare(a.held, b.held), bytes.Compare(a.id[:], b.id[:]))
+		})
+		var want []uuid.UUID
+		for _, it := range items[:min(k, len(items))] {
+			want = append(want, it.id)
+		}
+		p, err := store.Join(ctx, st, prolific.Params{PID: pid(i)}, int64(i), hashOf(fmt.Sprint("extra", i)))
+		if len(want) == 0 {
+			if problem.Code(err) != problem.EGONE {
+				t.Fatalf("join with no extra slot left: %v", err)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err = pool.Query(ctx, `SELECT stimulus_id FROM trials WHERE participant_id = $1`, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		slices.SortFunc(want, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("join %d got items %v, the rule says %v", i, got, want)
+		}
+		checked++
+		answerAs(t, store, p, randomly)
+	}
+	if checked < 5 {
+		t.Errorf("only %d joins checked", checked)
 	}
 }

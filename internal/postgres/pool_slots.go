@@ -143,8 +143,9 @@ func (c *poolClaim) lockRest(ctx context.Context, tx pgx.Tx, k int) error {
 }
 
 // lockExtra completes the claim of a join to an adaptive pool to k items
-// with extra answers (replicas above R_min), by disagreement (see
-// study/adaptive.go): among the items whose R_min slots are all held, those
+// with extra answers (replicas above R_min), by disagreement
+// (study.Disagreement, repeated in the ORDER BY and held equal to it by
+// TestExtraAnswersFollowStudy): among the items whose R_min slots are all held, those
 // whose answers that count have the highest p(1-p) first, each item's
 // lowest free replica, no more than the budget has left. It runs only
 // under the study's join lock (claimWaiting), so that the extra answers

@@ -77,3 +77,14 @@ func (s Study) ResponsesText() string {
 	}
 	return r + " to " + strconv.Itoa(s.MaxResponsesPerItem) + " (adaptive, budget " + strconv.Itoa(s.AnswerBudget) + " answers)"
 }
+
+// Disagreement is the binomial variance p(1-p) of the share p of Yes among
+// n answers that count, yes of them Yes: what orders an adaptive pool's
+// extra answers (highest first); 0 before any answer. The store's claim
+// repeats it in SQL, held equal by TestExtraAnswersFollowStudy.
+func Disagreement(yes, n int) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(yes) * float64(n-yes) / (float64(n) * float64(n))
+}
