@@ -181,6 +181,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
 		{Name: "Instructed checks", Value: instructed},
+		{Name: "Breaks", Value: breakText(st.BreakEvery)},
 		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
@@ -194,7 +195,10 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 // placesText is a study's places, with a pool's ceiling and its sum.
 func placesText(st study.Study, items int) string {
 	out := strconv.Itoa(st.Places)
-	if most := st.PoolPlaces(items); most > 0 {
+	if most := st.PoolPlaces(items); most > 0 && st.Adaptive() {
+		out += " (this adaptive pool fills at most " + strconv.Itoa(most) + ": ceil(budget " + strconv.Itoa(st.PoolAnswers(items)) +
+			" answers / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+	} else if most > 0 {
 		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
 			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
 	}
@@ -276,4 +280,12 @@ func (s *Server) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.InfoContext(ctx, "timed out participants", "count", n)
 		}
 	})
+}
+
+// breakText says how often the study pauses (study.BreakAfter).
+func breakText(every int) string {
+	if every <= 0 {
+		return "none"
+	}
+	return "a pause after every " + strconv.Itoa(every) + " trials"
 }

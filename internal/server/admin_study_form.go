@@ -40,6 +40,7 @@ func newStudyForm() web.StudyFormView {
 		MinViewMs: strconv.Itoa(study.DefaultMinViewMs), TooFastMs: strconv.Itoa(study.DefaultTooFastMs),
 		ReservationMinutes: strconv.Itoa(study.DefaultReservationMinutes),
 		InstructedChecks:   "0",
+		BreakEvery:         "0",
 		Consent: "This is a study of how people judge whether blocks will fall. You will see pictures of blocks " +
 			"and answer one question about each.\n\nYour answers are stored with your Prolific ID and used only for " +
 			"research. You may stop at any time by returning the study on Prolific.\n\nBy pressing \"I agree\" you " +
@@ -72,10 +73,14 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
 		Exclusion:          st.Exclusion,
 		InstructedChecks:   strconv.Itoa(st.InstructedChecks),
+		BreakEvery:         strconv.Itoa(st.BreakEvery),
 		Version:            strconv.Itoa(st.Version), Running: st.Status != study.Draft, Status: string(st.Status),
 	}
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
+	}
+	if st.Adaptive() {
+		v.MaxResponsesPerItem, v.AnswerBudget = strconv.Itoa(st.MaxResponsesPerItem), strconv.Itoa(st.AnswerBudget)
 	}
 	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
 		return web.StudyFormView{}, err
@@ -100,7 +105,8 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
-		Exclusion: f("exclusion"), InstructedChecks: f("instructed"),
+		Exclusion: f("exclusion"), InstructedChecks: f("instructed"), BreakEvery: f("break_every"),
+		MaxResponsesPerItem: f("r_max"), AnswerBudget: f("budget"),
 		Version: f("version"),
 	}
 }
@@ -155,6 +161,18 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 		st.Design = study.Pool
 		st.ItemsPerParticipant = positive(v.ItemsPerParticipant, "Items per participant (K)")
 		st.ResponsesPerItem = positive(v.ResponsesPerItem, "Answers per item (R)")
+		switch {
+		case v.MaxResponsesPerItem != "":
+			st.MaxResponsesPerItem = positive(v.MaxResponsesPerItem, "Most answers per item (R_max)")
+			st.AnswerBudget = positive(v.AnswerBudget, "Budget of answers")
+			if st.MaxResponsesPerItem > 0 && st.AnswerBudget > 0 && st.ResponsesPerItem > 0 {
+				if err := st.CheckAdaptive(0); err != nil {
+					bad(problem.Message(err))
+				}
+			}
+		case v.AnswerBudget != "":
+			bad("Budget of answers: only an adaptive pool has one; set most answers per item (R_max), or leave the budget empty.")
+		}
 	default:
 		bad("Choose a design.")
 	}
@@ -190,6 +208,13 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 			bad("Instructed-response checks must be a whole number from 0 to " + strconv.Itoa(study.MaxInstructedChecks) + ".")
 		}
 		st.InstructedChecks = n
+	}
+	if v.BreakEvery != "" {
+		n, err := strconv.Atoi(v.BreakEvery)
+		if err != nil || n < 0 || n > study.MaxBreakEvery {
+			bad("Pause every N trials must be a whole number from 0 (no breaks) to " + strconv.Itoa(study.MaxBreakEvery) + ".")
+		}
+		st.BreakEvery = n
 	}
 	st.TimeLimitMinutes = positive(v.Minutes, "The time limit")
 	money := func(s, what string) int64 {
@@ -318,6 +343,9 @@ func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFor
 	}
 	if most := st.PoolPlaces(items); most > 0 {
 		v.PlacesCap = strconv.Itoa(most)
+	}
+	if err := st.CheckAdaptive(items); err != nil {
+		return []string{problem.Message(err)}, nil
 	}
 	if err := st.CheckPoolPlaces(items); err != nil {
 		return []string{problem.Message(err)}, nil

@@ -27,6 +27,7 @@ const (
 	FieldTimeLimit      Field = "time limit"
 	FieldChecks         Field = "attention checks"
 	FieldInstructed     Field = "instructed checks"
+	FieldBreaks         Field = "breaks"
 	FieldConsent        Field = "consent text"
 	FieldInstructions   Field = "instructions"
 	FieldPay            Field = "pay"
@@ -106,7 +107,7 @@ func Changes(a, b Study) []Change {
 	add(FieldDesign, string(a.Design), string(b.Design))
 	if a.Design == Pool || b.Design == Pool {
 		add(FieldK, itoa(a.ItemsPerParticipant), itoa(b.ItemsPerParticipant))
-		add(FieldR, itoa(a.ResponsesPerItem), itoa(b.ResponsesPerItem))
+		add(FieldR, a.ResponsesText(), b.ResponsesText())
 	}
 	add(FieldPlaces, itoa(a.Places), itoa(b.Places))
 	add(FieldTimeLimit, itoa(a.TimeLimitMinutes)+" min", itoa(b.TimeLimitMinutes)+" min")
@@ -127,6 +128,7 @@ func Changes(a, b Study) []Change {
 		return fmt.Sprintf("view %d ms, too fast %d ms, reservation %d min", s.MinViewMs, s.TooFastMs, s.ReservationMinutes)
 	}
 	add(FieldMethod, method(a), method(b))
+	add(FieldBreaks, breaks(a.BreakEvery), breaks(b.BreakEvery))
 	add(FieldExclusion, a.Exclusion, b.Exclusion)
 	return out
 }
@@ -171,4 +173,12 @@ func quote(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// breaks writes the break setting for the log: "every 40 trials", "none".
+func breaks(every int) string {
+	if every <= 0 {
+		return "none"
+	}
+	return "every " + strconv.Itoa(every) + " trials"
 }
