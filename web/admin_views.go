@@ -71,14 +71,17 @@ type StudyFormView struct {
 
 	Title, Slug, Domain, SetID, Sizes, Split, Design       string
 	ItemsPerParticipant, ResponsesPerItem, Places, Minutes string
-	AttentionChecks, Consent, Instructions                 string
-	BasePay, PerCorrect, MaxBonus, Currency                string
-	CompletionCode, ProlificStudyID                        string
-	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
-	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
-	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
-	InstructedChecks                                       string // instructed-response checks per participant
-	BreakEvery                                             string // a pause every N trials, 0 for none
+	// MaxResponsesPerItem (R_max) and AnswerBudget make a pool adaptive
+	// (issue 18); empty for a plain pool.
+	MaxResponsesPerItem, AnswerBudget        string
+	AttentionChecks, Consent, Instructions   string
+	BasePay, PerCorrect, MaxBonus, Currency  string
+	CompletionCode, ProlificStudyID          string
+	MinViewMs, TooFastMs, ReservationMinutes string // the participant method (issue 10)
+	PickChecksURL                            string // the set browser picking the checks; "" for a new study
+	Exclusion                                string // the exclusion rule's text form (study.ParseExclusion)
+	InstructedChecks                         string // instructed-response checks per participant
+	BreakEvery                               string // a pause every N trials, 0 for none
 	// Practice: how many, from which set (PracticeSet "" for the study's
 	// own; PracticeSets its choices), or exactly these item ids.
 	PracticeItems, PracticeSet, PracticeIDs string

@@ -125,6 +125,25 @@ func ErrorConsistencyRange(a, b, truth []Answer) KappaRange {
 // KappaRangeCounts is ErrorConsistencyRange from counts: n trials, k1 and k2
 // right, both of them right on both trials.
 func KappaRangeCounts(n, k1, k2, both int) KappaRange {
+	r := kappaRangeOnly(n, k1, k2, both)
+	if !r.Kappa.Defined {
+		return r
+	}
+	lo, hi := max(0, k1+k2-n), min(k1, k2)
+	logP := func(a int) float64 { return logChoose(k1, a) + logChoose(n-k1, k2-a) - logChoose(n, k2) }
+	obs := logP(both)
+	var p float64
+	for a := lo; a <= hi; a++ {
+		if lp := logP(a); lp <= obs+math.Log1p(1e-7) {
+			p += math.Exp(lp)
+		}
+	}
+	r.P = min(1, p)
+	return r
+}
+
+// kappaRangeOnly is KappaRangeCounts without the p-value (P is NaN).
+func kappaRangeOnly(n, k1, k2, both int) KappaRange {
 	same := n - k1 - k2 + 2*both
 	r := KappaRange{Kappa: errorConsistencyCounts(n, k1, k2, same), Min: math.NaN(), Max: math.NaN(), P: math.NaN()}
 	if !r.Kappa.Defined {
@@ -135,15 +154,6 @@ func KappaRangeCounts(n, k1, k2, both int) KappaRange {
 		return errorConsistencyCounts(n, k1, k2, n-k1-k2+2*a).Value
 	}
 	r.Min, r.Max = kappaAt(lo), kappaAt(hi)
-	logP := func(a int) float64 { return logChoose(k1, a) + logChoose(n-k1, k2-a) - logChoose(n, k2) }
-	obs := logP(both)
-	var p float64
-	for a := lo; a <= hi; a++ {
-		if lp := logP(a); lp <= obs+math.Log1p(1e-7) {
-			p += math.Exp(lp)
-		}
-	}
-	r.P = min(1, p)
 	return r
 }
 

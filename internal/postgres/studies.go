@@ -21,6 +21,7 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
 	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid),
 	st.instructed_checks, st.stop_measure, st.stop_width, st.stop_fired_at, st.break_every,
+	COALESCE(st.max_responses_per_item, 0), COALESCE(st.answer_budget, 0),
 	st.practice_items, COALESCE(st.practice_set_id, '00000000-0000-0000-0000-000000000000'::uuid), st.practice_ids`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
@@ -37,6 +38,7 @@ func studyTargets(st *study.Study) []any {
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
 		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID,
 		&st.InstructedChecks, &st.Stop.Measure, &st.Stop.Width, &st.StopFiredAt, &st.BreakEvery,
+		&st.MaxResponsesPerItem, &st.AnswerBudget,
 		&st.PracticeItems, &st.PracticeSetID, &st.PracticeIDs}
 }
 
@@ -46,15 +48,19 @@ const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, 
 	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
 	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
 	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms, reservation_minutes,
-	instructed_checks, break_every, practice_items, practice_set_id, practice_ids`
+	instructed_checks, break_every, max_responses_per_item, answer_budget,
+	practice_items, practice_set_id, practice_ids`
 
 // studySettings returns st's values for studySettingColumns. It first gives
 // st empty lists for nil ones, as the array columns are NOT NULL; items per
 // participant is stored only for a pool study.
 func studySettings(st *study.Study) []any {
-	var ipp *int
+	var ipp, rmax, budget *int
 	if st.Design == study.Pool {
 		ipp = &st.ItemsPerParticipant
+	}
+	if st.Adaptive() {
+		rmax, budget = &st.MaxResponsesPerItem, &st.AnswerBudget
 	}
 	if st.Sizes == nil {
 		st.Sizes = []int{}
@@ -69,7 +75,8 @@ func studySettings(st *study.Study) []any {
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
 		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1),
-		st.InstructedChecks, st.BreakEvery, st.PracticeItems, nullUUID(st.PracticeSetID), st.PracticeIDs}
+		st.InstructedChecks, st.BreakEvery, rmax, budget,
+		st.PracticeItems, nullUUID(st.PracticeSetID), st.PracticeIDs}
 }
 
 // nullUUID is id, or nil (SQL null) for uuid.Nil.

@@ -197,7 +197,10 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 // placesText is a study's places, with a pool's ceiling and its sum.
 func placesText(st study.Study, items int) string {
 	out := strconv.Itoa(st.Places)
-	if most := st.PoolPlaces(items); most > 0 {
+	if most := st.PoolPlaces(items); most > 0 && st.Adaptive() {
+		out += " (this adaptive pool fills at most " + strconv.Itoa(most) + ": ceil(budget " + strconv.Itoa(st.PoolAnswers(items)) +
+			" answers / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+	} else if most > 0 {
 		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
 			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
 	}

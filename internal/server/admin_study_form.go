@@ -80,6 +80,9 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
 	}
+	if st.Adaptive() {
+		v.MaxResponsesPerItem, v.AnswerBudget = strconv.Itoa(st.MaxResponsesPerItem), strconv.Itoa(st.AnswerBudget)
+	}
 	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
 		return web.StudyFormView{}, err
 	}
@@ -115,6 +118,7 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
 		Exclusion: f("exclusion"), InstructedChecks: f("instructed"), BreakEvery: f("break_every"),
+		MaxResponsesPerItem: f("r_max"), AnswerBudget: f("budget"),
 		PracticeItems: f("practice"), PracticeSet: f("practice_set"), PracticeIDs: f("practice_ids"),
 		Version: f("version"),
 	}
@@ -170,6 +174,18 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 		st.Design = study.Pool
 		st.ItemsPerParticipant = positive(v.ItemsPerParticipant, "Items per participant (K)")
 		st.ResponsesPerItem = positive(v.ResponsesPerItem, "Answers per item (R)")
+		switch {
+		case v.MaxResponsesPerItem != "":
+			st.MaxResponsesPerItem = positive(v.MaxResponsesPerItem, "Most answers per item (R_max)")
+			st.AnswerBudget = positive(v.AnswerBudget, "Budget of answers")
+			if st.MaxResponsesPerItem > 0 && st.AnswerBudget > 0 && st.ResponsesPerItem > 0 {
+				if err := st.CheckAdaptive(0); err != nil {
+					bad(problem.Message(err))
+				}
+			}
+		case v.AnswerBudget != "":
+			bad("Budget of answers: only an adaptive pool has one; set most answers per item (R_max), or leave the budget empty.")
+		}
 	default:
 		bad("Choose a design.")
 	}
@@ -389,6 +405,9 @@ func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFor
 	}
 	if most := st.PoolPlaces(items); most > 0 {
 		v.PlacesCap = strconv.Itoa(most)
+	}
+	if err := st.CheckAdaptive(items); err != nil {
+		return []string{problem.Message(err)}, nil
 	}
 	if err := st.CheckPoolPlaces(items); err != nil {
 		return []string{problem.Message(err)}, nil

@@ -111,7 +111,7 @@ func Changes(a, b Study) []Change {
 	add(FieldDesign, string(a.Design), string(b.Design))
 	if a.Design == Pool || b.Design == Pool {
 		add(FieldK, itoa(a.ItemsPerParticipant), itoa(b.ItemsPerParticipant))
-		add(FieldR, itoa(a.ResponsesPerItem), itoa(b.ResponsesPerItem))
+		add(FieldR, a.ResponsesText(), b.ResponsesText())
 	}
 	add(FieldPlaces, itoa(a.Places), itoa(b.Places))
 	add(FieldTimeLimit, itoa(a.TimeLimitMinutes)+" min", itoa(b.TimeLimitMinutes)+" min")

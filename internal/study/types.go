@@ -21,6 +21,12 @@ type Study struct {
 	Design              Design
 	ItemsPerParticipant int // pool only; 0 for fixed
 	ResponsesPerItem    int
+	// MaxResponsesPerItem (R_max) makes a pool adaptive: after every item
+	// has ResponsesPerItem (R_min) answers, extra answers go to the items
+	// people disagree on most, up to R_max each, until AnswerBudget answers
+	// (R_min's included) are spent. 0: a plain pool (see adaptive.go).
+	MaxResponsesPerItem int
+	AnswerBudget        int
 	Places              int
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
