@@ -156,15 +156,16 @@ func (p *peopleDraw) draw(d *drawer) {
 // and lists the pairs without one: a resample's weights are then the weight
 // of all pairs of drawn people, (n^2 - sum w_i^2) / 2, less those pairs'.
 func densePeople(n int, edges [][]personPair, stride, resamples int) func(d *drawer, from, to int, out []float64) {
-	// Pair (a, b), a < b, is number pair[a] + b-a-1 in a's row; its values
-	// start at base[a] + b*stride (one unused row first keeps base >= 0).
+	// Pair (a, b), a < b, is pair number pair[a] + b-a-1; its values start
+	// at base[a] + b*stride, the rows of pairs being stored from the second
+	// row on (an unused first row keeps base[0] from being negative).
 	pair := make([]int, n)
 	base := make([]int, n)
 	for a := range n {
 		if a > 0 {
 			pair[a] = pair[a-1] + n - a
 		}
-		base[a] = (1 + pair[a] - a - 1) * stride
+		base[a] = (pair[a] - a) * stride
 	}
 	vals := make([]float64, (1+n*(n-1)/2)*stride)
 	defined := make([]uint8, n*(n-1)/2) // bit c: the pair has a kappa in mean c
