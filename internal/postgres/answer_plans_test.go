@@ -42,8 +42,8 @@ func TestAnswerPathFindsParticipantByKey(t *testing.T) {
 	for _, c := range []struct {
 		name, sql, types, args string
 	}{
-		{"answer", postgres.SubmitBySessionSQL, "bytea, int, text, int, boolean, boolean, int, text",
-			`'\x00', 1, 'Yes', NULL, true, NULL, NULL, 's'`},
+		{"answer", postgres.SubmitBySessionSQL, "bytea, int, text, int, boolean, boolean, int, timestamptz, text",
+			`'\x00', 1, 'Yes', NULL, true, NULL, NULL, NULL, 's'`},
 		{"trial page", postgres.ShowTrialBySessionSQL, "bytea, text", `'\x00', 's'`},
 	} {
 		name := "plan_" + fmt.Sprint(len(c.name))

@@ -289,7 +289,9 @@ func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, posi
 //
 // Parameters: $2 position, $3 answer, $4 browser RT (ms, or null), $5 timed
 // (the page's script ran), $6 hidden (or null), $7 rendered picture size (or
-// null); $1 and any further ones pick the participant.
+// null), $8 when the picture was served as its signed cookie says (or null;
+// the trial row may say so too); $1 and any further ones pick the
+// participant.
 //
 // The participant row is read by its key alone, in a CTE of its own (me),
 // before any condition on its status: with the status beside the key, the
@@ -315,8 +317,9 @@ const (
 				t.is_attention_check, st.bonus_per_correct_minor, st.max_bonus_minor, t.shows, st.too_fast_ms,
 				GREATEST(0, round(extract(epoch FROM now() - t.shown_at) * 1000))::int AS server_rt,
 				-- Not GREATEST(0, ..) alone: GREATEST ignores a null.
-				CASE WHEN t.image_served_at IS NOT NULL THEN
-					GREATEST(0, round(extract(epoch FROM now() - t.image_served_at) * 1000))::int END AS image_ms
+				-- LEAST ignores a null: the earlier of the two records.
+				CASE WHEN COALESCE(t.image_served_at, $8) IS NOT NULL THEN
+					GREATEST(0, round(extract(epoch FROM now() - LEAST(t.image_served_at, $8::timestamptz)) * 1000))::int END AS image_ms
 			FROM me p
 			JOIN trials t ON t.participant_id = p.id AND t.position = $2
 			JOIN stimuli s ON s.id = t.stimulus_id
@@ -386,9 +389,9 @@ func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.S
 	return s.explainNoAnswer(ctx, participantID, sub.Position)
 }
 
-// submissionArgs are the parameters $2-$7 of the answer statement.
+// submissionArgs are the parameters $2-$8 of the answer statement.
 func submissionArgs(sub study.Submission) []any {
-	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx}
+	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx, sub.PictureServedAt}
 }
 
 func responseTargets(r *study.Response) []any {

@@ -24,10 +24,10 @@ import (
 // TrialImage), which works out the right page or error.
 
 // submitBySessionSQL is the answer statement with the participant found by
-// session token ($1) and study slug ($8).
+// session token ($1) and study slug ($9).
 var submitBySessionSQL = answerSQL(
 	`(SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())`,
-	`AND st.slug = $8`)
+	`AND st.slug = $9`)
 
 // SubmitBySession records an answer as Submit does, for the participant
 // whose session token has hash tokenHash in the study at slug.
