@@ -349,7 +349,8 @@ const (
 				last_answer = $3
 			FROM ev
 			-- By the key, as a scalar: joined to cur instead, the plan may scan
-			-- every started participant through participants_started.
+			-- every started participant through an index on the status
+			-- (TestAnswerPathFindsParticipantByKey).
 			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1
 			RETURNING p.id, p.status
 		)
