@@ -7,14 +7,14 @@
 #   scripts/load.sh                      # 1,000 participants, think 400 ms
 #   N=200 THINK=100ms scripts/load.sh    # anything loadgen takes, via env
 #
-# Environment: N, C (at once), THINK, TRIALS, IMAGES (true/false), POOL (the
+# Environment: N, C (at once), RATE (arrivals per second, 0: all at once), THINK, TRIALS, IMAGES (true/false), POOL (the
 # server's pgx pool size, default the server's 8), PGCLIENTS (pgbench clients, default 16), PGTIME (s, default 20),
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-N=${N:-1000} C=${C:-0} THINK=${THINK:-400ms} TRIALS=${TRIALS:-120} IMAGES=${IMAGES:-true}
+N=${N:-1000} C=${C:-0} RATE=${RATE:-0} THINK=${THINK:-400ms} TRIALS=${TRIALS:-120} IMAGES=${IMAGES:-true}
 PGCLIENTS=${PGCLIENTS:-16} PGTIME=${PGTIME:-20} PGOPTS=${PGOPTS:-}
 port=${PORT:-54391} http=${HTTPPORT:-18091}
 
@@ -69,7 +69,7 @@ pgcpu0=$(pgcpu)
 
 echo "== loadgen"
 /usr/bin/time -f "loadgen cpu %U+%S" -o "$work/loadgen.time" \
-  "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" \
+  "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" -rate "$RATE" \
   -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
 awk -F'[ +]' '/^loadgen cpu/ { printf "loadgen cpu %.1f\n", $3 + $4 }' "$work/loadgen.time" >"$work/loadgen.err"
 

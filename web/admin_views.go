@@ -71,12 +71,17 @@ type StudyFormView struct {
 
 	Title, Slug, Domain, SetID, Sizes, Split, Design       string
 	ItemsPerParticipant, ResponsesPerItem, Places, Minutes string
-	AttentionChecks, Consent, Instructions                 string
-	BasePay, PerCorrect, MaxBonus, Currency                string
-	CompletionCode, ProlificStudyID                        string
-	MinViewMs, TooFastMs, ReservationMinutes               string // the participant method (issue 10)
-	PickChecksURL                                          string // the set browser picking the checks; "" for a new study
-	Exclusion                                              string // the exclusion rule's text form (study.ParseExclusion)
+	// MaxResponsesPerItem (R_max) and AnswerBudget make a pool adaptive
+	// (issue 18); empty for a plain pool.
+	MaxResponsesPerItem, AnswerBudget        string
+	AttentionChecks, Consent, Instructions   string
+	BasePay, PerCorrect, MaxBonus, Currency  string
+	CompletionCode, ProlificStudyID          string
+	MinViewMs, TooFastMs, ReservationMinutes string // the participant method (issue 10)
+	PickChecksURL                            string // the set browser picking the checks; "" for a new study
+	Exclusion                                string // the exclusion rule's text form (study.ParseExclusion)
+	InstructedChecks                         string // instructed-response checks per participant
+	BreakEvery                               string // a pause every N trials, 0 for none
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only
@@ -88,6 +93,10 @@ type StudyFormView struct {
 	// PlacesCap is the most places a pool study can use, ceil(items x R /
 	// K), once its items are known ("" otherwise).
 	PlacesCap string
+	// Prolific says, for a study linked to Prolific, that places and the
+	// time limit change there too, and what Prolific still allows ("" when
+	// not linked).
+	Prolific string
 }
 
 // Setting is one line of a study's settings.
@@ -122,6 +131,7 @@ type StudyView struct {
 	Changes                                            []ChangeRow
 	Warnings                                           []string
 	Members                                            MembersView
+	Live                                               LiveView // admin_live.templ
 }
 
 // MembersView is the panel of who sees a study: its owner and members, and
@@ -138,6 +148,25 @@ type AccountsView struct {
 	AdminPage
 	Notice   string
 	Accounts []AccountRow
+	// The form that creates an account: Error says why the last attempt
+	// was refused (with what was typed); Created is the account just made,
+	// with its password, shown this once.
+	Error, Email, Role string
+	Created            *NewAccount
+}
+
+// NewAccount is an account just created on the web, with the password that
+// lets its owner in; it is shown once and stored only as a hash.
+type NewAccount struct {
+	Email, Role, Password string
+}
+
+// PasswordView is the page where an account changes its own password.
+type PasswordView struct {
+	AdminPage
+	Errors []string
+	Done   bool
+	MinLen int // the shortest password accepted
 }
 
 // AccountRow is one account on the accounts page.
@@ -211,10 +240,13 @@ type ParticipantRow struct {
 	Duration      string
 	Accuracy      string
 	CheckFailures int
-	Flagged       string // answers with any flag (issue 10), e.g. "3 (8%)"
-	LongestRun    int    // the longest run of identical answers
-	Bonus         string
-	Batch         string
+	// CheckKinds says the failed checks by kind ("1 instructed, 1 item"),
+	// "" with none failed.
+	CheckKinds string
+	Flagged    string // answers with any flag (issue 10), e.g. "3 (8%)"
+	LongestRun int    // the longest run of identical answers
+	Bonus      string
+	Batch      string
 	// ProlificStatus is Prolific's status of the submission ("" before a
 	// sync); Unverified marks an entry Prolific has not confirmed yet.
 	ProlificStatus string

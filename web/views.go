@@ -74,6 +74,19 @@ type TrialView struct {
 	YesRight bool
 }
 
+// BreakView is the pause every N trials: progress, the time left (as on
+// the trial page; "" in a preview) and the way on.
+type BreakView struct {
+	Page
+	Done, Total int
+	Next        string
+	TimeLeft    string
+	SecondsLeft int
+	WarnSeconds int
+	Warn        bool
+	TimeUpURL   string
+}
+
 // EndView thanks the participant and sends them back to Prolific.
 type EndView struct {
 	Page

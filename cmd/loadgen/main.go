@@ -53,6 +53,7 @@ type config struct {
 	images       bool
 	limit        time.Duration
 	retry        time.Duration
+	rate         float64
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -67,6 +68,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.IntVar(&c.trials, "trials", 120, "trials per participant in the synthetic set")
 	fs.IntVar(&c.participants, "n", 1000, "participants in all")
 	fs.IntVar(&c.concurrency, "c", 0, "participants at once (0: all of them)")
+	fs.Float64Var(&c.rate, "rate", 0, "participants opening the link per second, evenly spaced (0: all at the start)")
 	fs.DurationVar(&c.think, "think", 400*time.Millisecond, "mean think time per trial (uniform between half and one and a half times it)")
 	fs.BoolVar(&c.images, "images", true, "fetch the pictures as a browser does")
 	fs.DurationVar(&c.limit, "time", 5*time.Minute, "time limit of the run")
@@ -88,6 +90,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	}
 	if c.participants < 1 || c.trials < 1 {
 		return c, errors.New("-n and -trials must be at least 1")
+	}
+	if c.rate < 0 {
+		return c, errors.New("-rate must be 0 (all at once) or a number of participants per second")
 	}
 	return c, nil
 }
@@ -124,11 +129,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.limit)
 	defer cancel()
-	fmt.Fprintf(stdout, "%d participants (%d at once), think %s, images %v, against %s\n",
-		c.participants, max(c.concurrency, 0), c.think, c.images, strings.Join(c.targets, ", "))
+	arrive := "all at the start"
+	if c.rate > 0 {
+		arrive = fmt.Sprintf("arriving %g/s", c.rate)
+	}
+	fmt.Fprintf(stdout, "%d participants (%d at once, %s), think %s, images %v, against %s\n",
+		c.participants, max(c.concurrency, 0), arrive, c.think, c.images, strings.Join(c.targets, ", "))
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		Targets: c.targets, Slug: c.slug, Participants: c.participants, Concurrency: c.concurrency,
-		Think: c.think, Images: c.images, Retry: c.retry,
+		Think: c.think, Images: c.images, Retry: c.retry, Rate: c.rate,
 	})
 	if err != nil {
 		return err

@@ -81,14 +81,6 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	}
 	defer closeDB()
 
-	var sel postgres.MatrixSelection
-	if exclude != "" {
-		rule, err := study.ParseExclusion(exclude)
-		if err != nil {
-			return fmt.Errorf("%w: analyze: --exclude: %s", errUsage, problem.Message(err))
-		}
-		sel.Exclude = &rule
-	}
 	var pair []analysis.Condition
 	if compare != "" {
 		parts := strings.Split(compare, ",")
@@ -97,16 +89,9 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 		}
 		pair = []analysis.Condition{analysis.ParseCondition(parts[0]), analysis.ParseCondition(parts[1])}
 	}
-	if slug != "" {
-		st, err := store.StudyBySlug(ctx, slug)
-		if err != nil {
-			return fmt.Errorf("analyze: no study %q", slug)
-		}
-		sel.StudyID = st.ID
-	} else {
-		if sel.SetID, err = store.SetIDByName(ctx, set); err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
+	sel, err := matrixSelection(ctx, store, "analyze", slug, set, exclude)
+	if err != nil {
+		return err
 	}
 	m, info, err := store.LoadMatrix(ctx, sel)
 	if err != nil {
@@ -164,4 +149,32 @@ func writeParticipants(ctx context.Context, store *postgres.Store, sel postgres.
 		return err
 	}
 	return f.Close()
+}
+
+// matrixSelection reads the answers a command compares: those of the study
+// slug names, or of every study on the set, with the exclusion rule
+// overriding each study's when exclude is not empty.
+func matrixSelection(ctx context.Context, store *postgres.Store, cmd, slug, set, exclude string) (postgres.MatrixSelection, error) {
+	var sel postgres.MatrixSelection
+	if exclude != "" {
+		rule, err := study.ParseExclusion(exclude)
+		if err != nil {
+			return sel, fmt.Errorf("%w: %s: --exclude: %s", errUsage, cmd, problem.Message(err))
+		}
+		sel.Exclude = &rule
+	}
+	if slug != "" {
+		st, err := store.StudyBySlug(ctx, slug)
+		if err != nil {
+			return sel, fmt.Errorf("%s: no study %q", cmd, slug)
+		}
+		sel.StudyID = st.ID
+		return sel, nil
+	}
+	id, err := store.SetIDByName(ctx, set)
+	if err != nil {
+		return sel, fmt.Errorf("%s: %w", cmd, err)
+	}
+	sel.SetID = id
+	return sel, nil
 }

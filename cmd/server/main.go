@@ -46,6 +46,7 @@ commands:
   admin      manage experimenter accounts
   models     import model outputs, write batch inputs, query an endpoint
   analyze    print a study's comparison of people and models
+  figures    write every report figure as SVG, PDF and CSV, laid out for print
   export     write a fine-tuning data set as a ZIP
   plan       find the participants a kappa's interval needs (no database)
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, e env) error {
 		return runModels(ctx, args, e)
 	case "analyze":
 		return runAnalyze(ctx, args, e)
+	case "figures":
+		return runFigures(ctx, args, e)
 	case "export":
 		return runExport(ctx, args, e)
 	case "plan":

@@ -374,6 +374,13 @@ func reportCSV(t *testing.T, store *postgres.Store, st study.Study) string {
 // reportCSVQuery is reportCSV with a query string ("?exclude=..." or "").
 func reportCSVQuery(t *testing.T, store *postgres.Store, st study.Study, query string) string {
 	t.Helper()
+	return reportGet(t, store, st, ".csv"+query)
+}
+
+// reportGet downloads what the study's report page offers at path, below
+// its URL (".csv", "/tower/kappa.pdf?width=single", ...), as an admin.
+func reportGet(t *testing.T, store *postgres.Store, st study.Study, path string) string {
+	t.Helper()
 	ctx := context.Background()
 	id, err := store.CreateAdmin(ctx, fmt.Sprintf("r%d@example.org", time.Now().UnixNano()), "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
 	if err != nil {
@@ -384,12 +391,12 @@ func reportCSVQuery(t *testing.T, store *postgres.Store, st study.Study, query s
 	if err := store.CreateAdminSession(ctx, id, sum[:], strings.Repeat("c", 32), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/admin/studies/"+st.ID.String()+"/report.csv"+query, nil)
+	req := httptest.NewRequest("GET", "/admin/studies/"+st.ID.String()+"/report"+path, nil)
 	req.AddCookie(&http.Cookie{Name: "cubelab_admin", Value: token})
 	rec := httptest.NewRecorder()
 	server.New(server.Config{Store: store}).Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
-		t.Fatalf("report.csv: %d %s", rec.Code, rec.Body)
+		t.Fatalf("report%s: %d %s", path, rec.Code, rec.Body)
 	}
 	return rec.Body.String()
 }

@@ -148,6 +148,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// Every process polls Prolific; an advisory lock per study keeps it
 	// to one sync at a time (nothing runs without PROLIFIC_TOKEN).
 	go app.RunProlificSync(ctx)
+	// Every process keeps the live comparisons of studies with an armed
+	// stopping rule; the rule fires once whichever process sees it first.
+	go app.RunLiveWatch(ctx)
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -463,6 +463,48 @@ func TestQuantileMatchesSort(t *testing.T) {
 	}
 }
 
+// TestQuantilePairMatchesQuantile: the tails found through a sample give
+// the very values of selecting in all of them, with ties, in order, in
+// reverse order, all equal, and with a tail of equal values.
+func TestQuantilePairMatchesQuantile(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{2047, 2048, 10000, 10001, 30000} {
+		cases := map[string][]float64{}
+		normal := make([]float64, n)
+		for i := range normal {
+			normal[i] = r.NormFloat64()
+		}
+		cases["normal"] = normal
+		ties := make([]float64, n)
+		for i := range ties {
+			ties[i] = math.Round(r.NormFloat64()*8) / 8
+		}
+		cases["ties"] = ties
+		sorted := slices.Clone(normal)
+		slices.Sort(sorted)
+		cases["sorted"] = sorted
+		cases["reversed"] = slices.Clone(sorted)
+		slices.Reverse(cases["reversed"])
+		cases["equal"] = make([]float64, n)
+		heavy := slices.Clone(normal)
+		for i := range heavy {
+			if i%10 == 0 {
+				heavy[i] = -5
+			}
+		}
+		cases["low tail equal"] = heavy
+		for name, a := range cases {
+			for _, q := range [][2]float64{{0.025, 0.975}, {0.005, 0.995}, {0.1, 0.9}} {
+				lo, hi := quantilePair(slices.Clone(a), q[0], q[1])
+				wantLo, wantHi := quantile(slices.Clone(a), q[0]), quantile(slices.Clone(a), q[1])
+				if math.Float64bits(lo) != math.Float64bits(wantLo) || math.Float64bits(hi) != math.Float64bits(wantHi) {
+					t.Errorf("n=%d %s %v: %v %v, want %v %v", n, name, q, lo, hi, wantLo, wantHi)
+				}
+			}
+		}
+	}
+}
+
 func TestReportOutputs(t *testing.T) {
 	m := handMatrix()
 	// Size 3 with perfect people: human-human undefined there.

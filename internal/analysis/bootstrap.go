@@ -214,11 +214,35 @@ func anyRejected(m0, m1, m2, m3, t uint32) bool {
 
 // indices fills out with uniform draws from [0, n).
 func (d *drawer) indices(n uint32, out []uint32) {
+	if !rowsAVX2 || n > 1<<16 {
+		d.indicesGo(n, out)
+		return
+	}
+	i := drawLanesAVX2(&d.x, n, (1<<16)%n, out)
+	for ; i < len(out); i++ {
+		out[i] = d.index(n)
+	}
+}
+
+// indicesGo is indices in plain Go.
+func (d *drawer) indicesGo(n uint32, out []uint32) {
 	i := 0
 	if n <= 1<<16 {
 		t := (1 << 16) % n
+		// xoshiro256**'s step written out on locals, so that its state
+		// stays in registers (a call to next, which the compiler does not
+		// inline here, kept it in memory: a third of the drawing time).
+		s0, s1, s2, s3 := d.x[0], d.x[1], d.x[2], d.x[3]
 		for i+4 <= len(out) {
-			m0, m1, m2, m3 := lanes(d.x.next(), n)
+			r := bits.RotateLeft64(s1*5, 7) * 9
+			u := s1 << 17
+			s2 ^= s0
+			s3 ^= s1
+			s1 ^= s2
+			s0 ^= s3
+			s2 ^= u
+			s3 = bits.RotateLeft64(s3, 45)
+			m0, m1, m2, m3 := lanes(r, n)
 			if anyRejected(m0, m1, m2, m3, t) {
 				for _, m := range [4]uint32{m0, m1, m2, m3} {
 					if m&0xffff >= t {
@@ -232,6 +256,7 @@ func (d *drawer) indices(n uint32, out []uint32) {
 			o[0], o[1], o[2], o[3] = m0>>16, m1>>16, m2>>16, m3>>16
 			i += 4
 		}
+		d.x = xoshiro{s0, s1, s2, s3}
 	}
 	for ; i < len(out); i++ {
 		out[i] = d.index(n)
@@ -258,15 +283,14 @@ func meanKey(d task.Domain, measure string, units int) uint64 {
 	return streamKey(string(d), measure, strconv.Itoa(units))
 }
 
-// meanWidth is how many means one pass of draws sums at most: one row of
+// meanWidth is how many means one pass over the drawn rows sums: one row of
 // eight float64 is a cache line, and eight sums stay in registers.
 const meanWidth = 8
 
-// meanJobs turns specs into bootstrap jobs, one per run of up to meanWidth
-// specs with the same key, and the functions that set each estimate once the
-// jobs have run. A mean's resamples do not depend on which other means share
-// its job: the draws come from the key alone and each mean is summed in draw
-// order.
+// meanJobs turns specs into bootstrap jobs, one per key, and the functions
+// that set each estimate once the jobs have run. A mean's resamples do not
+// depend on which other means share its job: the draws come from the key
+// alone and each mean is summed in draw order.
 func meanJobs(specs []meanSpec, resamples int) ([]*job, []func()) {
 	type pending struct {
 		spec         meanSpec
@@ -301,87 +325,119 @@ func meanJobs(specs []meanSpec, resamples int) ([]*job, []func()) {
 	}
 	for _, k := range keys {
 		group := byKey[k]
-		for len(group) > 0 {
-			batch := group[:min(meanWidth, len(group))]
-			group = group[len(batch):]
-			units := make([][]float64, len(batch))
-			for b, p := range batch {
-				units[b] = p.spec.units
-			}
-			jb := fusedMeanJob(units, resamples)
-			jb.key = k
-			jobs = append(jobs, jb)
-			for b, p := range batch {
-				finish = append(finish, func() {
-					p.spec.set(percentileEstimate(p.mean, p.n, p.undefined, jb.out[b*resamples:(b+1)*resamples]))
-				})
-			}
+		units := make([][]float64, len(group))
+		for b, p := range group {
+			units[b] = p.spec.units
+		}
+		jb := fusedMeanJob(units, resamples)
+		jb.key = k
+		jobs = append(jobs, jb)
+		for b, p := range group {
+			finish = append(finish, func() {
+				p.spec.set(percentileEstimate(p.mean, p.n, p.undefined, jb.out[b*resamples:(b+1)*resamples]))
+			})
 		}
 	}
 	return jobs, finish
 }
 
-// fusedMeanJob bootstraps the means of units[b] (at most meanWidth lists, all
-// of the same length) from one stream of draws: the values lie in rows of
-// meanWidth, so a draw reads one cache line and adds to eight sums.
-// out[b*resamples+r] is resample r of mean b.
+// fusedMeanJob bootstraps the means of units[b] (lists of the same length)
+// from one stream of draws: each run of up to meanWidth means lies in rows of
+// meanWidth values, so a draw reads one cache line and adds to eight sums,
+// and the draws of a resample serve every run. out[b*resamples+r] is
+// resample r of mean b.
 func fusedMeanJob(units [][]float64, resamples int) *job {
 	n := len(units[0])
-	w := len(units)
-	stride := meanWidth
-	if w == 1 {
-		stride = 1
+	var blocks []*meanBlock
+	for b := 0; b < len(units); b += meanWidth {
+		blocks = append(blocks, newMeanBlock(units[b:min(b+meanWidth, len(units))]))
 	}
-	vals := make([]float64, n*stride)
-	// defined[i] packs, 16 bits per mean, whether unit i is defined for each
-	// of the first four means (defined[n+i] for the next four): a resample's
-	// counts are then two integer sums. nil when every unit is defined.
-	var defined []uint64
-	for b, us := range units {
-		for i, v := range us {
-			if math.IsNaN(v) {
-				if defined == nil {
-					defined = make([]uint64, 2*n)
-				}
-				continue
-			}
-			vals[i*stride+b] = v
-		}
-	}
-	if defined != nil {
-		for b, us := range units {
-			for i, v := range us {
-				if !math.IsNaN(v) {
-					defined[(b/4)*n+i] |= 1 << (16 * (b % 4))
-				}
-			}
-		}
-	}
-	return &job{resamples: resamples, width: w, fill: func(d *drawer, from, to int, out []float64) {
+	return &job{resamples: resamples, width: len(units), fill: func(d *drawer, from, to int, out []float64) {
 		drawn := make([]uint32, n)
-		var sums [meanWidth]float64
-		var counts [meanWidth]int
 		for r := from; r < to; r++ {
 			d.indices(uint32(n), drawn)
-			if stride == 1 {
-				sums[0] = sumDrawn1(vals, drawn)
-			} else {
-				sums = sumDrawn8(vals, drawn)
-			}
-			for b := range w {
-				counts[b] = n
-			}
-			if defined != nil {
-				countDrawn(defined, n, drawn, w, &counts)
-			}
-			for b := range w {
-				out[b*resamples+r] = math.NaN()
-				if counts[b] > 0 {
-					out[b*resamples+r] = sums[b] / float64(counts[b])
-				}
+			for k, bl := range blocks {
+				bl.resample(drawn, out[k*meanWidth*resamples:], resamples, r)
 			}
 		}
 	}}
+}
+
+// meanBlock is up to meanWidth means over the same n units.
+type meanBlock struct {
+	n, w, stride int
+	vals         []float64
+	// defined[2i] packs, 16 bits per mean, whether unit i is defined for
+	// each of the first four means (defined[2i+1] for the next four): a
+	// resample's counts are then two integer sums, read with the row. nil
+	// when every unit is defined.
+	defined []uint64
+	flags   *definedFlags // defined for the pass that counts with the sums
+}
+
+func newMeanBlock(units [][]float64) *meanBlock {
+	bl := &meanBlock{n: len(units[0]), w: len(units), stride: meanWidth}
+	if bl.w == 1 {
+		bl.stride = 1
+	}
+	n, stride := bl.n, bl.stride
+	bl.vals = make([]float64, n*stride)
+	for b, us := range units {
+		for i, v := range us {
+			if math.IsNaN(v) {
+				if bl.defined == nil {
+					bl.defined = make([]uint64, 2*n)
+				}
+				continue
+			}
+			bl.vals[i*stride+b] = v
+		}
+	}
+	if bl.defined != nil {
+		for b, us := range units {
+			for i, v := range us {
+				if !math.IsNaN(v) {
+					bl.defined[2*i+b/4] |= 1 << (16 * (b % 4))
+				}
+			}
+		}
+		bl.flags = newDefinedFlags(bl.defined, bl.w)
+	}
+	return bl
+}
+
+// resample sets out[b*resamples+r], mean b's resample r, from the drawn units.
+func (bl *meanBlock) resample(drawn []uint32, out []float64, resamples, r int) {
+	n, w, defined := bl.n, bl.w, bl.defined
+	var sums [meanWidth]float64
+	var counts [meanWidth]int
+	for b := range w {
+		counts[b] = n
+	}
+	switch {
+	case bl.stride == 1:
+		sums[0] = sumDrawn1(bl.vals, drawn)
+		if defined != nil {
+			countDrawn(defined, n, drawn, w, &counts)
+		}
+	case defined != nil && n < 1<<16:
+		var c [2]uint64
+		sums, c = sumCountDrawn8(bl.vals, bl.flags, drawn)
+		for b := range w {
+			counts[b] = int(c[b/4] >> (16 * (b % 4)) & 0xffff)
+		}
+	default:
+		sums = sumDrawn8(bl.vals, drawn)
+		if defined != nil {
+			countDrawn(defined, n, drawn, w, &counts)
+		}
+	}
+	for b := range w {
+		out[b*resamples+r] = math.NaN()
+		if counts[b] > 0 {
+			out[b*resamples+r] = sums[b] / float64(counts[b])
+		}
+	}
 }
 
 // sumDrawn1 adds the drawn values four at a time, (a+b)+(c+d), then the
@@ -401,8 +457,28 @@ func sumDrawn1(vals []float64, drawn []uint32) float64 {
 	return s
 }
 
-// sumDrawn8 adds the drawn rows of eight values, each column in the order of sumDrawn1.
+// sumDrawn8 adds the drawn rows of eight values, each column in the order
+// of sumDrawn1. Every drawn index must be a row of vals.
 func sumDrawn8(vals []float64, drawn []uint32) [meanWidth]float64 {
+	if rowsAVX2 {
+		var s [meanWidth]float64
+		if len(vals) < len(drawn)*meanWidth {
+			panic("analysis: fewer rows than draws") // every draw is one of len(drawn) rows
+		}
+		sumRows8AVX2(vals, drawn, &s)
+		for _, j := range drawn[len(drawn)/4*4:] {
+			r := (*[meanWidth]float64)(vals[int(j)*meanWidth:])
+			for c := range s {
+				s[c] += r[c]
+			}
+		}
+		return s
+	}
+	return sumDrawn8Go(vals, drawn)
+}
+
+// sumDrawn8Go is sumDrawn8 in plain Go.
+func sumDrawn8Go(vals []float64, drawn []uint32) [meanWidth]float64 {
 	var s0, s1, s2, s3, s4, s5, s6, s7 float64
 	row := func(i uint32) *[meanWidth]float64 { return (*[meanWidth]float64)(vals[int(i)*meanWidth:]) }
 	i := 0
@@ -432,16 +508,72 @@ func sumDrawn8(vals []float64, drawn []uint32) [meanWidth]float64 {
 	return [meanWidth]float64{s0, s1, s2, s3, s4, s5, s6, s7}
 }
 
+// definedFlags are the packed defined flags of a block's units (see
+// meanBlock.defined), and the same from the first unit with an undefined
+// value on, behind the flags of a unit with every mean defined: the AVX2
+// pass reads its flags there, a small table that stays in the nearest
+// cache (the units of pairs put their undefined kappas last).
+type definedFlags struct {
+	packed []uint64
+	first  int
+	tail   []uint64
+}
+
+func newDefinedFlags(packed []uint64, w int) *definedFlags {
+	n := len(packed) / 2
+	var all [2]uint64
+	for b := range w {
+		all[b/4] |= 1 << (16 * (b % 4))
+	}
+	f := &definedFlags{packed: packed, first: n}
+	for i := range n {
+		if packed[2*i] != all[0] || packed[2*i+1] != all[1] {
+			f.first = i
+			break
+		}
+	}
+	f.tail = append(all[:], packed[2*f.first:]...)
+	return f
+}
+
+// sumCountDrawn8 is sumDrawn8 and the packed counts of defined units
+// (countDrawn's c0, c1) in one pass; fewer than 2^16 units.
+func sumCountDrawn8(vals []float64, f *definedFlags, drawn []uint32) (s [meanWidth]float64, c [2]uint64) {
+	if !rowsAVX2 {
+		return sumDrawn8Go(vals, drawn), countPacked(f.packed, drawn)
+	}
+	n := len(f.packed) / 2
+	if len(vals) < n*meanWidth || len(drawn) > n || len(f.tail) != 2*(n-f.first+1) {
+		panic("analysis: fewer rows than draws") // every draw is one of n rows
+	}
+	sumCountRows8AVX2(vals, f.tail, f.first, drawn, &s, &c)
+	for _, j := range drawn[len(drawn)/4*4:] {
+		r := (*[meanWidth]float64)(vals[int(j)*meanWidth:])
+		for k := range s {
+			s[k] += r[k]
+		}
+		c[0] += f.packed[2*j]
+		c[1] += f.packed[2*j+1]
+	}
+	return s, c
+}
+
+// countPacked adds the packed defined flags of the drawn units: sixteen
+// bits per count hold up to 2^16-1 draws.
+func countPacked(defined []uint64, drawn []uint32) [2]uint64 {
+	var c0, c1 uint64
+	for _, i := range drawn {
+		c0 += defined[2*i]
+		c1 += defined[2*i+1]
+	}
+	return [2]uint64{c0, c1}
+}
+
 // countDrawn counts, for each of w means, the drawn units that are defined.
 func countDrawn(defined []uint64, n int, drawn []uint32, w int, counts *[meanWidth]int) {
 	if n < 1<<16 {
-		// Sixteen bits per count hold up to n draws.
-		var c0, c1 uint64
-		lo, hi := defined[:n], defined[n:2*n]
-		for _, i := range drawn {
-			c0 += lo[i]
-			c1 += hi[i]
-		}
+		c := countPacked(defined, drawn)
+		c0, c1 := c[0], c[1]
 		for b := range w {
 			c := c0
 			if b >= 4 {
@@ -456,7 +588,7 @@ func countDrawn(defined []uint64, n int, drawn []uint32, w int, counts *[meanWid
 	}
 	for _, i := range drawn {
 		for b := range w {
-			counts[b] += int(defined[(b/4)*n+int(i)] >> (16 * (b % 4)) & 1)
+			counts[b] += int(defined[2*int(i)+b/4] >> (16 * (b % 4)) & 1)
 		}
 	}
 }
@@ -470,7 +602,7 @@ func percentileEstimate(mean float64, n, undefined int, boot []float64) Estimate
 	ok := slices.DeleteFunc(boot, math.IsNaN)
 	e.Resamples = len(ok)
 	if len(ok) > 0 {
-		e.Lo, e.Hi = quantile(ok, 0.025), quantile(ok, 0.975)
+		e.Lo, e.Hi = quantilePair(ok, 0.025, 0.975)
 	}
 	return e
 }
@@ -487,6 +619,65 @@ func quantile(a []float64, q float64) float64 {
 	}
 	// Everything after rank i is no smaller; the next order statistic is its minimum.
 	return lo + (pos-float64(i))*(slices.Min(a[i+1:])-lo)
+}
+
+// quantilePair is quantile(a, q1) and quantile(a, q2), q1 < q2, and reorders
+// a. For the tails of many values (the 2.5% and 97.5% points of 10,000
+// resampled means) it sets thresholds from a sorted sample of 128 values, a
+// few places beyond the ranks wanted, moves the values at or below the low
+// one to the front and those at or above the high one to the back in one
+// pass (a tenth of them each), and selects within those: every value below
+// a kept one is kept, so ranks are exact. When the sample misleads (the kept
+// values miss a rank wanted) it selects in all of a instead.
+func quantilePair(a []float64, q1, q2 float64) (float64, float64) {
+	const sample = 128
+	n := len(a)
+	if n < 16*sample {
+		return quantile(a, q1), quantile(a, q2)
+	}
+	var s [sample]float64
+	step := n / sample
+	for k := range s {
+		s[k] = a[k*step]
+	}
+	slices.Sort(s[:])
+	tLow := s[min(sample-1, int(q1*sample)+8)]
+	tHigh := s[max(0, int(q2*sample)-8)]
+	pos1, pos2 := q1*float64(n-1), q2*float64(n-1)
+	i1, i2 := int(pos1), int(pos2)
+	if tLow < tHigh {
+		// One pass moves the values at or below tLow to the front, a[:lo],
+		// and those at or above tHigh to the back, a[hi:].
+		lo, hi := 0, n
+		for k := 0; k < hi; {
+			switch x := a[k]; {
+			case x <= tLow:
+				a[lo], a[k] = x, a[lo]
+				lo++
+				k++
+			case x >= tHigh:
+				hi--
+				a[hi], a[k] = x, a[hi]
+			default:
+				k++
+			}
+		}
+		// a[:lo] holds ranks 0 to lo-1, a[hi:] ranks hi to n-1.
+		if lo >= min(i1+2, n) && i2 >= hi {
+			return orderInterp(a[:lo], i1, pos1-float64(i1), i1+1 < n), orderInterp(a[hi:], i2-hi, pos2-float64(i2), i2+1 < n)
+		}
+	}
+	return quantile(a, q1), quantile(a, q2)
+}
+
+// orderInterp is the value of rank i in a plus frac times the gap to the
+// next, as quantile interpolates (without the next when next is false).
+func orderInterp(a []float64, i int, frac float64, next bool) float64 {
+	lo := selectRank(a, i)
+	if !next {
+		return lo
+	}
+	return lo + frac*(slices.Min(a[i+1:])-lo)
 }
 
 // selectRank reorders a so that a[k] holds the value of rank k, smaller ones

@@ -42,18 +42,25 @@ func (c KappaChance) MarshalJSON() ([]byte, error) {
 // pairChance is one pair's kappa with its bounds and its null standard deviation.
 type pairChance struct {
 	kappa, min, max, sd float64
-	exactP              float64 // the exact two-sided p-value of this pair alone
-	ok                  bool    // the kappa is defined
+	// n, k1, k2, both are the pair's counts, kept for the exact p-value,
+	// which only a mean of one single pair prints: computing it for every
+	// pair (a sum of hypergeometric terms) once cost more than the rest of
+	// the serial part of an analysis.
+	n, k1, k2, both int
+	ok              bool // the kappa is defined
 }
+
+// exactP is the exact two-sided p-value of this pair alone.
+func (pc pairChance) exactP() float64 { return KappaRangeCounts(pc.n, pc.k1, pc.k2, pc.both).P }
 
 // chanceOfCounts is pairChance for n trials, k1 and k2 right, same agreeing.
 func chanceOfCounts(n, k1, k2, same int) pairChance {
 	both := (same - n + k1 + k2) / 2
-	r := KappaRangeCounts(n, k1, k2, both)
+	r := kappaRangeOnly(n, k1, k2, both)
 	if !r.Kappa.Defined {
 		return pairChance{}
 	}
-	pc := pairChance{kappa: r.Kappa.Value, min: r.Min, max: r.Max, exactP: r.P, ok: true}
+	pc := pairChance{kappa: r.Kappa.Value, min: r.Min, max: r.Max, n: n, k1: k1, k2: k2, both: both, ok: true}
 	if n > 1 {
 		nf := float64(n)
 		varA := float64(k1) * float64(k2) * float64(n-k1) * float64(n-k2) / (nf * nf * (nf - 1))
@@ -118,7 +125,7 @@ func (a *chanceAcc) result() KappaChance {
 	u := float64(a.units)
 	c.Min, c.Max = a.min/u, a.max/u
 	if a.units == 1 && a.singlePair {
-		c.P = a.single.exactP
+		c.P = a.single.exactP()
 	}
 	if a.variance == 0 {
 		// Every pair's kappa is fixed by its accuracies (an observer always

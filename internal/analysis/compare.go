@@ -7,10 +7,12 @@ import (
 	"iter"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/task"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultResamples is the number of bootstrap resamples when Options leaves it 0.
@@ -175,8 +177,21 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 	var jobs []*job
 	var finish []func()
 	var means []meanSpec
+	var people []peopleSpec
 	var truths []truthSpec
-	for _, g := range groupsOf(m.Items, opt.Grouping) {
+	// The groups are set up side by side (pair kappas, their bounds, the
+	// model-human units: a few milliseconds each), each into its own place;
+	// their bootstraps are then listed in the order of the groups.
+	groups := groupsOf(m.Items, opt.Grouping)
+	rep.Groups = make([]Group, len(groups))
+	type groupWork struct {
+		means  []meanSpec
+		people []peopleSpec
+		truths []truthSpec
+	}
+	work := make([]groupWork, len(groups))
+	setup := func(gi int, g Group) error {
+		w := &work[gi]
 		mask := newBitset(nItems)
 		var items []int
 		for j, it := range m.Items {
@@ -202,21 +217,20 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 
 		// Human-human: every pair's error consistency once, then resample pairs.
 		hh, hhUndef := humanPairs(humans, answeredBy, mask)
-		gi := len(rep.Groups)
-		rep.Groups = append(rep.Groups, g)
-		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
+		rep.Groups[gi] = g
+		w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
 			set: func(e Estimate) { rep.Groups[gi].HumanHuman = e }})
 		var hhChance chanceAcc
 		for _, p := range hh {
 			hhChance.addPair(chanceBits(humans[p.a].bits, humans[p.b].bits, mask))
 		}
 		rep.Groups[gi].HumanHumanChance = hhChance.result()
-		jb, fin := peopleEstimate(len(humans), hh, hhUndef, opt.Resamples, func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e })
-		jobs, finish = appendJob(jobs, finish, jb, fin, streamKey(string(g.Task), size, MeasureHumanHumanPeople, "", ""))
+		w.people = append(w.people, peopleSpec{key: meanKey(g.Task, MeasureHumanHumanPeople, len(humans)), n: len(humans), edges: hh, undefined: hhUndef,
+			set: func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e }})
 
 		for _, mk := range modelOrder {
 			if err := ctx.Err(); err != nil {
-				return nil, err // each model costs a pass over every person
+				return err // each model costs a pass over every person
 			}
 			runs := models[mk]
 			mr := ModelResult{Model: mk.model, Condition: mk.condition, Accuracy: pooledAccuracy(runs, mask)}
@@ -238,7 +252,7 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			// an item of the group.
 			mh, chance := modelHumanUnits(runs, humans, mask)
 			rep.Groups[gi].Models[mi].ModelHumanChance = chance
-			means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
+			w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
 				set: func(e Estimate) { result().ModelHuman = e }})
 			if g.Size == 0 && trained.Touches(g.Task) {
 				var in, out []int
@@ -257,10 +271,10 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 					pm := len(rep.Groups[gi].Models[mi].Parts)
 					rep.Groups[gi].Models[mi].Parts = append(rep.Groups[gi].Models[mi].Parts, sp.part)
 					res := func() *SplitPart { return &result().Parts[pm] }
-					means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(sp.units)), units: sp.units,
+					w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(sp.units)), units: sp.units,
 						set: func(e Estimate) { res().ModelHuman = e }})
 					key := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition, part.name)
-					truths = append(truths, newTruthSpec(key, runs, part.items, truthYes, func(e Estimate) { res().ModelTruth = e }))
+					w.truths = append(w.truths, newTruthSpec(key, runs, part.items, truthYes, func(e Estimate) { res().ModelTruth = e }))
 				}
 			}
 
@@ -268,27 +282,37 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			// its cell: with twenty items a resample's kappa takes few values,
 			// and shared draws would tie the models' intervals together.
 			truthKey := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition)
-			truths = append(truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
+			w.truths = append(w.truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
 		}
+		return nil
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var eg errgroup.Group
+	eg.SetLimit(workers)
+	for gi, g := range groups {
+		eg.Go(func() error { return setup(gi, g) })
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	for _, w := range work {
+		means = append(means, w.means...)
+		people = append(people, w.people...)
+		truths = append(truths, w.truths...)
 	}
 	mj, mf := meanJobs(means, opt.Resamples)
+	pj, pf := peopleJobs(people, opt.Resamples)
 	tj, tf := truthJobs(truths, opt.Resamples)
-	jobs, finish = append(append(jobs, mj...), tj...), append(append(finish, mf...), tf...)
+	jobs, finish = append(append(append(jobs, pj...), mj...), tj...), append(append(append(finish, pf...), mf...), tf...)
 	if err := runJobsContext(ctx, jobs, opt.Seed, opt.Workers); err != nil {
 		return nil, err
 	}
 	// Each finish sets its own estimate (two percentiles of 10,000 values).
 	parallel(finish, opt.Workers)
 	return rep, nil
-}
-
-// appendJob queues jb (nil when there is nothing to resample) under key.
-func appendJob(jobs []*job, finish []func(), jb *job, fin func(), key uint64) ([]*job, []func()) {
-	if jb != nil {
-		jb.key = key
-		jobs = append(jobs, jb)
-	}
-	return jobs, append(finish, fin)
 }
 
 // meanEstimate prepares the bootstrap of a mean of defined values alone, in
@@ -524,6 +548,25 @@ func truthTable(ps []truthPack, drawn []uint32) Kappa {
 	return (&table{{both, myes - both}, {tyes - both, n - myes - tyes + both}}).kappa()
 }
 
+// truthResample is truthTable's kappa for the drawn items (fewer than
+// packBlock), from the table's counts with one division instead of four:
+// kappa = (n agree - e) / (n^2 - e) with e = n^2 p_e, undefined when e = n^2.
+// It agrees with table.kappa to the last bits or so (the bootstrap's
+// percentiles move by 1e-16, not the estimate).
+func truthResample(ps []truthPack, drawn []uint32) (float64, bool) {
+	var sum truthPack
+	for _, i := range drawn {
+		sum += ps[i]
+	}
+	n, myes, tyes, both := int(sum&0xffff), int(sum>>16&0xffff), int(sum>>32&0xffff), int(sum>>48)
+	e := myes*tyes + (n-myes)*(n-tyes)
+	d := n*n - e
+	if n == 0 || d <= 0 {
+		return math.NaN(), false
+	}
+	return float64(n*(n-myes-tyes+2*both)-e) / float64(d), true
+}
+
 // newTruthSpec packs the answers of runs (a model's seeds) to items.
 func newTruthSpec(key uint64, runs []run, items []int, truthYes bitset, set func(Estimate)) truthSpec {
 	sp := truthSpec{key: key, packs: make([][]truthPack, len(runs)), set: set}
@@ -597,8 +640,13 @@ func truthJobs(specs []truthSpec, resamples int) ([]*job, []func()) {
 					var s float64
 					var defined int
 					for _, ps := range p.spec.packs {
-						if kp := truthTable(ps, drawn); kp.Defined {
-							s += kp.Value
+						if n >= packBlock {
+							if kp := truthTable(ps, drawn); kp.Defined {
+								s += kp.Value
+								defined++
+							}
+						} else if k, ok := truthResample(ps, drawn); ok {
+							s += k
 							defined++
 						}
 					}

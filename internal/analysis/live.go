@@ -134,6 +134,9 @@ func (l *Live) Answer(person, itemID string, a Answer) error {
 	return nil
 }
 
+// People is how many people have answered so far.
+func (l *Live) People() int { return len(l.people) }
+
 // LiveSnapshot is the comparison so far.
 type LiveSnapshot struct {
 	People        int

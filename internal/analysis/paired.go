@@ -61,60 +61,6 @@ func AccuracyDifference(a, b, truth []Answer, resamples int, seed uint64, name s
 	return McNemarTest(a, b, truth), e
 }
 
-// peopleJob is the bootstrap over people of a mean over pairs of people:
-// each resample draws n people with replacement and averages the kappa of
-// every pair of distinct drawn people (a person drawn twice is not paired
-// with themself), each pair weighted by how often both were drawn. edges are
-// the pairs with a defined kappa.
-func peopleJob(n int, edges []personPair, resamples int) *job {
-	return &job{resamples: resamples, fill: func(d *drawer, from, to int, out []float64) {
-		w := make([]float64, n)
-		drawn := make([]uint32, n)
-		for r := from; r < to; r++ {
-			clear(w)
-			d.indices(uint32(n), drawn)
-			for _, i := range drawn {
-				w[i]++
-			}
-			var s, ws float64
-			for _, e := range edges {
-				if x := w[e.a] * w[e.b]; x > 0 {
-					s += x * e.kappa
-					ws += x
-				}
-			}
-			out[r] = math.NaN()
-			if ws > 0 {
-				out[r] = s / ws
-			}
-		}
-	}}
-}
-
-// personPair is the defined kappa of people a < b.
-type personPair struct {
-	a, b  int32
-	kappa float64
-}
-
-// peopleEstimate prepares the bootstrap over people of the mean of the pairs'
-// kappas; the point estimate is the plain mean over pairs, as for the
-// bootstrap over pairs, so the two intervals differ only in what they resample.
-func peopleEstimate(n int, edges []personPair, undefined, resamples int, set func(Estimate)) (*job, func()) {
-	if len(edges) == 0 {
-		e := undefinedEstimate()
-		e.Undefined = undefined
-		return nil, func() { set(e) }
-	}
-	var s float64
-	for _, e := range edges {
-		s += e.kappa
-	}
-	mean := s / float64(len(edges))
-	jb := peopleJob(n, edges, resamples)
-	return jb, func() { set(percentileEstimate(mean, len(edges), undefined, jb.out)) }
-}
-
 // Condition names one model and condition (all its seeds).
 type Condition struct {
 	Model     string `json:"model"`

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cubelab/cubelab/internal/csvout"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // Measure names used in the CSV output.
@@ -194,4 +195,15 @@ func WriteComparisonsCSV(w io.Writer, cs []Comparison) error {
 		return fmt.Errorf("analysis: %w", err)
 	}
 	return nil
+}
+
+// Tasks are the tasks the report has results for, in its order.
+func (r *Report) Tasks() []task.Domain {
+	var out []task.Domain
+	for _, g := range r.Groups {
+		if len(out) == 0 || out[len(out)-1] != g.Task {
+			out = append(out, g.Task)
+		}
+	}
+	return out
 }

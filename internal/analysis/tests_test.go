@@ -3,6 +3,7 @@ package analysis
 import (
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -196,14 +197,13 @@ func TestPeopleBootstrap(t *testing.T) {
 	// the 97.5% point 0.6, and the point estimate is the mean over pairs, 0.4.
 	edges := []personPair{{0, 1, 0.2}, {0, 2, 0.4}, {1, 2, 0.6}}
 	var e Estimate
-	jb, fin := peopleEstimate(3, edges, 0, 27000, func(x Estimate) { e = x })
-	jb.key = streamKey("people-test")
-	runJobs([]*job{jb}, 3, 0)
+	jobs, fin := peopleJobs([]peopleSpec{{key: streamKey("people-test"), n: 3, edges: edges, set: func(x Estimate) { e = x }}}, 27000)
+	runJobs(jobs, 3, 0)
 	counts := map[float64]int{}
-	for _, v := range jb.out {
+	for _, v := range jobs[0].out {
 		counts[math.Round(v*10)/10]++
 	}
-	fin()
+	fin[0]()
 	if !near(e.Mean, 0.4, 1e-12) || !near(e.Lo, 0.2, 1e-12) || !near(e.Hi, 0.6, 1e-12) {
 		t.Errorf("estimate %+v, want 0.4 in [0.2, 0.6]", e)
 	}
@@ -285,5 +285,75 @@ func TestCompareConditions(t *testing.T) {
 	}
 	if _, err := CompareConditions(m, ParseCondition("nope"), ParseCondition("vlm"), Options{}); err == nil {
 		t.Error("an unknown condition must be refused")
+	}
+}
+
+// TestPeopleLayoutsMatchReference: the bootstrap over people gives the same
+// bits with the table of every pair and with the lists of partners, alone
+// and beside up to seven other means, and the weighted mean of the plain
+// loop over pairs (each pair weighted by how often both people were drawn)
+// up to rounding; pairs without a kappa are left out of a mean's weights.
+func TestPeopleLayoutsMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{2, 3, 9, 40} {
+		for _, w := range []int{1, 3, 8} {
+			edges := make([][]personPair, w)
+			for c := range edges {
+				for a := range n {
+					for b := a + 1; b < n; b++ {
+						// Mean 1 has every pair, the others lose about a fifth.
+						if c == 1 || r.IntN(5) > 0 {
+							edges[c] = append(edges[c], personPair{int32(a), int32(b), r.Float64()*2 - 1})
+						}
+					}
+				}
+			}
+			const resamples = 40
+			run := func(fill func(d *drawer, from, to int, out []float64), width int) []float64 {
+				out := make([]float64, resamples*width)
+				fill(newDrawer(9, uint64(n)), 0, resamples, out)
+				return out
+			}
+			stride := meanWidth
+			if w == 1 {
+				stride = 1
+			}
+			dense := run(densePeople(n, edges, stride, resamples), w)
+			sparse := run(sparsePeople(n, edges, resamples), w)
+			for c := range w {
+				alone := run(densePeople(n, edges[c:c+1], 1, resamples), 1)
+				for i := range resamples {
+					x, y, z := dense[c*resamples+i], sparse[c*resamples+i], alone[i]
+					if math.Float64bits(x) != math.Float64bits(y) || math.Float64bits(x) != math.Float64bits(z) {
+						if !(math.IsNaN(x) && math.IsNaN(y) && math.IsNaN(z)) {
+							t.Fatalf("n=%d w=%d mean %d resample %d: table %v, partners %v, alone %v", n, w, c, i, x, y, z)
+						}
+					}
+				}
+			}
+			p := newPeopleDraw(n)
+			d := newDrawer(9, uint64(n))
+			for i := range resamples {
+				p.draw(d)
+				for c := range w {
+					var s, ws float64
+					for _, e := range edges[c] {
+						x := float64(p.counts[e.a] * p.counts[e.b])
+						s += x * e.kappa
+						ws += x
+					}
+					got := dense[c*resamples+i]
+					if ws == 0 {
+						if !math.IsNaN(got) {
+							t.Fatalf("n=%d w=%d mean %d resample %d: %v, want undefined", n, w, c, i, got)
+						}
+						continue
+					}
+					if !near(got, s/ws, 1e-12) {
+						t.Fatalf("n=%d w=%d mean %d resample %d: %v, want %v", n, w, c, i, got, s/ws)
+					}
+				}
+			}
+		}
 	}
 }

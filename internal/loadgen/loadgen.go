@@ -33,10 +33,14 @@ type Config struct {
 	// load balancer without sticky sessions.
 	Targets      []string
 	Slug         string
-	Participants int           // how many participants take part in all
-	Concurrency  int           // how many at once; 0 means all
-	Think        time.Duration // mean time between seeing a trial and answering it
-	Images       bool          // fetch the pictures as a browser does
+	Participants int // how many participants take part in all
+	Concurrency  int // how many at once; 0 means all
+	// Rate is how many participants open the link per second, evenly
+	// spaced, as people arriving from Prolific's list; 0 starts them all at
+	// once (within Concurrency).
+	Rate   float64
+	Think  time.Duration // mean time between seeing a trial and answering it
+	Images bool          // fetch the pictures as a browser does
 	// Retry is how long a participant keeps retrying a request that failed
 	// with a network error or a 5xx; 0 ends the participant at the first one.
 	Retry   time.Duration
@@ -57,6 +61,7 @@ type Ack struct {
 // Participant is what one participant did.
 type Participant struct {
 	PID        string
+	Started    time.Time // when the participant opened the link
 	Acks       []Ack
 	Completed  bool   // reached the end page
 	Completion string // the end page's completion link
@@ -112,6 +117,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 feed:
 	for i := range cfg.Participants {
+		if cfg.Rate > 0 {
+			// Participant i arrives i/Rate seconds after the start.
+			at := res.Start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+			select {
+			case <-time.After(time.Until(at)):
+			case <-ctx.Done():
+				break feed
+			}
+		}
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -203,6 +217,7 @@ const maxConflicts = 5
 // redirects as a browser does, so that a participant who lost their place
 // (a restart, a retried request) is put back on it by the server itself.
 func (p *player) run(ctx context.Context) {
+	p.out.Started = time.Now()
 	q := url.Values{"PROLIFIC_PID": {p.out.PID}, "STUDY_ID": {strings.Repeat("0", 24)}, "SESSION_ID": {"load" + p.out.PID[:8]}}
 	base := "/s/" + p.cfg.Slug
 	r, err := p.do(ctx, "GET entry", "GET", base+"?"+q.Encode(), nil)

@@ -1,6 +1,9 @@
 package loadgen
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -59,5 +62,27 @@ func TestSummarizeSteady(t *testing.T) {
 	if len(s.Routes) != 2 || s.Routes[0].Route != "GET entry" || s.Routes[0].Failed != 1 ||
 		s.Routes[1].P50 != 2*time.Millisecond || s.Routes[1].Max != 3*time.Millisecond {
 		t.Errorf("routes %+v", s.Routes)
+	}
+}
+
+// TestRunRate: with a rate, participant i opens the link no earlier than
+// i/rate seconds after the start (a server that knows no study ends each
+// one at its first page).
+func TestRunRate(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	const rate = 50.0
+	res, err := Run(context.Background(), Config{Targets: []string{srv.URL}, Slug: "none", Participants: 6, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range res.Participants {
+		earliest := res.Start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		if p.Started.Before(earliest) {
+			t.Errorf("participant %d opened the link %v after the start, before %v", i, p.Started.Sub(res.Start), earliest.Sub(res.Start))
+		}
+		if p.Err == nil {
+			t.Errorf("participant %d did not stop at the missing study", i)
+		}
 	}
 }

@@ -20,6 +20,9 @@ import (
 type MatrixSelection struct {
 	StudyID uuid.UUID // uuid.Nil: the whole set
 	SetID   uuid.UUID // ignored when StudyID is set (a study has one set)
+	// Viewer limits a whole set's studies to those the account sees
+	// (study.Study.VisibleTo); uuid.Nil reads every study (the command line).
+	Viewer uuid.UUID
 	// Exclude overrides each study's exclusion rule for this analysis; nil
 	// applies each study's own.
 	Exclude *study.Exclusion
@@ -85,14 +88,15 @@ func (s *Store) LoadMatrix(ctx context.Context, sel MatrixSelection) (*analysis.
 				return err
 			}
 		} else {
-			rows, err := tx.Query(ctx, `SELECT id FROM studies WHERE set_id = $1 ORDER BY created_at`, setID)
+			rows, err := tx.Query(ctx, `SELECT id FROM studies st WHERE set_id = $1 AND ($2::uuid IS NULL OR `+visibleTo("$2")+`)
+				ORDER BY created_at`, setID, nullID(sel.Viewer))
 			if err != nil {
 				return fmt.Errorf("postgres: matrix studies: %w", err)
 			}
 			if studyIDs, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
 				return fmt.Errorf("postgres: matrix studies: %w", err)
 			}
-			if m, info, err = setItems(ctx, tx, setID); err != nil {
+			if m, info, err = setItems(ctx, tx, setID, studyIDs); err != nil {
 				return err
 			}
 		}
@@ -133,13 +137,13 @@ func studyItems(ctx context.Context, tx pgx.Tx, st study.Study) (*analysis.Matri
 }
 
 // setItems are every stimulus of a set; an item used as an attention check
-// by any study on the set is marked, since some people saw it as one.
-func setItems(ctx context.Context, tx pgx.Tx, setID uuid.UUID) (*analysis.Matrix, MatrixInfo, error) {
+// by any of the studies pooled is marked, since some people saw it as one.
+func setItems(ctx context.Context, tx pgx.Tx, setID uuid.UUID, studyIDs []uuid.UUID) (*analysis.Matrix, MatrixInfo, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT s.ext_id, s.domain, s.size, s.answer,
-		       EXISTS (SELECT 1 FROM studies st WHERE st.set_id = s.set_id AND s.id = ANY(st.attention_check_ids))
+		       EXISTS (SELECT 1 FROM studies st WHERE st.id = ANY($2) AND s.id = ANY(st.attention_check_ids))
 		FROM stimuli s WHERE s.set_id = $1
-		ORDER BY s.domain, s.size, s.ext_id`, setID)
+		ORDER BY s.domain, s.size, s.ext_id`, setID, studyIDs)
 	if err != nil {
 		return nil, MatrixInfo{}, fmt.Errorf("postgres: items of set: %w", err)
 	}
@@ -214,7 +218,8 @@ func loadHumans(ctx context.Context, tx pgx.Tx, m *analysis.Matrix, index map[st
 		JOIN responses r ON r.participant_id = p.id
 		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 		JOIN stimuli s ON s.id = t.stimulus_id
-		WHERE p.study_id = ANY($1) AND `+counted("p.status")+`
+		-- An instructed check shows an item's picture but asks for a set answer.
+		WHERE p.study_id = ANY($1) AND `+counted("p.status")+` AND t.instructed_answer IS NULL
 		ORDER BY p.started_at, p.id`, studyIDs)
 	if err != nil {
 		return fmt.Errorf("postgres: matrix answers: %w", err)
@@ -335,7 +340,8 @@ func (s *Store) MatrixVersion(ctx context.Context, sel MatrixSelection) (string,
 		WITH sel AS (
 		  SELECT id, set_id FROM studies WHERE id = $1
 		  UNION ALL
-		  SELECT id, set_id FROM studies WHERE $1 IS NULL AND set_id = $2
+		  SELECT st.id, st.set_id FROM studies st WHERE $1 IS NULL AND st.set_id = $2
+		    AND ($3::uuid IS NULL OR `+visibleTo("$3")+`)
 		), sset AS (
 		  SELECT COALESCE((SELECT set_id FROM studies WHERE id = $1), $2) AS id
 		)
@@ -348,7 +354,7 @@ func (s *Store) MatrixVersion(ctx context.Context, sel MatrixSelection) (string,
 		  (SELECT string_agg(mc.model || '/' || mc.condition || '/' || mc.trained, ',' ORDER BY mc.model, mc.condition)
 		     FROM model_conditions mc WHERE (mc.model, mc.condition) IN
 		       (SELECT r.model, r.condition FROM model_runs r WHERE r.set_id = (SELECT id FROM sset)))))`,
-		nullID(sel.StudyID), sel.SetID).Scan(&v)
+		nullID(sel.StudyID), sel.SetID, nullID(sel.Viewer)).Scan(&v)
 	if err != nil {
 		return "", fmt.Errorf("postgres: matrix version: %w", err)
 	}

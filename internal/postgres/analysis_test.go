@@ -238,3 +238,80 @@ func TestMatrixVersion(t *testing.T) {
 		}
 	}
 }
+
+// A whole set's matrix for an account pools only the studies it sees
+// (issue 16): another account's study on the same set adds neither its
+// people nor its attention checks, and the data version differs, so that a
+// cached report of one account is never shown to the other.
+func TestLoadMatrixViewer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("shared", 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := store.CreateAdmin(ctx, "ann@example.org", "$argon2id$x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := store.CreateAdmin(ctx, "bob@example.org", "$argon2id$x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, err := store.StimulusIDs(ctx, setID, []string{"t06"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(slug string, owner uuid.UUID, check []uuid.UUID) study.Study {
+		st := study.Study{
+			Slug: slug, Title: slug, Domain: task.Tower, SetID: setID, Design: study.Fixed,
+			ResponsesPerItem: 1, Places: 10, TimeLimitMinutes: 30, AttentionCheckIDs: check,
+			ConsentText: "c", InstructionsText: "i", CompletionCode: "CODE1", Status: study.Published,
+			Pay: study.Pay{Currency: "GBP"}, OwnerID: owner,
+		}
+		if err := store.CreateStudy(ctx, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	yes := func(string) string { return task.Yes }
+	anns := mk("anns", ann, nil)
+	bobs := mk("bobs", bob, checks)
+	answerTrials(t, store, anns, 1, 6, yes)
+	answerTrials(t, store, bobs, 2, 6, yes)
+	answerTrials(t, store, bobs, 3, 6, yes)
+
+	for _, c := range []struct {
+		name            string
+		viewer          uuid.UUID
+		studies, humans int
+		checks          int
+	}{
+		{"ann", ann, 1, 1, 0},
+		{"bob", bob, 1, 2, 1},
+		{"everyone (command line)", uuid.Nil, 2, 3, 1},
+	} {
+		sel := postgres.MatrixSelection{SetID: setID, Viewer: c.viewer}
+		_, info, err := store.LoadMatrix(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Studies != c.studies || info.Humans != c.humans || info.AttentionChecks != c.checks {
+			t.Errorf("%s: %d studies, %d people, %d checks; want %d, %d, %d", c.name,
+				info.Studies, info.Humans, info.AttentionChecks, c.studies, c.humans, c.checks)
+		}
+	}
+	va, err := store.MatrixVersion(ctx, postgres.MatrixSelection{SetID: setID, Viewer: ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := store.MatrixVersion(ctx, postgres.MatrixSelection{SetID: setID, Viewer: bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if va == vb {
+		t.Error("two accounts that see different studies share a data version")
+	}
+}

@@ -74,6 +74,12 @@ type querier interface {
 // eachParticipant streams the participants of the studies in the order they
 // started, with the rule's verdict on each finished one.
 func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule study.Exclusion, fn func(*ParticipantRecord) error) error {
+	return eachParticipantOf(ctx, q, studyIDs, nil, rule, fn)
+}
+
+// eachParticipantOf is eachParticipant for the participants in only (nil:
+// every participant of the studies).
+func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUID, rule study.Exclusion, fn func(*ParticipantRecord) error) error {
 	// The longest run is a gaps-and-islands count: within one answer, trial
 	// positions minus their rank are constant along a run.
 	// Per flag, the answers carrying it: one count per study.Flags entry, so
@@ -113,8 +119,8 @@ func eachParticipant(ctx context.Context, q querier, studyIDs []uuid.UUID, rule 
 		) run
 		LEFT JOIN bonus_batch_items bi ON bi.participant_id = p.id
 		LEFT JOIN bonus_batches b ON b.id = bi.batch_id
-		WHERE p.study_id = ANY($1)
-		ORDER BY p.started_at, p.id`, studyIDs)
+		WHERE p.study_id = ANY($1) AND ($2::uuid[] IS NULL OR p.id = ANY($2))
+		ORDER BY p.started_at, p.id`, studyIDs, only)
 	if err != nil {
 		return fmt.Errorf("postgres: participants table: %w", err)
 	}

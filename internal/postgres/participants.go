@@ -119,8 +119,13 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 
 	ids := append(fixedIDs, claim.slots.stimuli...)
-	checks := len(st.AttentionCheckIDs)
+	items, checks := len(ids), len(st.AttentionCheckIDs)
 	ids = append(ids, st.AttentionCheckIDs...)
+	// Instructed checks show pictures of the participant's own items.
+	instructed := study.InstructedChecks(seed, items, st.InstructedChecks)
+	for _, c := range instructed {
+		ids = append(ids, ids[c.Item])
+	}
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
@@ -153,15 +158,19 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	}
 	stimuli := make([]uuid.UUID, len(ids))
 	attention := make([]bool, len(ids))
+	demanded := make([]*string, len(ids))
 	for pos, j := range study.Order(seed, len(ids)) {
 		stimuli[pos] = ids[j]
-		attention[pos] = j >= len(ids)-checks
+		attention[pos] = j >= items
+		if k := j - items - checks; k >= 0 {
+			demanded[pos] = &instructed[k].Answer
+		}
 	}
 	if _, err := sp.Exec(ctx, `
-		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check)
-		SELECT $1, t.ord, t.stimulus_id, t.attention
-		FROM unnest($2::uuid[], $3::boolean[]) WITH ORDINALITY AS t(stimulus_id, attention, ord)`,
-		p.ID, stimuli, attention); err != nil {
+		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
+		SELECT $1, t.ord, t.stimulus_id, t.attention, t.demanded
+		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
+		p.ID, stimuli, attention, demanded); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
 	}
 	if st.Design == study.Pool {
@@ -314,7 +323,7 @@ const (
 	answerMid = `
 		), cur AS (
 			SELECT p.id, p.n_trials, p.n_correct, COALESCE(t.instructed_answer, s.answer) = $3 AS correct,
-				t.is_attention_check, st.bonus_per_correct_minor, st.max_bonus_minor, t.shows, st.too_fast_ms,
+				t.is_attention_check, st.bonus_per_correct_minor, st.max_bonus_minor, t.shows, st.too_fast_ms, st.break_every,
 				GREATEST(0, round(extract(epoch FROM now() - t.shown_at) * 1000))::int AS server_rt,
 				-- Not GREATEST(0, ..) alone: GREATEST ignores a null.
 				-- LEAST ignores a null: the earlier of the two records.
@@ -359,7 +368,7 @@ const (
 		SELECT upd.id, $2, $3, ev.correct, $4, ev.server_rt, $5, ev.image_ms, ev.shows, $6, $7, ev.flags
 		FROM upd, ev
 		RETURNING correct, browser_rt_ms, server_rt_ms, answered_at, flags,
-			(SELECT status = ` + sqlCompleted + ` FROM upd)`
+			(SELECT status = ` + sqlCompleted + ` FROM upd), (SELECT break_every FROM ev), (SELECT n_trials FROM ev)`
 )
 
 // Submit records the participant's answer to the trial at position, with
@@ -378,11 +387,13 @@ const (
 // second finds n_answered moved on and inserts nothing.
 func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.Submission) (study.Response, error) {
 	r := study.Response{Position: sub.Position}
+	var every, total int
 	err := s.pool.QueryRow(ctx, answerSQL("$1", ""),
 		append([]any{participantID}, submissionArgs(sub)...)...,
-	).Scan(responseTargets(&r)...)
+	).Scan(responseTargets(&r, &every, &total)...)
 	if err == nil {
 		r.Answer = sub.Answer
+		r.Break = study.BreakAfter(every, r.Position, total)
 		return r, nil
 	} else if err != pgx.ErrNoRows {
 		return r, fmt.Errorf("postgres: answer: %w", err)
@@ -395,8 +406,11 @@ func submissionArgs(sub study.Submission) []any {
 	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx, sub.PictureServedAt}
 }
 
-func responseTargets(r *study.Response) []any {
-	return []any{&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Flags, &r.Completed}
+// responseTargets are the scan destinations of the answer statement's
+// RETURNING list: the response, then the study's break setting and the
+// participant's number of trials, from which the caller works out r.Break.
+func responseTargets(r *study.Response, breakEvery, total *int) []any {
+	return []any{&r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &r.Flags, &r.Completed, breakEvery, total}
 }
 
 // Answer is Submit for an answer with no more evidence than a browser
@@ -412,22 +426,25 @@ func (s *Store) Answer(ctx context.Context, participantID uuid.UUID, position in
 func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, position int) (study.Response, error) {
 	r := study.Response{Position: position}
 	var status study.ParticipantStatus
-	var nAnswered, nTrials, limit int
+	var nAnswered, nTrials, limit, every int
 	var late bool
 	err := s.pool.QueryRow(ctx, `
 		SELECT p.status, p.n_answered, p.n_trials, COALESCE(r.answer, ''), COALESCE(r.correct, false),
 			r.browser_rt_ms, COALESCE(r.server_rt_ms, 0), COALESCE(r.answered_at, 'epoch'),
-			p.started_at < now() - st.time_limit_minutes * interval '1 minute', st.time_limit_minutes
+			p.started_at < now() - st.time_limit_minutes * interval '1 minute', st.time_limit_minutes, st.break_every
 		FROM participants p JOIN studies st ON st.id = p.study_id
 		LEFT JOIN responses r ON r.participant_id = p.id AND r.position = $2
 		WHERE p.id = $1`, participantID, position).
-		Scan(&status, &nAnswered, &nTrials, &r.Answer, &r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &late, &limit)
+		Scan(&status, &nAnswered, &nTrials, &r.Answer, &r.Correct, &r.BrowserRTMs, &r.ServerRTMs, &r.AnsweredAt, &late, &limit, &every)
 	if err != nil {
 		return r, fmt.Errorf("postgres: answer: %w", err)
 	}
 	switch {
 	case r.Answer != "":
 		r.Completed = status.Finished() && position == nTrials
+		// A replay of the answer before a break, while still there, leads
+		// to the break again.
+		r.Break = status == study.Started && nAnswered == position && study.BreakAfter(every, position, nTrials)
 		return r, nil
 	case status == study.TimedOut || status == study.Started && late:
 		return r, problem.Errorf(problem.ETIMEUP, "Your time for this study is up (the limit is %d minutes), so this answer was not recorded. Please return the study on Prolific.", limit)

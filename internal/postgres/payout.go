@@ -168,12 +168,15 @@ func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []s
 // (study.Flags). The participant's device (study.Device) closes each row:
 // device is its kind, screen and viewport WxH in CSS pixels, all empty
 // before it was recorded; yes_side is the side of the participant's Yes
-// button (left or right, counterbalanced).
+// button (left or right, counterbalanced). check_kind is the attention
+// check's kind (item or instructed, empty for an ordinary trial); an
+// instructed check's correct_answer is the one its prompt asked for,
+// repeated in instructed_answer.
 func AnswersHeader() []string {
 	return []string{"participant_id", "study", "set", "status", "position", "stimulus_id", "stimulus_uuid", "domain", "size",
 		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at",
 		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags",
-		"device", "screen", "viewport", "dpr", "pointer", "user_agent", "yes_side"}
+		"device", "screen", "viewport", "dpr", "pointer", "user_agent", "yes_side", "check_kind", "instructed_answer"}
 }
 
 // WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
@@ -182,8 +185,9 @@ func AnswersHeader() []string {
 func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.prolific_pid, st.slug, ss.name, p.status, r.position, s.ext_id, s.id, s.domain, s.size, t.is_attention_check,
-			r.answer, s.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
-			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' '), `+deviceColumns+`, p.yes_side
+			r.answer, COALESCE(t.instructed_answer, s.answer), r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
+			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' '), `+deviceColumns+`, p.yes_side,
+			COALESCE(t.instructed_answer, '')
 		FROM participants p
 		JOIN studies st ON st.id = p.study_id
 		LEFT JOIN participant_devices d ON d.participant_id = p.id
@@ -209,9 +213,9 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var imageMs, shows, px *int
 		var flags string
 		var dev study.Device
-		var side string
+		var side, instructed string
 		if err := rows.Scan(append([]any{&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
-			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags}, append(deviceTargets(&dev), &side)...)...); err != nil {
+			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags}, append(deviceTargets(&dev), &side, &instructed)...)...); err != nil {
 			return err
 		}
 		timing, pageHidden := "", ""
@@ -224,7 +228,8 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		rec = append(rec[:0], pid, slug, set, status, strconv.Itoa(pos), ext, sid.String(), domain, strconv.Itoa(size),
 			strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct), "", strconv.Itoa(serverRT), "",
 			answered.UTC().Format(timeFormat), timing, optInt(imageMs), optInt(shows), pageHidden, optInt(px), flags,
-			dev.Kind, sides(dev.ScreenW, dev.ScreenH), sides(dev.ViewportW, dev.ViewportH), "", dev.Pointer, dev.UserAgent, side)
+			dev.Kind, sides(dev.ScreenW, dev.ScreenH), sides(dev.ViewportW, dev.ViewportH), "", dev.Pointer, dev.UserAgent, side,
+			string(study.KindOf(check, instructed)), instructed)
 		if dev.DPR > 0 {
 			rec[26] = strconv.FormatFloat(dev.DPR, 'f', -1, 32)
 		}

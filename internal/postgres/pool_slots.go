@@ -13,6 +13,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // The pool design: how K items per participant add up to exactly R answers
@@ -43,12 +44,13 @@ import (
 //     participant still at work or by one whose answer counts, and an item
 //     ends with exactly R answers that count.
 
-// createPoolSlots makes R slots for each of the study's items.
+// createPoolSlots makes R slots for each of the study's items (R_max in an
+// adaptive pool).
 func createPoolSlots(ctx context.Context, tx pgx.Tx, st study.Study, items []uuid.UUID) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO pool_slots (study_id, stimulus_id, replica)
 		SELECT $1, i.id, r FROM unnest($2::uuid[]) AS i(id), generate_series(1, $3::int) AS r
-		ON CONFLICT DO NOTHING`, st.ID, items, max(st.ResponsesPerItem, 1))
+		ON CONFLICT DO NOTHING`, st.ID, items, st.SlotsPerItem())
 	if err != nil {
 		return fmt.Errorf("postgres: pool slots: %w", err)
 	}
@@ -67,23 +69,28 @@ type poolClaim struct {
 	studyID uuid.UUID
 	stimuli []uuid.UUID
 	rows    []pgtype.TID
+	// firstReplicas is R (R_min in an adaptive pool): lockFreeSlots and
+	// lockRest claim no replica above it.
+	firstReplicas int
 }
 
 // lockFreeSlots locks up to K free slots of distinct items, lowest replica
 // first (every item's first answer before any item's second), skipping rows
 // other transactions hold, and returns them. Only the lowest free replica of
 // an item is a candidate, which keeps the items distinct; if another
-// transaction holds it, the item is skipped for this claim.
+// transaction holds it, the item is skipped for this claim. In an adaptive
+// pool only the first R_min replicas are claimed this way; the extra ones
+// go by disagreement (lockExtra).
 func lockFreeSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
-	c := poolClaim{studyID: st.ID}
+	c := poolClaim{studyID: st.ID, firstReplicas: max(st.ResponsesPerItem, 1)}
 	rows, err := tx.Query(ctx, `
 		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
-		WHERE ps.study_id = $1 AND ps.participant_id IS NULL
+		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.replica <= $3
 		  AND ps.replica = (SELECT min(f.replica) FROM pool_slots f
 			WHERE f.study_id = ps.study_id AND f.stimulus_id = ps.stimulus_id AND f.participant_id IS NULL)
 		ORDER BY ps.replica, ps.stimulus_id
 		LIMIT $2
-		FOR UPDATE SKIP LOCKED`, st.ID, st.ItemsPerParticipant)
+		FOR UPDATE SKIP LOCKED`, st.ID, st.ItemsPerParticipant, c.firstReplicas)
 	if err != nil {
 		return c, fmt.Errorf("postgres: claim slots: %w", err)
 	}
@@ -110,9 +117,9 @@ func lockFreeSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, e
 func (c *poolClaim) lockRest(ctx context.Context, tx pgx.Tx, k int) error {
 	rows, err := tx.Query(ctx, `
 		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
-		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.stimulus_id <> ALL($2::uuid[])
+		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.stimulus_id <> ALL($2::uuid[]) AND ps.replica <= $3
 		ORDER BY ps.replica, ps.stimulus_id
-		FOR UPDATE`, c.studyID, c.stimuli)
+		FOR UPDATE`, c.studyID, c.stimuli, c.firstReplicas)
 	if err != nil {
 		return fmt.Errorf("postgres: claim slots: %w", err)
 	}
@@ -131,6 +138,67 @@ func (c *poolClaim) lockRest(ctx context.Context, tx pgx.Tx, k int) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("postgres: claim slots: %w", err)
+	}
+	return nil
+}
+
+// lockExtra completes the claim of a join to an adaptive pool to k items
+// with extra answers (replicas above R_min), by disagreement
+// (study.Disagreement, repeated in the ORDER BY and held equal to it by
+// TestExtraAnswersFollowStudy): among the items whose R_min slots are all held, those
+// whose answers that count have the highest p(1-p) first, each item's
+// lowest free replica, no more than the budget has left. It runs only
+// under the study's join lock (claimWaiting), so that the extra answers
+// held, counted here, cannot grow under it: the budget is exact however
+// many joins arrive at once, and R_max per item holds by the slots'
+// shape.
+func (c *poolClaim) lockExtra(ctx context.Context, tx pgx.Tx, st study.Study, k int) error {
+	if !st.Adaptive() || len(c.stimuli) >= k {
+		return nil
+	}
+	var spent, items int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE replica > $2 AND participant_id IS NOT NULL), count(*) FILTER (WHERE replica = 1)
+		FROM pool_slots WHERE study_id = $1`, c.studyID, c.firstReplicas).Scan(&spent, &items); err != nil {
+		return fmt.Errorf("postgres: extra answers spent: %w", err)
+	}
+	left := min(k-len(c.stimuli), st.ExtraAnswers(items)-spent)
+	if left <= 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+		WITH answers AS (
+			SELECT t.stimulus_id, count(*) AS n, count(*) FILTER (WHERE r.answer = $5) AS yes
+			FROM participants p
+			JOIN trials t ON t.participant_id = p.id
+			JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+			WHERE p.study_id = $1 AND `+counted("p.status")+` AND NOT t.is_attention_check
+			GROUP BY t.stimulus_id
+		), held AS (
+			SELECT stimulus_id, count(participant_id) AS held, bool_and(replica > $3 OR participant_id IS NOT NULL) AS first_done,
+				min(replica) FILTER (WHERE participant_id IS NULL AND replica > $3) AS next
+			FROM pool_slots WHERE study_id = $1 GROUP BY stimulus_id
+		)
+		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
+		JOIN held h ON h.stimulus_id = ps.stimulus_id AND h.first_done AND ps.replica = h.next
+		LEFT JOIN answers a ON a.stimulus_id = ps.stimulus_id
+		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.stimulus_id <> ALL(COALESCE($2::uuid[], '{}'))
+		ORDER BY COALESCE(a.yes::float8 * (a.n - a.yes) / (a.n * a.n), 0) DESC, h.held, ps.stimulus_id
+		LIMIT $4
+		FOR UPDATE OF ps`, c.studyID, c.stimuli, c.firstReplicas, left, task.Yes)
+	if err != nil {
+		return fmt.Errorf("postgres: claim extra answers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var tid pgtype.TID
+		if err := rows.Scan(&id, &tid); err != nil {
+			return fmt.Errorf("postgres: claim extra answers: %w", err)
+		}
+		c.stimuli, c.rows = append(c.stimuli, id), append(c.rows, tid)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: claim extra answers: %w", err)
 	}
 	return nil
 }
@@ -163,8 +231,14 @@ func (s *Store) CompleteAnsweredPools(ctx context.Context, studyID uuid.UUID) (i
 			WHERE st.status = `+sqlPublished+` AND st.design = $2
 			  AND ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR st.id = $1)
 			  AND EXISTS (SELECT 1 FROM pool_slots ps WHERE ps.study_id = st.id)
+			  -- Plain: every slot answered. Adaptive: every slot of the first
+			  -- R_min and every slot held answered, and as many held as the
+			  -- budget (or the slots) allow.
 			  AND NOT EXISTS (SELECT 1 FROM pool_slots ps LEFT JOIN participants p ON p.id = ps.participant_id
-				WHERE ps.study_id = st.id AND (p.id IS NULL OR NOT `+counted("p.status")+`))
+				WHERE ps.study_id = st.id AND (p.id IS NULL OR NOT `+counted("p.status")+`)
+				  AND (st.max_responses_per_item IS NULL OR ps.replica <= st.responses_per_item OR ps.participant_id IS NOT NULL))
+			  AND (st.max_responses_per_item IS NULL OR (SELECT count(ps.participant_id) >= LEAST(st.answer_budget, count(*))
+				FROM pool_slots ps WHERE ps.study_id = st.id))
 			RETURNING st.id`, studyID, string(study.Pool))
 		if err != nil {
 			return fmt.Errorf("postgres: complete pools: %w", err)
@@ -392,7 +466,7 @@ type PoolCounts struct {
 // PoolState counts a pool study's slots and answers per item; an answer
 // counts once its participant has finished (see counted).
 func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, error) {
-	c := PoolCounts{ByAnswers: make([]int, max(st.ResponsesPerItem, 1)+1)}
+	c := PoolCounts{ByAnswers: make([]int, st.SlotsPerItem()+1)}
 	rows, err := s.pool.Query(ctx, `
 		WITH per_item AS (
 			SELECT ps.stimulus_id, count(*) AS slots, count(ps.participant_id) AS held,
@@ -400,7 +474,7 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS answered
 			FROM pool_slots ps
 			LEFT JOIN participants p ON p.id = ps.participant_id
-			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
 			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 			WHERE ps.study_id = $1
 			GROUP BY ps.stimulus_id
@@ -427,6 +501,12 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 	}
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("postgres: pool counts: %w", err)
+	}
+	if st.Adaptive() {
+		// The slots an adaptive pool fills are its budget's, not all of its
+		// items x R_max.
+		c.Slots = st.PoolAnswers(c.Items)
+		c.Free = max(c.Slots-c.Held, 0)
 	}
 	return c, nil
 }
@@ -481,7 +561,7 @@ func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.
 		FROM pool_slots ps
 		JOIN stimuli s ON s.id = ps.stimulus_id
 		LEFT JOIN participants p ON p.id = ps.participant_id
-		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
 		LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 		WHERE ps.study_id = $1
 		GROUP BY s.ext_id, s.size, s.answer ORDER BY s.ext_id`, studyID)

@@ -21,6 +21,7 @@ type ProlificLink struct {
 	Status          string // Prolific's study status, as last read
 	Places          int
 	PlacesTaken     int
+	MaxMinutes      int    // Prolific's maximum allowed time; 0 when not read yet
 	OnUnreachable   string // "admit" or "refuse"
 	LastSyncAt      *time.Time
 	LastError       string
@@ -34,11 +35,11 @@ const (
 	UnreachableRefuse = "refuse"
 )
 
-const linkColumns = `l.study_id, l.prolific_study_id, l.created_here, l.prolific_status, l.places, l.places_taken,
+const linkColumns = `l.study_id, l.prolific_study_id, l.created_here, l.prolific_status, l.places, l.places_taken, l.max_minutes,
 	l.on_unreachable, l.last_sync_at, l.last_error, l.last_error_at, l.linked_at`
 
 func scanLink(row pgx.Row, l *ProlificLink) error {
-	return row.Scan(&l.StudyID, &l.ProlificStudyID, &l.CreatedHere, &l.Status, &l.Places, &l.PlacesTaken,
+	return row.Scan(&l.StudyID, &l.ProlificStudyID, &l.CreatedHere, &l.Status, &l.Places, &l.PlacesTaken, &l.MaxMinutes,
 		&l.OnUnreachable, &l.LastSyncAt, &l.LastError, &l.LastErrorAt, &l.LinkedAt)
 }
 
@@ -59,12 +60,13 @@ func (s *Store) LinkProlific(ctx context.Context, studyID uuid.UUID, ps prolific
 			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
 		}
 		_, err = tx.Exec(ctx, `
-			INSERT INTO prolific_links (study_id, prolific_study_id, created_here, prolific_status, places, places_taken)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			INSERT INTO prolific_links (study_id, prolific_study_id, created_here, prolific_status, places, places_taken, max_minutes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (study_id) DO UPDATE SET prolific_study_id = EXCLUDED.prolific_study_id,
 				created_here = EXCLUDED.created_here, prolific_status = EXCLUDED.prolific_status,
-				places = EXCLUDED.places, places_taken = EXCLUDED.places_taken, last_error = '', linked_at = now()`,
-			studyID, ps.ID, createdHere, ps.Status, ps.TotalAvailablePlaces, ps.PlacesTaken)
+				places = EXCLUDED.places, places_taken = EXCLUDED.places_taken, max_minutes = EXCLUDED.max_minutes,
+				last_error = '', linked_at = now()`,
+			studyID, ps.ID, createdHere, ps.Status, ps.TotalAvailablePlaces, ps.PlacesTaken, max(ps.MaximumAllowedTime, 0))
 		if isUniqueViolation(err) {
 			return problem.Errorf(problem.ECONFLICT, "Prolific study %s is already linked to another cubelab study.", ps.ID)
 		} else if err != nil {
@@ -105,8 +107,8 @@ func (s *Store) ProlificLinks(ctx context.Context) ([]ProlificLink, error) {
 
 // RecordProlificStudy keeps what Prolific last said of the linked study.
 func (s *Store) RecordProlificStudy(ctx context.Context, studyID uuid.UUID, ps prolific.Study) error {
-	_, err := s.pool.Exec(ctx, `UPDATE prolific_links SET prolific_status = $2, places = $3, places_taken = $4
-		WHERE study_id = $1`, studyID, ps.Status, ps.TotalAvailablePlaces, ps.PlacesTaken)
+	_, err := s.pool.Exec(ctx, `UPDATE prolific_links SET prolific_status = $2, places = $3, places_taken = $4,
+		max_minutes = $5 WHERE study_id = $1`, studyID, ps.Status, ps.TotalAvailablePlaces, ps.PlacesTaken, max(ps.MaximumAllowedTime, 0))
 	if err != nil {
 		return fmt.Errorf("postgres: record prolific study: %w", err)
 	}

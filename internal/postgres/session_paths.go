@@ -33,14 +33,16 @@ var submitBySessionSQL = answerSQL(
 // whose session token has hash tokenHash in the study at slug.
 func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []byte, sub study.Submission) (study.Response, bool, error) {
 	r := study.Response{Position: sub.Position, Answer: sub.Answer}
+	var every, total int
 	err := s.pool.QueryRow(ctx, submitBySessionSQL,
 		append(append([]any{tokenHash}, submissionArgs(sub)...), slug)...,
-	).Scan(responseTargets(&r)...)
+	).Scan(responseTargets(&r, &every, &total)...)
 	if err == pgx.ErrNoRows {
 		return r, false, nil
 	} else if err != nil {
 		return r, false, fmt.Errorf("postgres: answer: %w", err)
 	}
+	r.Break = study.BreakAfter(every, r.Position, total)
 	return r, true, nil
 }
 

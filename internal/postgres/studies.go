@@ -19,7 +19,9 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.attention_check_ids, st.consent_text, st.instructions_text, st.base_pay_minor,
 	st.bonus_per_correct_minor, st.max_bonus_minor, st.currency, st.completion_code,
 	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
-	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid)`
+	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid),
+	st.instructed_checks, st.stop_measure, st.stop_width, st.stop_fired_at, st.break_every,
+	COALESCE(st.max_responses_per_item, 0), COALESCE(st.answer_budget, 0)`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -33,7 +35,9 @@ func studyTargets(st *study.Study) []any {
 		&st.AttentionCheckIDs, &st.ConsentText, &st.InstructionsText, &st.Pay.BaseMinor,
 		&st.Pay.PerCorrectMinor, &st.Pay.MaxBonusMinor, &st.Pay.Currency, &st.CompletionCode,
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
-		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID}
+		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID,
+		&st.InstructedChecks, &st.Stop.Measure, &st.Stop.Width, &st.StopFiredAt, &st.BreakEvery,
+		&st.MaxResponsesPerItem, &st.AnswerBudget}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -41,15 +45,19 @@ func studyTargets(st *study.Study) []any {
 const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, items_per_participant,
 	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
 	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
-	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms, reservation_minutes`
+	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms, reservation_minutes,
+	instructed_checks, break_every, max_responses_per_item, answer_budget`
 
 // studySettings returns st's values for studySettingColumns. It first gives
 // st empty lists for nil ones, as the array columns are NOT NULL; items per
 // participant is stored only for a pool study.
 func studySettings(st *study.Study) []any {
-	var ipp *int
+	var ipp, rmax, budget *int
 	if st.Design == study.Pool {
 		ipp = &st.ItemsPerParticipant
+	}
+	if st.Adaptive() {
+		rmax, budget = &st.MaxResponsesPerItem, &st.AnswerBudget
 	}
 	if st.Sizes == nil {
 		st.Sizes = []int{}
@@ -60,7 +68,8 @@ func studySettings(st *study.Study) []any {
 	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
-		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1)}
+		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1),
+		st.InstructedChecks, st.BreakEvery, rmax, budget}
 }
 
 // placeholders returns n query parameters "$first, ..., $first+n-1".

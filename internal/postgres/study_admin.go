@@ -280,8 +280,11 @@ type MonitorRow struct {
 	StatusReason  string
 	Counted       int // answered trials that are not attention checks
 	CheckFailures int
-	Duration      time.Duration
-	InBatch       int // the bonus batch holding them, 0 for none
+	// InstructedFailures are the failed checks of the instructed kind, the
+	// only ones Prolific lets a researcher reject on (study.CheckInstructed).
+	InstructedFailures int
+	Duration           time.Duration
+	InBatch            int // the bonus batch holding them, 0 for none
 	// ProlificStatus is Prolific's own status of the submission, and
 	// ProlificVerified how the entry was checked (prolific_sync.go).
 	ProlificStatus   string
@@ -320,12 +323,13 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		)
 		SELECT `+participantColumns+`, p.status_reason,
 			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
-			c.counted, c.failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified, `+deviceColumns+`
+			c.counted, c.failures, c.instructed_failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified, `+deviceColumns+`
 		FROM page JOIN participants p ON p.id = page.id
 		LEFT JOIN participant_devices d ON d.participant_id = page.id
 		CROSS JOIN LATERAL (
 			SELECT count(*) FILTER (WHERE NOT t.is_attention_check) AS counted,
-			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS failures
+			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS failures,
+			       count(*) FILTER (WHERE t.instructed_answer IS NOT NULL AND NOT r.correct) AS instructed_failures
 			FROM responses r JOIN trials t USING (participant_id, position)
 			WHERE r.participant_id = page.id
 		) c
@@ -340,7 +344,7 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 	out := make([]MonitorRow, 0, q.Limit)
 	for rows.Next() {
 		var m MonitorRow
-		if err := scanParticipant(rows, &m.Participant, append([]any{&m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InBatch,
+		if err := scanParticipant(rows, &m.Participant, append([]any{&m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InstructedFailures, &m.InBatch,
 			&m.ProlificStatus, &m.ProlificVerified}, deviceTargets(&m.Device)...)...); err != nil {
 			return nil, 0, fmt.Errorf("postgres: participants: %w", err)
 		}

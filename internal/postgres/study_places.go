@@ -172,6 +172,11 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 			return c, err
 		}
 	}
+	// An adaptive pool's extra answers are claimed here only, one join at a
+	// time under the lock above, which keeps their budget exact.
+	if err := c.slots.lockExtra(ctx, tx, st, st.ItemsPerParticipant); err != nil {
+		return c, err
+	}
 	if len(c.slots.stimuli) == 0 {
 		return c, errNoSlots(ctx, tx, st.ID)
 	}

@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -192,11 +194,45 @@ func (c *Client) PublishStudy(ctx context.Context, id string) (Study, error) {
 	return st, c.do(ctx, "POST", studyPath(id)+"transition/", nil, map[string]string{"action": "PUBLISH"}, &st, idempotent)
 }
 
+// PauseStudy pauses an active study: Prolific stops offering it (no new
+// reservations) while people already in it finish. It is the documented
+// transition for stopping recruitment that can be undone (START); places can
+// only be raised once a study is published, and STOP is final. A study that
+// is paused already (a retry whose first answer was lost) counts as done.
+func (c *Client) PauseStudy(ctx context.Context, id string) (Study, error) {
+	var st Study
+	err := c.do(ctx, "POST", studyPath(id)+"transition/", nil, map[string]string{"action": "PAUSE"}, &st, idempotent)
+	if e := (*APIError)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		if cur, gerr := c.Study(ctx, id); gerr == nil && cur.Status == "PAUSED" {
+			return cur, nil
+		}
+	}
+	return st, err
+}
+
 // SetPlaces sets a study's total available places; Prolific accepts only
 // an increase once the study is published.
 func (c *Client) SetPlaces(ctx context.Context, id string, places int) (Study, error) {
+	return c.UpdateStudy(ctx, id, StudyUpdate{TotalAvailablePlaces: &places})
+}
+
+// StudyUpdate is what an update of a study changes; nil fields stay. Once a
+// study is published Prolific changes only its places, and only upwards;
+// before that, its maximum allowed time too.
+type StudyUpdate struct {
+	TotalAvailablePlaces *int `json:"total_available_places,omitempty"`
+	MaximumAllowedTime   *int `json:"maximum_allowed_time,omitempty"` // minutes
+}
+
+// Empty reports whether the update changes nothing.
+func (u StudyUpdate) Empty() bool {
+	return u.TotalAvailablePlaces == nil && u.MaximumAllowedTime == nil
+}
+
+// UpdateStudy changes the fields of u (PATCH of the study).
+func (c *Client) UpdateStudy(ctx context.Context, id string, u StudyUpdate) (Study, error) {
 	var st Study
-	return st, c.do(ctx, "PATCH", studyPath(id), nil, map[string]int{"total_available_places": places}, &st, idempotent)
+	return st, c.do(ctx, "PATCH", studyPath(id), nil, u, &st, idempotent)
 }
 
 // Submissions lists every submission of a study, following the pages.

@@ -93,17 +93,73 @@ func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err := requireAccountAdmin(r); err != nil {
 		return err
 	}
-	list, err := s.store.Accounts(r.Context())
+	v, err := s.accountsView(r)
 	if err != nil {
 		return err
 	}
-	v := web.AccountsView{AdminPage: adminPage(r, "Accounts", "accounts"), Notice: r.URL.Query().Get("done")}
+	v.Notice = r.URL.Query().Get("done")
+	return render(w, r, http.StatusOK, web.Accounts(v))
+}
+
+// accountsView is the accounts page with every account.
+func (s *Server) accountsView(r *http.Request) (web.AccountsView, error) {
+	list, err := s.store.Accounts(r.Context())
+	if err != nil {
+		return web.AccountsView{}, err
+	}
+	v := web.AccountsView{AdminPage: adminPage(r, "Accounts", "accounts")}
 	self := adminSession(r).Admin.ID
 	for _, a := range list {
 		v.Accounts = append(v.Accounts, web.AccountRow{ID: a.ID.String(), Email: a.Email, Role: string(a.Role),
 			Disabled: a.Disabled, Created: when(a.CreatedAt), Studies: a.Studies, Self: a.ID == self})
 	}
-	return render(w, r, http.StatusOK, web.Accounts(v))
+	return v, nil
+}
+
+// handleAccountCreate makes an account with the role chosen and a new
+// password, shown on the page this once (never in a URL or a log).
+func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := requireAccountAdmin(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	typed, roleName := strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("role"))
+	refuse := func(status int, msg string) error {
+		v, err := s.accountsView(r)
+		if err != nil {
+			return err
+		}
+		v.Error, v.Email, v.Role = msg, typed, roleName
+		return render(w, r, status, web.Accounts(v))
+	}
+	email, err := account.NormalizeEmail(typed)
+	if err != nil {
+		return refuse(http.StatusUnprocessableEntity, "The email is not an address: "+problem.Message(err))
+	}
+	role, ok := account.ParseRole(roleName)
+	if !ok {
+		return refuse(http.StatusUnprocessableEntity, "Choose a role: admin or experimenter.")
+	}
+	password := newPassword()
+	hash, err := account.Hash(password, account.DefaultParams())
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.CreateAdmin(ctx, email, hash); problem.Code(err) == problem.ECONFLICT {
+		return refuse(http.StatusConflict, "An account for "+email+" already exists.")
+	} else if err != nil {
+		return err
+	}
+	if err := s.store.SetAccountRole(ctx, email, role); err != nil {
+		return err
+	}
+	v, err := s.accountsView(r)
+	if err != nil {
+		return err
+	}
+	v.Created = &web.NewAccount{Email: email, Role: string(role), Password: password}
+	w.Header().Set("Cache-Control", "no-store")
+	return render(w, r, http.StatusCreated, web.Accounts(v))
 }
 
 // accountParam finds the account of an /admin/accounts/{account} route.

@@ -257,7 +257,7 @@ func TestAdminReport(t *testing.T) {
 		t.Fatalf("upload with trained sizes: %d\n%s", status, body)
 	}
 	_, body = e.get(t, c, base)
-	for _, want := range []string{"Trained sizes and held-out sizes", "In distribution", "Held out", "gpt-4o, ft (trained size)",
+	for _, want := range []string{"Trained sizes and held-out sizes", "In distribution", "Held out", `gpt-4o, ft <small class="trained-size" title="a size this condition was trained on">trained</small>`,
 		`class="trained"`, "p independent", "Attainable"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report with a trained condition lacks %q", want)

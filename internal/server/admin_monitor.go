@@ -145,6 +145,10 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			{Name: "Done", Value: strconv.Itoa(pc.Answered)},
 			{Name: "Slots (items × R)", Value: strconv.Itoa(pc.Items) + " × " + strconv.Itoa(max(st.ResponsesPerItem, 1)) + " = " + strconv.Itoa(pc.Slots)},
 		}
+		if st.Adaptive() {
+			v.Slots[3] = web.Setting{Name: "Slots (the budget of answers)", Value: strconv.Itoa(pc.Slots) + " (" + strconv.Itoa(pc.Items) +
+				" items × R " + strconv.Itoa(max(st.ResponsesPerItem, 1)) + " first, then up to R_max " + strconv.Itoa(st.MaxResponsesPerItem) + ")"}
+		}
 		v.Pool = []web.Setting{}
 		for n, items := range pc.ByAnswers {
 			name := "Items with " + strconv.Itoa(n) + " answers"
@@ -167,6 +171,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
 			Started: rowTime(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
+			CheckKinds:     checkKinds(p.CheckFailures, p.InstructedFailures),
 			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
 			LongestRun:     p.LongestRun,
 			CanReturn:      p.Status.Allows(study.MarkReturned),
@@ -306,4 +311,20 @@ func (s *Server) handleMonitor(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return render(w, r, http.StatusOK, web.Monitor(v))
+}
+
+// checkKinds names the failed attention checks by kind, "" for none: only
+// instructed ones are grounds for a rejection on Prolific.
+func checkKinds(failed, instructed int) string {
+	if failed == 0 {
+		return ""
+	}
+	var parts []string
+	if instructed > 0 {
+		parts = append(parts, strconv.Itoa(instructed)+" "+string(study.CheckInstructed))
+	}
+	if item := failed - instructed; item > 0 {
+		parts = append(parts, strconv.Itoa(item)+" "+string(study.CheckItem))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -63,10 +63,11 @@ func (s *Server) setSubject(r *http.Request) (reportSubject, error) {
 		return reportSubject{}, err
 	}
 	return reportSubject{
-		sel:      postgres.MatrixSelection{SetID: id, Exclude: override},
+		// Only the studies this account sees are pooled (study.Study.VisibleTo).
+		sel:      postgres.MatrixSelection{SetID: id, Exclude: override, Viewer: adminSession(r).Admin.ID},
 		base:     setReportURL(name),
 		heading:  "People and models: set " + name,
-		subtitle: "Every study on this stimulus set pooled (completed and approved participants), against every model run on it.",
+		subtitle: "Every study on this stimulus set that you can see pooled (completed and approved participants), against every model run on it.",
 		stem:     name,
 	}, nil
 }
@@ -103,19 +104,19 @@ func (rp *reports) page(subject func(*http.Request) (reportSubject, error)) hand
 		}
 		v.Runs.DefaultURL = subj.base + runChoice{}.query(subj, 0)
 		v.Method += " " + chanceMethod
-		for _, d := range reportTasks(rep) {
+		for _, d := range rep.Tasks() {
 			table := only(full, choice.tableModels())
 			t := web.ReportTask{Name: taskName(d), Rows: reportRows(table, d), Split: reportSplit(table, d)}
-			for _, fig := range reportFigures() {
-				if fig.name == "heatmap" && len(choice.picked) == 0 {
+			for _, fig := range plot.ReportFigures() {
+				if fig.Name == "heatmap" && len(choice.picked) == 0 {
 					continue // an empty grid says nothing; the missing note or the picker says why
 				}
 				var svg bytes.Buffer
-				if err := fig.render(rep, d, &svg); err != nil {
+				if err := fig.WritePrint(rep, d, 0, true, false, &svg); err != nil {
 					return err
 				}
-				url := subj.base + "/" + string(d) + "/" + fig.name
-				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query,
+				url := subj.base + "/" + string(d) + "/" + fig.Name
+				t.Figures = append(t.Figures, web.ReportFigure{ID: string(d) + "-" + fig.Name, SVG: svg.String(), SVGURL: url + ".svg" + query, CSVURL: url + ".csv" + query,
 					PDF1URL: withParam(url+".pdf"+query, "width=single"), PDF2URL: withParam(url+".pdf"+query, "width=double")})
 			}
 			v.Tasks = append(v.Tasks, t)
@@ -164,9 +165,9 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 			return problem.Errorf(problem.ENOTFOUND, "There is no such task.")
 		}
 		name, ext, _ := strings.Cut(chi.URLParam(r, "figure"), ".")
-		var fig *figure
-		for _, f := range reportFigures() {
-			if f.name == name {
+		var fig *plot.ReportFigure
+		for _, f := range plot.ReportFigures() {
+			if f.Name == name {
 				fig = &f
 			}
 		}
@@ -183,20 +184,20 @@ func (rp *reports) figure(subject func(*http.Request) (reportSubject, error)) ha
 		}
 		// The page's models, so that the page's report serves its figures;
 		// the figure draws the picked ones.
-		full, _, err := rp.analyze(r, subj, choice.analysed(), fig.opt)
+		full, _, err := rp.analyze(r, subj, choice.analysed(), fig.Options)
 		if err != nil {
 			return err
 		}
 		rep := only(full, choice.picked)
 		var buf bytes.Buffer
-		file := fmt.Sprintf("%s-%s-%s.%s", subj.stem, d, name, ext)
+		file := fig.FileName(subj.stem, d, ext)
 		if ext == "svg" || ext == "pdf" {
-			if err := renderPrint(*fig, rep, d, po, ext == "pdf", &buf); err != nil {
+			if err := fig.WritePrint(rep, d, po.widthPt, po.title, ext == "pdf", &buf); err != nil {
 				return err
 			}
 			return sendFile(w, file, map[string]string{"svg": "image/svg+xml", "pdf": "application/pdf"}[ext], buf.Bytes())
 		}
-		if err := fig.csv(rep, d, &buf); err != nil {
+		if err := fig.CSV(rep, d, &buf); err != nil {
 			return err
 		}
 		return sendFile(w, file, "text/csv; charset=utf-8", buf.Bytes())
@@ -217,17 +218,6 @@ func sendFile(w http.ResponseWriter, name, contentType string, body []byte) erro
 	w.Header().Set("Content-Type", contentType)
 	_, err := w.Write(body)
 	return err
-}
-
-// reportTasks are the tasks the report has results for, in its order.
-func reportTasks(rep *analysis.Report) []task.Domain {
-	var out []task.Domain
-	for _, g := range rep.Groups {
-		if len(out) == 0 || out[len(out)-1] != g.Task {
-			out = append(out, g.Task)
-		}
-	}
-	return out
 }
 
 // taskName heads a task's section; the questions themselves are only ever
@@ -303,12 +293,8 @@ func reportRows(rep *analysis.Report, d task.Domain) []web.ReportRow {
 		})
 		for _, m := range g.Models {
 			a := m.Accuracy
-			observer := plot.ModelLabel(m)
-			if m.Split != nil && *m.Split == analysis.SplitIn {
-				observer += " (trained size)"
-			}
 			rows = append(rows, web.ReportRow{
-				Size: size, Observer: observer, Range: chanceRange(m.ModelHumanChance), Chance: chanceP(m.ModelHumanChance),
+				Size: size, Observer: plot.ModelLabel(m), Trained: m.Split != nil && *m.Split == analysis.SplitIn, Range: chanceRange(m.ModelHumanChance), Chance: chanceP(m.ModelHumanChance),
 				Accuracy: pct(a.P), AccuracyCI: interval(a.Lo, a.Hi), Counts: fmt.Sprintf("%d/%d", a.Correct, a.N),
 				Consistency: estimate(m.ModelHuman), ConsistencyCI: estimateCI(m.ModelHuman),
 				Truth: estimate(m.ModelTruth), TruthCI: estimateCI(m.ModelTruth),

@@ -77,6 +77,15 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	live := web.LiveView{}
+	if st.Status != study.Draft {
+		if live, err = s.liveView(r, st); err != nil {
+			return err
+		}
+		if st, err = s.store.StudyByID(ctx, st.ID); err != nil { // the rule may have paused it
+			return err
+		}
+	}
 	v := web.StudyView{
 		AdminPage: adminPage(r, st.Title, "studies"), ID: st.ID.String(), Base: studyURL(st.ID), Title: st.Title,
 		Status: string(st.Status), Draft: st.Status == study.Draft, Pool: st.Design == study.Pool, Moves: studyMoves(st.Status),
@@ -84,7 +93,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		Settings: settings, Filter: f, Monitor: mon, Prolific: pro,
 		Bulk: web.BulkApproveView{Base: studyURL(st.ID), CSRF: mon.CSRF, Query: mon.Query, Prolific: pro.Linked,
 			Approved: r.URL.Query().Get("approved")},
-		Undo:    undo,
+		Undo: undo, Live: live,
 		Version: strconv.Itoa(st.Version), Editable: st.Status.Editable(), Running: st.Status.Editable() && st.Status != study.Draft,
 		Deletable: st.Status.Deletable(), Archivable: st.Status.Archivable(), Archived: st.ArchivedAt != nil,
 	}
@@ -152,9 +161,13 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 	if len(checks) > 0 {
 		checkText = strconv.Itoa(len(checks)) + ": " + strings.Join(checks, ", ")
 	}
-	perPerson := strconv.Itoa(items + len(checks))
+	perPerson := strconv.Itoa(items + st.Checks())
 	if st.Design == study.Pool {
-		perPerson = strconv.Itoa(min(st.ItemsPerParticipant, items)+len(checks)) + " (K=" + strconv.Itoa(st.ItemsPerParticipant) + ")"
+		perPerson = strconv.Itoa(min(st.ItemsPerParticipant, items)+st.Checks()) + " (K=" + strconv.Itoa(st.ItemsPerParticipant) + ")"
+	}
+	instructed := "none"
+	if st.InstructedChecks > 0 {
+		instructed = strconv.Itoa(st.InstructedChecks) + " per participant, at random positions"
 	}
 	money := func(m int64) string { return study.FormatMoney(m, st.Pay.Currency) }
 	return []web.Setting{
@@ -167,6 +180,8 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Items", Value: strconv.Itoa(items)},
 		{Name: "Trials per participant", Value: perPerson},
 		{Name: "Attention checks", Value: checkText},
+		{Name: "Instructed checks", Value: instructed},
+		{Name: "Breaks", Value: breakText(st.BreakEvery)},
 		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
@@ -180,7 +195,10 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 // placesText is a study's places, with a pool's ceiling and its sum.
 func placesText(st study.Study, items int) string {
 	out := strconv.Itoa(st.Places)
-	if most := st.PoolPlaces(items); most > 0 {
+	if most := st.PoolPlaces(items); most > 0 && st.Adaptive() {
+		out += " (this adaptive pool fills at most " + strconv.Itoa(most) + ": ceil(budget " + strconv.Itoa(st.PoolAnswers(items)) +
+			" answers / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+	} else if most > 0 {
 		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
 			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
 	}
@@ -262,4 +280,12 @@ func (s *Server) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.InfoContext(ctx, "timed out participants", "count", n)
 		}
 	})
+}
+
+// breakText says how often the study pauses (study.BreakAfter).
+func breakText(every int) string {
+	if every <= 0 {
+		return "none"
+	}
+	return "a pause after every " + strconv.Itoa(every) + " trials"
 }

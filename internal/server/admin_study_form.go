@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"regexp"
@@ -38,6 +39,8 @@ func newStudyForm() web.StudyFormView {
 		BasePay: "2.00", PerCorrect: "0.01", MaxBonus: "1.00",
 		MinViewMs: strconv.Itoa(study.DefaultMinViewMs), TooFastMs: strconv.Itoa(study.DefaultTooFastMs),
 		ReservationMinutes: strconv.Itoa(study.DefaultReservationMinutes),
+		InstructedChecks:   "0",
+		BreakEvery:         "0",
 		Consent: "This is a study of how people judge whether blocks will fall. You will see pictures of blocks " +
 			"and answer one question about each.\n\nYour answers are stored with your Prolific ID and used only for " +
 			"research. You may stop at any time by returning the study on Prolific.\n\nBy pressing \"I agree\" you " +
@@ -69,13 +72,25 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 		MinViewMs:       strconv.Itoa(st.MinViewMs), TooFastMs: strconv.Itoa(st.TooFastMs),
 		ReservationMinutes: strconv.Itoa(st.ReservationMinutes),
 		Exclusion:          st.Exclusion,
+		InstructedChecks:   strconv.Itoa(st.InstructedChecks),
+		BreakEvery:         strconv.Itoa(st.BreakEvery),
 		Version:            strconv.Itoa(st.Version), Running: st.Status != study.Draft, Status: string(st.Status),
 	}
 	if st.Design == study.Pool {
 		v.ItemsPerParticipant = strconv.Itoa(st.ItemsPerParticipant)
 	}
+	if st.Adaptive() {
+		v.MaxResponsesPerItem, v.AnswerBudget = strconv.Itoa(st.MaxResponsesPerItem), strconv.Itoa(st.AnswerBudget)
+	}
 	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
 		return web.StudyFormView{}, err
+	}
+	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
+	if err != nil {
+		return web.StudyFormView{}, err
+	}
+	if linked {
+		v.Prolific = prolificEditNote(link)
 	}
 	return v, nil
 }
@@ -90,8 +105,9 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		Instructions: r.PostFormValue("instructions"), BasePay: f("base"), PerCorrect: f("per_correct"),
 		MaxBonus: f("max_bonus"), Currency: f("currency"), CompletionCode: f("code"), ProlificStudyID: f("prolific_id"),
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
-		Exclusion: f("exclusion"),
-		Version:   f("version"),
+		Exclusion: f("exclusion"), InstructedChecks: f("instructed"), BreakEvery: f("break_every"),
+		MaxResponsesPerItem: f("r_max"), AnswerBudget: f("budget"),
+		Version: f("version"),
 	}
 }
 
@@ -145,6 +161,18 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 		st.Design = study.Pool
 		st.ItemsPerParticipant = positive(v.ItemsPerParticipant, "Items per participant (K)")
 		st.ResponsesPerItem = positive(v.ResponsesPerItem, "Answers per item (R)")
+		switch {
+		case v.MaxResponsesPerItem != "":
+			st.MaxResponsesPerItem = positive(v.MaxResponsesPerItem, "Most answers per item (R_max)")
+			st.AnswerBudget = positive(v.AnswerBudget, "Budget of answers")
+			if st.MaxResponsesPerItem > 0 && st.AnswerBudget > 0 && st.ResponsesPerItem > 0 {
+				if err := st.CheckAdaptive(0); err != nil {
+					bad(problem.Message(err))
+				}
+			}
+		case v.AnswerBudget != "":
+			bad("Budget of answers: only an adaptive pool has one; set most answers per item (R_max), or leave the budget empty.")
+		}
 	default:
 		bad("Choose a design.")
 	}
@@ -173,6 +201,20 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 			bad("The reservation window must be a whole number of minutes from 1 to 1440.")
 		}
 		st.ReservationMinutes = n
+	}
+	if v.InstructedChecks != "" {
+		n, err := strconv.Atoi(v.InstructedChecks)
+		if err != nil || n < 0 || n > study.MaxInstructedChecks {
+			bad("Instructed-response checks must be a whole number from 0 to " + strconv.Itoa(study.MaxInstructedChecks) + ".")
+		}
+		st.InstructedChecks = n
+	}
+	if v.BreakEvery != "" {
+		n, err := strconv.Atoi(v.BreakEvery)
+		if err != nil || n < 0 || n > study.MaxBreakEvery {
+			bad("Pause every N trials must be a whole number from 0 (no breaks) to " + strconv.Itoa(study.MaxBreakEvery) + ".")
+		}
+		st.BreakEvery = n
 	}
 	st.TimeLimitMinutes = positive(v.Minutes, "The time limit")
 	money := func(s, what string) int64 {
@@ -302,6 +344,9 @@ func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFor
 	if most := st.PoolPlaces(items); most > 0 {
 		v.PlacesCap = strconv.Itoa(most)
 	}
+	if err := st.CheckAdaptive(items); err != nil {
+		return []string{problem.Message(err)}, nil
+	}
 	if err := st.CheckPoolPlaces(items); err != nil {
 		return []string{problem.Message(err)}, nil
 	}
@@ -386,8 +431,23 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	var sent *prolific.Study // what Prolific said after taking this edit's places or time limit
+	if len(errs) == 0 && version == cur.Version {
+		// Prolific first: when it refuses, nothing changes anywhere.
+		if sent, err = s.sendEditToProlific(ctx, cur, st); problem.Code(err) == problem.ECONFLICT {
+			errs, err = append(errs, problem.Message(err)), nil
+		} else if err != nil {
+			return err
+		}
+	}
 	if len(errs) == 0 {
 		_, err = s.store.EditStudy(ctx, postgres.StudyEdit{Study: st, Version: version, Actor: adminSession(r).Admin.Email})
+		var already string
+		if err != nil && sent != nil {
+			// Rare: the study changed between the check above and the save.
+			already = fmt.Sprintf("Prolific had already taken the change: it now offers %d places and %d minutes.",
+				sent.TotalAvailablePlaces, sent.MaximumAllowedTime)
+		}
 		if postgres.IsStale(err) {
 			// Show the study as it is now, with what changed.
 			now, lerr := s.store.StudyByID(ctx, cur.ID)
@@ -397,10 +457,10 @@ func (s *Server) handleStudySave(w http.ResponseWriter, r *http.Request) error {
 			if v, lerr = s.formOf(ctx, now); lerr != nil {
 				return lerr
 			}
-			v.Errors = []string{problem.Message(err)}
+			v.Errors = slices.DeleteFunc([]string{problem.Message(err), already}, func(s string) bool { return s == "" })
 			return s.renderStudyForm(w, r, http.StatusConflict, v)
 		} else if code := problem.Code(err); code == problem.ECONFLICT || code == problem.EINVALID {
-			errs = append(errs, problem.Message(err))
+			errs = slices.DeleteFunc(append(errs, problem.Message(err), already), func(s string) bool { return s == "" })
 		} else if err != nil {
 			return err
 		}

@@ -90,6 +90,10 @@ func (s *Server) handleStudyList(w http.ResponseWriter, r *http.Request) error {
 
 // designName says a study's design with its numbers.
 func designName(st study.Study) string {
+	if st.Adaptive() {
+		return "adaptive pool (K=" + strconv.Itoa(st.ItemsPerParticipant) + ", R=" + strconv.Itoa(st.ResponsesPerItem) + " to " +
+			strconv.Itoa(st.MaxResponsesPerItem) + ", budget " + strconv.Itoa(st.AnswerBudget) + " answers)"
+	}
 	if st.Design == study.Pool {
 		return "pool (K=" + strconv.Itoa(st.ItemsPerParticipant) + ", R=" + strconv.Itoa(st.ResponsesPerItem) + ")"
 	}

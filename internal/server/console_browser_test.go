@@ -173,6 +173,20 @@ func TestBrowserStudyConsole(t *testing.T) {
 	step(t, ctx, "accounts", chromedp.Click(`a[href="/admin/accounts"]`), chromedp.WaitVisible(`tr[data-account="`+adminEmail+`"]`))
 	checkAtSizes(t, ctx, "accounts")
 	screenshots(t, ctx, "console-accounts", false)
+	step(t, ctx, "make an account", chromedp.SetValue("#new-email", "carol@example.org"),
+		chromedp.SetValue("#new-role", "experimenter"), chromedp.Click(`#account-new button[type=submit]`),
+		chromedp.WaitVisible("#new-password"))
+	if made, _ := run(ctx, chromedp.Text("#account-created")); !strings.Contains(made, "carol@example.org") {
+		t.Errorf("the new account's notice says %q", made)
+	}
+	checkAtSizes(t, ctx, "accounts with a new password")
+	screenshots(t, ctx, "console-account-made", false)
+	step(t, ctx, "password page", chromedp.Click(`a.who`), chromedp.WaitVisible("#current"))
+	step(t, ctx, "a wrong current password", chromedp.SetValue("#current", "not the password"),
+		chromedp.SetValue("#new", "a long new password"), chromedp.SetValue("#repeat", "a long new password"),
+		chromedp.Click(`form.narrow button[type=submit]`), chromedp.WaitVisible("#password-errors"))
+	checkAtSizes(t, ctx, "password page with an error")
+	screenshots(t, ctx, "console-password", false)
 	step(t, ctx, "the study's members", chromedp.Navigate(studyPage), chromedp.WaitVisible("#members-h"))
 	owner, _ := run(ctx, chromedp.Text("#members-h + p"))
 	if !strings.Contains(owner, adminEmail) {

@@ -50,3 +50,9 @@ func (s *Server) BeforeAnalysis(f func(context.Context)) { s.beforeAnalysis = f 
 func ReportModelKey(model, condition string) string {
 	return reportModelKey(analysis.Condition{Model: model, Condition: condition})
 }
+
+// LiveRebuilds is how many times a live comparison was read from scratch.
+func (s *Server) LiveRebuilds() int64 { return s.liveRebuilds.Load() }
+
+// LiveWatchOnce runs one round of the stopping-rule watcher.
+func (s *Server) LiveWatchOnce(ctx context.Context) error { return s.liveWatchOnce(ctx) }

@@ -43,12 +43,14 @@ var hostileRoutes = map[string]hostileRoute{
 	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
 	"GET /s/{slug}/done":                     {},
 	"GET /s/{slug}/time-up":                  {},
+	"GET /s/{slug}/break":                    {},
 	"GET /s/{slug}/preview":                  {},
 	"GET /s/{slug}/preview/instructions":     {fields: []string{"consent"}},
 	"GET /s/{slug}/preview/trial/{position}": {},
 	"GET /s/{slug}/preview/answer":           {fields: []string{"position", "answer"}},
 	"GET /s/{slug}/preview/image/{position}": {fields: []string{"v"}},
 	"GET /s/{slug}/preview/done":             {},
+	"GET /s/{slug}/preview/break/{done}":     {},
 
 	"GET /admin/login":                                             {fields: []string{"next"}},
 	"POST /admin/login":                                            {fields: []string{"email", "password", "next", "csrf"}},
@@ -79,6 +81,9 @@ var hostileRoutes = map[string]hostileRoute{
 	"POST /admin/studies/{id}/members":                             {fields: []string{"email"}},
 	"POST /admin/studies/{id}/members/{account}/remove":            {},
 	"GET /admin/accounts":                                          {fields: []string{"done"}},
+	"POST /admin/accounts":                                         {fields: []string{"email", "role"}},
+	"GET /admin/password":                                          {},
+	"POST /admin/password":                                         {fields: []string{"current", "new", "repeat"}},
 	"POST /admin/accounts/{account}/role":                          {fields: []string{"role"}},
 	"POST /admin/accounts/{account}/disable":                       {fields: []string{"disable"}},
 	"GET /admin/studies/{id}/monitor":                              {fields: monitorFields},
@@ -114,7 +119,7 @@ var hostileRoutes = map[string]hostileRoute{
 
 var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
-		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version", "exclusion"}
+		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version", "exclusion", "instructed", "break_every"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
 	reportFields  = []string{"runs", "page", "run", "exclude", "width", "title"}

@@ -110,7 +110,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 			s.completePool(r, slug)
 			return redirect(w, r, "/s/"+slug+"/done")
 		} else if done {
-			return redirect(w, r, "/s/"+slug+"/trial")
+			return redirect(w, r, nextURL(slug, resp))
 		}
 	}
 	st, p, err := s.participant(r)
@@ -137,7 +137,16 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		s.completePool(r, st.Slug)
 		return redirect(w, r, "/s/"+st.Slug+"/done")
 	}
-	return redirect(w, r, "/s/"+st.Slug+"/trial")
+	return redirect(w, r, nextURL(st.Slug, resp))
+}
+
+// nextURL is the page after an answer that did not complete the study: a
+// break (study.BreakAfter) or the next trial.
+func nextURL(slug string, resp study.Response) string {
+	if resp.Break {
+		return breakURL(slug)
+	}
+	return "/s/" + slug + "/trial"
 }
 
 // completePool moves the pool study at slug to complete when the answer

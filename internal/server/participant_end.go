@@ -36,7 +36,7 @@ func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) error {
 		Bonus:         study.FormatMoney(bonus, st.Pay.Currency),
 		Total:         study.FormatMoney(st.Pay.BaseMinor+bonus, st.Pay.Currency),
 		Correct:       p.NCorrect,
-		Counted:       p.NTrials - len(st.AttentionCheckIDs),
+		Counted:       p.NTrials - st.Checks(),
 		CompletionURL: prolific.CompletionURL(st.CompletionCode),
 		Code:          st.CompletionCode,
 		ScoreShown:    p.ScoreShown(),

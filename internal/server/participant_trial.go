@@ -64,7 +64,7 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		Action:      base + "/trial",
 		Method:      "post",
 		MinViewMs:   t.MinViewMs,
-		Instruction: instruction(t),
+		Instruction: study.Instruction(t.InstructedAnswer),
 		TimeLeft:    study.TimeLeftText(left),
 		SecondsLeft: int(left.Seconds()),
 		WarnSeconds: int(study.WarnBefore.Seconds()),
@@ -76,15 +76,6 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		v.NextImage = trialImageURL(r, slug, t.Position+1)
 	}
 	return render(w, r, http.StatusOK, web.Trial(v))
-}
-
-// instruction is the request of an instructed-response check, "" for an
-// ordinary trial.
-func instruction(t study.Trial) string {
-	if t.InstructedAnswer == "" {
-		return ""
-	}
-	return "For this picture, please press " + t.InstructedAnswer + "."
 }
 
 // trialImageURL is the address of the picture at pos of the participant

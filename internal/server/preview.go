@@ -152,6 +152,9 @@ func (s *Server) handlePreviewAnswer(w http.ResponseWriter, r *http.Request) err
 	if pos == len(ids) {
 		return redirect(w, r, previewBase(st)+"/done")
 	}
+	if study.BreakAfter(st.BreakEvery, pos, len(ids)) {
+		return redirect(w, r, previewBase(st)+"/break/"+strconv.Itoa(pos))
+	}
 	return redirect(w, r, previewBase(st)+"/trial/"+strconv.Itoa(pos+1))
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -347,4 +348,80 @@ func batchProlific(st study.Study, linked bool, number int, paid bool, b postgre
 		v.PayURL = studyURL(st.ID) + "/payouts/" + strconv.Itoa(number) + "/pay"
 	}
 	return v
+}
+
+// prolificEditNote tells the study form that places and the time limit of
+// a linked study change on Prolific too, and what Prolific still allows.
+func prolificEditNote(link postgres.ProlificLink) string {
+	note := fmt.Sprintf("Linked to Prolific study %s (%s, %d places): places and the time limit you save here change there too.",
+		link.ProlificStudyID, link.Status, link.Places)
+	if prolificPublished(link) {
+		note += fmt.Sprintf(" Prolific lets places only go up now (no fewer than %d)", link.Places)
+		if link.MaxMinutes > 0 {
+			note += fmt.Sprintf(", and times people out after %d minutes, so the time limit can be at most that", link.MaxMinutes)
+		}
+		note += "."
+	}
+	return note
+}
+
+// prolificPublished reports whether the linked Prolific study has left its
+// draft (UNPUBLISHED): from then on Prolific changes only its places, and
+// only upwards. A status never read counts as published.
+func prolificPublished(link postgres.ProlificLink) bool { return link.Status != "UNPUBLISHED" }
+
+// prolificUpdate is what an edit of a linked study from cur to next changes
+// on Prolific: places kept equal on both sides, and the maximum allowed
+// time equal to the time limit while Prolific still lets it change. It
+// refuses, naming Prolific's rule, what Prolific would refuse: fewer places
+// once published, and a time limit past Prolific's maximum.
+func prolificUpdate(link postgres.ProlificLink, cur, next study.Study) (prolific.StudyUpdate, error) {
+	var u prolific.StudyUpdate
+	published := prolificPublished(link)
+	if next.Places != cur.Places && next.Places != link.Places {
+		if published && next.Places < link.Places {
+			return u, problem.Errorf(problem.ECONFLICT, "Prolific lets places only go up once a study is published, and it offers %d: "+
+				"places here cannot go below that. To take no more people, pause the study here and on Prolific.", link.Places)
+		}
+		u.TotalAvailablePlaces = &next.Places
+	}
+	if next.TimeLimitMinutes != cur.TimeLimitMinutes {
+		switch {
+		case !published:
+			u.MaximumAllowedTime = &next.TimeLimitMinutes
+		case link.MaxMinutes > 0 && next.TimeLimitMinutes > link.MaxMinutes:
+			return u, problem.Errorf(problem.ECONFLICT, "Prolific times participants out after %d minutes and does not let that change "+
+				"once a study is published, so the time limit here can be at most %d minutes.", link.MaxMinutes, link.MaxMinutes)
+		}
+	}
+	return u, nil
+}
+
+// sendEditToProlific sends an edit's places and time limit to the linked
+// Prolific study before the edit is stored, and returns what Prolific said
+// (nil when nothing was sent). A refusal, here or by Prolific, is an
+// ECONFLICT naming why; nothing was changed on either side then.
+func (s *Server) sendEditToProlific(ctx context.Context, cur, next study.Study) (*prolific.Study, error) {
+	if next.Places == cur.Places && next.TimeLimitMinutes == cur.TimeLimitMinutes {
+		return nil, nil
+	}
+	link, linked, err := s.store.ProlificLinkOf(ctx, cur.ID)
+	if err != nil || !linked {
+		return nil, err
+	}
+	u, err := prolificUpdate(link, cur, next)
+	if err != nil || u.Empty() {
+		return nil, err
+	}
+	c, err := s.prolificClient()
+	if err != nil {
+		return nil, problem.Errorf(problem.ECONFLICT, "The study is linked to Prolific, where places and the time limit must change too, "+
+			"but Prolific cannot be asked: %s Nothing was saved.", problem.Message(err))
+	}
+	ps, err := c.UpdateStudy(context.WithoutCancel(ctx), link.ProlificStudyID, u)
+	if err != nil {
+		_ = s.store.RecordProlificError(ctx, cur.ID, "Update: "+prolific.Message(err))
+		return nil, problem.Errorf(problem.ECONFLICT, "Prolific did not take the change, so nothing was saved: %s", prolific.Message(err))
+	}
+	return &ps, s.store.RecordProlificStudy(ctx, cur.ID, ps)
 }

@@ -32,6 +32,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/trial", s.handle(s.handleTrial))
 		r.Post("/trial", s.handle(s.handleAnswer))
 		r.Get("/image/{position}", s.handle(s.handleTrialImage))
+		r.Get("/break", s.handle(s.handleBreak))
 		r.Get("/done", s.handle(s.handleEnd))
 		r.Get("/time-up", s.handle(s.handleTimeUp))
 
@@ -41,6 +42,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/preview/instructions", s.handle(s.handlePreviewInstructions))
 		r.Get("/preview/trial/{position}", s.handle(s.handlePreviewTrial))
 		r.Get("/preview/answer", s.handle(s.handlePreviewAnswer))
+		r.Get("/preview/break/{done}", s.handle(s.handlePreviewBreak))
 		r.Get("/preview/image/{position}", s.handle(s.handlePreviewImage))
 		r.Get("/preview/done", s.handle(s.handlePreviewEnd))
 	})

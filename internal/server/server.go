@@ -82,6 +82,11 @@ type Server struct {
 	picKeys pictureKeys
 
 	pro *prolificSide
+
+	// live holds each study's live comparison (admin_live.go).
+	live *liveStates
+	// liveRebuilds counts full reads of a live comparison (tests read it).
+	liveRebuilds atomic.Int64
 }
 
 // maxLogins is how many password checks may run at once.
@@ -91,7 +96,7 @@ const maxLogins = 2
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Log, baseURL: strings.TrimRight(cfg.BaseURL, "/"), seed: cfg.Seed,
 		trustForwarded: cfg.TrustForwarded, logins: make(chan struct{}, maxLogins), now: cfg.Now,
-		images: newImageCache(), grants: newGrantCache()}
+		images: newImageCache(), grants: newGrantCache(), live: newLiveStates()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -26,6 +26,8 @@ const (
 	FieldPlaces         Field = "places"
 	FieldTimeLimit      Field = "time limit"
 	FieldChecks         Field = "attention checks"
+	FieldInstructed     Field = "instructed checks"
+	FieldBreaks         Field = "breaks"
 	FieldConsent        Field = "consent text"
 	FieldInstructions   Field = "instructions"
 	FieldPay            Field = "pay"
@@ -105,13 +107,14 @@ func Changes(a, b Study) []Change {
 	add(FieldDesign, string(a.Design), string(b.Design))
 	if a.Design == Pool || b.Design == Pool {
 		add(FieldK, itoa(a.ItemsPerParticipant), itoa(b.ItemsPerParticipant))
-		add(FieldR, itoa(a.ResponsesPerItem), itoa(b.ResponsesPerItem))
+		add(FieldR, a.ResponsesText(), b.ResponsesText())
 	}
 	add(FieldPlaces, itoa(a.Places), itoa(b.Places))
 	add(FieldTimeLimit, itoa(a.TimeLimitMinutes)+" min", itoa(b.TimeLimitMinutes)+" min")
 	if !slices.Equal(a.AttentionCheckIDs, b.AttentionCheckIDs) {
 		out = append(out, Change{Field: FieldChecks, From: itoa(len(a.AttentionCheckIDs)), To: itoa(len(b.AttentionCheckIDs))})
 	}
+	add(FieldInstructed, itoa(a.InstructedChecks), itoa(b.InstructedChecks))
 	text(FieldConsent, a.ConsentText, b.ConsentText)
 	text(FieldInstructions, a.InstructionsText, b.InstructionsText)
 	pay := func(p Pay) string {
@@ -125,6 +128,7 @@ func Changes(a, b Study) []Change {
 		return fmt.Sprintf("view %d ms, too fast %d ms, reservation %d min", s.MinViewMs, s.TooFastMs, s.ReservationMinutes)
 	}
 	add(FieldMethod, method(a), method(b))
+	add(FieldBreaks, breaks(a.BreakEvery), breaks(b.BreakEvery))
 	add(FieldExclusion, a.Exclusion, b.Exclusion)
 	return out
 }
@@ -169,4 +173,12 @@ func quote(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// breaks writes the break setting for the log: "every 40 trials", "none".
+func breaks(every int) string {
+	if every <= 0 {
+		return "none"
+	}
+	return "every " + strconv.Itoa(every) + " trials"
 }

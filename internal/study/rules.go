@@ -28,8 +28,7 @@ func (s Study) PoolPlaces(items int) int {
 	if s.Design != Pool || s.ItemsPerParticipant <= 0 {
 		return 0
 	}
-	r := max(s.ResponsesPerItem, 1)
-	return (items*r + s.ItemsPerParticipant - 1) / s.ItemsPerParticipant
+	return (s.PoolAnswers(items) + s.ItemsPerParticipant - 1) / s.ItemsPerParticipant
 }
 
 // CheckPoolPlaces refuses more places than a pool of items can use, with
@@ -38,7 +37,11 @@ func (s Study) CheckPoolPlaces(items int) error {
 	if s.Design != Pool || items <= 0 {
 		return nil
 	}
-	if most := s.PoolPlaces(items); s.Places > most {
+	if most := s.PoolPlaces(items); s.Places > most && s.Adaptive() {
+		return problem.Errorf(problem.EINVALID, "Places: an adaptive pool of %d items with a budget of %d answers and %d items per participant (K) "+
+			"fills at most %d places (ceil(%d / %d)); %d is more than it can use.",
+			items, s.PoolAnswers(items), s.ItemsPerParticipant, most, s.PoolAnswers(items), s.ItemsPerParticipant, s.Places)
+	} else if s.Places > most {
 		return problem.Errorf(problem.EINVALID, "Places: a pool of %d items with %d answers each (R) and %d items per participant (K) "+
 			"fills at most %d places (ceil(%d × %d / %d)); %d is more than it can use.",
 			items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, most, items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, s.Places)

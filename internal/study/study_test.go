@@ -9,6 +9,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 func TestOrder(t *testing.T) {
@@ -156,5 +157,38 @@ func TestTimeLeftText(t *testing.T) {
 		if got := study.TimeLeftText(c.left); got != c.want {
 			t.Errorf("TimeLeftText(%v) = %q, want %q", c.left, got, c.want)
 		}
+	}
+}
+
+func TestInstructedChecks(t *testing.T) {
+	for _, c := range []struct{ items, n int }{{10, 4}, {3, 5}, {1, 1}, {5, 3}} {
+		for seed := int64(0); seed < 50; seed++ {
+			got := study.InstructedChecks(seed, c.items, c.n)
+			if len(got) != c.n {
+				t.Fatalf("%d checks, want %d", len(got), c.n)
+			}
+			yes, seen := 0, map[int]bool{}
+			for _, ch := range got {
+				if ch.Item < 0 || ch.Item >= c.items || !task.ValidAnswer(ch.Answer) {
+					t.Fatalf("seed %d: check %+v", seed, ch)
+				}
+				if ch.Answer == task.Yes {
+					yes++
+				}
+				if seen[ch.Item] && c.n <= c.items {
+					t.Fatalf("seed %d: picture %d used twice among %d items", seed, ch.Item, c.items)
+				}
+				seen[ch.Item] = true
+			}
+			if d := 2*yes - c.n; d < -1 || d > 1 {
+				t.Fatalf("seed %d: %d of %d demand Yes", seed, yes, c.n)
+			}
+			if again := study.InstructedChecks(seed, c.items, c.n); !slices.Equal(again, got) {
+				t.Fatalf("seed %d: not reproducible", seed)
+			}
+		}
+	}
+	if study.InstructedChecks(1, 0, 3) != nil || study.InstructedChecks(1, 5, 0) != nil {
+		t.Fatal("checks without items or without a count")
 	}
 }

@@ -21,9 +21,17 @@ type Study struct {
 	Design              Design
 	ItemsPerParticipant int // pool only; 0 for fixed
 	ResponsesPerItem    int
+	// MaxResponsesPerItem (R_max) makes a pool adaptive: after every item
+	// has ResponsesPerItem (R_min) answers, extra answers go to the items
+	// people disagree on most, up to R_max each, until AnswerBudget answers
+	// (R_min's included) are spent. 0: a plain pool (see adaptive.go).
+	MaxResponsesPerItem int
+	AnswerBudget        int
 	Places              int
 	TimeLimitMinutes    int
 	AttentionCheckIDs   []uuid.UUID
+	InstructedChecks    int // instructed-response checks per participant (checks.go)
+	BreakEvery          int // a pause after every this many trials, 0 for none (breaks.go)
 	ConsentText         string
 	InstructionsText    string
 	Pay                 Pay
@@ -47,6 +55,10 @@ type Study struct {
 	// OwnerID is the account that made the study (uuid.Nil: made without
 	// one, from the command line); see VisibleTo.
 	OwnerID uuid.UUID
+	// Stop is the stopping rule of the live comparison; StopFiredAt is when
+	// it paused the study (it fires once; setting the rule again re-arms it).
+	Stop        StopRule
+	StopFiredAt *time.Time
 }
 
 // VisibleTo reports whether an account sees a study (its pages, downloads
@@ -136,7 +148,9 @@ type Response struct {
 	ServerRTMs  int
 	AnsweredAt  time.Time
 	Completed   bool // this answer was the last one
-	Flags       []Flag
+	// Break: the participant pauses before the next trial (BreakAfter).
+	Break bool
+	Flags []Flag
 }
 
 // Genders are the choices offered on the demographics form, in order; ""

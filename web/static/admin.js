@@ -11,6 +11,7 @@
   // has a reject form open, which a refresh would wipe.
   function poll(el) {
     var busy = false;
+    var ms = parseInt(el.getAttribute("data-poll-ms"), 10) || POLL_MS;
     setInterval(function () {
       if (busy || document.hidden) return;
       if (el.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
@@ -24,7 +25,7 @@
         .then(function (html) { if (html !== null && html !== undefined) el.innerHTML = html; })
         .catch(function () { /* a failed poll is retried at the next tick */ })
         .then(function () { busy = false; });
-    }, POLL_MS);
+    }, ms);
   }
 
   // followTask keeps the study form's set list to the sets with items of
@@ -48,8 +49,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var m = document.querySelector("[data-poll]");
-    if (m) poll(m);
+    // The participant monitor and the live comparison poll apart.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-poll]"), poll);
     var d = document.querySelector("[data-download]");
     if (d) window.location.assign(d.getAttribute("data-download"));
     followTask(document.getElementById("domain"), document.getElementById("set"));

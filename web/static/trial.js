@@ -16,6 +16,39 @@
   "use strict";
   var form = document.getElementById("answer");
   var img = document.getElementById("stimulus");
+  var state = "loading"; // loading, viewing (painted), ready, sent; a break page stays "loading"
+  // The time left, counted down from what the server said when it sent the
+  // page (no trust in the browser's clock), in the server's words
+  // (study.TimeLeftText); the warning at five minutes; the time-up page at
+  // zero, which says what happened.
+  function countdown() {
+    var clock = document.getElementById("time-left");
+    if (!clock) { return; }
+    var secondsAtLoad = parseInt(clock.getAttribute("data-seconds"), 10);
+    var warnAt = parseInt(clock.getAttribute("data-warn-seconds"), 10);
+    var loadedAt = performance.now();
+    var warning = document.getElementById("time-warning");
+    var tick = function () {
+      var left = secondsAtLoad - (performance.now() - loadedAt) / 1000;
+      if (left <= 0) {
+        clock.textContent = "No time left";
+        if (state !== "sent") { window.location.assign(clock.getAttribute("data-time-up")); }
+        return;
+      }
+      var s = Math.ceil(left);
+      if (s <= warnAt) {
+        clock.textContent = Math.floor(s / 60) + ":" + (s % 60 < 10 ? "0" : "") + (s % 60) + " left";
+        if (warning && warning.hidden) { warning.hidden = false; }
+      } else {
+        var m = Math.ceil(s / 60);
+        clock.textContent = m === 1 ? "1 minute left" : m + " minutes left";
+      }
+      setTimeout(tick, 1000 - ((performance.now() - loadedAt) % 1000));
+    };
+    if (secondsAtLoad >= 0) { tick(); }
+  }
+
+  countdown();
   if (!form || !img) { return; }
   var buttons = document.querySelectorAll("#answers button[name=answer]");
   var keys = document.getElementById("keys");
@@ -23,7 +56,6 @@
   var minView = parseInt(form.getAttribute("data-min-view"), 10);
   if (!(minView >= 0)) { minView = 300; }
 
-  var state = "loading"; // loading, viewing (painted), ready, sent
   var paintedAt = null;
   var readyAt = null;
   var pressedAt = -1;   // the last pointer press, for a click's start
@@ -203,36 +235,6 @@
   window.addEventListener("pageshow", function (e) {
     if (e.persisted) { window.location.reload(); }
   });
-
-  // The time left, counted down from what the server said when it sent the
-  // page (no trust in the browser's clock), in the server's words
-  // (study.TimeLeftText); the warning at five minutes; the time-up page at
-  // zero, which says what happened.
-  var clock = document.getElementById("time-left");
-  if (clock) {
-    var secondsAtLoad = parseInt(clock.getAttribute("data-seconds"), 10);
-    var warnAt = parseInt(clock.getAttribute("data-warn-seconds"), 10);
-    var loadedAt = performance.now();
-    var warning = document.getElementById("time-warning");
-    var tick = function () {
-      var left = secondsAtLoad - (performance.now() - loadedAt) / 1000;
-      if (left <= 0) {
-        clock.textContent = "No time left";
-        if (state !== "sent") { window.location.assign(clock.getAttribute("data-time-up")); }
-        return;
-      }
-      var s = Math.ceil(left);
-      if (s <= warnAt) {
-        clock.textContent = Math.floor(s / 60) + ":" + (s % 60 < 10 ? "0" : "") + (s % 60) + " left";
-        if (warning && warning.hidden) { warning.hidden = false; }
-      } else {
-        var m = Math.ceil(s / 60);
-        clock.textContent = m === 1 ? "1 minute left" : m + " minutes left";
-      }
-      setTimeout(tick, 1000 - ((performance.now() - loadedAt) % 1000));
-    };
-    if (secondsAtLoad >= 0) { tick(); }
-  }
 
   var next = img.getAttribute("data-next");
   if (next) {

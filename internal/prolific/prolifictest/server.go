@@ -352,18 +352,26 @@ func (s *Server) patchStudy(w http.ResponseWriter, id string, body []byte) {
 		apiError(w, 404, "Not found", "Study not found.")
 		return
 	}
-	var p struct {
-		Places *int `json:"total_available_places"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil || p.Places == nil {
-		apiError(w, 400, "Bad request", "total_available_places is required.")
+	var p prolific.StudyUpdate
+	if err := json.Unmarshal(body, &p); err != nil || p.Empty() {
+		apiError(w, 400, "Bad request", "Give total_available_places or maximum_allowed_time.")
 		return
 	}
-	if st.Status != "UNPUBLISHED" && *p.Places < st.TotalAvailablePlaces {
+	published := st.Status != "UNPUBLISHED"
+	if p.TotalAvailablePlaces != nil && published && *p.TotalAvailablePlaces < st.TotalAvailablePlaces {
 		apiError(w, 400, "Bad request", map[string][]string{"total_available_places": {"Places can only be increased once a study is published."}})
 		return
 	}
-	st.TotalAvailablePlaces = *p.Places
+	if p.MaximumAllowedTime != nil && published {
+		apiError(w, 400, "Bad request", map[string][]string{"maximum_allowed_time": {"This field cannot be changed once a study is published."}})
+		return
+	}
+	if p.TotalAvailablePlaces != nil {
+		st.TotalAvailablePlaces = *p.TotalAvailablePlaces
+	}
+	if p.MaximumAllowedTime != nil {
+		st.MaximumAllowedTime = *p.MaximumAllowedTime
+	}
 	writeJSON(w, 200, st)
 }
 

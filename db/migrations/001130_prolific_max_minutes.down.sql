@@ -1,0 +1,1 @@
+ALTER TABLE prolific_links DROP COLUMN max_minutes;
