@@ -82,6 +82,11 @@ type StudyFormView struct {
 	Exclusion                                string // the exclusion rule's text form (study.ParseExclusion)
 	InstructedChecks                         string // instructed-response checks per participant
 	BreakEvery                               string // a pause every N trials, 0 for none
+	// Practice: how many, from which set (PracticeSet "" for the study's
+	// own; PracticeSets its choices), or exactly these item ids.
+	PracticeItems, PracticeSet, PracticeIDs string
+	PracticeSets                            []Option
+	PickPracticeURL                         string // the set browser picking practice items; "" for a new study
 
 	// Version is the study's version the form was loaded from: a save from
 	// an older one is refused. Running: the study has participants, and only
@@ -235,13 +240,14 @@ type ParticipantRow struct {
 	StatusClass   string
 	Reason        string
 	Progress      string
+	Practice      string // "practice 3/3, 2 right"; "" without practice
 	Started       string
 	Finished      string // when they finished (completed), "–" before
 	Duration      string
 	Accuracy      string
 	CheckFailures int
-	// CheckKinds says the failed checks by kind ("1 instructed, 1 item"),
-	// "" with none failed.
+	// CheckKinds names the failed instructed-response checks ("1
+	// instructed"), "" with none failed.
 	CheckKinds string
 	Flagged    string // answers with any flag (issue 10), e.g. "3 (8%)"
 	LongestRun int    // the longest run of identical answers

@@ -1,6 +1,9 @@
 package web
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Page is what every participant page shows around its content.
 type Page struct {
@@ -34,6 +37,7 @@ type InstructionsView struct {
 	ExampleImage string
 	Next         string
 	Total        int
+	Practice     int  // practice trials with feedback before the first
 	YesRight     bool // the participant's Yes button is on the right
 }
 
@@ -50,6 +54,7 @@ type DemographicsView struct {
 // TrialView is one trial.
 type TrialView struct {
 	Page
+	Practice  bool // a practice trial: feedback follows, nothing counts
 	Position  int
 	Total     int
 	Prompt    string
@@ -72,6 +77,24 @@ type TrialView struct {
 	// YesRight puts the Yes button on the right (counterbalanced per
 	// participant); the arrow keys follow the sides, Y and N do not move.
 	YesRight bool
+}
+
+// FeedbackView is the page after a practice answer: right or not, what
+// happens in the picture, and the way on.
+type FeedbackView struct {
+	Page
+	Position, Total int
+	Correct         bool
+	Message         string // "Correct: this tower falls." (study.PracticeResult.Feedback)
+	Answer          string // what the participant answered
+	Image           string
+	Next            string
+	Last            bool // the last practice trial: the real ones come next
+	TimeLeft        string
+	SecondsLeft     int
+	WarnSeconds     int
+	Warn            bool
+	TimeUpURL       string
 }
 
 // BreakView is the pause every N trials: progress, the time left (as on
@@ -139,3 +162,12 @@ func yesSide(yesRight bool) string {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
+
+// pictureAlt names a trial's picture: "Picture 3 of 120", "Practice picture 1 of 3".
+func pictureAlt(v TrialView) string {
+	name := "Picture "
+	if v.Practice {
+		name = "Practice picture "
+	}
+	return name + strconv.Itoa(v.Position) + " of " + strconv.Itoa(v.Total)
+}

@@ -624,11 +624,11 @@ func quantile(a []float64, q float64) float64 {
 // quantilePair is quantile(a, q1) and quantile(a, q2), q1 < q2, and reorders
 // a. For the tails of many values (the 2.5% and 97.5% points of 10,000
 // resampled means) it sets thresholds from a sorted sample of 128 values, a
-// few places beyond the ranks wanted, keeps the values at or below the low
-// one and at or above the high one in one pass (a tenth of them), and
-// selects within those: every value below a kept one is kept, so ranks are
-// exact. When the sample misleads (the kept values miss a rank wanted) it
-// selects in all of a instead.
+// few places beyond the ranks wanted, moves the values at or below the low
+// one to the front and those at or above the high one to the back in one
+// pass (a tenth of them each), and selects within those: every value below
+// a kept one is kept, so ranks are exact. When the sample misleads (the kept
+// values miss a rank wanted) it selects in all of a instead.
 func quantilePair(a []float64, q1, q2 float64) (float64, float64) {
 	const sample = 128
 	n := len(a)
@@ -646,18 +646,25 @@ func quantilePair(a []float64, q1, q2 float64) (float64, float64) {
 	pos1, pos2 := q1*float64(n-1), q2*float64(n-1)
 	i1, i2 := int(pos1), int(pos2)
 	if tLow < tHigh {
-		low := make([]float64, 0, n/8)
-		high := make([]float64, 0, n/8)
-		for _, x := range a {
-			if x <= tLow {
-				low = append(low, x)
-			} else if x >= tHigh {
-				high = append(high, x)
+		// One pass moves the values at or below tLow to the front, a[:lo],
+		// and those at or above tHigh to the back, a[hi:].
+		lo, hi := 0, n
+		for k := 0; k < hi; {
+			switch x := a[k]; {
+			case x <= tLow:
+				a[lo], a[k] = x, a[lo]
+				lo++
+				k++
+			case x >= tHigh:
+				hi--
+				a[hi], a[k] = x, a[hi]
+			default:
+				k++
 			}
 		}
-		// low holds ranks 0 to len(low)-1, high ranks n-len(high) to n-1.
-		if first := n - len(high); len(low) >= min(i1+2, n) && i2 >= first {
-			return orderInterp(low, i1, pos1-float64(i1), i1+1 < n), orderInterp(high, i2-first, pos2-float64(i2), i2+1 < n)
+		// a[:lo] holds ranks 0 to lo-1, a[hi:] ranks hi to n-1.
+		if lo >= min(i1+2, n) && i2 >= hi {
+			return orderInterp(a[:lo], i1, pos1-float64(i1), i1+1 < n), orderInterp(a[hi:], i2-hi, pos2-float64(i2), i2+1 < n)
 		}
 	}
 	return quantile(a, q1), quantile(a, q2)

@@ -43,8 +43,9 @@ type personPair struct {
 }
 
 // densePeopleBytes bounds the table of every pair's row (n(n-1)/2 rows of
-// eight float64: 32 MB is about 700 people); larger or sparse studies (a pool
-// study where few pairs share an item) keep lists of each person's partners.
+// eight float64: 32 MB is about 1,000 people); larger or sparse studies (a
+// pool study where few pairs share an item) keep lists of each person's
+// partners.
 const densePeopleBytes = 32 << 20
 
 // peopleJobs makes one job per run of up to meanWidth specs with the same

@@ -7,10 +7,12 @@ import (
 	"iter"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/task"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultResamples is the number of bootstrap resamples when Options leaves it 0.
@@ -177,7 +179,19 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 	var means []meanSpec
 	var people []peopleSpec
 	var truths []truthSpec
-	for _, g := range groupsOf(m.Items, opt.Grouping) {
+	// The groups are set up side by side (pair kappas, their bounds, the
+	// model-human units: a few milliseconds each), each into its own place;
+	// their bootstraps are then listed in the order of the groups.
+	groups := groupsOf(m.Items, opt.Grouping)
+	rep.Groups = make([]Group, len(groups))
+	type groupWork struct {
+		means  []meanSpec
+		people []peopleSpec
+		truths []truthSpec
+	}
+	work := make([]groupWork, len(groups))
+	setup := func(gi int, g Group) error {
+		w := &work[gi]
 		mask := newBitset(nItems)
 		var items []int
 		for j, it := range m.Items {
@@ -203,21 +217,20 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 
 		// Human-human: every pair's error consistency once, then resample pairs.
 		hh, hhUndef := humanPairs(humans, answeredBy, mask)
-		gi := len(rep.Groups)
-		rep.Groups = append(rep.Groups, g)
-		means = append(means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
+		rep.Groups[gi] = g
+		w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureHumanHuman, len(hh)+hhUndef), units: pairUnits(hh, hhUndef),
 			set: func(e Estimate) { rep.Groups[gi].HumanHuman = e }})
 		var hhChance chanceAcc
 		for _, p := range hh {
 			hhChance.addPair(chanceBits(humans[p.a].bits, humans[p.b].bits, mask))
 		}
 		rep.Groups[gi].HumanHumanChance = hhChance.result()
-		people = append(people, peopleSpec{key: meanKey(g.Task, MeasureHumanHumanPeople, len(humans)), n: len(humans), edges: hh, undefined: hhUndef,
+		w.people = append(w.people, peopleSpec{key: meanKey(g.Task, MeasureHumanHumanPeople, len(humans)), n: len(humans), edges: hh, undefined: hhUndef,
 			set: func(e Estimate) { rep.Groups[gi].HumanHumanPeople = e }})
 
 		for _, mk := range modelOrder {
 			if err := ctx.Err(); err != nil {
-				return nil, err // each model costs a pass over every person
+				return err // each model costs a pass over every person
 			}
 			runs := models[mk]
 			mr := ModelResult{Model: mk.model, Condition: mk.condition, Accuracy: pooledAccuracy(runs, mask)}
@@ -239,7 +252,7 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			// an item of the group.
 			mh, chance := modelHumanUnits(runs, humans, mask)
 			rep.Groups[gi].Models[mi].ModelHumanChance = chance
-			means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
+			w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(mh)), units: mh,
 				set: func(e Estimate) { result().ModelHuman = e }})
 			if g.Size == 0 && trained.Touches(g.Task) {
 				var in, out []int
@@ -258,10 +271,10 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 					pm := len(rep.Groups[gi].Models[mi].Parts)
 					rep.Groups[gi].Models[mi].Parts = append(rep.Groups[gi].Models[mi].Parts, sp.part)
 					res := func() *SplitPart { return &result().Parts[pm] }
-					means = append(means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(sp.units)), units: sp.units,
+					w.means = append(w.means, meanSpec{key: meanKey(g.Task, MeasureModelHuman, len(sp.units)), units: sp.units,
 						set: func(e Estimate) { res().ModelHuman = e }})
 					key := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition, part.name)
-					truths = append(truths, newTruthSpec(key, runs, part.items, truthYes, func(e Estimate) { res().ModelTruth = e }))
+					w.truths = append(w.truths, newTruthSpec(key, runs, part.items, truthYes, func(e Estimate) { res().ModelTruth = e }))
 				}
 			}
 
@@ -269,8 +282,26 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 			// its cell: with twenty items a resample's kappa takes few values,
 			// and shared draws would tie the models' intervals together.
 			truthKey := streamKey(string(g.Task), size, MeasureModelTruth, mk.model, mk.condition)
-			truths = append(truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
+			w.truths = append(w.truths, newTruthSpec(truthKey, runs, items, truthYes, func(e Estimate) { result().ModelTruth = e }))
 		}
+		return nil
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var eg errgroup.Group
+	eg.SetLimit(workers)
+	for gi, g := range groups {
+		eg.Go(func() error { return setup(gi, g) })
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	for _, w := range work {
+		means = append(means, w.means...)
+		people = append(people, w.people...)
+		truths = append(truths, w.truths...)
 	}
 	mj, mf := meanJobs(means, opt.Resamples)
 	pj, pf := peopleJobs(people, opt.Resamples)

@@ -128,8 +128,9 @@ func studyItems(ctx context.Context, tx pgx.Tx, st study.Study) (*analysis.Matri
 		SELECT ext_id, domain, size, answer, id = ANY($5) FROM stimuli
 		WHERE set_id = $1 AND (id = ANY($5) OR (domain = $2
 		  AND (cardinality($3::int[]) = 0 OR size = ANY($3))
-		  AND ($4 = '' OR split = $4)))
-		ORDER BY domain, size, ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs)
+		  AND ($4 = '' OR split = $4)
+		  AND NOT (id = ANY($6)))) -- picked practice items are no trials
+		ORDER BY domain, size, ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs, nonNil(st.PracticeIDs))
 	if err != nil {
 		return nil, MatrixInfo{}, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
 	}

@@ -17,13 +17,13 @@ import (
 const participantColumns = `p.id, p.study_id, p.prolific_pid, p.prolific_study_id, p.prolific_session_id,
 	p.status, p.seed, p.n_trials, p.n_answered, p.n_correct, p.started_at, p.consented_at,
 	p.demographics_at, p.completed_at, p.age, p.gender, p.bonus_minor, p.n_flagged, p.longest_run,
-	p.prolific_verified = 'verified', p.yes_side, p.text_version`
+	p.prolific_verified = 'verified', p.yes_side, p.text_version, p.n_practice, p.n_practice_answered`
 
 func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 	return row.Scan(append([]any{&p.ID, &p.StudyID, &p.PID, &p.StudyParam, &p.SessionParam,
 		&p.Status, &p.Seed, &p.NTrials, &p.NAnswered, &p.NCorrect, &p.StartedAt, &p.ConsentedAt,
 		&p.DemographicsAt, &p.CompletedAt, &p.Age, &p.Gender, &p.BonusMinor, &p.NFlagged, &p.LongestRun, &p.Verified, &p.YesSide,
-		&p.TextVersion}, extra...)...)
+		&p.TextVersion, &p.NPractice, &p.NPracticeAnswered}, extra...)...)
 }
 
 // Join finds or creates the participant (st, params.PID) and ties a new
@@ -129,6 +129,10 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
+	practice, err := practiceItems(ctx, sp, st, ids, seed)
+	if err != nil {
+		return err
+	}
 	// The Yes side alternates with the places taken (study.YesSideFor).
 	var nth int
 	if err := sp.QueryRow(ctx, `SELECT used FROM study_place_shards WHERE study_id = $1 AND shard = $2`,
@@ -136,11 +140,11 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		return fmt.Errorf("postgres: place number: %w", err)
 	}
 	err = scanParticipant(sp.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side, text_version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1))
+		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side, text_version, n_practice)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1), $9)
 		ON CONFLICT (study_id, prolific_pid) DO NOTHING
 		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
-		study.YesSideFor(int(claim.shard), nth)), p)
+		study.YesSideFor(int(claim.shard), nth), len(practice)), p)
 	if err == pgx.ErrNoRows {
 		// A concurrent opening of the same link won: give back the claim and
 		// resume the winner's record.
@@ -172,6 +176,14 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
 		p.ID, stimuli, attention, demanded); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
+	}
+	if len(practice) > 0 {
+		if _, err := sp.Exec(ctx, `
+			INSERT INTO practice_trials (participant_id, position, stimulus_id)
+			SELECT $1, t.ord, t.stimulus_id FROM unnest($2::uuid[]) WITH ORDINALITY AS t(stimulus_id, ord)`,
+			p.ID, practice); err != nil {
+			return fmt.Errorf("postgres: insert practice trials: %w", err)
+		}
 	}
 	if st.Design == study.Pool {
 		if err := claim.slots.assign(ctx, sp, p.ID); err != nil {
@@ -435,4 +447,29 @@ func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, po
 		return r, problem.Errorf(problem.ECONFLICT, "This trial was not shown yet. Please go back to the current trial.")
 	}
 	return r, problem.Errorf(problem.ECONFLICT, "This answer is for trial %d, but you are on trial %d. Nothing was recorded; please continue from the current trial.", position, nAnswered+1)
+}
+
+// practiceItems draws a new participant's practice pictures (study.Study.PracticeCount),
+// in their order: the picked ones, or as many as asked of the practice
+// set's items of the study's task that are not among the participant's own
+// trials (own), fewer when the set has fewer. The draw depends on the seed
+// alone.
+func practiceItems(ctx context.Context, tx pgx.Tx, st study.Study, own []uuid.UUID, seed int64) ([]uuid.UUID, error) {
+	if st.PracticeCount() == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT id FROM stimuli
+		WHERE CASE WHEN cardinality($4::uuid[]) > 0 THEN id = ANY($4)
+			ELSE set_id = $1 AND domain = $2 AND NOT (id = ANY($3)) END
+		ORDER BY hashtextextended(ext_id, $5), id
+		LIMIT $6`, st.PracticeSet(), string(st.Domain), own, nonNil(st.PracticeIDs), seed, st.PracticeCount())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: practice items: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: practice items: %w", err)
+	}
+	return ids, nil
 }

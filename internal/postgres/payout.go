@@ -171,32 +171,53 @@ func writeCSVRows(w io.Writer, rows pgx.Rows, header []string, fill func(rec []s
 // button (left or right, counterbalanced). check_kind is the attention
 // check's kind (item or instructed, empty for an ordinary trial); an
 // instructed check's correct_answer is the one its prompt asked for,
-// repeated in instructed_answer.
+// repeated in instructed_answer. practice marks a practice trial's answer
+// (position is then its place among the practice trials): those come
+// first and count in nothing.
 func AnswersHeader() []string {
 	return []string{"participant_id", "study", "set", "status", "position", "stimulus_id", "stimulus_uuid", "domain", "size",
 		"attention_check", "answer", "correct_answer", "correct", "browser_rt_ms", "server_rt_ms", "shown_at", "answered_at",
 		"timing", "image_served_ms", "shows", "page_hidden", "image_px", "flags",
-		"device", "screen", "viewport", "dpr", "pointer", "user_agent", "yes_side", "check_kind", "instructed_answer"}
+		"device", "screen", "viewport", "dpr", "pointer", "user_agent", "yes_side", "check_kind", "instructed_answer", "practice"}
 }
 
 // WriteAnswersCSV streams every answer of the study as a tidy CSV, one row
 // per answer, rows written as they arrive from the database: memory does not
 // grow with the study. Times are RFC 3339 in UTC with milliseconds.
 func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Writer) error {
+	// Practice answers (practice_trials) come first for each participant,
+	// marked practice: they are kept apart from the answers and count in
+	// nothing, but the download shows everything the participant did.
 	rows, err := s.pool.Query(ctx, `
-		SELECT p.prolific_pid, st.slug, ss.name, p.status, r.position, s.ext_id, s.id, s.domain, s.size, t.is_attention_check,
-			r.answer, COALESCE(t.instructed_answer, s.answer), r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
-			r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, array_to_string(r.flags, ' '), `+deviceColumns+`, p.yes_side,
-			COALESCE(t.instructed_answer, '')
+		WITH mine AS (SELECT id FROM participants WHERE study_id = $1),
+		a AS (
+			SELECT r.participant_id, false AS practice, r.position, t.stimulus_id, t.is_attention_check, t.instructed_answer,
+				r.answer, r.correct, r.browser_rt_ms, r.server_rt_ms, t.shown_at, r.answered_at,
+				r.timed, r.image_ms, r.shows, r.page_hidden, r.image_px, r.flags
+			FROM responses r JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
+			WHERE r.participant_id IN (SELECT id FROM mine)
+			UNION ALL
+			SELECT pt.participant_id, true, pt.position, pt.stimulus_id, false, NULL,
+				pt.answer, pt.correct, pt.browser_rt_ms,
+				GREATEST(0, round(extract(epoch FROM pt.answered_at - pt.shown_at) * 1000))::int, pt.shown_at, pt.answered_at,
+				pt.timed, CASE WHEN pt.image_served_at IS NOT NULL THEN
+					GREATEST(0, round(extract(epoch FROM pt.answered_at - pt.image_served_at) * 1000))::int END,
+				NULL, NULL, NULL, '{}'::text[]
+			FROM practice_trials pt
+			WHERE pt.participant_id IN (SELECT id FROM mine) AND pt.answer IS NOT NULL
+		)
+		SELECT p.prolific_pid, st.slug, ss.name, p.status, a.position, s.ext_id, s.id, s.domain, s.size, a.is_attention_check,
+			a.answer, COALESCE(a.instructed_answer, s.answer), a.correct, a.browser_rt_ms, a.server_rt_ms, a.shown_at, a.answered_at,
+			a.timed, a.image_ms, a.shows, a.page_hidden, a.image_px, array_to_string(a.flags, ' '), `+deviceColumns+`, p.yes_side,
+			COALESCE(a.instructed_answer, ''), a.practice
 		FROM participants p
 		JOIN studies st ON st.id = p.study_id
 		LEFT JOIN participant_devices d ON d.participant_id = p.id
-		JOIN responses r ON r.participant_id = p.id
-		JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
-		JOIN stimuli s ON s.id = t.stimulus_id
+		JOIN a ON a.participant_id = p.id
+		JOIN stimuli s ON s.id = a.stimulus_id
 		JOIN stimulus_sets ss ON ss.id = s.set_id
 		WHERE p.study_id = $1
-		ORDER BY p.started_at, p.id, r.position`, studyID)
+		ORDER BY p.started_at, p.id, a.practice DESC, a.position`, studyID)
 	if err != nil {
 		return fmt.Errorf("postgres: answers csv: %w", err)
 	}
@@ -214,8 +235,9 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 		var flags string
 		var dev study.Device
 		var side, instructed string
+		var practice bool
 		if err := rows.Scan(append([]any{&pid, &slug, &set, &status, &pos, &ext, &sid, &domain, &size, &check, &answer, &truth, &correct,
-			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags}, append(deviceTargets(&dev), &side, &instructed)...)...); err != nil {
+			&browserRT, &serverRT, &shown, &answered, &timed, &imageMs, &shows, &hidden, &px, &flags}, append(deviceTargets(&dev), &side, &instructed, &practice)...)...); err != nil {
 			return err
 		}
 		timing, pageHidden := "", ""
@@ -229,7 +251,7 @@ func (s *Store) WriteAnswersCSV(ctx context.Context, studyID uuid.UUID, w io.Wri
 			strconv.FormatBool(check), answer, truth, strconv.FormatBool(correct), "", strconv.Itoa(serverRT), "",
 			answered.UTC().Format(timeFormat), timing, optInt(imageMs), optInt(shows), pageHidden, optInt(px), flags,
 			dev.Kind, sides(dev.ScreenW, dev.ScreenH), sides(dev.ViewportW, dev.ViewportH), "", dev.Pointer, dev.UserAgent, side,
-			string(study.KindOf(check, instructed)), instructed)
+			string(study.KindOf(check, instructed)), instructed, strconv.FormatBool(practice))
 		if dev.DPR > 0 {
 			rec[26] = strconv.FormatFloat(dev.DPR, 'f', -1, 32)
 		}

@@ -56,7 +56,7 @@ func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash [
 		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())
 			AND st.id = p.study_id AND st.slug = $2
 			AND p.status = `+sqlStarted+` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
-			AND p.n_answered < p.n_trials
+			AND p.n_practice_answered >= p.n_practice AND p.n_answered < p.n_trials
 			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
 			AND s.id = t.stimulus_id
 		RETURNING st.title, t.position, p.n_trials, t.stimulus_id,

@@ -21,7 +21,8 @@ const studyColumns = `st.id, st.slug, st.title, st.domain, st.set_id, st.sizes, 
 	st.prolific_study_id, st.status, st.created_at, st.exclusion, st.min_view_ms, st.too_fast_ms, st.reservation_minutes,
 	st.version, st.text_version, st.archived_at, COALESCE(st.owner_id, '00000000-0000-0000-0000-000000000000'::uuid),
 	st.instructed_checks, st.stop_measure, st.stop_width, st.stop_fired_at, st.break_every,
-	COALESCE(st.max_responses_per_item, 0), COALESCE(st.answer_budget, 0)`
+	COALESCE(st.max_responses_per_item, 0), COALESCE(st.answer_budget, 0),
+	st.practice_items, COALESCE(st.practice_set_id, '00000000-0000-0000-0000-000000000000'::uuid), st.practice_ids`
 
 func scanStudy(row pgx.Row, st *study.Study) error {
 	return row.Scan(studyTargets(st)...)
@@ -37,7 +38,8 @@ func studyTargets(st *study.Study) []any {
 		&st.ProlificStudyID, &st.Status, &st.CreatedAt, &st.Exclusion, &st.MinViewMs, &st.TooFastMs, &st.ReservationMinutes,
 		&st.Version, &st.TextVersion, &st.ArchivedAt, &st.OwnerID,
 		&st.InstructedChecks, &st.Stop.Measure, &st.Stop.Width, &st.StopFiredAt, &st.BreakEvery,
-		&st.MaxResponsesPerItem, &st.AnswerBudget}
+		&st.MaxResponsesPerItem, &st.AnswerBudget,
+		&st.PracticeItems, &st.PracticeSetID, &st.PracticeIDs}
 }
 
 // studySettingColumns are what an experimenter sets on a study, in the order
@@ -46,7 +48,8 @@ const studySettingColumns = `slug, title, domain, set_id, sizes, split, design, 
 	responses_per_item, places, time_limit_minutes, attention_check_ids, consent_text,
 	instructions_text, base_pay_minor, bonus_per_correct_minor, max_bonus_minor, currency,
 	completion_code, prolific_study_id, exclusion, min_view_ms, too_fast_ms, reservation_minutes,
-	instructed_checks, break_every, max_responses_per_item, answer_budget`
+	instructed_checks, break_every, max_responses_per_item, answer_budget,
+	practice_items, practice_set_id, practice_ids`
 
 // studySettings returns st's values for studySettingColumns. It first gives
 // st empty lists for nil ones, as the array columns are NOT NULL; items per
@@ -65,11 +68,23 @@ func studySettings(st *study.Study) []any {
 	if st.AttentionCheckIDs == nil {
 		st.AttentionCheckIDs = []uuid.UUID{}
 	}
+	if st.PracticeIDs == nil {
+		st.PracticeIDs = []uuid.UUID{}
+	}
 	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
 		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
 		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1),
-		st.InstructedChecks, st.BreakEvery, rmax, budget}
+		st.InstructedChecks, st.BreakEvery, rmax, budget,
+		st.PracticeItems, nullUUID(st.PracticeSetID), st.PracticeIDs}
+}
+
+// nullUUID is id, or nil (SQL null) for uuid.Nil.
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 // placeholders returns n query parameters "$first, ..., $first+n-1".
@@ -128,8 +143,8 @@ func itemIDs(ctx context.Context, q interface {
 		WHERE set_id = $1 AND domain = $2
 		  AND (cardinality($3::int[]) = 0 OR size = ANY($3))
 		  AND ($4 = '' OR split = $4)
-		  AND NOT (id = ANY($5))
-		ORDER BY ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs)
+		  AND NOT (id = ANY($5)) AND NOT (id = ANY($6))
+		ORDER BY ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs, nonNil(st.PracticeIDs))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
 	}
@@ -176,4 +191,13 @@ func (s *Store) ExampleStimulus(ctx context.Context, st study.Study) (uuid.UUID,
 		return id, fmt.Errorf("postgres: example image: %w", err)
 	}
 	return id, nil
+}
+
+// nonNil is ids, or an empty list for nil (a NULL array matches nothing in
+// NOT (id = ANY(..)), which would drop every row).
+func nonNil(ids []uuid.UUID) []uuid.UUID {
+	if ids == nil {
+		return []uuid.UUID{}
+	}
+	return ids
 }

@@ -283,6 +283,7 @@ type MonitorRow struct {
 	// InstructedFailures are the failed checks of the instructed kind, the
 	// only ones Prolific lets a researcher reject on (study.CheckInstructed).
 	InstructedFailures int
+	PracticeCorrect    int // practice answers that were right (they count nowhere)
 	Duration           time.Duration
 	InBatch            int // the bonus batch holding them, 0 for none
 	// ProlificStatus is Prolific's own status of the submission, and
@@ -323,7 +324,9 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 		)
 		SELECT `+participantColumns+`, p.status_reason,
 			COALESCE(p.completed_at, p.status_changed_at, now()) - p.started_at,
-			c.counted, c.failures, c.instructed_failures, COALESCE(b.number, 0), p.prolific_status, p.prolific_verified, `+deviceColumns+`
+			c.counted, c.failures, c.instructed_failures,
+			(SELECT count(*) FROM practice_trials pt WHERE pt.participant_id = page.id AND pt.correct),
+			COALESCE(b.number, 0), p.prolific_status, p.prolific_verified, `+deviceColumns+`
 		FROM page JOIN participants p ON p.id = page.id
 		LEFT JOIN participant_devices d ON d.participant_id = page.id
 		CROSS JOIN LATERAL (
@@ -344,7 +347,7 @@ func (s *Store) Participants(ctx context.Context, studyID uuid.UUID, q MonitorQu
 	out := make([]MonitorRow, 0, q.Limit)
 	for rows.Next() {
 		var m MonitorRow
-		if err := scanParticipant(rows, &m.Participant, append([]any{&m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InstructedFailures, &m.InBatch,
+		if err := scanParticipant(rows, &m.Participant, append([]any{&m.StatusReason, &m.Duration, &m.Counted, &m.CheckFailures, &m.InstructedFailures, &m.PracticeCorrect, &m.InBatch,
 			&m.ProlificStatus, &m.ProlificVerified}, deviceTargets(&m.Device)...)...); err != nil {
 			return nil, 0, fmt.Errorf("postgres: participants: %w", err)
 		}

@@ -169,9 +169,10 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 		row := web.ParticipantRow{
 			ID: p.ID.String(), PID: p.PID, Status: statusLabel(p.Status), StatusClass: "st-" + string(p.Status),
 			Reason: p.StatusReason, Progress: strconv.Itoa(p.NAnswered) + "/" + strconv.Itoa(p.NTrials),
-			Started: rowTime(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
+			Practice: practiceText(p.NPracticeAnswered, p.NPractice, p.PracticeCorrect),
+			Started:  rowTime(p.StartedAt), Finished: "–", Duration: duration(p.Duration), Accuracy: "–", Bonus: "–",
 			CheckFailures:  p.CheckFailures,
-			CheckKinds:     checkKinds(p.CheckFailures, p.InstructedFailures),
+			CheckKinds:     checkKinds(p.InstructedFailures),
 			Flagged:        flaggedShare(p.NFlagged, p.NAnswered),
 			LongestRun:     p.LongestRun,
 			CanReturn:      p.Status.Allows(study.MarkReturned),
@@ -313,18 +314,21 @@ func (s *Server) handleMonitor(w http.ResponseWriter, r *http.Request) error {
 	return render(w, r, http.StatusOK, web.Monitor(v))
 }
 
-// checkKinds names the failed attention checks by kind, "" for none: only
-// instructed ones are grounds for a rejection on Prolific.
-func checkKinds(failed, instructed int) string {
-	if failed == 0 {
+// checkKinds names the failed instructed-response checks, "" for none:
+// only those are grounds for a rejection on Prolific (the rest are item
+// checks, the count's usual meaning, so they add no words to the table).
+func checkKinds(instructed int) string {
+	if instructed == 0 {
 		return ""
 	}
-	var parts []string
-	if instructed > 0 {
-		parts = append(parts, strconv.Itoa(instructed)+" "+string(study.CheckInstructed))
+	return strconv.Itoa(instructed) + " " + string(study.CheckInstructed)
+}
+
+// practiceText is a participant's practice in a few words, "" without any:
+// "practice 3/3, 2 right".
+func practiceText(answered, total, correct int) string {
+	if total == 0 {
+		return ""
 	}
-	if item := failed - instructed; item > 0 {
-		parts = append(parts, strconv.Itoa(item)+" "+string(study.CheckItem))
-	}
-	return strings.Join(parts, ", ")
+	return "practice " + strconv.Itoa(answered) + "/" + strconv.Itoa(total) + ", " + strconv.Itoa(correct) + " right"
 }

@@ -276,3 +276,13 @@ func (s *Server) setName(ctx context.Context, id uuid.UUID) (string, error) {
 	}
 	return "", problem.Errorf(problem.ENOTFOUND, "The study's stimulus set is gone.")
 }
+
+// pickPracticeURL is the set browser picking a draft study's practice items,
+// in its practice set.
+func (s *Server) pickPracticeURL(ctx context.Context, st study.Study) (string, error) {
+	name, err := s.setName(ctx, st.PracticeSet())
+	if err != nil {
+		return "", err
+	}
+	return setURL(name) + "?" + url.Values{"study": {st.ID.String()}, "pick": {"practice"}}.Encode(), nil
+}

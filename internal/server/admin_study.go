@@ -12,6 +12,7 @@ import (
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
+	"github.com/google/uuid"
 )
 
 // studyLink is the exact URL to paste into Prolific: Prolific replaces the
@@ -182,6 +183,7 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		{Name: "Attention checks", Value: checkText},
 		{Name: "Instructed checks", Value: instructed},
 		{Name: "Breaks", Value: breakText(st.BreakEvery)},
+		{Name: "Practice", Value: practiceSetting(st)},
 		{Name: "Places", Value: placesText(st, items)},
 		{Name: "Time limit", Value: strconv.Itoa(st.TimeLimitMinutes) + " min"},
 		{Name: "Base pay", Value: money(st.Pay.BaseMinor)},
@@ -288,4 +290,19 @@ func breakText(every int) string {
 		return "none"
 	}
 	return "a pause after every " + strconv.Itoa(every) + " trials"
+}
+
+// practiceSetting says the study's practice trials in words.
+func practiceSetting(st study.Study) string {
+	switch {
+	case len(st.PracticeIDs) > 0:
+		return strconv.Itoa(len(st.PracticeIDs)) + " picked items, with feedback; they count nowhere"
+	case st.PracticeItems > 0:
+		from := "the study's set"
+		if st.PracticeSetID != uuid.Nil {
+			from = "another set"
+		}
+		return strconv.Itoa(st.PracticeItems) + " drawn from " + from + " for each participant, with feedback; they count nowhere"
+	}
+	return "none"
 }

@@ -41,6 +41,7 @@ func newStudyForm() web.StudyFormView {
 		ReservationMinutes: strconv.Itoa(study.DefaultReservationMinutes),
 		InstructedChecks:   "0",
 		BreakEvery:         "0",
+		PracticeItems:      "0",
 		Consent: "This is a study of how people judge whether blocks will fall. You will see pictures of blocks " +
 			"and answer one question about each.\n\nYour answers are stored with your Prolific ID and used only for " +
 			"research. You may stop at any time by returning the study on Prolific.\n\nBy pressing \"I agree\" you " +
@@ -85,6 +86,17 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
 		return web.StudyFormView{}, err
 	}
+	practice, err := s.store.ExtIDs(ctx, st.PracticeIDs)
+	if err != nil {
+		return web.StudyFormView{}, err
+	}
+	v.PracticeItems, v.PracticeIDs = strconv.Itoa(st.PracticeItems), strings.Join(practice, ", ")
+	if st.PracticeSetID != uuid.Nil {
+		v.PracticeSet = st.PracticeSetID.String()
+	}
+	if v.PickPracticeURL, err = s.pickPracticeURL(ctx, st); err != nil {
+		return web.StudyFormView{}, err
+	}
 	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
 	if err != nil {
 		return web.StudyFormView{}, err
@@ -107,6 +119,7 @@ func readStudyForm(r *http.Request) web.StudyFormView {
 		MinViewMs: f("min_view"), TooFastMs: f("too_fast"), ReservationMinutes: f("reservation"),
 		Exclusion: f("exclusion"), InstructedChecks: f("instructed"), BreakEvery: f("break_every"),
 		MaxResponsesPerItem: f("r_max"), AnswerBudget: f("budget"),
+		PracticeItems: f("practice"), PracticeSet: f("practice_set"), PracticeIDs: f("practice_ids"),
 		Version: f("version"),
 	}
 }
@@ -261,7 +274,53 @@ func (s *Server) parseStudyForm(ctx context.Context, v web.StudyFormView) (study
 		}
 		st.AttentionCheckIDs = ids
 	}
+	if err := s.parsePractice(ctx, v, &st, bad); err != nil {
+		return st, nil, err
+	}
 	return st, errs, nil
+}
+
+// parsePractice reads the practice settings: a count, a set (empty for the
+// study's own), or item ids of that set, which fix the count.
+func (s *Server) parsePractice(ctx context.Context, v web.StudyFormView, st *study.Study, bad func(string)) error {
+	st.PracticeIDs = []uuid.UUID{}
+	if v.PracticeItems != "" {
+		n, err := strconv.Atoi(v.PracticeItems)
+		if err != nil || n < 0 || n > study.MaxPracticeItems {
+			bad("Practice trials must be a whole number from 0 to " + strconv.Itoa(study.MaxPracticeItems) + ".")
+		}
+		st.PracticeItems = n
+	}
+	if v.PracticeSet != "" {
+		id, err := uuid.Parse(v.PracticeSet)
+		if err != nil {
+			bad("Choose the practice pictures' set from the list.")
+			return nil
+		}
+		st.PracticeSetID = id
+	}
+	var ext []string
+	for _, part := range strings.Split(v.PracticeIDs, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			ext = append(ext, part)
+		}
+	}
+	if len(ext) == 0 || st.PracticeSet() == uuid.Nil {
+		return nil
+	}
+	if len(ext) > study.MaxPracticeItems {
+		bad("Practice items: at most " + strconv.Itoa(study.MaxPracticeItems) + ".")
+		return nil
+	}
+	ids, err := s.store.StimulusIDs(ctx, st.PracticeSet(), ext)
+	if problem.Code(err) == problem.EINVALID {
+		bad("Practice items: " + problem.Message(err))
+		return nil
+	} else if err != nil {
+		return err
+	}
+	st.PracticeIDs, st.PracticeItems = ids, len(ids)
+	return nil
 }
 
 // renderStudyForm shows the form, with the choices of sets and tasks.
@@ -284,6 +343,9 @@ func (s *Server) renderStudyForm(w http.ResponseWriter, r *http.Request, status 
 				break
 			}
 		}
+	}
+	for _, set := range sets {
+		v.PracticeSets = append(v.PracticeSets, web.Option{Value: set.ID.String(), Label: set.Name})
 	}
 	for _, d := range task.Domains {
 		v.Domains = append(v.Domains, web.Option{Value: string(d), Label: string(d)})
@@ -349,6 +411,16 @@ func (s *Server) checkItems(ctx context.Context, st study.Study, v *web.StudyFor
 	}
 	if err := st.CheckPoolPlaces(items); err != nil {
 		return []string{problem.Message(err)}, nil
+	}
+	if st.PracticeItems > 0 && len(st.PracticeIDs) == 0 {
+		n, err := s.store.PracticeAvailable(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if n < st.PracticeItems {
+			return []string{"Practice: the practice set has " + strconv.Itoa(n) + " pictures of this task that are not among a participant's trials, fewer than " +
+				strconv.Itoa(st.PracticeItems) + ". Choose another set for the practice pictures, ask for fewer, or pick them in the set browser (picked ones are left out of the trials)."}, nil
+		}
 	}
 	return nil, nil
 }

@@ -29,28 +29,32 @@ type hostileRoute struct {
 }
 
 var hostileRoutes = map[string]hostileRoute{
-	"GET /healthz":                           {},
-	"ANY /static/*":                          {}, // every method: a file server
-	"GET /s/{slug}/":                         {fields: []string{"PROLIFIC_PID", "STUDY_ID", "SESSION_ID"}},
-	"GET /s/{slug}/example":                  {},
-	"GET /s/{slug}/consent":                  {},
-	"POST /s/{slug}/consent":                 {fields: []string{"consent"}},
-	"GET /s/{slug}/instructions":             {},
-	"GET /s/{slug}/about-you":                {},
-	"POST /s/{slug}/about-you":               {fields: []string{"age", "gender", "skip"}},
-	"GET /s/{slug}/trial":                    {},
-	"POST /s/{slug}/trial":                   {fields: []string{"position", "answer", "rt", "timing", "hidden", "px", "sw", "sh", "vw", "vh", "dpr", "ptr"}},
-	"GET /s/{slug}/image/{position}":         {fields: []string{"v"}},
-	"GET /s/{slug}/done":                     {},
-	"GET /s/{slug}/time-up":                  {},
-	"GET /s/{slug}/break":                    {},
-	"GET /s/{slug}/preview":                  {},
-	"GET /s/{slug}/preview/instructions":     {fields: []string{"consent"}},
-	"GET /s/{slug}/preview/trial/{position}": {},
-	"GET /s/{slug}/preview/answer":           {fields: []string{"position", "answer"}},
-	"GET /s/{slug}/preview/image/{position}": {fields: []string{"v"}},
-	"GET /s/{slug}/preview/done":             {},
-	"GET /s/{slug}/preview/break/{done}":     {},
+	"GET /healthz":                               {},
+	"ANY /static/*":                              {}, // every method: a file server
+	"GET /s/{slug}/":                             {fields: []string{"PROLIFIC_PID", "STUDY_ID", "SESSION_ID"}},
+	"GET /s/{slug}/example":                      {},
+	"GET /s/{slug}/consent":                      {},
+	"POST /s/{slug}/consent":                     {fields: []string{"consent"}},
+	"GET /s/{slug}/instructions":                 {},
+	"GET /s/{slug}/about-you":                    {},
+	"POST /s/{slug}/about-you":                   {fields: []string{"age", "gender", "skip"}},
+	"GET /s/{slug}/trial":                        {},
+	"POST /s/{slug}/trial":                       {fields: []string{"position", "answer", "rt", "timing", "hidden", "px", "sw", "sh", "vw", "vh", "dpr", "ptr"}},
+	"GET /s/{slug}/image/{position}":             {fields: []string{"v"}},
+	"GET /s/{slug}/done":                         {},
+	"GET /s/{slug}/time-up":                      {},
+	"GET /s/{slug}/break":                        {},
+	"GET /s/{slug}/practice":                     {},
+	"POST /s/{slug}/practice":                    {fields: []string{"position", "answer", "rt", "timing", "hidden", "px"}},
+	"GET /s/{slug}/practice/feedback/{position}": {},
+	"GET /s/{slug}/practice/image/{position}":    {fields: []string{"v"}},
+	"GET /s/{slug}/preview":                      {},
+	"GET /s/{slug}/preview/instructions":         {fields: []string{"consent"}},
+	"GET /s/{slug}/preview/trial/{position}":     {},
+	"GET /s/{slug}/preview/answer":               {fields: []string{"position", "answer"}},
+	"GET /s/{slug}/preview/image/{position}":     {fields: []string{"v"}},
+	"GET /s/{slug}/preview/done":                 {},
+	"GET /s/{slug}/preview/break/{done}":         {},
 
 	"GET /admin/login":                                             {fields: []string{"next"}},
 	"POST /admin/login":                                            {fields: []string{"email", "password", "next", "csrf"}},
@@ -119,7 +123,7 @@ var hostileRoutes = map[string]hostileRoute{
 
 var (
 	studyFormFields = []string{"title", "slug", "domain", "set", "sizes", "split", "design", "k", "r", "places",
-		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version", "exclusion", "instructed", "break_every"}
+		"minutes", "checks", "consent", "instructions", "base", "per_correct", "max_bonus", "currency", "code", "prolific_id", "version", "exclusion", "instructed", "break_every", "practice", "practice_set", "practice_ids"}
 	exportFields  = []string{"study", "set", "source", "format", "ties", "val", "seed", "domain", "size", "split"}
 	monitorFields = []string{"status", "pid", "checks", "flags", "sort", "desc", "page", "q", "approved", "undone"}
 	reportFields  = []string{"runs", "page", "run", "exclude", "width", "title"}

@@ -328,10 +328,7 @@ func TestBrowserNoScript(t *testing.T) {
 			return !!(l && l.textContent === %q && b && b.getClientRects().length > 0 && document.readyState === "complete");
 		})()`, label))
 		if pos == 1 {
-			// axe-core cannot run here: its promise waits on timers, which do
-			// not run while scripts are off (turning them on for it would hide
-			// the <noscript> buttons). The page is otherwise the scripted one,
-			// which the other tests check.
+			checkAccessibilityNoScript(t, ctx, e.srv.URL, "trial")
 			screenshots(t, ctx, "trial-noscript", true)
 		}
 		step(t, ctx, "answer "+label, chromedp.Click(".answers:not(.scripted) button[value=Yes]"))

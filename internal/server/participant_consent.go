@@ -67,7 +67,7 @@ func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if onStep(w, r, st, p, study.StepInstructions, study.StepTrial) {
+	if onStep(w, r, st, p, study.StepInstructions, study.StepPractice, study.StepTrial) {
 		return nil
 	}
 	return render(w, r, http.StatusOK, web.Instructions(web.InstructionsView{
@@ -77,6 +77,7 @@ func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) erro
 		ExampleImage: "/s/" + st.Slug + "/example",
 		Next:         "/s/" + st.Slug + "/about-you",
 		Total:        p.NTrials,
+		Practice:     p.NPractice,
 		YesRight:     p.YesSide == study.SideRight,
 	}))
 }

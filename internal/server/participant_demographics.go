@@ -64,5 +64,8 @@ func (s *Server) handleDemographicsSave(w http.ResponseWriter, r *http.Request) 
 	if err := s.store.SaveDemographics(r.Context(), p.ID, age, gender); err != nil {
 		return err
 	}
+	if p.NPractice > p.NPracticeAnswered {
+		return redirect(w, r, practiceURL(st.Slug))
+	}
 	return redirect(w, r, "/s/"+st.Slug+"/trial")
 }

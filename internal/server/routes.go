@@ -33,6 +33,10 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/trial", s.handle(s.handleAnswer))
 		r.Get("/image/{position}", s.handle(s.handleTrialImage))
 		r.Get("/break", s.handle(s.handleBreak))
+		r.Get("/practice", s.handle(s.handlePractice))
+		r.Post("/practice", s.handle(s.handlePracticeAnswer))
+		r.Get("/practice/feedback/{position}", s.handle(s.handlePracticeFeedback))
+		r.Get("/practice/image/{position}", s.handle(s.handlePracticeImage))
 		r.Get("/done", s.handle(s.handleEnd))
 		r.Get("/time-up", s.handle(s.handleTimeUp))
 

@@ -64,6 +64,8 @@ func stepURL(slug string, step study.Step) string {
 		return base + "consent"
 	case study.StepInstructions:
 		return base + "instructions"
+	case study.StepPractice:
+		return base + "practice"
 	case study.StepTrial:
 		return base + "trial"
 	case study.StepDone, study.StepInactive:

@@ -2,9 +2,12 @@ package study
 
 import (
 	"fmt"
+
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/problem"
 )
@@ -28,6 +31,7 @@ const (
 	FieldChecks         Field = "attention checks"
 	FieldInstructed     Field = "instructed checks"
 	FieldBreaks         Field = "breaks"
+	FieldPractice       Field = "practice"
 	FieldConsent        Field = "consent text"
 	FieldInstructions   Field = "instructions"
 	FieldPay            Field = "pay"
@@ -129,6 +133,7 @@ func Changes(a, b Study) []Change {
 	}
 	add(FieldMethod, method(a), method(b))
 	add(FieldBreaks, breaks(a.BreakEvery), breaks(b.BreakEvery))
+	add(FieldPractice, practice(a), practice(b))
 	add(FieldExclusion, a.Exclusion, b.Exclusion)
 	return out
 }
@@ -181,4 +186,22 @@ func breaks(every int) string {
 		return "none"
 	}
 	return "every " + strconv.Itoa(every) + " trials"
+}
+
+// practice writes the practice setting for the log: "3 drawn", "2 picked", "none".
+func practice(s Study) string {
+	switch {
+	case len(s.PracticeIDs) > 0:
+		return strconv.Itoa(len(s.PracticeIDs)) + " picked" + practiceFrom(s)
+	case s.PracticeItems > 0:
+		return strconv.Itoa(s.PracticeItems) + " drawn" + practiceFrom(s)
+	}
+	return "none"
+}
+
+func practiceFrom(s Study) string {
+	if s.PracticeSetID == uuid.Nil {
+		return ""
+	}
+	return " from set " + s.PracticeSetID.String()
 }

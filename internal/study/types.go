@@ -32,16 +32,21 @@ type Study struct {
 	AttentionCheckIDs   []uuid.UUID
 	InstructedChecks    int // instructed-response checks per participant (checks.go)
 	BreakEvery          int // a pause after every this many trials, 0 for none (breaks.go)
-	ConsentText         string
-	InstructionsText    string
-	Pay                 Pay
-	CompletionCode      string
-	ProlificStudyID     string
-	MinViewMs           int // input is ignored this long after the picture is painted
-	TooFastMs           int // an answer faster than this is flagged too_fast
-	ReservationMinutes  int // a place without an answer is given back after this
-	Status              Status
-	CreatedAt           time.Time
+	// Practice (practice.go): PracticeItems drawn from PracticeSetID
+	// (uuid.Nil: the study's set), or exactly PracticeIDs when picked.
+	PracticeItems      int
+	PracticeSetID      uuid.UUID
+	PracticeIDs        []uuid.UUID
+	ConsentText        string
+	InstructionsText   string
+	Pay                Pay
+	CompletionCode     string
+	ProlificStudyID    string
+	MinViewMs          int // input is ignored this long after the picture is painted
+	TooFastMs          int // an answer faster than this is flagged too_fast
+	ReservationMinutes int // a place without an answer is given back after this
+	Status             Status
+	CreatedAt          time.Time
 	// Exclusion is the study's exclusion rule in its text form (see
 	// Exclusion); "" excludes nobody.
 	Exclusion string
@@ -92,9 +97,13 @@ type Participant struct {
 	LongestRun     int // the longest run of identical answers
 	// Verified: Prolific confirmed this PID and SESSION_ID at entry (a
 	// linked study); see ScoreShown.
-	Verified    bool
-	YesSide     Side // where the Yes button is (YesSideFor)
-	TextVersion int  // the version of the study's texts they were shown
+	Verified bool
+	YesSide  Side // where the Yes button is (YesSideFor)
+	// NPractice practice trials, NPracticeAnswered of them answered; the
+	// real trials start when they are equal.
+	NPractice         int
+	NPracticeAnswered int
+	TextVersion       int // the version of the study's texts they were shown
 }
 
 // Step is the page a participant should be on.
@@ -104,6 +113,7 @@ type Step string
 const (
 	StepConsent      Step = "consent"
 	StepInstructions Step = "instructions" // then the optional demographics
+	StepPractice     Step = "practice"     // practice trials with feedback, if any
 	StepTrial        Step = "trial"
 	StepDone         Step = "done"
 	StepInactive     Step = "inactive" // returned, timed out or rejected
@@ -121,6 +131,8 @@ func (p Participant) Step() Step {
 		return StepConsent
 	case p.DemographicsAt == nil:
 		return StepInstructions
+	case p.NPracticeAnswered < p.NPractice:
+		return StepPractice
 	case p.NAnswered < p.NTrials:
 		return StepTrial
 	}
@@ -137,6 +149,7 @@ type Trial struct {
 	MinViewMs        int       // the study's minimum viewing time
 	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
 	YesSide          Side      // the participant's side of the Yes button
+	Practice         bool      // a practice trial (Position of Total practice trials)
 }
 
 // Response is a recorded answer.

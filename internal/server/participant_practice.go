@@ -1,0 +1,159 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/cubelab/cubelab/internal/problem"
+	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/web"
+)
+
+// The practice trials (study/practice.go): the trial page, gated as a
+// trial, with its own list of pictures, then a feedback page after each
+// answer. Every page is plain HTML with forms and links, so the practice
+// works without JavaScript too.
+
+func practiceURL(slug string) string { return "/s/" + slug + "/practice" }
+
+func feedbackURL(slug string, pos int) string {
+	return practiceURL(slug) + "/feedback/" + strconv.Itoa(pos)
+}
+
+// handlePractice shows the participant's next practice trial.
+func (s *Server) handlePractice(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	if onStep(w, r, st, p, study.StepPractice) {
+		return nil
+	}
+	if p.TimeUp(st, s.now()) {
+		return redirect(w, r, timeUpURL(st.Slug))
+	}
+	t, err := s.store.ShowPractice(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return renderPractice(w, r, st.Slug, st.Title, t, s.now())
+}
+
+// renderPractice is renderTrial for a practice trial: its own picture
+// address and form, no preload, and a note that it is practice.
+func renderPractice(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial, now time.Time) error {
+	left := t.Deadline.Sub(now)
+	pos, total := strconv.Itoa(t.Position), strconv.Itoa(t.Total)
+	return render(w, r, http.StatusOK, web.Trial(web.TrialView{
+		Page:        web.Page{Title: "Practice " + pos + " of " + total, Study: title},
+		Practice:    true,
+		Position:    t.Position,
+		Total:       t.Total,
+		Prompt:      t.Domain.Prompt(),
+		Image:       practiceURL(slug) + "/image/" + pos + "?v=" + cacheKey("practice image", sessionCookie(r, slug), pos),
+		Action:      practiceURL(slug),
+		Method:      "post",
+		MinViewMs:   t.MinViewMs,
+		TimeLeft:    study.TimeLeftText(left),
+		SecondsLeft: int(left.Seconds()),
+		WarnSeconds: int(study.WarnBefore.Seconds()),
+		Warn:        left <= study.WarnBefore,
+		TimeUpURL:   timeUpURL(slug),
+		YesRight:    t.YesSide == study.SideRight,
+	}))
+}
+
+// sessionCookie is the participant's session token for slug, "" without one;
+// it only keys the cache of their pictures (see trialImageURL).
+func sessionCookie(r *http.Request, slug string) string {
+	if c, err := r.Cookie(cookieName(slug)); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// handlePracticeAnswer records a practice answer and shows its feedback.
+// Sent again (a double click, the back button), it changes nothing and
+// shows the first answer's feedback.
+func (s *Server) handlePracticeAnswer(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseAnswerForm(r)
+	if err != nil {
+		return err
+	}
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.SubmitPractice(r.Context(), p.ID, f)
+	switch code := problem.Code(err); {
+	case err == nil:
+		return redirect(w, r, feedbackURL(st.Slug, res.Position))
+	case code == problem.ETIMEUP:
+		return s.renderTimeUp(w, r, http.StatusGone, st, p)
+	case code == problem.ECONFLICT || code == problem.EGONE:
+		return withLink(err, stepURL(st.Slug, p.Step()), "Go to the current page")
+	}
+	return err
+}
+
+// handlePracticeFeedback says whether practice answer {position} was right,
+// with the picture again, and leads on: to the next practice trial, or
+// after the last one to the real trials.
+func (s *Server) handlePracticeFeedback(w http.ResponseWriter, r *http.Request) error {
+	st, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
+	step := p.Step()
+	if step != study.StepPractice && step != study.StepTrial || perr != nil || pos < 1 || pos > p.NPracticeAnswered {
+		return redirect(w, r, stepURL(st.Slug, step))
+	}
+	res, err := s.store.PracticeAnswer(r.Context(), p.ID, pos)
+	if err != nil {
+		return err
+	}
+	left := p.Deadline(st).Sub(s.now())
+	v := web.FeedbackView{
+		Page:        web.Page{Title: "Practice " + strconv.Itoa(pos) + " of " + strconv.Itoa(res.Total), Study: st.Title},
+		Position:    pos,
+		Total:       res.Total,
+		Correct:     res.Correct,
+		Message:     res.Feedback(),
+		Answer:      res.Answer,
+		Image:       practiceURL(st.Slug) + "/image/" + strconv.Itoa(pos) + "?v=" + cacheKey("practice image", sessionCookie(r, st.Slug), strconv.Itoa(pos)),
+		Next:        stepURL(st.Slug, step),
+		Last:        pos == res.Total,
+		TimeLeft:    study.TimeLeftText(left),
+		SecondsLeft: int(left.Seconds()),
+		WarnSeconds: int(study.WarnBefore.Seconds()),
+		Warn:        left <= study.WarnBefore,
+		TimeUpURL:   timeUpURL(st.Slug),
+	}
+	if pos < p.NPracticeAnswered {
+		// An earlier feedback (the back button): on to where they are.
+		v.Last = false
+	}
+	return render(w, r, http.StatusOK, web.Feedback(v))
+}
+
+// handlePracticeImage serves a practice picture by position, up to the
+// current practice trial.
+func (s *Server) handlePracticeImage(w http.ResponseWriter, r *http.Request) error {
+	_, p, err := s.participant(r)
+	if err != nil {
+		return err
+	}
+	pos, perr := strconv.Atoi(chi.URLParam(r, "position"))
+	if perr != nil || !p.MaySeePractice(pos) {
+		return problem.Errorf(problem.ENOTFOUND, "There is no such practice picture in your list.")
+	}
+	id, err := s.store.PracticeStimulus(r.Context(), p.ID, pos)
+	if err != nil {
+		return err
+	}
+	return s.servePicture(w, r, id, "private, max-age=86400")
+}
