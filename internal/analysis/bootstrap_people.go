@@ -128,11 +128,12 @@ type peopleDraw struct {
 	counts []int32
 	who    []int32
 	times  []float64
+	place  []int32 // place[i] = q where who[q] = i, for the drawn i
 	sumSq  int
 }
 
 func newPeopleDraw(n int) *peopleDraw {
-	return &peopleDraw{drawn: make([]uint32, n), counts: make([]int32, n), who: make([]int32, 0, n), times: make([]float64, 0, n)}
+	return &peopleDraw{drawn: make([]uint32, n), counts: make([]int32, n), who: make([]int32, 0, n), times: make([]float64, 0, n), place: make([]int32, n)}
 }
 
 // draw draws the next resample from d.
@@ -145,6 +146,7 @@ func (p *peopleDraw) draw(d *drawer) {
 	p.who, p.times, p.sumSq = p.who[:0], p.times[:0], 0
 	for i, c := range p.counts {
 		if c > 0 {
+			p.place[i] = int32(len(p.who))
 			p.who = append(p.who, int32(i))
 			p.times = append(p.times, float64(c))
 			p.sumSq += int(c) * int(c)
@@ -156,15 +158,16 @@ func (p *peopleDraw) draw(d *drawer) {
 // and lists the pairs without one: a resample's weights are then the weight
 // of all pairs of drawn people, (n^2 - sum w_i^2) / 2, less those pairs'.
 func densePeople(n int, edges [][]personPair, stride, resamples int) func(d *drawer, from, to int, out []float64) {
-	// Pair (a, b), a < b, is number pair[a] + b-a-1 in a's row; its values
-	// start at base[a] + b*stride (one unused row first keeps base >= 0).
+	// Pair (a, b), a < b, is pair number pair[a] + b-a-1; its values start
+	// at base[a] + b*stride, the rows of pairs being stored from the second
+	// row on (an unused first row keeps base[0] from being negative).
 	pair := make([]int, n)
 	base := make([]int, n)
 	for a := range n {
 		if a > 0 {
 			pair[a] = pair[a-1] + n - a
 		}
-		base[a] = (1 + pair[a] - a - 1) * stride
+		base[a] = (pair[a] - a) * stride
 	}
 	vals := make([]float64, (1+n*(n-1)/2)*stride)
 	defined := make([]uint8, n*(n-1)/2) // bit c: the pair has a kappa in mean c
@@ -223,15 +226,23 @@ func densePeople(n int, edges [][]personPair, stride, resamples int) func(d *dra
 }
 
 // densePairSum1 is sum over drawn a < b of w_a w_b vals(a, b), one mean.
+// The sum over b > a is taken in two parts, the drawn b at even and at odd
+// places after a, added at the end: two chains of dependent additions
+// instead of one.
 func densePairSum1(vals []float64, base []int, who []int32, times []float64) float64 {
 	var s float64
 	for p, a := range who {
 		row := vals[base[a]:] // row[b] is pair (a, b) for b > a
-		var acc float64
-		for q := p + 1; q < len(who); q++ {
-			acc += times[q] * row[who[q]]
+		var even, odd float64
+		q := p + 1
+		for ; q+1 < len(who); q += 2 {
+			even += times[q] * row[who[q]]
+			odd += times[q+1] * row[who[q+1]]
 		}
-		s += times[p] * acc
+		if q < len(who) {
+			even += times[q] * row[who[q]]
+		}
+		s += times[p] * (even + odd)
 	}
 	return s
 }
@@ -261,28 +272,22 @@ func densePairSum8Go(vals []float64, base []int, who []int32, times []float64) [
 	var s [meanWidth]float64
 	for p, a := range who {
 		row := vals[base[a]:] // row[b*8:] is pair (a, b) for b > a
-		var a0, a1, a2, a3, a4, a5, a6, a7 float64
+		var even, odd [meanWidth]float64
 		for q := p + 1; q < len(who); q++ {
 			x := times[q]
 			v := (*[meanWidth]float64)(row[int(who[q])*meanWidth:])
-			a0 += x * v[0]
-			a1 += x * v[1]
-			a2 += x * v[2]
-			a3 += x * v[3]
-			a4 += x * v[4]
-			a5 += x * v[5]
-			a6 += x * v[6]
-			a7 += x * v[7]
+			acc := &even
+			if (q-p-1)%2 == 1 {
+				acc = &odd
+			}
+			for c := range acc {
+				acc[c] += x * v[c]
+			}
 		}
 		y := times[p]
-		s[0] += y * a0
-		s[1] += y * a1
-		s[2] += y * a2
-		s[3] += y * a3
-		s[4] += y * a4
-		s[5] += y * a5
-		s[6] += y * a6
-		s[7] += y * a7
+		for c := range s {
+			s[c] += y * (even[c] + odd[c])
+		}
 	}
 	return s
 }
@@ -315,14 +320,23 @@ func sparsePeople(n int, edges [][]personPair, resamples int) func(d *drawer, fr
 			for c := range edges {
 				var s, ws float64
 				for q, a := range p.who {
-					var acc float64
+					// The partners at even and odd places among the
+					// drawn people after a, as densePairSum1 sums them.
+					var even, odd float64
 					var wa int32
 					for _, e := range partners[c][starts[c][a]:starts[c][a+1]] {
 						x := p.counts[e.b]
-						acc += float64(x) * e.kappa
+						if x == 0 {
+							continue
+						}
 						wa += x
+						if (int(p.place[e.b])-q-1)%2 == 0 {
+							even += float64(x) * e.kappa
+						} else {
+							odd += float64(x) * e.kappa
+						}
 					}
-					s += p.times[q] * acc
+					s += p.times[q] * (even + odd)
 					ws += p.times[q] * float64(wa)
 				}
 				out[c*resamples+r] = math.NaN()

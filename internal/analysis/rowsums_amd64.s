@@ -121,8 +121,9 @@ countdone:
 
 // func pairRow8AVX2(row []float64, who []int32, times []float64, acc *[8]float64)
 //
-// acc = the sum over q of times[q] * row[who[q]*8 : who[q]*8+8], q ascending,
-// column by column, in densePairSum8's order.
+// acc = the sum over q of times[q] * row[who[q]*8 : who[q]*8+8], column by
+// column, the even q (0, 2, ...) and the odd ones in two sums added at the
+// end, in densePairSum8's order: two chains of additions instead of one.
 TEXT ·pairRow8AVX2(SB), NOSPLIT, $0-80
 	MOVQ   row_base+0(FP), SI
 	MOVQ   who_base+24(FP), DI
@@ -131,23 +132,46 @@ TEXT ·pairRow8AVX2(SB), NOSPLIT, $0-80
 	MOVQ   acc+72(FP), DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
-	TESTQ  CX, CX
-	JZ     pairdone
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ   CX, R11
+	SHRQ   $1, R11
+	JZ     pairsingle
 
 pairloop:
 	MOVLQSX      0(DI), AX
+	MOVLQSX      4(DI), BX
 	SHLQ         $6, AX
-	VBROADCASTSD 0(R10), Y2
-	VMULPD       0(SI)(AX*1), Y2, Y3
-	VMULPD       32(SI)(AX*1), Y2, Y4
-	VADDPD       Y3, Y0, Y0
-	VADDPD       Y4, Y1, Y1
-	ADDQ         $4, DI
-	ADDQ         $8, R10
-	DECQ         CX
+	SHLQ         $6, BX
+	VBROADCASTSD 0(R10), Y4
+	VBROADCASTSD 8(R10), Y5
+	VMULPD       0(SI)(AX*1), Y4, Y6
+	VMULPD       32(SI)(AX*1), Y4, Y7
+	VMULPD       0(SI)(BX*1), Y5, Y8
+	VMULPD       32(SI)(BX*1), Y5, Y9
+	VADDPD       Y6, Y0, Y0
+	VADDPD       Y7, Y1, Y1
+	VADDPD       Y8, Y2, Y2
+	VADDPD       Y9, Y3, Y3
+	ADDQ         $8, DI
+	ADDQ         $16, R10
+	DECQ         R11
 	JNZ          pairloop
 
+pairsingle:
+	TESTQ        $1, CX
+	JZ           pairdone
+	MOVLQSX      0(DI), AX
+	SHLQ         $6, AX
+	VBROADCASTSD 0(R10), Y4
+	VMULPD       0(SI)(AX*1), Y4, Y6
+	VMULPD       32(SI)(AX*1), Y4, Y7
+	VADDPD       Y6, Y0, Y0
+	VADDPD       Y7, Y1, Y1
+
 pairdone:
+	VADDPD  Y2, Y0, Y0
+	VADDPD  Y3, Y1, Y1
 	VMOVUPD Y0, 0(DX)
 	VMOVUPD Y1, 32(DX)
 	VZEROUPPER
