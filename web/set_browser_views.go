@@ -23,6 +23,7 @@ type SetBrowserView struct {
 // SetBrowserFilter is the browser's filter as in its URL.
 type SetBrowserFilter struct {
 	Domain, Size, Answer, Study string
+	Pick                        string // "practice": picking practice items; "": attention checks
 	Page                        int
 }
 
@@ -44,4 +45,6 @@ type PickChecks struct {
 	Draft  bool   // only a draft's checks can change
 	Count  int    // attention checks it has now
 	Saved  bool   // the last save went through
+	// Practice: practice items are being picked, not attention checks.
+	Practice bool
 }

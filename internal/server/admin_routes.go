@@ -69,6 +69,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 			r.Post("/participants/{participant}/{action}", s.handle(s.handleParticipantAction))
 			r.Post("/undo/{review}", s.handle(s.handleUndo))
 			r.Post("/checks", s.handle(s.handlePickChecks))
+			r.Post("/practice-items", s.handle(s.handlePickPractice))
 			r.Post("/prolific/link", s.handle(s.handleProlificLink))
 			r.Post("/prolific/create", s.handle(s.handleProlificCreate))
 			r.Post("/prolific/publish", s.handle(s.handleProlificPublish))

@@ -32,7 +32,10 @@ func setURL(name string) string { return "/admin/sets/" + url.PathEscape(name) }
 // browserFilter reads the browser's filter from the query, keeping only
 // values the set has.
 func browserFilter(q url.Values, f postgres.SetFacets) web.SetBrowserFilter {
-	v := web.SetBrowserFilter{Domain: q.Get("domain"), Size: q.Get("size"), Answer: q.Get("answer"), Study: q.Get("study")}
+	v := web.SetBrowserFilter{Domain: q.Get("domain"), Size: q.Get("size"), Answer: q.Get("answer"), Study: q.Get("study"), Pick: q.Get("pick")}
+	if v.Pick != pickPractice {
+		v.Pick = ""
+	}
 	if !slices.Contains(f.Domains, v.Domain) {
 		v.Domain = ""
 	}
@@ -53,7 +56,7 @@ func browserFilter(q url.Values, f postgres.SetFacets) web.SetBrowserFilter {
 // browserQuery is the browser's filter as a query string.
 func browserQuery(f web.SetBrowserFilter) url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"domain": f.Domain, "size": f.Size, "answer": f.Answer, "study": f.Study} {
+	for k, v := range map[string]string{"domain": f.Domain, "size": f.Size, "answer": f.Answer, "study": f.Study, "pick": f.Pick} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -106,10 +109,11 @@ func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		if st.SetID != setID {
-			return problem.Errorf(problem.ECONFLICT, "Study %q uses another stimulus set: pick its attention checks from that set.", st.Title)
+		kind := pickKinds[f.Pick]
+		if kind.set(st) != setID {
+			return problem.Errorf(problem.ECONFLICT, "Study %q takes its %s from another stimulus set: pick them from that set.", st.Title, kind.what)
 		}
-		ext, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
+		ext, err := s.store.ExtIDs(ctx, kind.ids(st))
 		if err != nil {
 			return err
 		}
@@ -117,10 +121,10 @@ func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error 
 			picked[e] = true
 		}
 		back := f
-		back.Study = ""
-		v.Pick = &web.PickChecks{Title: st.Title, URL: studyURL(st.ID), Action: studyURL(st.ID) + "/checks",
+		back.Study, back.Pick = "", ""
+		v.Pick = &web.PickChecks{Title: st.Title, URL: studyURL(st.ID), Action: studyURL(st.ID) + kind.path,
 			Back: browserQuery(back).Encode(), Draft: st.Status == study.Draft, Count: len(ext),
-			Saved: r.URL.Query().Get("saved") == "1"}
+			Saved: r.URL.Query().Get("saved") == "1", Practice: f.Pick == pickPractice}
 	}
 	size, _ := strconv.Atoi(f.Size)
 	items, total, err := s.store.SetItems(ctx, setID, postgres.ItemFilter{Domain: f.Domain, Size: size, Answer: f.Answer,
@@ -179,17 +183,62 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handlePickChecks saves the attention checks ticked in the set browser:
-// of the items shown on the page, the ticked ones are checks and the others
-// are not; checks on other pages stay as they were.
+// pickPractice is the browser's pick= value that picks practice items
+// rather than attention checks.
+const pickPractice = "practice"
+
+// pickKind is what the set browser picks for a draft study: attention
+// checks (from the study's set) or practice items (from its practice set).
+type pickKind struct {
+	what string                                     // in words, plural
+	path string                                     // the save route under the study
+	set  func(study.Study) uuid.UUID                // the set they come from
+	ids  func(study.Study) []uuid.UUID              // the ones picked now
+	with func(study.Study, []uuid.UUID) study.Study // the study with others picked
+	max  int                                        // the most that may be picked, 0 for no bound
+}
+
+var pickKinds = map[string]pickKind{
+	"": {what: "attention checks", path: "/checks",
+		set: func(st study.Study) uuid.UUID { return st.SetID },
+		ids: func(st study.Study) []uuid.UUID { return st.AttentionCheckIDs },
+		with: func(st study.Study, ids []uuid.UUID) study.Study {
+			st.AttentionCheckIDs = ids
+			return st
+		}},
+	pickPractice: {what: "practice items", path: "/practice-items", max: study.MaxPracticeItems,
+		set: study.Study.PracticeSet,
+		ids: func(st study.Study) []uuid.UUID { return st.PracticeIDs },
+		with: func(st study.Study, ids []uuid.UUID) study.Study {
+			st.PracticeIDs, st.PracticeItems = ids, len(ids)
+			return st
+		}},
+}
+
+// handlePickChecks saves the attention checks ticked in the set browser.
 func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error {
+	return s.savePicks(w, r, "")
+}
+
+// handlePickPractice saves the practice items ticked in the set browser
+// (issue 16, item 5): they are then the study's practice, and left out of
+// its trials.
+func (s *Server) handlePickPractice(w http.ResponseWriter, r *http.Request) error {
+	return s.savePicks(w, r, pickPractice)
+}
+
+// savePicks saves what was ticked in the set browser: of the items shown
+// on the page, the ticked ones are picked and the others are not; picks on
+// other pages stay as they were.
+func (s *Server) savePicks(w http.ResponseWriter, r *http.Request, pick string) error {
+	kind := pickKinds[pick]
 	ctx := r.Context()
 	st, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
 	if st.Status != study.Draft {
-		return problem.Errorf(problem.ECONFLICT, "Attention checks can be chosen only while the study is a draft.")
+		return problem.Errorf(problem.ECONFLICT, "The %s of a study can be chosen only while it is a draft.", kind.what)
 	}
 	if err := r.ParseForm(); err != nil {
 		return problem.Errorf(problem.EINVALID, "The form could not be read.")
@@ -209,10 +258,11 @@ func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	// Unknown ids are refused by name (EINVALID).
-	if _, err := s.store.StimulusIDs(ctx, st.SetID, shown); err != nil {
+	setID := kind.set(st)
+	if _, err := s.store.StimulusIDs(ctx, setID, shown); err != nil {
 		return err
 	}
-	cur, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
+	cur, err := s.store.ExtIDs(ctx, kind.ids(st))
 	if err != nil {
 		return err
 	}
@@ -227,28 +277,30 @@ func (s *Server) handlePickChecks(w http.ResponseWriter, r *http.Request) error 
 			next = append(next, e)
 		}
 	}
-	ids, err := s.store.StimulusIDs(ctx, st.SetID, next)
+	ids, err := s.store.StimulusIDs(ctx, setID, next)
 	if err != nil {
 		return err
 	}
+	if kind.max > 0 && len(ids) > kind.max {
+		return problem.Errorf(problem.EINVALID, "Pick at most %d %s; %d are ticked.", kind.max, kind.what, len(ids))
+	}
 	// Through the edit path, as the study form's saves: the version guards
 	// against a change made since st was read, and the change is logged.
-	edited := st
-	edited.AttentionCheckIDs = ids
+	edited := kind.with(st, ids)
 	if _, err := s.store.EditStudy(ctx, postgres.StudyEdit{Study: edited, Version: st.Version, Actor: adminSession(r).Admin.Email}); err != nil {
 		return err
 	}
-	name, err := s.setName(ctx, st.SetID)
+	name, err := s.setName(ctx, setID)
 	if err != nil {
 		return err
 	}
 	back, _ := url.ParseQuery(r.PostFormValue("back"))
-	facets, err := s.store.Facets(ctx, st.SetID)
+	facets, err := s.store.Facets(ctx, setID)
 	if err != nil {
 		return err
 	}
 	f := browserFilter(back, facets)
-	f.Study = st.ID.String()
+	f.Study, f.Pick = st.ID.String(), pick
 	q := browserQuery(f)
 	q.Set("saved", "1")
 	return redirect(w, r, setURL(name)+"?"+q.Encode())
