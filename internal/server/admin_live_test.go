@@ -269,3 +269,51 @@ func TestLivePanelFollowsCompletions(t *testing.T) {
 		t.Errorf("a join to the paused study = %d, want 410 with the paused page:\n%s", resp.StatusCode, page)
 	}
 }
+
+// TestStopRuleProlificRefuses: when Prolific refuses the PAUSE, the study
+// is paused here all the same and its log says that Prolific was not, and
+// what to do; the rule does not try again.
+func TestStopRuleProlificRefuses(t *testing.T) {
+	t.Parallel()
+	e := newProEnv(t, false)
+	ctx := context.Background()
+	st := pgtest.NewStudy(t, e.store, "stopfail", 4)
+	proStudy := e.ps.AddStudy("Stop fail", 20)
+	base := "/admin/studies/" + st.ID.String()
+	if r := e.form(t, base+"/prolific/link", url.Values{"prolific_study_id": {proStudy}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("link = %d", r.StatusCode)
+	}
+	c, err := prolific.NewClient(prolific.ClientConfig{Token: prolifictest.Token, BaseURL: e.ps.URL, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PublishStudy(ctx, proStudy); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.form(t, base+"/stop-rule", url.Values{"stop_measure": {"accuracy"}, "stop_width": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("stop rule = %d", r.StatusCode)
+	}
+	for k := range 10 {
+		liveFinish(t, e.adminEnv, st, k, nil, 1)
+	}
+	transition := "POST /api/v1/studies/" + proStudy + "/transition/"
+	e.ps.Fail(transition, 1, http.StatusForbidden, "")
+	for range 2 {
+		if err := e.server.LiveWatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cur, err := e.store.StudyByID(ctx, st.ID); err != nil || cur.Status != study.Paused || cur.StopFiredAt == nil {
+		t.Fatalf("study after the rule: %+v %v", cur, err)
+	}
+	if ps, _ := e.ps.Study(proStudy); ps.Status != "ACTIVE" {
+		t.Errorf("Prolific study %s, want still ACTIVE after the refusal", ps.Status)
+	}
+	if n := e.ps.Calls(transition); n != 2 { // PUBLISH, then the one refused PAUSE
+		t.Errorf("%d transitions, want PUBLISH and one PAUSE", n)
+	}
+	_, page := e.get(t, e.admin, base)
+	if !strings.Contains(html.UnescapeString(page), "Prolific study "+proStudy+" was not paused (") {
+		t.Errorf("the study's log does not say Prolific was not paused")
+	}
+}
