@@ -1,8 +1,8 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package analysis
 
-// rowsAVX2 is false off amd64: the plain Go loops run.
+// rowsAVX2 is false off amd64 (or with -tags purego): the plain Go loops run.
 const rowsAVX2 = false
 
 func sumRows8AVX2(vals []float64, drawn []uint32, s *[8]float64) { panic("no AVX2") }

@@ -303,33 +303,51 @@ func (s *Store) TrialStimulus(ctx context.Context, participantID uuid.UUID, posi
 	return id, nil
 }
 
-// answerHead and answerTail enclose the condition that picks the participant
-// p in the answer statement: by id in Submit, by session token in
-// SubmitBySession, so that both record an answer with the same statement.
+// answerSQL is the answer statement, the participant picked by the id
+// expression pick (a parameter in Submit, the session token's participant
+// in SubmitBySession) and the further condition cond on p and st (""
+// or "AND .."), so that both record an answer with the same statement.
 //
 // Parameters: $2 position, $3 answer, $4 browser RT (ms, or null), $5 timed
 // (the page's script ran), $6 hidden (or null), $7 rendered picture size (or
-// null); $1 and any further ones pick the participant.
+// null), $8 when the picture was served as its signed cookie says (or null;
+// the trial row may say so too); $1 and any further ones pick the
+// participant.
+//
+// The participant row is read by its key alone, in a CTE of its own (me),
+// before any condition on its status: with the status beside the key, the
+// planner may reach the row through an index on the status, and with the
+// statistics of a study's first minutes (few started) it does, reading every
+// started participant of the study on every answer
+// (TestAnswerPathFindsParticipantByKey).
 //
 // The flags are study.Evidence.Flags in SQL (TestFlagsMatchStudy holds the
 // two equal). The participant row keeps the count of flagged answers and
 // the runs of identical answers, so the monitor reads them without a scan.
+func answerSQL(pick, cond string) string {
+	return answerHead + pick + answerMid + cond + answerTail
+}
+
 const (
 	answerHead = `
-		WITH cur AS (
+		WITH me AS MATERIALIZED (
+			SELECT id, study_id, status, n_trials, n_answered, n_correct, started_at FROM participants WHERE id = `
+	answerMid = `
+		), cur AS (
 			SELECT p.id, p.n_trials, p.n_correct, COALESCE(t.instructed_answer, s.answer) = $3 AS correct,
 				t.is_attention_check, st.bonus_per_correct_minor, st.max_bonus_minor, t.shows, st.too_fast_ms, st.break_every,
 				GREATEST(0, round(extract(epoch FROM now() - t.shown_at) * 1000))::int AS server_rt,
 				-- Not GREATEST(0, ..) alone: GREATEST ignores a null.
-				CASE WHEN t.image_served_at IS NOT NULL THEN
-					GREATEST(0, round(extract(epoch FROM now() - t.image_served_at) * 1000))::int END AS image_ms
-			FROM participants p
+				-- LEAST ignores a null: the earlier of the two records.
+				CASE WHEN COALESCE(t.image_served_at, $8) IS NOT NULL THEN
+					GREATEST(0, round(extract(epoch FROM now() - LEAST(t.image_served_at, $8::timestamptz)) * 1000))::int END AS image_ms
+			FROM me p
 			JOIN trials t ON t.participant_id = p.id AND t.position = $2
 			JOIN stimuli s ON s.id = t.stimulus_id
 			JOIN studies st ON st.id = p.study_id
-			WHERE `
-	answerTail = ` AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
-			AND p.started_at >= now() - st.time_limit_minutes * interval '1 minute'
+			WHERE p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1 AND t.shown_at IS NOT NULL
+			AND p.started_at >= now() - st.time_limit_minutes * interval '1 minute' `
+	answerTail = `
 		), ev AS (
 			SELECT cur.*, array_remove(ARRAY[
 				CASE WHEN cur.image_ms IS NULL THEN 'no_image' END,
@@ -352,7 +370,8 @@ const (
 				last_answer = $3
 			FROM ev
 			-- By the key, as a scalar: joined to cur instead, the plan may scan
-			-- every started participant through participants_started.
+			-- every started participant through an index on the status
+			-- (TestAnswerPathFindsParticipantByKey).
 			WHERE p.id = (SELECT cur.id FROM cur) AND p.status = ` + sqlStarted + ` AND p.n_answered = $2 - 1
 			RETURNING p.id, p.status
 		)
@@ -381,7 +400,7 @@ const (
 func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.Submission) (study.Response, error) {
 	r := study.Response{Position: sub.Position}
 	var every, total int
-	err := s.pool.QueryRow(ctx, answerHead+`p.id = $1`+answerTail,
+	err := s.pool.QueryRow(ctx, answerSQL("$1", ""),
 		append([]any{participantID}, submissionArgs(sub)...)...,
 	).Scan(responseTargets(&r, &every, &total)...)
 	if err == nil {
@@ -394,9 +413,9 @@ func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.S
 	return s.explainNoAnswer(ctx, participantID, sub.Position)
 }
 
-// submissionArgs are the parameters $2-$7 of the answer statement.
+// submissionArgs are the parameters $2-$8 of the answer statement.
 func submissionArgs(sub study.Submission) []any {
-	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx}
+	return []any{sub.Position, sub.Answer, sub.BrowserRTMs, sub.Timed, sub.Hidden, sub.ImagePx, sub.PictureServedAt}
 }
 
 // responseTargets are the scan destinations of the answer statement's

@@ -23,13 +23,18 @@ import (
 // the caller then takes the general path (Session, then Answer, ShowTrial or
 // TrialImage), which works out the right page or error.
 
+// submitBySessionSQL is the answer statement with the participant found by
+// session token ($1) and study slug ($9).
+var submitBySessionSQL = answerSQL(
+	`(SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())`,
+	`AND st.slug = $9`)
+
 // SubmitBySession records an answer as Submit does, for the participant
 // whose session token has hash tokenHash in the study at slug.
 func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []byte, sub study.Submission) (study.Response, bool, error) {
 	r := study.Response{Position: sub.Position, Answer: sub.Answer}
 	var every, total int
-	err := s.pool.QueryRow(ctx, answerHead+
-		`p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now()) AND st.slug = $8`+answerTail,
+	err := s.pool.QueryRow(ctx, submitBySessionSQL,
 		append(append([]any{tokenHash}, submissionArgs(sub)...), slug)...,
 	).Scan(responseTargets(&r, &every, &total)...)
 	if err == pgx.ErrNoRows {
@@ -41,6 +46,22 @@ func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []by
 	return r, true, nil
 }
 
+// showTrialBySessionSQL stamps the first showing of the trial after the
+// last answered one: $1 token hash, $2 study slug.
+const showTrialBySessionSQL = `
+		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+		UPDATE trials t SET shown_at = now(), shows = 1
+		FROM participants p, studies st, stimuli s, relaxed
+		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())
+			AND st.id = p.study_id AND st.slug = $2
+			AND p.status = ` + sqlStarted + ` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
+			AND p.n_practice_answered >= p.n_practice AND p.n_answered < p.n_trials
+			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
+			AND s.id = t.stimulus_id
+		RETURNING st.title, t.position, p.n_trials, t.stimulus_id,
+			(SELECT t2.stimulus_id FROM trials t2 WHERE t2.participant_id = p.id AND t2.position = t.position + 1),
+			` + trialReturning
+
 // ShowTrialBySession shows the participant's next trial for the first time,
 // stamping shown_at as ShowTrial does, and returns it with the study's title
 // and the stimulus ids of its picture and of the next trial's (uuid.Nil
@@ -49,20 +70,7 @@ func (s *Store) SubmitBySession(ctx context.Context, slug string, tokenHash []by
 // shown before (a reload).
 func (s *Store) ShowTrialBySession(ctx context.Context, slug string, tokenHash []byte) (title string, t study.Trial, pictures [2]uuid.UUID, ok bool, err error) {
 	var next *uuid.UUID
-	err = s.pool.QueryRow(ctx, `
-		WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-		UPDATE trials t SET shown_at = now(), shows = 1
-		FROM participants p, studies st, stimuli s, relaxed
-		WHERE p.id = (SELECT ps.participant_id FROM participant_sessions ps WHERE ps.token_hash = $1 AND ps.expires_at > now())
-			AND st.id = p.study_id AND st.slug = $2
-			AND p.status = `+sqlStarted+` AND p.consented_at IS NOT NULL AND p.demographics_at IS NOT NULL
-			AND p.n_practice_answered >= p.n_practice AND p.n_answered < p.n_trials
-			AND t.participant_id = p.id AND t.position = p.n_answered + 1 AND t.shown_at IS NULL
-			AND s.id = t.stimulus_id
-		RETURNING st.title, t.position, p.n_trials, t.stimulus_id,
-			(SELECT t2.stimulus_id FROM trials t2 WHERE t2.participant_id = p.id AND t2.position = t.position + 1),
-			`+trialReturning,
-		tokenHash, slug).
+	err = s.pool.QueryRow(ctx, showTrialBySessionSQL, tokenHash, slug).
 		Scan(append([]any{&title, &t.Position, &t.Total, &pictures[0], &next}, trialTargets(&t)...)...)
 	if err == pgx.ErrNoRows {
 		return "", t, pictures, false, nil

@@ -98,6 +98,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if slug, hash, ok := sessionToken(r); ok {
+		f.PictureServedAt = s.pictureEvidence(r, slug, hash, f.Position)
 		resp, done, err := s.store.SubmitBySession(r.Context(), slug, hash, f)
 		if err != nil {
 			return err

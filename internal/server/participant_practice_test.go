@@ -249,6 +249,13 @@ func TestBrowserPractice(t *testing.T) {
 		if (pos == 1) != strings.HasPrefix(verdict, "Not quite: ") {
 			t.Errorf("feedback %d says %q", pos, verdict)
 		}
+		// The second half of a double click does not skip the feedback.
+		step(t, ctx, "double click's second half", void(chromedp.Evaluate[bool](
+			`document.getElementById("continue").dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true, detail: 2})), true`)))
+		time.Sleep(200 * time.Millisecond)
+		if still, _ := run(ctx, chromedp.Evaluate[bool](`!!document.getElementById("verdict")`)); !still {
+			t.Fatal("a second click left the feedback page")
+		}
 		name := map[bool]string{true: "feedback-wrong", false: "feedback-right"}[pos == 1]
 		checkAccessibility(t, ctx, name)
 		screenshots(t, ctx, name, false)

@@ -116,7 +116,7 @@ func (s *Server) handleTrialImage(w http.ResponseWriter, r *http.Request) error 
 		perr = strconv.ErrRange
 	}
 	if slug, hash, ok := sessionToken(r); ok && perr == nil && pos >= 1 {
-		id, found, err := s.grantedPicture(r, slug, hash, pos)
+		id, found, err := s.grantedPicture(w, r, slug, hash, pos)
 		if err != nil {
 			return err
 		}
@@ -153,13 +153,14 @@ func (s *Server) grant(slug string, hash []byte, pos int, pictures [2]uuid.UUID)
 // grantedPicture returns the stimulus id of the picture at pos for the
 // session, from a grant when this process showed the trial, else from the
 // database; found is false when the session may not see it. Either way the
-// database records that the picture was served, the evidence its answer is
-// checked against.
-func (s *Server) grantedPicture(r *http.Request, slug string, hash []byte, pos int) (id uuid.UUID, found bool, err error) {
+// serving is recorded, the evidence its answer is checked against: from a
+// grant in the picture's signed cookie (picture_evidence.go), so that the
+// request runs no statement, else by the database's statement itself.
+func (s *Server) grantedPicture(w http.ResponseWriter, r *http.Request, slug string, hash []byte, pos int) (id uuid.UUID, found bool, err error) {
 	k, ok := newGrantKey(slug, hash, pos)
 	if ok {
 		if id, ok := s.grants.get(k); ok {
-			return id, true, s.store.ImageServedBySession(r.Context(), slug, hash, pos)
+			return id, true, s.recordPictureServed(w, r, slug, hash, pos)
 		}
 	}
 	return s.store.TrialStimulusBySession(r.Context(), slug, hash, pos)

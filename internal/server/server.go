@@ -78,6 +78,8 @@ type Server struct {
 	// remembers which picture a session may fetch at a position.
 	images *lru[uuid.UUID, picture]
 	grants *lru[grantKey, uuid.UUID]
+	// picKeys holds the key of the picture cookies (picture_evidence.go).
+	picKeys pictureKeys
 
 	pro *prolificSide
 

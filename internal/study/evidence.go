@@ -1,5 +1,7 @@
 package study
 
+import "time"
+
 // The participant method: what an answer's evidence says about it. An answer
 // is never refused for its evidence (a slow network must not cost a
 // participant their answer), only flagged, so that an analysis can exclude it.
@@ -82,4 +84,8 @@ type Submission struct {
 	// Device is what the page's script reported about the browser, sent
 	// once per tab (nil otherwise); kept per participant, not per answer.
 	Device *Device
+	// PictureServedAt is when the server served the picture of this
+	// trial, as the picture's signed cookie says (nil: no such cookie;
+	// the database may still have recorded it).
+	PictureServedAt *time.Time
 }

@@ -49,6 +49,18 @@
   }
 
   countdown();
+
+  // A break or practice feedback page comes about 100 ms after an answer:
+  // the second click of a double click on the answer, or a key held down,
+  // must not skip it. Its Continue ignores a click's second half and
+  // anything in the first moment after the page came.
+  var cont = document.getElementById("continue");
+  if (cont) {
+    var cameAt = performance.now();
+    cont.addEventListener("click", function (e) {
+      if (e.detail > 1 || performance.now() - cameAt < 400) { e.preventDefault(); }
+    });
+  }
   if (!form || !img) { return; }
   var buttons = document.querySelectorAll("#answers button[name=answer]");
   var keys = document.getElementById("keys");
