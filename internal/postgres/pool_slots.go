@@ -165,25 +165,34 @@ func (c *poolClaim) lockExtra(ctx context.Context, tx pgx.Tx, st study.Study, k 
 	if left <= 0 {
 		return nil
 	}
+	// One pass over the study's slots, each held one joined to its trial
+	// and answer (an answer that counts always holds a slot), gives every
+	// item's counts; the top items are chosen before their slot rows are
+	// read and locked. Joining a separate aggregate of the answers instead
+	// made the planner loop over it for every slot: 4.3 s a claim on a pool
+	// of 10,000 items.
 	rows, err := tx.Query(ctx, `
-		WITH answers AS (
-			SELECT t.stimulus_id, count(*) AS n, count(*) FILTER (WHERE r.answer = $5) AS yes
-			FROM participants p
-			JOIN trials t ON t.participant_id = p.id
-			JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
-			WHERE p.study_id = $1 AND `+counted("p.status")+` AND NOT t.is_attention_check
-			GROUP BY t.stimulus_id
-		), held AS (
-			SELECT stimulus_id, count(participant_id) AS held, bool_and(replica > $3 OR participant_id IS NOT NULL) AS first_done,
-				min(replica) FILTER (WHERE participant_id IS NULL AND replica > $3) AS next
-			FROM pool_slots WHERE study_id = $1 GROUP BY stimulus_id
+		WITH per_item AS (
+			SELECT ps.stimulus_id, count(ps.participant_id) AS held,
+				min(ps.replica) FILTER (WHERE ps.participant_id IS NULL AND ps.replica > $3) AS next,
+				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS n,
+				count(r.position) FILTER (WHERE `+counted("p.status")+` AND r.answer = $5) AS yes
+			FROM pool_slots ps
+			LEFT JOIN participants p ON p.id = ps.participant_id
+			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+			WHERE ps.study_id = $1 AND ps.stimulus_id <> ALL(COALESCE($2::uuid[], '{}'))
+			GROUP BY ps.stimulus_id
+			HAVING bool_and(ps.replica > $3 OR ps.participant_id IS NOT NULL)
+			   AND min(ps.replica) FILTER (WHERE ps.participant_id IS NULL AND ps.replica > $3) IS NOT NULL
+		), top AS (
+			SELECT stimulus_id, next, held, COALESCE(yes::float8 * (n - yes) / nullif(n * n, 0), 0) AS score
+			FROM per_item ORDER BY score DESC, held, stimulus_id LIMIT $4
 		)
-		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
-		JOIN held h ON h.stimulus_id = ps.stimulus_id AND h.first_done AND ps.replica = h.next
-		LEFT JOIN answers a ON a.stimulus_id = ps.stimulus_id
-		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.stimulus_id <> ALL(COALESCE($2::uuid[], '{}'))
-		ORDER BY COALESCE(a.yes::float8 * (a.n - a.yes) / (a.n * a.n), 0) DESC, h.held, ps.stimulus_id
-		LIMIT $4
+		SELECT ps.stimulus_id, ps.ctid FROM top
+		JOIN pool_slots ps ON ps.study_id = $1 AND ps.stimulus_id = top.stimulus_id AND ps.replica = top.next
+		WHERE ps.participant_id IS NULL
+		ORDER BY top.score DESC, top.held, top.stimulus_id
 		FOR UPDATE OF ps`, c.studyID, c.stimuli, c.firstReplicas, left, task.Yes)
 	if err != nil {
 		return fmt.Errorf("postgres: claim extra answers: %w", err)
