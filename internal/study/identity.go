@@ -42,8 +42,8 @@ func (p Participant) MayResume(sessionParam string) error {
 
 // ReservationExpired says whether the participant's place should be given
 // back: they opened the study but gave no answer within the study's
-// reservation window.
+// reservation window. A practice answer counts: whoever gives one is there.
 func (p Participant) ReservationExpired(st Study, now time.Time) bool {
-	return p.Status == Started && p.NAnswered == 0 &&
+	return p.Status == Started && p.NAnswered == 0 && p.NPracticeAnswered == 0 &&
 		!now.Before(p.StartedAt.Add(time.Duration(st.ReservationMinutes)*time.Minute))
 }
