@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -329,16 +330,18 @@ func (s *Server) liveWatchOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, st := range studies {
 		res, err := s.liveUpdate(ctx, st)
 		if err == nil {
 			err = s.liveCheckStop(ctx, st, res)
 		}
 		if err != nil {
-			return err
+			// One study's failure does not hold up the others' rules.
+			errs = append(errs, fmt.Errorf("study %s: %w", st.ID, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // liveView builds the live panel of a study, updating its comparison and
@@ -355,23 +358,8 @@ func (s *Server) liveView(r *http.Request, st study.Study) (web.LiveView, error)
 	if st, err = s.store.StudyByID(ctx, st.ID); err != nil { // the rule may have just fired
 		return web.LiveView{}, err
 	}
-	v := web.LiveView{
-		Base: studyURL(st.ID), CSRF: adminSession(r).CSRFToken, Updated: res.at.UTC().Format("15:04:05 UTC"),
-		Resamples: groupThousands(res.resamples), Problem: res.problem, Measure: string(st.Stop.Measure),
-		PollMs: strconv.Itoa(int(livePoll / time.Millisecond)), RefreshURL: studyURL(st.ID) + "#live", MinPeople: stopMinPeople,
-		RuleState: st.Stop.Describe(),
-	}
-	if st.Stop.Armed() {
-		v.Width = strconv.FormatFloat(st.Stop.Width, 'f', -1, 64)
-	}
-	for _, m := range study.StopMeasures() {
-		v.Measures = append(v.Measures, web.Option{Value: m[0], Label: m[1]})
-	}
-	if st.StopFiredAt != nil {
-		v.Fired = true
-		v.RuleState = "The stopping rule paused this study at " + whenSeconds(*st.StopFiredAt) + " (" + st.Stop.Describe() +
-			"). Save the rule again to re-arm it; resume the study with its Resume button."
-	}
+	v := liveFrame(r, st, res.at)
+	v.Resamples, v.Problem = groupThousands(res.resamples), res.problem
 	if !res.ok {
 		return v, nil
 	}
@@ -415,17 +403,50 @@ func (s *Server) liveView(r *http.Request, st study.Study) (web.LiveView, error)
 	return v, nil
 }
 
+// liveFrame is what every live panel shows besides the numbers: the
+// stopping rule's form and state, and where to refresh from.
+func liveFrame(r *http.Request, st study.Study, at time.Time) web.LiveView {
+	v := web.LiveView{
+		Base: studyURL(st.ID), CSRF: adminSession(r).CSRFToken, Updated: at.UTC().Format("15:04:05 UTC"),
+		Measure: string(st.Stop.Measure), PollMs: strconv.Itoa(int(livePoll / time.Millisecond)),
+		RefreshURL: studyURL(st.ID) + "#live", MinPeople: stopMinPeople, RuleState: st.Stop.Describe(),
+	}
+	if st.Stop.Armed() {
+		v.Width = strconv.FormatFloat(st.Stop.Width, 'f', -1, 64)
+	}
+	for _, m := range study.StopMeasures() {
+		v.Measures = append(v.Measures, web.Option{Value: m[0], Label: m[1]})
+	}
+	if st.StopFiredAt != nil {
+		v.Fired = true
+		v.RuleState = "The stopping rule paused this study at " + whenSeconds(*st.StopFiredAt) + " (" + st.Stop.Describe() +
+			"). Save the rule again to re-arm it; resume the study with its Resume button."
+	}
+	return v
+}
+
+// liveViewOrNote is liveView, or, when the comparison cannot be computed,
+// a panel that says so (the error logged): the study page stays usable.
+func (s *Server) liveViewOrNote(r *http.Request, st study.Study) web.LiveView {
+	v, err := s.liveView(r, st)
+	if err == nil {
+		return v
+	}
+	if r.Context().Err() == nil {
+		s.log.WarnContext(r.Context(), "live comparison failed", "study", st.ID, "err", err)
+	}
+	v = liveFrame(r, st, s.now())
+	v.Problem = "The live comparison could not be computed just now; it is tried again at the next refresh."
+	return v
+}
+
 // handleLive is the live panel's numbers, fetched by the page's script.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.studyParam(r)
 	if err != nil {
 		return err
 	}
-	v, err := s.liveView(r, st)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, web.LiveNumbers(v))
+	return render(w, r, http.StatusOK, web.LiveNumbers(s.liveViewOrNote(r, st)))
 }
 
 // handleStopRule sets or removes the study's stopping rule (and re-arms it).

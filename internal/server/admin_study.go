@@ -80,9 +80,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	}
 	live := web.LiveView{}
 	if st.Status != study.Draft {
-		if live, err = s.liveView(r, st); err != nil {
-			return err
-		}
+		live = s.liveViewOrNote(r, st)
 		if st, err = s.store.StudyByID(ctx, st.ID); err != nil { // the rule may have paused it
 			return err
 		}
