@@ -119,14 +119,14 @@ func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) erro
 	base := previewBase(st)
 	v := web.TrialView{
 		Instruction: study.Instruction(pv.Instructed[pos-1]),
-		Page:      web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
-		Position:  pos,
-		Total:     len(ids),
-		Prompt:    st.Domain.Prompt(),
-		Image:     previewImageURL(st, ids, pos),
-		Action:    base + "/answer",
-		Method:    "get",
-		MinViewMs: st.MinViewMs,
+		Page:        web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
+		Position:    pos,
+		Total:       len(ids),
+		Prompt:      st.Domain.Prompt(),
+		Image:       previewImageURL(st, ids, pos),
+		Action:      base + "/answer",
+		Method:      "get",
+		MinViewMs:   st.MinViewMs,
 	}
 	if pos < len(ids) {
 		v.NextImage = previewImageURL(st, ids, pos+1)
