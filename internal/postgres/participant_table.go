@@ -35,6 +35,12 @@ type ParticipantRecord struct {
 	Correct      int        // correct answers that are not attention checks
 	Checks       int        // attention checks answered
 	CheckFails   int        // attention checks answered wrongly
+	// InstructedFails are the wrong answers to instructed-response checks,
+	// the only failed checks Prolific lets a researcher reject on.
+	InstructedFails int
+	// Practice trials: how many, answered, answered right (they count in
+	// nothing else).
+	Practice, PracticeAnswered, PracticeCorrect int
 	LongestRun   int        // longest run of identical answers in trial order
 	Flagged      int        // answers flagged on the trial page (any flag)
 	FlagCounts   []int      // answers with each flag, in study.Flags order
@@ -96,7 +102,8 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 			COALESCE(b.number, 0), b.paid_at IS NOT NULL,
 			p.n_flagged, ARRAY[`+strings.Join(flagCounts, ", ")+`]::int[], COALESCE(d.kind, ''), COALESCE(d.pointer, ''),
 			COALESCE(d.screen_w, 0), COALESCE(d.screen_h, 0), COALESCE(d.viewport_w, 0), COALESCE(d.viewport_h, 0),
-			p.yes_side
+			p.yes_side, c.instructed_fails, p.n_practice, p.n_practice_answered,
+			(SELECT count(*) FROM practice_trials pt WHERE pt.participant_id = p.id AND pt.correct)
 		FROM participants p
 		LEFT JOIN participant_devices d ON d.participant_id = p.id
 		JOIN studies st ON st.id = p.study_id
@@ -105,7 +112,8 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 			SELECT count(*) FILTER (WHERE NOT t.is_attention_check) AS counted,
 			       count(*) FILTER (WHERE NOT t.is_attention_check AND r.correct) AS correct,
 			       count(*) FILTER (WHERE t.is_attention_check) AS checks,
-			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS fails
+			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS fails,
+			       count(*) FILTER (WHERE t.instructed_answer IS NOT NULL AND NOT r.correct) AS instructed_fails
 			FROM responses r JOIN trials t USING (participant_id, position)
 			WHERE r.participant_id = p.id
 		) c
@@ -138,7 +146,8 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 		if err := rows.Scan(&r.ID, &r.PID, &r.Study, &r.Set, &r.Status, &r.StatusReason, &r.StartedAt, &r.CompletedAt,
 			&r.Duration, &r.Trials, &r.Answered, &r.Counted, &r.Correct, &r.Checks, &r.CheckFails, &r.LongestRun,
 			&r.Age, &r.Gender, &r.Currency, &r.BaseMinor, &r.BonusMinor, &r.Batch, &r.Paid,
-			&r.Flagged, &r.FlagCounts, &r.Device, &r.Pointer, &sw, &sh, &vw, &vh, &r.YesSide); err != nil {
+			&r.Flagged, &r.FlagCounts, &r.Device, &r.Pointer, &sw, &sh, &vw, &vh, &r.YesSide,
+			&r.InstructedFails, &r.Practice, &r.PracticeAnswered, &r.PracticeCorrect); err != nil {
 			return fmt.Errorf("postgres: participants table: %w", err)
 		}
 		r.Screen, r.Viewport = size(sw, sh), size(vw, vh)
@@ -191,7 +200,8 @@ func ParticipantsHeader() []string {
 		"duration_s", "n_trials", "n_answered", "n_counted", "n_correct", "accuracy", "attention_checks",
 		"attention_failed", "longest_identical_run", "n_flagged"}, append(flagColumns(),
 		"device", "pointer", "screen", "viewport", "yes_side", "age", "gender", "currency",
-		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule")...)
+		"base_pay", "bonus", "total", "bonus_batch", "bonus_paid", "excluded", "exclusion_reasons", "exclusion_rule",
+		"instructed_failed", "n_practice", "practice_answered", "practice_correct")...)
 }
 
 // flagColumns name the per-flag counts of the participants CSV: flagged_no_image, ...
@@ -248,7 +258,8 @@ func (s *Store) WriteParticipantsCSV(ctx context.Context, studyIDs []uuid.UUID, 
 		}
 		rec = append(rec, r.Device, r.Pointer, r.Screen, r.Viewport, string(r.YesSide), age, r.Gender, r.Currency,
 			prolific.Amount(r.BaseMinor), prolific.Amount(r.BonusMinor), prolific.Amount(r.BaseMinor+r.BonusMinor),
-			batch, strconv.FormatBool(r.Paid), strconv.FormatBool(len(r.Excluded) > 0), reasons, ruleText)
+			batch, strconv.FormatBool(r.Paid), strconv.FormatBool(len(r.Excluded) > 0), reasons, ruleText,
+			strconv.Itoa(r.InstructedFails), strconv.Itoa(r.Practice), strconv.Itoa(r.PracticeAnswered), strconv.Itoa(r.PracticeCorrect))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

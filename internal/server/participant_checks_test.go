@@ -153,6 +153,15 @@ func TestInstructedChecks(t *testing.T) {
 	if kinds[""] != n || kinds["instructed"] != checks {
 		t.Errorf("answers.csv check kinds %v, want %d plain and %d instructed", kinds, n, checks)
 	}
+	prow, _ := csv.NewReader(strings.NewReader(e.do(t, admin, "GET", base+"/participants.csv", nil).body)).ReadAll()
+	if len(prow) != 2 {
+		t.Fatalf("participants.csv: %v", prow)
+	}
+	for i, h := range prow[0] {
+		if want := map[string]string{"attention_checks": "2", "attention_failed": "1", "instructed_failed": "1"}[h]; want != "" && prow[1][i] != want {
+			t.Errorf("participants.csv %s = %q, want %q", h, prow[1][i], want)
+		}
+	}
 	form := e.do(t, admin, "GET", base+"/edit", nil)
 	if !strings.Contains(form.body, `name="instructed"`) || !strings.Contains(form.body, "reject a submission for failed <strong>instructed-response</strong> checks only") {
 		t.Errorf("the study form lacks the instructed checks setting or the Prolific rule")

@@ -176,7 +176,14 @@ func TestPractice(t *testing.T) {
 	participants := e.do(t, admin, "GET", base+"/participants.csv", nil).body
 	prow, _ := csv.NewReader(strings.NewReader(participants)).ReadAll()
 	if len(prow) != 2 || prow[1][9] != strconv.Itoa(n) {
-		t.Errorf("participants.csv counts practice answers: %v", prow)
+		t.Fatalf("participants.csv counts practice answers: %v", prow)
+	}
+	pcol := map[string]string{}
+	for i, h := range prow[0] {
+		pcol[h] = prow[1][i]
+	}
+	if pcol["n_practice"] != "2" || pcol["practice_answered"] != "2" || pcol["practice_correct"] != "1" || pcol["n_correct"] != strconv.Itoa(n) {
+		t.Errorf("participants.csv practice columns: %v", pcol)
 	}
 	form := e.do(t, admin, "GET", base+"/edit", nil).body
 	if !strings.Contains(form, `name="practice"`) || !strings.Contains(form, `name="practice_set"`) || !strings.Contains(form, "Pick practice items") {
