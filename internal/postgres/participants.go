@@ -473,7 +473,7 @@ func (s *Store) explainNoAnswer(ctx context.Context, participantID uuid.UUID, po
 // set's items of the study's task that are not among the participant's own
 // trials (own), fewer when the set has fewer. The draw depends on the seed
 // alone.
-func practiceItems(ctx context.Context, tx pgx.Tx, st study.Study, own []uuid.UUID, seed int64) ([]uuid.UUID, error) {
+func practiceItems(ctx context.Context, tx querier, st study.Study, own []uuid.UUID, seed int64) ([]uuid.UUID, error) {
 	if st.PracticeCount() == 0 {
 		return nil, nil
 	}

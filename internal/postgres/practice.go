@@ -151,3 +151,15 @@ func (s *Store) PracticeAvailable(ctx context.Context, st study.Study) (int, err
 	}
 	return max(n, 0), nil
 }
+
+// StimulusAnswer is a stimulus's correct answer (a preview's feedback).
+func (s *Store) StimulusAnswer(ctx context.Context, id uuid.UUID) (string, error) {
+	var a string
+	err := s.pool.QueryRow(ctx, `SELECT answer FROM stimuli WHERE id = $1`, id).Scan(&a)
+	if err == pgx.ErrNoRows {
+		return a, problem.Errorf(problem.ENOTFOUND, "There is no such picture.")
+	} else if err != nil {
+		return a, fmt.Errorf("postgres: stimulus answer: %w", err)
+	}
+	return a, nil
+}

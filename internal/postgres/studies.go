@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,22 +156,46 @@ func itemIDs(ctx context.Context, q interface {
 	return ids, nil
 }
 
-// PreviewItems is the list a preview walks through: the items one participant
-// would get, in the order of seed 0. Nothing is written.
-func (s *Store) PreviewItems(ctx context.Context, st study.Study) ([]uuid.UUID, error) {
-	ids, err := itemIDs(ctx, s.pool, st)
+// Preview is what a preview walks through: the trials one participant
+// would get (seed 0), each with the answer an instructed check demands (""
+// for any other trial), and the practice pictures before them.
+type Preview struct {
+	Trials     []uuid.UUID
+	Instructed []string
+	Practice   []uuid.UUID
+}
+
+// PreviewItems is the list a preview walks through, built as a join builds
+// a participant's (createParticipant) with seed 0. Nothing is written.
+func (s *Store) PreviewItems(ctx context.Context, st study.Study) (Preview, error) {
+	var pv Preview
+	items, err := itemIDs(ctx, s.pool, st)
 	if err != nil {
-		return nil, err
+		return pv, err
 	}
-	ids = append(ids, st.AttentionCheckIDs...)
-	out := make([]uuid.UUID, len(ids))
-	for i, j := range study.Order(0, len(ids)) {
-		out[i] = ids[j]
+	if st.Design == study.Pool && st.ItemsPerParticipant > 0 && st.ItemsPerParticipant < len(items) {
+		order := study.Order(0, len(items))
+		some := make([]uuid.UUID, st.ItemsPerParticipant)
+		for i := range some {
+			some[i] = items[order[i]]
+		}
+		items = some
 	}
-	if st.Design == study.Pool && st.ItemsPerParticipant > 0 && st.ItemsPerParticipant < len(out) {
-		out = out[:st.ItemsPerParticipant]
+	n, checks := len(items), len(st.AttentionCheckIDs)
+	ids := append(slices.Clone(items), st.AttentionCheckIDs...)
+	instructed := study.InstructedChecks(0, n, st.InstructedChecks)
+	for _, c := range instructed {
+		ids = append(ids, ids[c.Item])
 	}
-	return out, nil
+	pv.Trials, pv.Instructed = make([]uuid.UUID, len(ids)), make([]string, len(ids))
+	for pos, j := range study.Order(0, len(ids)) {
+		pv.Trials[pos] = ids[j]
+		if k := j - n - checks; k >= 0 {
+			pv.Instructed[pos] = instructed[k].Answer
+		}
+	}
+	pv.Practice, err = practiceItems(ctx, s.pool, st, ids, 0)
+	return pv, err
 }
 
 // ExampleStimulus is the picture the instructions show: an item of the

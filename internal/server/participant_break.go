@@ -48,10 +48,11 @@ func breakURL(slug string) string { return "/s/" + slug + "/break" }
 // handlePreviewBreak is the break of a preview after trial {done}; it has no
 // time limit and records nothing.
 func (s *Server) handlePreviewBreak(w http.ResponseWriter, r *http.Request) error {
-	st, ids, err := s.previewItems(r)
+	st, pv, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
+	ids := pv.Trials
 	done, err := previewPosition(chi.URLParam(r, "done"), len(ids))
 	if err != nil {
 		return err

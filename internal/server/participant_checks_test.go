@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -114,6 +115,17 @@ func TestInstructedChecks(t *testing.T) {
 	if f := e.count(t, `SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position)
 		WHERE t.instructed_answer IS NOT NULL AND NOT r.correct`); f != 1 {
 		t.Errorf("%d instructed checks stored as failed, want 1", f)
+	}
+
+	// The preview shows the checks too, where a participant of seed 0 has them.
+	asked := 0
+	for pos := 1; pos <= n+checks; pos++ {
+		if instructedRE.MatchString(e.do(t, e.client(t), "GET", "/s/towers/preview/trial/"+strconv.Itoa(pos), nil).body) {
+			asked++
+		}
+	}
+	if asked != checks {
+		t.Errorf("the preview asks for a button on %d trials, want %d", asked, checks)
 	}
 
 	admin, _ := e.adminClient(t)

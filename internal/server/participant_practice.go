@@ -2,13 +2,16 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 	"github.com/cubelab/cubelab/web"
 )
 
@@ -156,4 +159,106 @@ func (s *Server) handlePracticeImage(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return s.servePicture(w, r, id, "private, max-age=86400")
+}
+
+// previewFirst is where a preview goes after the instructions: the first
+// practice trial, or the first trial.
+func previewFirst(pv postgres.Preview) string {
+	if len(pv.Practice) > 0 {
+		return "/practice/1"
+	}
+	return "/trial/1"
+}
+
+// handlePreviewPractice is a practice trial of the preview; its answer goes
+// by GET and is not kept.
+func (s *Server) handlePreviewPractice(w http.ResponseWriter, r *http.Request) error {
+	st, pv, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(pv.Practice))
+	if err != nil {
+		return err
+	}
+	base := previewBase(st)
+	return render(w, r, http.StatusOK, web.Trial(web.TrialView{
+		Page:      web.Page{Title: "Practice " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(pv.Practice)), Study: st.Title, Preview: true},
+		Practice:  true,
+		Position:  pos,
+		Total:     len(pv.Practice),
+		Prompt:    st.Domain.Prompt(),
+		Image:     base + "/practice/image/" + strconv.Itoa(pos) + "?v=" + cacheKey("preview practice", pv.Practice[pos-1].String()),
+		Action:    base + "/practice/answer",
+		Method:    "get",
+		MinViewMs: st.MinViewMs,
+	}))
+}
+
+// handlePreviewPracticeAnswer moves the preview to the feedback on a
+// practice answer, carried in the URL.
+func (s *Server) handlePreviewPracticeAnswer(w http.ResponseWriter, r *http.Request) error {
+	st, pv, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(r.URL.Query().Get("position"), len(pv.Practice))
+	if err != nil {
+		return err
+	}
+	answer := r.URL.Query().Get("answer")
+	if !task.ValidAnswer(answer) {
+		return problem.Errorf(problem.EINVALID, "The answer must be Yes or No.")
+	}
+	return redirect(w, r, previewBase(st)+"/practice/feedback/"+strconv.Itoa(pos)+"?"+url.Values{"answer": {answer}}.Encode())
+}
+
+// handlePreviewPracticeFeedback is the feedback page of the preview.
+func (s *Server) handlePreviewPracticeFeedback(w http.ResponseWriter, r *http.Request) error {
+	st, pv, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(pv.Practice))
+	if err != nil {
+		return err
+	}
+	answer := r.URL.Query().Get("answer")
+	if !task.ValidAnswer(answer) {
+		return problem.Errorf(problem.EINVALID, "The answer must be Yes or No.")
+	}
+	truth, err := s.store.StimulusAnswer(r.Context(), pv.Practice[pos-1])
+	if err != nil {
+		return err
+	}
+	res := study.PracticeResult{Position: pos, Total: len(pv.Practice), Domain: st.Domain, Answer: answer, Truth: truth, Correct: answer == truth}
+	base := previewBase(st)
+	next := base + "/practice/" + strconv.Itoa(pos+1)
+	if pos == len(pv.Practice) {
+		next = base + "/trial/1"
+	}
+	return render(w, r, http.StatusOK, web.Feedback(web.FeedbackView{
+		Page:     web.Page{Title: "Practice " + strconv.Itoa(pos) + " of " + strconv.Itoa(res.Total), Study: st.Title, Preview: true},
+		Position: pos,
+		Total:    res.Total,
+		Correct:  res.Correct,
+		Message:  res.Feedback(),
+		Answer:   answer,
+		Image:    base + "/practice/image/" + strconv.Itoa(pos) + "?v=" + cacheKey("preview practice", pv.Practice[pos-1].String()),
+		Next:     next,
+		Last:     pos == res.Total,
+	}))
+}
+
+// handlePreviewPracticeImage serves a practice picture of the preview.
+func (s *Server) handlePreviewPracticeImage(w http.ResponseWriter, r *http.Request) error {
+	_, pv, err := s.previewItems(r)
+	if err != nil {
+		return err
+	}
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(pv.Practice))
+	if err != nil {
+		return err
+	}
+	return s.servePicture(w, r, pv.Practice[pos-1], "private, max-age=3600")
 }

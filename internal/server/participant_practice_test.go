@@ -183,6 +183,27 @@ func TestPractice(t *testing.T) {
 		t.Errorf("the study form lacks the practice settings")
 	}
 
+	t.Run("Preview", func(t *testing.T) {
+		c := e.client(t)
+		if p := e.do(t, c, "GET", "/s/towers/preview/instructions?consent=yes", nil); !strings.Contains(p.body, `href="/s/towers/preview/practice/1"`) {
+			t.Fatalf("the preview's instructions do not lead to the practice:\n%s", p.body)
+		}
+		p := e.do(t, c, "GET", "/s/towers/preview/practice/1", nil)
+		if p.status != 200 || !strings.Contains(p.body, "Practice 1 of 2") || !strings.Contains(p.body, `action="/s/towers/preview/practice/answer"`) {
+			t.Fatalf("preview practice = %d:\n%s", p.status, p.body)
+		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/practice/image/1", nil); p.status != 200 {
+			t.Fatalf("preview practice picture = %d", p.status)
+		}
+		if p := e.do(t, c, "GET", "/s/towers/preview/practice/answer?position=2&answer=No", nil); p.location != "/s/towers/preview/practice/feedback/2?answer=No" {
+			t.Fatalf("preview practice answer goes to %q", p.location)
+		}
+		fb := e.do(t, c, "GET", "/s/towers/preview/practice/feedback/2?answer=No", nil)
+		if fb.status != 200 || feedbackRE.FindStringSubmatch(fb.body) == nil || !strings.Contains(fb.body, `href="/s/towers/preview/trial/1">Start the study`) {
+			t.Fatalf("preview feedback = %d:\n%s", fb.status, fb.body)
+		}
+	})
+
 	t.Run("Picked", func(t *testing.T) {
 		// Practice items picked from the study's own set are left out of the trials.
 		if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET practice_set_id = NULL, practice_items = 2,

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/problem"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/web"
@@ -60,19 +61,19 @@ func (s *Server) handlePreviewStart(w http.ResponseWriter, r *http.Request) erro
 }
 
 // previewItems loads the study and the item list a preview shows.
-func (s *Server) previewItems(r *http.Request) (study.Study, []uuid.UUID, error) {
+func (s *Server) previewItems(r *http.Request) (study.Study, postgres.Preview, error) {
 	st, err := s.previewStudy(r)
 	if err != nil {
-		return st, nil, err
+		return st, postgres.Preview{}, err
 	}
-	ids, err := s.store.PreviewItems(r.Context(), st)
+	pv, err := s.store.PreviewItems(r.Context(), st)
 	if err != nil {
-		return st, nil, err
+		return st, pv, err
 	}
-	if len(ids) == 0 {
-		return st, nil, problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
+	if len(pv.Trials) == 0 {
+		return st, pv, problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
-	return st, ids, nil
+	return st, pv, nil
 }
 
 // previewPosition reads a 1-based position and checks it against the list.
@@ -87,7 +88,7 @@ func previewPosition(s string, n int) (int, error) {
 func previewBase(st study.Study) string { return "/s/" + url.PathEscape(st.Slug) + "/preview" }
 
 func (s *Server) handlePreviewInstructions(w http.ResponseWriter, r *http.Request) error {
-	st, ids, err := s.previewItems(r)
+	st, pv, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
@@ -99,30 +100,33 @@ func (s *Server) handlePreviewInstructions(w http.ResponseWriter, r *http.Reques
 		Text:         st.InstructionsText,
 		Prompt:       st.Domain.Prompt(),
 		ExampleImage: "/s/" + url.PathEscape(st.Slug) + "/example",
-		Next:         previewBase(st) + "/trial/1",
-		Total:        len(ids),
+		Next:         previewBase(st) + previewFirst(pv),
+		Total:        len(pv.Trials),
+		Practice:     len(pv.Practice),
 	}))
 }
 
 func (s *Server) handlePreviewTrial(w http.ResponseWriter, r *http.Request) error {
-	st, ids, err := s.previewItems(r)
+	st, pv, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
+	ids := pv.Trials
 	pos, err := previewPosition(chi.URLParam(r, "position"), len(ids))
 	if err != nil {
 		return err
 	}
 	base := previewBase(st)
 	v := web.TrialView{
-		Page:      web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
-		Position:  pos,
-		Total:     len(ids),
-		Prompt:    st.Domain.Prompt(),
-		Image:     previewImageURL(st, ids, pos),
-		Action:    base + "/answer",
-		Method:    "get",
-		MinViewMs: st.MinViewMs,
+		Instruction: study.Instruction(pv.Instructed[pos-1]),
+		Page:        web.Page{Title: "Trial " + strconv.Itoa(pos) + " of " + strconv.Itoa(len(ids)), Study: st.Title, Preview: true},
+		Position:    pos,
+		Total:       len(ids),
+		Prompt:      st.Domain.Prompt(),
+		Image:       previewImageURL(st, ids, pos),
+		Action:      base + "/answer",
+		Method:      "get",
+		MinViewMs:   st.MinViewMs,
 	}
 	if pos < len(ids) {
 		v.NextImage = previewImageURL(st, ids, pos+1)
@@ -141,10 +145,11 @@ func previewImageURL(st study.Study, ids []uuid.UUID, pos int) string {
 
 // handlePreviewAnswer moves the preview on; the answer is not kept.
 func (s *Server) handlePreviewAnswer(w http.ResponseWriter, r *http.Request) error {
-	st, ids, err := s.previewItems(r)
+	st, pv, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
+	ids := pv.Trials
 	pos, err := previewPosition(r.URL.Query().Get("position"), len(ids))
 	if err != nil {
 		return err
@@ -159,15 +164,15 @@ func (s *Server) handlePreviewAnswer(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handlePreviewImage(w http.ResponseWriter, r *http.Request) error {
-	_, ids, err := s.previewItems(r)
+	_, pv, err := s.previewItems(r)
 	if err != nil {
 		return err
 	}
-	pos, err := previewPosition(chi.URLParam(r, "position"), len(ids))
+	pos, err := previewPosition(chi.URLParam(r, "position"), len(pv.Trials))
 	if err != nil {
 		return err
 	}
-	return s.servePicture(w, r, ids[pos-1], "private, max-age=3600")
+	return s.servePicture(w, r, pv.Trials[pos-1], "private, max-age=3600")
 }
 
 func (s *Server) handlePreviewEnd(w http.ResponseWriter, r *http.Request) error {
