@@ -149,13 +149,22 @@ func (s *Store) LiveSince(ctx context.Context, studyID uuid.UUID, since time.Tim
 // stopping rule and re-arms it, logging the change.
 func (s *Store) SetStopRule(ctx context.Context, studyID uuid.UUID, rule study.StopRule, actor string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE studies SET stop_measure = $2, stop_width = $3, stop_fired_at = NULL WHERE id = $1`,
-			studyID, string(rule.Measure), rule.Width)
-		if err != nil {
+		// Saving the rule the study already has, armed, changes nothing and
+		// logs nothing; saving a rule that fired arms it again.
+		var same bool
+		err := tx.QueryRow(ctx, `SELECT stop_measure = $2 AND stop_width = $3 AND (stop_measure = '' OR stop_fired_at IS NULL)
+			FROM studies WHERE id = $1 FOR NO KEY UPDATE`, studyID, string(rule.Measure), rule.Width).Scan(&same)
+		if err == pgx.ErrNoRows {
+			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
+		} else if err != nil {
 			return fmt.Errorf("postgres: stop rule: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return problem.Errorf(problem.ENOTFOUND, "There is no such study.")
+		if same {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET stop_measure = $2, stop_width = $3, stop_fired_at = NULL WHERE id = $1`,
+			studyID, string(rule.Measure), rule.Width); err != nil {
+			return fmt.Errorf("postgres: stop rule: %w", err)
 		}
 		return logChange(ctx, tx, studyID, 0, actor, "stopping rule: "+rule.Describe())
 	})
