@@ -30,32 +30,32 @@ type ParticipantRecord struct {
 	CompletedAt  *time.Time
 	Duration     time.Duration // to completion, the last status change, or now
 	Trials       int
-	Answered     int        // every answer, attention checks included
-	Counted      int        // answers that are not attention checks
-	Correct      int        // correct answers that are not attention checks
-	Checks       int        // attention checks answered
-	CheckFails   int        // attention checks answered wrongly
+	Answered     int // every answer, attention checks included
+	Counted      int // answers that are not attention checks
+	Correct      int // correct answers that are not attention checks
+	Checks       int // attention checks answered
+	CheckFails   int // attention checks answered wrongly
 	// InstructedFails are the wrong answers to instructed-response checks,
 	// the only failed checks Prolific lets a researcher reject on.
 	InstructedFails int
 	// Practice trials: how many, answered, answered right (they count in
 	// nothing else).
 	Practice, PracticeAnswered, PracticeCorrect int
-	LongestRun   int        // longest run of identical answers in trial order
-	Flagged      int        // answers flagged on the trial page (any flag)
-	FlagCounts   []int      // answers with each flag, in study.Flags order
-	Device       string     // device kind (study.DeviceKinds); "" when unrecorded
-	Pointer      string     // the page's pointer type; "" when unrecorded
-	Screen       string     // screen size in CSS px, "WxH"; "" when unknown
-	Viewport     string     // window size in CSS px, "WxH"; "" when unknown
-	YesSide      study.Side // where the Yes button was (counterbalanced)
-	Age          *int
-	Gender       string
-	Currency     string
-	BaseMinor    int64 // owed once completed or approved
-	BonusMinor   int64 // owed once completed or approved
-	Batch        int   // bonus batch holding them, 0 for none
-	Paid         bool
+	LongestRun                                  int        // longest run of identical answers in trial order
+	Flagged                                     int        // answers flagged on the trial page (any flag)
+	FlagCounts                                  []int      // answers with each flag, in study.Flags order
+	Device                                      string     // device kind (study.DeviceKinds); "" when unrecorded
+	Pointer                                     string     // the page's pointer type; "" when unrecorded
+	Screen                                      string     // screen size in CSS px, "WxH"; "" when unknown
+	Viewport                                    string     // window size in CSS px, "WxH"; "" when unknown
+	YesSide                                     study.Side // where the Yes button was (counterbalanced)
+	Age                                         *int
+	Gender                                      string
+	Currency                                    string
+	BaseMinor                                   int64 // owed once completed or approved
+	BonusMinor                                  int64 // owed once completed or approved
+	Batch                                       int   // bonus batch holding them, 0 for none
+	Paid                                        bool
 	// Excluded lists why the exclusion rule leaves a finished participant out;
 	// empty when they count (or never could: unfinished and rejected people
 	// are left out by their status, which Status says).
