@@ -86,6 +86,17 @@ func TestBrowserSetBrowserPractice(t *testing.T) {
 	ctx := browser(t)
 	browserLogin(t, ctx, e.srv.URL)
 	step(t, ctx, "study form", chromedp.Navigate(e.srv.URL+"/admin/studies/"+draft.ID.String()+"/edit"), chromedp.WaitVisible("#pick-practice"))
+	checkAccessibility(t, ctx, "study form with the practice, breaks and instructed checks")
+	for _, vp := range viewports {
+		opts := []chromedp.EmulateViewportOption{}
+		if vp.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+		}
+		step(t, ctx, "viewport "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...),
+			void(chromedp.Evaluate[bool](`document.querySelector("#instructed").scrollIntoView({block: "start"}), true`)))
+		shot(t, ctx, "study-form-checks-practice", vp.width, vp.height)
+	}
+	step(t, ctx, "laptop", chromedp.EmulateViewport(1366, 768))
 	step(t, ctx, "open the set browser", void(chromedp.Evaluate[bool](`document.querySelector("#pick-practice").click(), true`)))
 	waitFor(t, ctx, "thumbnails", `document.querySelectorAll("#thumbs img").length === 3 &&
 		[...document.querySelectorAll("#thumbs img")].every(i => i.complete && i.naturalWidth > 0) && document.readyState === "complete"`)
