@@ -1509,7 +1509,7 @@ func StudyForm(v StudyFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field("exclusion", "Exclusion rule", "text", v.Exclusion, "Who finished but does not count: checks>=K, flagged>=F (a share), run>=N, device=phone, comma-separated; empty or none excludes nobody. The report, server analyze and exports apply it.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field("exclusion", "Exclusion rule", "text", v.Exclusion, "Who finished but does not count: checks>=K, instructed>=K (failed instructed-response checks), flagged>=F (a share), run>=N, device=phone, comma-separated; empty or none excludes nobody. The report, server analyze and exports apply it.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

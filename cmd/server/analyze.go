@@ -25,7 +25,7 @@ seeded bootstrap 95% intervals. --study compares the study's completed and appro
 participants with the models run on its set; --set compares the people of every study on
 the set with its models. Attention-check items and rejected participants never count.
 
---exclude overrides each study's exclusion rule (checks>=K, flagged>=F, run>=N, device=KIND,
+--exclude overrides each study's exclusion rule (checks>=K, instructed>=K, flagged>=F, run>=N, device=KIND,
 comma-separated; "none" excludes nobody); the output states the rule and whom it excluded,
 as the report page does. --compare tests the first condition against the second on the
 same items (McNemar exact and a paired bootstrap over items for accuracy; a paired bootstrap

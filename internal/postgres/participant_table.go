@@ -64,7 +64,7 @@ type ParticipantRecord struct {
 
 // Facts are what the exclusion rule looks at.
 func (r *ParticipantRecord) Facts() study.ParticipantFacts {
-	return study.ParticipantFacts{FailedChecks: r.CheckFails, Answers: r.Answered, Flagged: r.Flagged,
+	return study.ParticipantFacts{FailedChecks: r.CheckFails, FailedInstructed: r.InstructedFails, Answers: r.Answered, Flagged: r.Flagged,
 		LongestRun: r.LongestRun, Device: r.Device}
 }
 

@@ -184,7 +184,7 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			UserAgent:  p.Device.UserAgent,
 		}
 		if p.Status.Allows(study.Approve) {
-			facts := study.ParticipantFacts{FailedChecks: p.CheckFailures, Flagged: p.NFlagged}
+			facts := study.ParticipantFacts{FailedChecks: p.CheckFailures, FailedInstructed: p.InstructedFailures, Flagged: p.NFlagged}
 			row.Look = strings.Join(facts.LookReasons(), "; ")
 		}
 		if p.Counted > 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cubelab/cubelab/internal/account"
+	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -115,6 +116,16 @@ func TestInstructedChecks(t *testing.T) {
 	if f := e.count(t, `SELECT count(*) FROM responses r JOIN trials t USING (participant_id, position)
 		WHERE t.instructed_answer IS NOT NULL AND NOT r.correct`); f != 1 {
 		t.Errorf("%d instructed checks stored as failed, want 1", f)
+	}
+
+	// The rule instructed>=1 leaves the participant out of the analysis.
+	rule, err := study.ParseExclusion("instructed>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, info, err := e.store.LoadMatrix(context.Background(), postgres.MatrixSelection{StudyID: e.study.ID, Exclude: &rule}); err != nil ||
+		len(info.Excluded) != 1 || info.Humans != 0 {
+		t.Errorf("instructed>=1: excluded %v, humans %d (%v); want the participant out", info.Excluded, info.Humans, err)
 	}
 
 	// The preview shows the checks too, where a participant of seed 0 has them.

@@ -17,26 +17,32 @@ import (
 //
 // Its text form is a comma-separated list of clauses, each optional:
 //
-//	checks>=K     K or more failed attention checks
+//	checks>=K     K or more failed attention checks (of either kind)
+//	instructed>=K K or more failed instructed-response checks (checks.go)
 //	flagged>=F    a share F (0 to 1) or more of the answers flagged on the trial page
 //	run>=N        a run of N or more identical answers in a row (straight-lining)
 //	device=KIND   answered on that kind of device (phone, tablet, desktop); repeatable
 //
 // "none" (or "") is the empty rule.
 type Exclusion struct {
-	FailedChecks int      // exclude at this many failed checks or more; 0: off
-	FlaggedShare float64  // exclude when flagged/answers >= this; 0: off
-	IdenticalRun int      // exclude at a run of this many identical answers; 0: off
-	Devices      []string // device kinds excluded, lower case, sorted
+	FailedChecks int // exclude at this many failed checks or more; 0: off
+	// FailedInstructed: exclude at this many failed instructed-response
+	// checks or more (the kind Prolific lets a researcher reject on); 0: off.
+	FailedInstructed int
+	FlaggedShare     float64  // exclude when flagged/answers >= this; 0: off
+	IdenticalRun     int      // exclude at a run of this many identical answers; 0: off
+	Devices          []string // device kinds excluded, lower case, sorted
 }
 
 // ParticipantFacts are what the rule looks at for one participant.
 type ParticipantFacts struct {
-	FailedChecks int    // attention checks answered wrongly
-	Answers      int    // answers given, attention checks included
-	Flagged      int    // answers flagged on the trial page (no image, too fast, reloaded, hidden)
-	LongestRun   int    // longest run of identical answers in trial order
-	Device       string // device kind; "" when unknown
+	FailedChecks int // attention checks answered wrongly
+	// FailedInstructed: of those, instructed-response checks.
+	FailedInstructed int
+	Answers          int    // answers given, attention checks included
+	Flagged          int    // answers flagged on the trial page (no image, too fast, reloaded, hidden)
+	LongestRun       int    // longest run of identical answers in trial order
+	Device           string // device kind; "" when unknown
 }
 
 // ParseExclusion reads the text form of a rule (see Exclusion).
@@ -57,17 +63,20 @@ func ParseExclusion(s string) (Exclusion, error) {
 		}
 		name, val = strings.TrimSpace(strings.ToLower(name)), strings.TrimSpace(val)
 		if !ok || val == "" {
-			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: write checks>=K, flagged>=F, run>=N or device=KIND.", clause)
+			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: write checks>=K, instructed>=K, flagged>=F, run>=N or device=KIND.", clause)
 		}
 		switch name {
-		case "checks", "run":
+		case "checks", "instructed", "run":
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 1 {
 				return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: %s needs a whole number of at least 1.", clause, name)
 			}
-			if name == "checks" {
+			switch name {
+			case "checks":
 				e.FailedChecks = n
-			} else {
+			case "instructed":
+				e.FailedInstructed = n
+			default:
 				e.IdenticalRun = n
 			}
 		case "flagged":
@@ -85,7 +94,7 @@ func ParseExclusion(s string) (Exclusion, error) {
 				e.Devices = append(e.Devices, d)
 			}
 		default:
-			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: unknown measure %q (checks, flagged, run or device).", clause, name)
+			return Exclusion{}, problem.Errorf(problem.EINVALID, "Exclusion clause %q: unknown measure %q (checks, instructed, flagged, run or device).", clause, name)
 		}
 	}
 	slices.Sort(e.Devices)
@@ -97,7 +106,7 @@ func DeviceKinds() []string { return []string{"desktop", "phone", "tablet"} }
 
 // IsZero reports whether the rule excludes nobody.
 func (e Exclusion) IsZero() bool {
-	return e.FailedChecks == 0 && e.FlaggedShare == 0 && e.IdenticalRun == 0 && len(e.Devices) == 0
+	return e.FailedChecks == 0 && e.FailedInstructed == 0 && e.FlaggedShare == 0 && e.IdenticalRun == 0 && len(e.Devices) == 0
 }
 
 // String is the rule's canonical text form, "none" for the empty rule;
@@ -106,6 +115,9 @@ func (e Exclusion) String() string {
 	var parts []string
 	if e.FailedChecks > 0 {
 		parts = append(parts, "checks>="+strconv.Itoa(e.FailedChecks))
+	}
+	if e.FailedInstructed > 0 {
+		parts = append(parts, "instructed>="+strconv.Itoa(e.FailedInstructed))
 	}
 	if e.FlaggedShare > 0 {
 		parts = append(parts, "flagged>="+strconv.FormatFloat(e.FlaggedShare, 'g', -1, 64))
@@ -128,6 +140,9 @@ func (e Exclusion) Describe() string {
 	if e.FailedChecks > 0 {
 		parts = append(parts, fmt.Sprintf("%d or more failed attention checks", e.FailedChecks))
 	}
+	if e.FailedInstructed > 0 {
+		parts = append(parts, fmt.Sprintf("%d or more failed instructed-response checks", e.FailedInstructed))
+	}
 	if e.FlaggedShare > 0 {
 		parts = append(parts, fmt.Sprintf("%s%% or more of their answers flagged", strconv.FormatFloat(100*e.FlaggedShare, 'g', -1, 64)))
 	}
@@ -149,6 +164,9 @@ func (e Exclusion) Reasons(f ParticipantFacts) []string {
 	var rs []string
 	if e.FailedChecks > 0 && f.FailedChecks >= e.FailedChecks {
 		rs = append(rs, fmt.Sprintf("failed %d attention check(s) (rule: %d or more)", f.FailedChecks, e.FailedChecks))
+	}
+	if e.FailedInstructed > 0 && f.FailedInstructed >= e.FailedInstructed {
+		rs = append(rs, fmt.Sprintf("failed %d instructed-response check(s) (rule: %d or more)", f.FailedInstructed, e.FailedInstructed))
 	}
 	if e.FlaggedShare > 0 && f.Answers > 0 && float64(f.Flagged) >= e.FlaggedShare*float64(f.Answers) {
 		rs = append(rs, fmt.Sprintf("%d of %d answers flagged (rule: share %s or more)", f.Flagged, f.Answers, strconv.FormatFloat(e.FlaggedShare, 'g', -1, 64)))

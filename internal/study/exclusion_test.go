@@ -16,6 +16,7 @@ func TestParseExclusion(t *testing.T) {
 			"checks>=1":                          "checks>=1",
 			" run>=20 , checks>=2,flagged>=0.25": "checks>=2,flagged>=0.25,run>=20",
 			"device=phone,device=tablet,device=phone": "device=phone,device=tablet",
+			"instructed>=1, checks>=3":                "checks>=3,instructed>=1",
 		} {
 			e, err := study.ParseExclusion(in)
 			if err != nil {
@@ -31,7 +32,7 @@ func TestParseExclusion(t *testing.T) {
 		}
 	})
 	t.Run("problem.EINVALID", func(t *testing.T) {
-		for _, in := range []string{"checks>=0", "checks>=x", "flagged>=0", "flagged>=1.5", "run", "device=watch", "speed>=3"} {
+		for _, in := range []string{"checks>=0", "checks>=x", "flagged>=0", "flagged>=1.5", "run", "device=watch", "speed>=3", "instructed>=0"} {
 			if _, err := study.ParseExclusion(in); problem.Code(err) != problem.EINVALID {
 				t.Errorf("%q: got %v, want problem.EINVALID", in, err)
 			}
@@ -59,6 +60,16 @@ func TestExclusionReasons(t *testing.T) {
 		if got := e.Reasons(c.f); len(got) != c.n {
 			t.Errorf("%s: reasons %q, want %d", c.name, got, c.n)
 		}
+	}
+	ins, err := study.ParseExclusion("instructed>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := ins.Reasons(study.ParticipantFacts{FailedChecks: 3, Answers: 10}); len(rs) != 0 {
+		t.Errorf("item checks alone excluded under instructed>=1: %q", rs)
+	}
+	if rs := ins.Reasons(study.ParticipantFacts{FailedChecks: 1, FailedInstructed: 1, Answers: 10}); len(rs) != 1 {
+		t.Errorf("a failed instructed check not excluded under instructed>=1: %q", rs)
 	}
 	if rs := (study.Exclusion{}).Reasons(study.ParticipantFacts{FailedChecks: 9, Answers: 9, Flagged: 9, LongestRun: 9, Device: "phone"}); rs != nil {
 		t.Errorf("the empty rule excluded: %q", rs)

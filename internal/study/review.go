@@ -35,6 +35,10 @@ func (f ParticipantFacts) LookReasons() []string {
 	} else if f.FailedChecks > 1 {
 		out = append(out, "failed "+strconv.Itoa(f.FailedChecks)+" attention checks")
 	}
+	if f.FailedInstructed > 0 {
+		// The only failed checks Prolific accepts as grounds for a rejection.
+		out = append(out, strconv.Itoa(f.FailedInstructed)+" of them instructed-response")
+	}
 	if f.Flagged == 1 {
 		out = append(out, "1 answer flagged on the trial page")
 	} else if f.Flagged > 1 {
