@@ -21,13 +21,15 @@ type ReviewCandidate struct {
 	ID           uuid.UUID
 	PID          string
 	FailedChecks int
-	Checks       int // attention checks answered
-	Flagged      int
+	// FailedInstructed: of those, instructed-response checks.
+	FailedInstructed int
+	Checks           int // attention checks answered
+	Flagged          int
 }
 
 // Facts are what the review rule looks at.
 func (c ReviewCandidate) Facts() study.ParticipantFacts {
-	return study.ParticipantFacts{FailedChecks: c.FailedChecks, Flagged: c.Flagged}
+	return study.ParticipantFacts{FailedChecks: c.FailedChecks, FailedInstructed: c.FailedInstructed, Flagged: c.Flagged}
 }
 
 // ApprovalCandidates lists the participants of the study that an approval
@@ -38,10 +40,11 @@ func (s *Store) ApprovalCandidates(ctx context.Context, studyID uuid.UUID, q Mon
 	from, where, args := monitorFrom(studyID, q)
 	args = append(args, ids)
 	rows, err := s.pool.Query(ctx, `
-		SELECT p.id, p.prolific_pid, c.failures, c.checks, p.n_flagged
+		SELECT p.id, p.prolific_pid, c.failures, c.instructed_failures, c.checks, p.n_flagged
 		FROM `+from+`
 		CROSS JOIN LATERAL (
-			SELECT count(*) FILTER (WHERE NOT r.correct) AS failures, count(*) AS checks
+			SELECT count(*) FILTER (WHERE NOT r.correct) AS failures,
+				count(*) FILTER (WHERE NOT r.correct AND t.instructed_answer IS NOT NULL) AS instructed_failures, count(*) AS checks
 			FROM responses r JOIN trials t USING (participant_id, position)
 			WHERE r.participant_id = p.id AND t.is_attention_check
 		) c
@@ -53,7 +56,7 @@ func (s *Store) ApprovalCandidates(ctx context.Context, studyID uuid.UUID, q Mon
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReviewCandidate, error) {
 		var c ReviewCandidate
-		err := row.Scan(&c.ID, &c.PID, &c.FailedChecks, &c.Checks, &c.Flagged)
+		err := row.Scan(&c.ID, &c.PID, &c.FailedChecks, &c.FailedInstructed, &c.Checks, &c.Flagged)
 		return c, err
 	})
 	if err != nil {
