@@ -93,6 +93,11 @@ func (s *Server) handlePracticeAnswer(w http.ResponseWriter, r *http.Request) er
 	res, err := s.store.SubmitPractice(r.Context(), p.ID, f)
 	switch code := problem.Code(err); {
 	case err == nil:
+		// The device is known from the first practice answer on (trial.js
+		// sends it once per tab and form).
+		if slug, hash, ok := sessionToken(r); ok {
+			s.recordDevice(r, slug, hash, f)
+		}
 		return redirect(w, r, feedbackURL(st.Slug, res.Position))
 	case code == problem.ETIMEUP:
 		return s.renderTimeUp(w, r, http.StatusGone, st, p)

@@ -125,6 +125,9 @@ func TestPractice(t *testing.T) {
 			t.Fatalf("feedback %d does not lead on with %q:\n%s", pos, next, fb.body)
 		}
 	}
+	if d := e.count(t, `SELECT count(*) FROM participant_devices d JOIN participants p ON p.id = d.participant_id WHERE p.prolific_pid = $1`, pid(1)); d != 1 {
+		t.Errorf("no device recorded from the practice answers")
+	}
 	if p := e.do(t, c, "GET", "/s/towers/practice", nil); p.location != "/s/towers/trial" {
 		t.Fatalf("the practice page after the practice = %d %q", p.status, p.location)
 	}
