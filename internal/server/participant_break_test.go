@@ -143,6 +143,7 @@ func TestBrowserBreak(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, "break")
 	screenshots(t, ctx, "break", false)
+	continueReady(t, ctx)
 	step(t, ctx, "continue", chromedp.Click("#continue"))
 	waitTrial(t, ctx, 3, n)
 	step(t, ctx, "answer 3", chromedp.KeyEvent("n"))
@@ -158,11 +159,21 @@ func TestBrowserBreak(t *testing.T) {
 	browserJoin(t, ctx, e, 2)
 	step(t, ctx, "about you (no script)", chromedp.Click("button[name=skip][value=yes]"))
 	for pos := 1; pos <= 2; pos++ {
-		waitFor(t, ctx, "plain trial", `!!document.querySelector(".answers:not(.scripted) button[value=Yes]") && document.readyState === "complete"`)
+		label := strconv.Itoa(pos) + " of 4"
+		waitFor(t, ctx, "plain trial "+label, `(document.getElementById("progress-label") || {textContent: ""}).textContent.trim() === "`+label+`" &&
+			!!document.querySelector(".answers:not(.scripted) button[value=Yes]") && document.readyState === "complete"`)
 		step(t, ctx, "plain answer", chromedp.Click(".answers:not(.scripted) button[value=Yes]"))
 	}
 	waitFor(t, ctx, "the break page without script", `!!document.getElementById("continue") && document.readyState === "complete"`)
 	screenshots(t, ctx, "break-noscript", false)
 	step(t, ctx, "continue (no script)", chromedp.Click("#continue"))
 	waitFor(t, ctx, "trial 3 without script", `(document.getElementById("progress-label") || {}).textContent === "3 of 4"`)
+}
+
+// continueReady waits until the page has been up long enough for its
+// Continue to take a click: trial.js ignores clicks in a break or feedback
+// page's first 400 ms (the second half of a double click on the answer).
+func continueReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitFor(t, ctx, "Continue to take clicks", `performance.now() > 700 && !!document.getElementById("continue")`)
 }

@@ -290,6 +290,7 @@ func TestBrowserPractice(t *testing.T) {
 		name := map[bool]string{true: "feedback-wrong", false: "feedback-right"}[pos == 1]
 		checkAccessibility(t, ctx, name)
 		screenshots(t, ctx, name, false)
+		continueReady(t, ctx)
 		step(t, ctx, "continue", chromedp.Click("#continue"))
 	}
 	waitTrial(t, ctx, 1, n)
@@ -301,9 +302,12 @@ func TestBrowserPractice(t *testing.T) {
 	browserJoin(t, ctx, e, 2)
 	step(t, ctx, "about you (no script)", chromedp.Click("button[name=skip][value=yes]"))
 	for pos := 1; pos <= practice; pos++ {
-		waitFor(t, ctx, "plain practice", `!!document.querySelector(".answers:not(.scripted) button[value=Yes]") && document.readyState === "complete"`)
+		label := "Practice " + strconv.Itoa(pos) + " of 2"
+		waitFor(t, ctx, "plain "+label, `(document.getElementById("progress-label") || {textContent: ""}).textContent.trim() === "`+label+`" &&
+			!!document.querySelector(".answers:not(.scripted) button[value=Yes]") && document.readyState === "complete"`)
 		step(t, ctx, "plain practice answer", chromedp.Click(".answers:not(.scripted) button[value=Yes]"))
-		waitFor(t, ctx, "plain feedback", `!!document.getElementById("continue") && document.readyState === "complete"`)
+		waitFor(t, ctx, "plain feedback", `!!document.getElementById("continue") && document.readyState === "complete" &&
+			document.querySelector(".feedback-progress").textContent === "`+label+`"`)
 		step(t, ctx, "continue (no script)", chromedp.Click("#continue"))
 	}
 	waitFor(t, ctx, "trial 1 without script", `(document.getElementById("progress-label") || {}).textContent === "1 of 2"`)

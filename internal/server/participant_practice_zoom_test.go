@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -66,7 +65,7 @@ func TestBrowserZoomPracticeAndCheck(t *testing.T) {
 	zoomVisible(t, ctx, "practice")
 	step(t, ctx, "practice answer", chromedp.KeyEvent("y"))
 	waitFor(t, ctx, "feedback", `!!document.getElementById("continue") && document.readyState === "complete"`)
-	time.Sleep(500 * time.Millisecond) // Continue ignores clicks in the page's first 400 ms (trial.js)
+	continueReady(t, ctx)
 	step(t, ctx, "continue", chromedp.Click("#continue"))
 	for pos := 1; pos <= 4; pos++ {
 		waitTrial(t, ctx, pos, 4)
