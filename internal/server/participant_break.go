@@ -16,15 +16,9 @@ import (
 // participant who is not at a break point is sent to their step, so a
 // reload stays here and a resume goes straight on.
 func (s *Server) handleBreak(w http.ResponseWriter, r *http.Request) error {
-	st, p, err := s.participant(r)
-	if err != nil {
+	st, p, sent, err := s.participantOnStep(w, r, study.StepTrial)
+	if sent || err != nil {
 		return err
-	}
-	if onStep(w, r, st, p, study.StepTrial) {
-		return nil
-	}
-	if p.TimeUp(st, s.now()) {
-		return redirect(w, r, timeUpURL(st.Slug))
 	}
 	if !study.BreakAfter(st.BreakEvery, p.NAnswered, p.NTrials) {
 		return redirect(w, r, stepURL(st.Slug, study.StepTrial))

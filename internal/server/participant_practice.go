@@ -28,15 +28,9 @@ func feedbackURL(slug string, pos int) string {
 
 // handlePractice shows the participant's next practice trial.
 func (s *Server) handlePractice(w http.ResponseWriter, r *http.Request) error {
-	st, p, err := s.participant(r)
-	if err != nil {
+	st, p, sent, err := s.participantOnStep(w, r, study.StepPractice)
+	if sent || err != nil {
 		return err
-	}
-	if onStep(w, r, st, p, study.StepPractice) {
-		return nil
-	}
-	if p.TimeUp(st, s.now()) {
-		return redirect(w, r, timeUpURL(st.Slug))
 	}
 	t, err := s.store.ShowPractice(r.Context(), p)
 	if err != nil {

@@ -33,15 +33,9 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 			return renderTrial(w, r, slug, title, t, s.now())
 		}
 	}
-	st, p, err := s.participant(r)
-	if err != nil {
+	st, p, sent, err := s.participantOnStep(w, r, study.StepTrial)
+	if sent || err != nil {
 		return err
-	}
-	if onStep(w, r, st, p, study.StepTrial) {
-		return nil
-	}
-	if p.TimeUp(st, s.now()) {
-		return redirect(w, r, timeUpURL(st.Slug))
 	}
 	t, err := s.store.ShowTrial(r.Context(), p, p.NAnswered+1)
 	if err != nil {

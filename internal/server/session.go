@@ -74,6 +74,22 @@ func stepURL(slug string, step study.Step) string {
 	return base + "consent"
 }
 
+// participantOnStep is the request's participant, when they are on one of
+// steps with time left; otherwise it sends them to their step or to the
+// time-up page and sent is true, and the handler has nothing more to do.
+func (s *Server) participantOnStep(w http.ResponseWriter, r *http.Request, steps ...study.Step) (st study.Study, p study.Participant, sent bool, err error) {
+	if st, p, err = s.participant(r); err != nil {
+		return st, p, false, err
+	}
+	if onStep(w, r, st, p, steps...) {
+		return st, p, true, nil
+	}
+	if p.TimeUp(st, s.now()) {
+		return st, p, true, redirect(w, r, timeUpURL(st.Slug))
+	}
+	return st, p, false, nil
+}
+
 // onStep sends the participant to their current page unless they are on one
 // of the allowed steps; it reports whether it redirected.
 func onStep(w http.ResponseWriter, r *http.Request, st study.Study, p study.Participant, allowed ...study.Step) bool {
