@@ -9,6 +9,8 @@
 #
 # Environment: N, C (at once), RATE (arrivals per second, 0: all at once), THINK, TRIALS, IMAGES (true/false), POOL (the
 # server's pgx pool size, default the server's 8), PGCLIENTS (pgbench clients, default 16), PGTIME (s, default 20),
+# PGLOG and SERVERLOG (files to keep PostgreSQL's and the server's logs in, e.g. with
+# PGOPTS="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=50ms"),
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
@@ -30,6 +32,8 @@ server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   "${as[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+  [ -n "${PGLOG:-}" ] && cp "$work/pg.log" "$PGLOG" 2>/dev/null || true
+  [ -n "${SERVERLOG:-}" ] && cp "$work/server.log" "$SERVERLOG" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -44,9 +44,6 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	if _, p, err := s.participant(r); err == nil && p.PID == params.PID && p.MayResume(params.SessionID) == nil {
 		return redirect(w, r, stepURL(st.Slug, p.Step()))
 	}
-	if _, err := s.store.ReleaseReservations(r.Context(), st.ID, s.now()); err != nil {
-		return err
-	}
 	// On a study linked to Prolific, Prolific confirms the session before
 	// a place or slot is taken (prolific_entry.go).
 	verified, err := s.verifyEntry(r.Context(), st, params)
@@ -55,6 +52,20 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, hash := newToken()
 	p, err := s.store.Join(r.Context(), st, params, s.seed(), hash)
+	if problem.Code(err) == problem.EGONE {
+		// Places and pool slots held by people who opened the study but gave
+		// no answer within the reservation window go back when a join finds
+		// none free (the sweeper gives back the rest every 30 s): releasing
+		// them on every entry read every started participant of the study,
+		// a cost that grew with each one who joined.
+		n, rerr := s.store.ReleaseReservations(r.Context(), st.ID, s.now())
+		if rerr != nil {
+			return rerr
+		}
+		if n > 0 {
+			p, err = s.store.Join(r.Context(), st, params, s.seed(), hash)
+		}
+	}
 	if err != nil {
 		return err
 	}
