@@ -83,13 +83,21 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 }
 
 // newPassword is a password for an account made on the web: 16 letters and
-// digits from an alphabet without look-alikes (about 80 bits).
+// digits from an alphabet without look-alikes (about 80 bits), each drawn
+// uniformly (random bytes past the last whole multiple of the alphabet's
+// length are drawn again, so no letter is likelier than another).
 func newPassword() string {
 	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	const limit = 256 - 256%len(alphabet)
+	out := make([]byte, 0, 16)
+	b := make([]byte, 32)
+	for len(out) < cap(out) {
+		_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+		for _, c := range b {
+			if int(c) < limit && len(out) < cap(out) {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
 	}
-	return string(b)
+	return string(out)
 }
