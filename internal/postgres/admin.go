@@ -92,6 +92,14 @@ type LoginCounts struct {
 	ByEmail        int // for the email, from any address
 }
 
+// Refused reports whether the address has failed too often, in all or for
+// the email, to have another password checked now (account.MaxFailuresIP,
+// account.MaxFailuresEmail). Failures for the email from elsewhere never
+// refuse (that would let anyone lock the owner out): see account.EmailDelay.
+func (c LoginCounts) Refused() bool {
+	return c.ByAddress >= account.MaxFailuresIP || c.ByEmailAddress >= account.MaxFailuresEmail
+}
+
 // RecordLoginFailure notes a failed login; failures older than a day are
 // deleted on the way, so the table stays small.
 func (s *Store) RecordLoginFailure(ctx context.Context, ip, email string) error {

@@ -157,6 +157,21 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// withPasswordSlot runs f, argon2 work (64 MiB and most of a core each), in
+// one of the bounded slots of s.logins, and reports busy, without running f,
+// when every slot is taken: a burst is answered at once rather than queued,
+// so it holds neither memory nor connections.
+func (s *Server) withPasswordSlot(f func()) (busy bool) {
+	select {
+	case s.logins <- struct{}{}:
+	default:
+		return true
+	}
+	defer func() { <-s.logins }()
+	f()
+	return false
+}
+
 // handleLogin checks the password, within the limits on failed attempts per
 // address and per email, and starts a session.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
@@ -184,7 +199,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if counts.ByAddress >= account.MaxFailuresIP || counts.ByEmailAddress >= account.MaxFailuresEmail {
+	if counts.Refused() {
 		w.Header().Set("Retry-After", "900")
 		return fail(http.StatusTooManyRequests, "Too many failed logins from this address. Please wait 15 minutes and try again.")
 	}
@@ -201,16 +216,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	// A full semaphore is answered at once rather than queued, so a burst of
-	// logins holds neither memory nor connections.
-	select {
-	case s.logins <- struct{}{}:
-	default:
+	var cerr error
+	if s.withPasswordSlot(func() { cerr = account.Check(r.PostFormValue("password"), hash) }) {
 		w.Header().Set("Retry-After", "5")
 		return fail(http.StatusTooManyRequests, "Too many logins are being checked at this moment. Please wait a few seconds and try again.")
 	}
-	cerr := account.Check(r.PostFormValue("password"), hash)
-	<-s.logins
 	if cerr != nil || admin.ID.String() == "00000000-0000-0000-0000-000000000000" {
 		if err := s.store.RecordLoginFailure(ctx, ip, norm); err != nil {
 			return err

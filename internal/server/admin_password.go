@@ -35,7 +35,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if counts.ByAddress >= account.MaxFailuresIP || counts.ByEmailAddress >= account.MaxFailuresEmail {
+	if counts.Refused() {
 		w.Header().Set("Retry-After", "900")
 		return refuse(http.StatusTooManyRequests, "Too many wrong passwords from this address. Please wait 15 minutes and try again.")
 	}
@@ -50,18 +50,16 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	select {
-	case s.logins <- struct{}{}:
-	default:
+	var cerr error
+	var newHash string
+	if s.withPasswordSlot(func() {
+		if cerr = account.Check(r.PostFormValue("current"), hash); cerr == nil {
+			newHash, err = account.Hash(next, account.DefaultParams())
+		}
+	}) {
 		w.Header().Set("Retry-After", "5")
 		return refuse(http.StatusTooManyRequests, "Too many passwords are being checked at this moment. Please wait a few seconds and try again.")
 	}
-	cerr := account.Check(r.PostFormValue("current"), hash)
-	var newHash string
-	if cerr == nil {
-		newHash, err = account.Hash(next, account.DefaultParams())
-	}
-	<-s.logins
 	if cerr != nil {
 		if err := s.store.RecordLoginFailure(ctx, ip, email); err != nil {
 			return err
