@@ -119,7 +119,9 @@ func (s *Store) LiveSince(ctx context.Context, studyID uuid.UUID, since time.Tim
 			FROM responses r
 			JOIN trials t ON t.participant_id = r.participant_id AND t.position = r.position
 			JOIN stimuli s ON s.id = t.stimulus_id
-			WHERE r.participant_id = ANY($1)`, fresh)
+			-- An instructed check shows an item's picture but asks for a set
+			-- answer: not a judgement of the item (as in LoadMatrix).
+			WHERE r.participant_id = ANY($1) AND t.instructed_answer IS NULL`, fresh)
 		if err != nil {
 			return fmt.Errorf("postgres: live answers: %w", err)
 		}

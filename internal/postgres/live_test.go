@@ -3,10 +3,14 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
 	"github.com/cubelab/cubelab/internal/study"
+	"github.com/cubelab/cubelab/internal/task"
 )
 
 // Saving the stopping rule a study already has, armed, changes and logs
@@ -56,5 +60,56 @@ func TestSetStopRuleLogsChangesOnly(t *testing.T) {
 	}
 	if n := logged(); n != before+1 {
 		t.Errorf("re-arming a fired rule logged %d changes, want 1", n-before)
+	}
+}
+
+// The live read leaves out instructed checks as LoadMatrix does: they repeat
+// one of the person's item pictures but ask for a set answer, so fed to the
+// live comparison they would stand for a second judgement of that item.
+func TestLiveSinceLeavesOutInstructedChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store := postgres.NewStore(pool)
+	setID, _, err := store.ImportSet(ctx, pgtest.TowerSet("live-ic", 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := study.Study{
+		Slug: "live-ic", Title: "Live", Domain: task.Tower, SetID: setID, Design: study.Fixed,
+		ResponsesPerItem: 1, Places: 10, TimeLimitMinutes: 30, InstructedChecks: 2,
+		ConsentText: "c", InstructionsText: "i", CompletionCode: "CODE1", Status: study.Published,
+		Pay: study.Pay{Currency: "GBP"},
+	}
+	if err := store.CreateStudy(ctx, &st); err != nil {
+		t.Fatal(err)
+	}
+	p := answerTrials(t, store, st, 1, 8, func(string) string { return task.Yes })
+	if p.NTrials != 8 {
+		t.Fatalf("%d trials, want 6 items and 2 instructed checks", p.NTrials)
+	}
+	people, _, err := store.LiveSince(ctx, st.ID, time.Time{}, func(uuid.UUID) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(people) != 1 {
+		t.Fatalf("%d people, want 1", len(people))
+	}
+	seen := map[string]bool{}
+	for _, ext := range people[0].Items {
+		if seen[ext] {
+			t.Errorf("item %s read twice (an instructed check fed as a judgement)", ext)
+		}
+		seen[ext] = true
+	}
+	if len(people[0].Items) != 6 {
+		t.Errorf("%d answers read, want the 6 items' (instructed checks left out)", len(people[0].Items))
+	}
+	m, _, err := store.LoadMatrix(ctx, postgres.MatrixSelection{StudyID: st.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.Items); n != len(people[0].Items) {
+		t.Errorf("the live read has %d items, the full read %d", len(people[0].Items), n)
 	}
 }

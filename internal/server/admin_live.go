@@ -162,8 +162,9 @@ func (s *Server) liveUpdate(ctx context.Context, st study.Study) (liveResult, er
 func (ls *liveData) feed(person string, items []string, answers []analysis.Answer) {
 	for i, ext := range items {
 		if ls.items[ext] && answers[i] != analysis.Missing {
-			// An error is an answer given twice, which the store cannot
-			// return: nothing to add.
+			// An error is an answer given twice, which the store does not
+			// return (instructed checks, which repeat an item's picture,
+			// are left out there): nothing to add.
 			_ = ls.live.Answer(person, ext, answers[i])
 		}
 	}
