@@ -43,6 +43,10 @@ func TestStudyOwnersAndRoles(t *testing.T) {
 			t.Errorf("GET %s by another account: %d, want 404", path, resp.StatusCode)
 		}
 	}
+	annID := strings.TrimPrefix(base, "/admin/studies/")
+	if resp, page := e.get(t, bob, "/admin/sets/towers-set?study="+annID+"&pick=checks"); resp.StatusCode != http.StatusNotFound || strings.Contains(page, "Ann&#39;s") {
+		t.Errorf("the set browser picking for another account's study: %d, want 404", resp.StatusCode)
+	}
 	for path, f := range map[string]url.Values{
 		"/status": {"status": {string(study.Published)}}, "/duplicate": {"version": {"1"}}, "/delete": {},
 		"/": {"version": {"1"}, "places": {"1"}}, "/members": {"email": {"bob@example.org"}},

@@ -105,7 +105,7 @@ func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error 
 	}
 	picked := map[string]bool{}
 	if f.Study != "" {
-		st, err := s.store.StudyByID(ctx, uuid.MustParse(f.Study))
+		st, err := s.visibleStudy(r, uuid.MustParse(f.Study))
 		if err != nil {
 			return err
 		}
