@@ -13,14 +13,25 @@ import (
 )
 
 // CreateAdmin stores a new experimenter account with a password hash made by
-// account.Hash; the email must already be normalised.
+// account.Hash; the email must already be normalised. The first account
+// manages accounts: without one, nobody could.
 func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (uuid.UUID, error) {
+	return s.createAccount(ctx, email, passwordHash, `CASE WHEN EXISTS (SELECT 1 FROM admins WHERE role = $3 AND disabled_at IS NULL)
+		THEN $4 ELSE $3 END`, string(account.RoleAdmin), string(account.Experimenter))
+}
+
+// CreateAccount stores a new account with the role given, in one statement
+// (an admin making an account on the web).
+func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, role account.Role) (uuid.UUID, error) {
+	return s.createAccount(ctx, email, passwordHash, `$3`, string(role))
+}
+
+// createAccount inserts an account whose role is the SQL expression role
+// over the parameters from $3 on.
+func (s *Store) createAccount(ctx context.Context, email, passwordHash, role string, args ...any) (uuid.UUID, error) {
 	var id uuid.UUID
-	// The first account manages accounts: without one, nobody could.
-	err := s.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash, role)
-		VALUES ($1, $2, CASE WHEN EXISTS (SELECT 1 FROM admins WHERE role = $3 AND disabled_at IS NULL) THEN $4 ELSE $3 END)
-		RETURNING id`,
-		email, passwordHash, string(account.RoleAdmin), string(account.Experimenter)).Scan(&id)
+	err := s.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, `+role+`) RETURNING id`,
+		append([]any{email, passwordHash}, args...)...).Scan(&id)
 	if isUniqueViolation(err) {
 		return id, problem.Errorf(problem.ECONFLICT, "an account for %s already exists", email)
 	} else if err != nil {

@@ -145,12 +145,9 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.CreateAdmin(ctx, email, hash); problem.Code(err) == problem.ECONFLICT {
+	if _, err := s.store.CreateAccount(ctx, email, hash, role); problem.Code(err) == problem.ECONFLICT {
 		return refuse(http.StatusConflict, "An account for "+email+" already exists.")
 	} else if err != nil {
-		return err
-	}
-	if err := s.store.SetAccountRole(ctx, email, role); err != nil {
 		return err
 	}
 	v, err := s.accountsView(r)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +30,13 @@ func TestAccountsOnTheWeb(t *testing.T) {
 	password := m[1]
 	if !strings.Contains(page, `data-account="carol@example.org"`) {
 		t.Error("the new account is not in the list")
+	}
+	if resp, page := e.postBody(t, ann, "/admin/accounts", url.Values{"csrf": {annToken}, "email": {"erin@example.org"}, "role": {"admin"}}); resp.StatusCode != http.StatusCreated ||
+		!strings.Contains(page, "created as admin") {
+		t.Errorf("create an admin: %d", resp.StatusCode)
+	}
+	if a, _, err := e.store.AdminByEmail(context.Background(), "erin@example.org"); err != nil || string(a.Role) != "admin" {
+		t.Errorf("erin's role %q (%v), want admin", a.Role, err)
 	}
 	for _, c := range []struct {
 		email, role string
