@@ -77,15 +77,7 @@ func studySettings(st *study.Study) []any {
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
 		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1),
 		st.InstructedChecks, st.BreakEvery, rmax, budget,
-		st.PracticeItems, nullUUID(st.PracticeSetID), st.PracticeIDs}
-}
-
-// nullUUID is id, or nil (SQL null) for uuid.Nil.
-func nullUUID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
+		st.PracticeItems, nullID(st.PracticeSetID), st.PracticeIDs}
 }
 
 // placeholders returns n query parameters "$first, ..., $first+n-1".
@@ -104,10 +96,10 @@ func (s *Store) CreateStudy(ctx context.Context, st *study.Study) error {
 
 // createStudy inserts a study with its first texts and its count of places.
 func createStudy(ctx context.Context, tx pgx.Tx, st *study.Study) error {
-	args := append(studySettings(st), string(st.Status), st.OwnerID)
+	args := append(studySettings(st), string(st.Status), nullID(st.OwnerID))
 	err := tx.QueryRow(ctx, `
 		INSERT INTO studies (`+studySettingColumns+`, status, owner_id)
-		VALUES (`+placeholders(1, len(args)-1)+`, NULLIF($`+strconv.Itoa(len(args))+`::uuid, '00000000-0000-0000-0000-000000000000'))
+		VALUES (`+placeholders(1, len(args))+`)
 		RETURNING id, created_at, version, text_version`, args...,
 	).Scan(&st.ID, &st.CreatedAt, &st.Version, &st.TextVersion)
 	if isUniqueViolation(err) {
