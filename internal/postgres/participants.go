@@ -118,14 +118,8 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 		}
 	}
 
-	ids := append(fixedIDs, claim.slots.stimuli...)
-	items, checks := len(ids), len(st.AttentionCheckIDs)
-	ids = append(ids, st.AttentionCheckIDs...)
-	// Instructed checks show pictures of the participant's own items.
-	instructed := study.InstructedChecks(seed, items, st.InstructedChecks)
-	for _, c := range instructed {
-		ids = append(ids, ids[c.Item])
-	}
+	trials := study.NewTrialList(seed, append(fixedIDs, claim.slots.stimuli...), st.AttentionCheckIDs, st.InstructedChecks)
+	ids := trials.Stimuli
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
@@ -160,21 +154,11 @@ func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study
 	} else if err != nil {
 		return fmt.Errorf("postgres: insert participant: %w", err)
 	}
-	stimuli := make([]uuid.UUID, len(ids))
-	attention := make([]bool, len(ids))
-	demanded := make([]*string, len(ids))
-	for pos, j := range study.Order(seed, len(ids)) {
-		stimuli[pos] = ids[j]
-		attention[pos] = j >= items
-		if k := j - items - checks; k >= 0 {
-			demanded[pos] = &instructed[k].Answer
-		}
-	}
 	if _, err := sp.Exec(ctx, `
 		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
-		SELECT $1, t.ord, t.stimulus_id, t.attention, t.demanded
+		SELECT $1, t.ord, t.stimulus_id, t.attention, NULLIF(t.demanded, '')
 		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
-		p.ID, stimuli, attention, demanded); err != nil {
+		p.ID, trials.Stimuli, trials.Attention, trials.Demanded); err != nil {
 		return fmt.Errorf("postgres: insert trials: %w", err)
 	}
 	if len(practice) > 0 {

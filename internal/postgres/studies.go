@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -173,20 +172,9 @@ func (s *Store) PreviewItems(ctx context.Context, st study.Study) (Preview, erro
 		}
 		items = some
 	}
-	n, checks := len(items), len(st.AttentionCheckIDs)
-	ids := append(slices.Clone(items), st.AttentionCheckIDs...)
-	instructed := study.InstructedChecks(0, n, st.InstructedChecks)
-	for _, c := range instructed {
-		ids = append(ids, ids[c.Item])
-	}
-	pv.Trials, pv.Instructed = make([]uuid.UUID, len(ids)), make([]string, len(ids))
-	for pos, j := range study.Order(0, len(ids)) {
-		pv.Trials[pos] = ids[j]
-		if k := j - n - checks; k >= 0 {
-			pv.Instructed[pos] = instructed[k].Answer
-		}
-	}
-	pv.Practice, err = practiceItems(ctx, s.pool, st, ids, 0)
+	trials := study.NewTrialList(0, items, st.AttentionCheckIDs, st.InstructedChecks)
+	pv.Trials, pv.Instructed = trials.Stimuli, trials.Demanded
+	pv.Practice, err = practiceItems(ctx, s.pool, st, pv.Trials, 0)
 	return pv, err
 }
 

@@ -2,6 +2,9 @@ package study
 
 import (
 	"math/rand/v2"
+	"slices"
+
+	"github.com/google/uuid"
 
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -97,3 +100,34 @@ func Instruction(answer string) string {
 // Checks is the number of attention checks of both kinds in each
 // participant's list; they are not scored for the bonus.
 func (s Study) Checks() int { return len(s.AttentionCheckIDs) + s.InstructedChecks }
+
+// TrialList is a participant's trials in the order shown (issue 10): their
+// items, then the study's attention checks, then the instructed checks, each
+// a picture of one of their own items (InstructedChecks), shuffled by seed
+// (Order). Per position: the stimulus, whether it is an attention check of
+// either kind, and the answer an instructed check demands ("" on every other
+// trial). A join stores it; a preview walks the one of seed 0.
+type TrialList struct {
+	Stimuli   []uuid.UUID
+	Attention []bool
+	Demanded  []string
+}
+
+// NewTrialList builds the trial list of a participant with the seed, their
+// items and the study's attention checks and number of instructed checks.
+func NewTrialList(seed int64, items, checks []uuid.UUID, instructedChecks int) TrialList {
+	ids := append(slices.Clone(items), checks...)
+	instructed := InstructedChecks(seed, len(items), instructedChecks)
+	for _, c := range instructed {
+		ids = append(ids, ids[c.Item])
+	}
+	l := TrialList{Stimuli: make([]uuid.UUID, len(ids)), Attention: make([]bool, len(ids)), Demanded: make([]string, len(ids))}
+	for pos, j := range Order(seed, len(ids)) {
+		l.Stimuli[pos] = ids[j]
+		l.Attention[pos] = j >= len(items)
+		if k := j - len(items) - len(checks); k >= 0 {
+			l.Demanded[pos] = instructed[k].Answer
+		}
+	}
+	return l
+}
