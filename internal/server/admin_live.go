@@ -269,8 +269,9 @@ func (s *Server) liveCheckStop(ctx context.Context, st study.Study, res liveResu
 	if !st.Stop.Met(w, defined) {
 		return nil
 	}
+	name, _ := st.Stop.Measure.Name()
 	why := fmt.Sprintf("the 95%% interval of %s is %s wide, under the target %s, after %d people",
-		stopMeasureName(st.Stop.Measure), strconv.FormatFloat(w, 'f', 3, 64), strconv.FormatFloat(st.Stop.Width, 'f', -1, 64), res.snap.People)
+		name, strconv.FormatFloat(w, 'f', 3, 64), strconv.FormatFloat(st.Stop.Width, 'f', -1, 64), res.snap.People)
 	fired, err := s.store.FireStopRule(ctx, st.ID, st.Stop, why)
 	if err != nil || !fired {
 		return err
@@ -296,16 +297,6 @@ func (s *Server) stopOnProlific(ctx context.Context, st study.Study) error {
 			"): pause it on Prolific, or people keep arriving to a paused study")
 	}
 	return s.store.LogStudyChange(ctx, st.ID, "Prolific study "+link.ProlificStudyID+" paused by the stopping rule")
-}
-
-// stopMeasureName is a stop measure in words.
-func stopMeasureName(m study.StopMeasure) string {
-	for _, x := range study.StopMeasures() {
-		if x[0] == string(m) {
-			return x[1]
-		}
-	}
-	return string(m)
 }
 
 // RunLiveWatch keeps the live comparison of every study with an armed

@@ -31,6 +31,17 @@ func StopMeasures() [][2]string {
 	}
 }
 
+// Name is the measure in words, as StopMeasures lists it; known is false
+// (and the name is the measure's key) for a measure it does not list.
+func (m StopMeasure) Name() (name string, known bool) {
+	for _, x := range StopMeasures() {
+		if x[0] == string(m) {
+			return x[1], true
+		}
+	}
+	return string(m), false
+}
+
 // StopRule pauses recruitment once the 95% interval of Measure is narrower
 // than Width (Hi - Lo).
 type StopRule struct {
@@ -51,12 +62,7 @@ func (r StopRule) Describe() string {
 	if !r.Armed() {
 		return "off"
 	}
-	name := string(r.Measure)
-	for _, m := range StopMeasures() {
-		if m[0] == string(r.Measure) {
-			name = m[1]
-		}
-	}
+	name, _ := r.Measure.Name()
 	return "pause when the 95% interval of " + name + " is narrower than " + strconv.FormatFloat(r.Width, 'f', -1, 64)
 }
 
@@ -68,11 +74,7 @@ func ParseStopRule(measure, width string) (StopRule, error) {
 	if m == StopOff {
 		return StopRule{}, nil
 	}
-	known := false
-	for _, k := range StopMeasures() {
-		known = known || k[0] == string(m)
-	}
-	if !known {
+	if _, known := m.Name(); !known {
 		return StopRule{}, problem.Errorf(problem.EINVALID, "Measure: choose one of the listed measures, or off.")
 	}
 	w, err := strconv.ParseFloat(strings.TrimSpace(width), 64)
