@@ -20,7 +20,7 @@ import (
 // time it was first shown, from which nothing is scored but the page's own
 // gating runs as on a trial.
 func (s *Store) ShowPractice(ctx context.Context, p study.Participant) (study.Trial, error) {
-	t := study.Trial{Position: p.NPracticeAnswered + 1, Total: p.NPractice, Practice: true}
+	t := study.Trial{Position: p.NPracticeAnswered + 1, Total: p.NPractice}
 	err := s.pool.QueryRow(ctx, `
 		UPDATE practice_trials pt SET shown_at = COALESCE(pt.shown_at, now())
 		FROM stimuli s, participants p, studies st

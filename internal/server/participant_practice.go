@@ -135,10 +135,6 @@ func (s *Server) handlePracticeFeedback(w http.ResponseWriter, r *http.Request) 
 		Warn:        left <= study.WarnBefore,
 		TimeUpURL:   timeUpURL(st.Slug),
 	}
-	if pos < p.NPracticeAnswered {
-		// An earlier feedback (the back button): on to where they are.
-		v.Last = false
-	}
 	return render(w, r, http.StatusOK, web.Feedback(v))
 }
 

@@ -149,7 +149,6 @@ type Trial struct {
 	MinViewMs        int       // the study's minimum viewing time
 	Deadline         time.Time // when the participant's time is up (Participant.Deadline)
 	YesSide          Side      // the participant's side of the Yes button
-	Practice         bool      // a practice trial (Position of Total practice trials)
 }
 
 // Response is a recorded answer.
