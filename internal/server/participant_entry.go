@@ -52,7 +52,7 @@ func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, hash := newToken()
 	p, err := s.store.Join(r.Context(), st, params, s.seed(), hash)
-	if problem.Code(err) == problem.EGONE {
+	if problem.Code(err) == problem.EGONE && st.Status.AcceptsNew() {
 		// Places and pool slots held by people who opened the study but gave
 		// no answer within the reservation window go back when a join finds
 		// none free (the sweeper gives back the rest every 30 s): releasing
