@@ -66,7 +66,11 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	settings, err := s.settings(r, st)
+	items, err := s.store.ItemCount(ctx, st)
+	if err != nil {
+		return err
+	}
+	settings, err := s.settings(r, st, items)
 	if err != nil {
 		return err
 	}
@@ -96,9 +100,7 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 		Version: strconv.Itoa(st.Version), Editable: st.Status.Editable(), Running: st.Status.Editable() && st.Status != study.Draft,
 		Deletable: st.Status.Deletable(), Archivable: st.Status.Archivable(), Archived: st.ArchivedAt != nil,
 	}
-	if items, err := s.store.ItemCount(ctx, st); err != nil {
-		return err
-	} else if items == 0 {
+	if items == 0 {
 		v.Warnings = append(v.Warnings, "This study has 0 items: its stimulus set has no "+string(st.Domain)+
 			" items of the sizes and split chosen. Edit it and choose a set of this task before publishing.")
 	} else if most := st.PoolPlaces(items); most > 0 && st.Places > most {
@@ -121,8 +123,9 @@ func (s *Server) handleStudy(w http.ResponseWriter, r *http.Request) error {
 	return render(w, r, http.StatusOK, web.Study(v))
 }
 
-// settings lists a study's settings in words.
-func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error) {
+// settings lists a study's settings in words; items is how many it has
+// (Store.ItemCount).
+func (s *Server) settings(r *http.Request, st study.Study, items int) ([]web.Setting, error) {
 	ctx := r.Context()
 	sets, err := s.store.Sets(ctx)
 	if err != nil {
@@ -133,10 +136,6 @@ func (s *Server) settings(r *http.Request, st study.Study) ([]web.Setting, error
 		if set.ID == st.SetID {
 			setName = set.Name
 		}
-	}
-	items, err := s.store.ItemCount(ctx, st)
-	if err != nil {
-		return nil, err
 	}
 	checks, err := s.store.ExtIDs(ctx, st.AttentionCheckIDs)
 	if err != nil {
