@@ -42,22 +42,35 @@ type analyzeOutput struct {
 	Comparisons []analysis.Comparison `json:"comparisons,omitempty"`
 }
 
+// selection is what analyze and figures compare, and how they resample:
+// the flags the two commands share.
+type selection struct {
+	dsn, slug, set, exclude string
+	opt                     analysis.Options
+}
+
+// flags declares the shared flags on fs; setHelp says what --set means to
+// the command.
+func (c *selection) flags(fs *flag.FlagSet, e env, setHelp string) {
+	fs.StringVar(&c.dsn, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	fs.StringVar(&c.slug, "study", "", "study, by the name in its link")
+	fs.StringVar(&c.set, "set", "", setHelp)
+	fs.StringVar(&c.exclude, "exclude", "", "exclusion rule overriding each study's, e.g. checks>=1,run>=20")
+	fs.IntVar(&c.opt.Resamples, "bootstrap", analysis.DefaultResamples, "bootstrap resamples")
+	fs.Uint64Var(&c.opt.Seed, "seed", 0, "bootstrap seed: the same seed and data give the same intervals")
+}
+
 func runAnalyze(ctx context.Context, args []string, e env) error {
-	var dsn, slug, set, format, exclude, compare, participants string
-	var opt analysis.Options
+	var format, compare, participants string
+	var c selection
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), analyzeUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&dsn, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
-	fs.StringVar(&slug, "study", "", "study, by the name in its link")
-	fs.StringVar(&set, "set", "", "stimulus set (with --study: must be the study's set)")
-	fs.IntVar(&opt.Resamples, "bootstrap", analysis.DefaultResamples, "bootstrap resamples")
-	fs.Uint64Var(&opt.Seed, "seed", 0, "bootstrap seed: the same seed and data give the same intervals")
+	c.flags(fs, e, "stimulus set (with --study: must be the study's set)")
 	fs.StringVar(&format, "format", "", "output: json or csv")
-	fs.StringVar(&exclude, "exclude", "", "exclusion rule overriding each study's, e.g. checks>=1,run>=20")
 	fs.StringVar(&compare, "compare", "", "two conditions MODEL[:COND],MODEL[:COND] to test against each other")
 	fs.StringVar(&participants, "participants", "", "also write the participants table to this CSV file")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -68,14 +81,14 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: analyze: unexpected arguments %q", errUsage, fs.Args())
-	case slug == "" && set == "":
+	case c.slug == "" && c.set == "":
 		return fmt.Errorf("%w: analyze: --study or --set is required", errUsage)
 	case format != "json" && format != "csv":
 		return fmt.Errorf("%w: analyze: --format json or csv is required", errUsage)
-	case opt.Resamples < 1:
+	case c.opt.Resamples < 1:
 		return fmt.Errorf("%w: analyze: --bootstrap must be at least 1", errUsage)
 	}
-	store, closeDB, err := openStore(ctx, "analyze", dsn)
+	store, closeDB, err := openStore(ctx, "analyze", c.dsn)
 	if err != nil {
 		return err
 	}
@@ -89,7 +102,7 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 		}
 		pair = []analysis.Condition{analysis.ParseCondition(parts[0]), analysis.ParseCondition(parts[1])}
 	}
-	sel, err := matrixSelection(ctx, store, "analyze", slug, set, exclude)
+	sel, err := matrixSelection(ctx, store, "analyze", c.slug, c.set, c.exclude)
 	if err != nil {
 		return err
 	}
@@ -97,24 +110,24 @@ func runAnalyze(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	if slug != "" && set != "" && set != info.Set {
-		return fmt.Errorf("%w: analyze: study %q runs on set %q, not %q", errUsage, slug, info.Set, set)
+	if c.slug != "" && c.set != "" && c.set != info.Set {
+		return fmt.Errorf("%w: analyze: study %q runs on set %q, not %q", errUsage, c.slug, info.Set, c.set)
 	}
 	if participants != "" {
 		if err := writeParticipants(ctx, store, sel, participants); err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 	}
-	out := analyzeOutput{Study: slug, Set: info.Set, Input: info}
+	out := analyzeOutput{Study: c.slug, Set: info.Set, Input: info}
 	if pair != nil {
-		if out.Comparisons, err = analysis.CompareConditions(m, pair[0], pair[1], opt); err != nil {
+		if out.Comparisons, err = analysis.CompareConditions(m, pair[0], pair[1], c.opt); err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 		if format == "csv" {
 			return analysis.WriteComparisonsCSV(e.stdout, out.Comparisons)
 		}
 	} else {
-		if out.Report, err = analysis.Analyze(m, opt); err != nil {
+		if out.Report, err = analysis.Analyze(m, c.opt); err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 		if format == "csv" {

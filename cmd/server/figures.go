@@ -24,24 +24,19 @@ condition run on the set is drawn (the page draws the ones picked there); --excl
 and --seed are those of "server analyze", whose defaults the page uses too.`
 
 func runFigures(ctx context.Context, args []string, e env) error {
-	var dsn, slug, set, out, width, exclude string
+	var out, width string
 	var title bool
-	var opt analysis.Options
+	var c selection
 	fs := flag.NewFlagSet("figures", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), figuresUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&dsn, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
-	fs.StringVar(&slug, "study", "", "study, by the name in its link")
-	fs.StringVar(&set, "set", "", "stimulus set: every study on it pooled")
+	c.flags(fs, e, "stimulus set: every study on it pooled")
 	fs.StringVar(&out, "out", "", "directory to write the figures into (made when missing)")
 	fs.StringVar(&width, "width", "double", "single or double: one or two columns of a paper")
 	fs.BoolVar(&title, "title", false, "keep each figure's title")
-	fs.StringVar(&exclude, "exclude", "", "exclusion rule overriding each study's, e.g. checks>=1,run>=20")
-	fs.IntVar(&opt.Resamples, "bootstrap", analysis.DefaultResamples, "bootstrap resamples")
-	fs.Uint64Var(&opt.Seed, "seed", 0, "bootstrap seed: the same seed and data give the same intervals")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -51,21 +46,21 @@ func runFigures(ctx context.Context, args []string, e env) error {
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: figures: unexpected arguments %q", errUsage, fs.Args())
-	case (slug == "") == (set == ""):
+	case (c.slug == "") == (c.set == ""):
 		return fmt.Errorf("%w: figures: --study or --set is required (one of them)", errUsage)
 	case out == "":
 		return fmt.Errorf("%w: figures: --out is required", errUsage)
 	case widthPt == 0:
 		return fmt.Errorf("%w: figures: --width is single or double, not %q", errUsage, width)
-	case opt.Resamples < 1:
+	case c.opt.Resamples < 1:
 		return fmt.Errorf("%w: figures: --bootstrap must be at least 1", errUsage)
 	}
-	store, closeDB, err := openStore(ctx, "figures", dsn)
+	store, closeDB, err := openStore(ctx, "figures", c.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	sel, err := matrixSelection(ctx, store, "figures", slug, set, exclude)
+	sel, err := matrixSelection(ctx, store, "figures", c.slug, c.set, c.exclude)
 	if err != nil {
 		return err
 	}
@@ -73,11 +68,11 @@ func runFigures(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
-	rep, err := analysis.Analyze(m, opt)
+	rep, err := analysis.Analyze(m, c.opt)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
-	stem := slug
+	stem := c.slug
 	if stem == "" {
 		stem = info.Set
 	}
