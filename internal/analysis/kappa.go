@@ -37,25 +37,34 @@ func ErrorConsistencyRates(n int, p1, p2, cObs float64) Kappa {
 // ErrorConsistency compares two observers' correctness on the items both
 // answered (Missing on either side drops the item).
 func ErrorConsistency(a, b, truth []Answer) Kappa {
-	var n, right1, right2, same int
+	var c counts4
 	for i := range truth {
 		if a[i] == Missing || b[i] == Missing || truth[i] == Missing {
 			continue
 		}
-		r1, r2 := a[i] == truth[i], b[i] == truth[i]
-		n++
-		if r1 {
-			right1++
-		}
-		if r2 {
-			right2++
-		}
-		if r1 == r2 {
-			same++
-		}
+		c.add(a[i] == truth[i], b[i] == truth[i])
 	}
-	return errorConsistencyCounts(n, right1, right2, same)
+	return c.kappa()
 }
+
+// counts4 are the counts an error consistency needs: items both answered,
+// each one's right answers, items both right or both wrong.
+type counts4 struct{ n, r1, r2, same int }
+
+func (c *counts4) add(right1, right2 bool) {
+	c.n++
+	if right1 {
+		c.r1++
+	}
+	if right2 {
+		c.r2++
+	}
+	if right1 == right2 {
+		c.same++
+	}
+}
+
+func (c counts4) kappa() Kappa { return errorConsistencyCounts(c.n, c.r1, c.r2, c.same) }
 
 func errorConsistencyCounts(n, right1, right2, same int) Kappa {
 	if n == 0 {

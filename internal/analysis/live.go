@@ -39,25 +39,6 @@ type livePerson struct {
 	runs             []counts4 // with each run, over the items both answered
 }
 
-// counts4 are the counts an error consistency needs: items both answered,
-// each one's right answers, items both right or both wrong.
-type counts4 struct{ n, r1, r2, same int }
-
-func (c *counts4) add(right1, right2 bool) {
-	c.n++
-	if right1 {
-		c.r1++
-	}
-	if right2 {
-		c.r2++
-	}
-	if right1 == right2 {
-		c.same++
-	}
-}
-
-func (c counts4) kappa() Kappa { return errorConsistencyCounts(c.n, c.r1, c.r2, c.same) }
-
 // NewLive starts a live comparison over items (one task; attention checks
 // are kept out) with the imported model runs (Kind Model, answers aligned
 // with items).
