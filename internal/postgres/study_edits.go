@@ -40,15 +40,18 @@ func errStale(changes []StudyChange) error {
 	if len(parts) > 0 {
 		what = strings.Join(parts, "; ")
 	}
-	return problem.Errorf(problem.ECONFLICT, "This study was changed after you opened the form (%s). Your changes were not saved: "+
-		"the form now shows the study as it is; make your changes again.", what)
+	return staleError{problem.Errorf(problem.ECONFLICT, "This study was changed after you opened the form (%s). Your changes were not saved: "+
+		"the form now shows the study as it is; make your changes again.", what)}
 }
 
+// staleError marks errStale's refusal, which is to everything else the
+// ECONFLICT it wraps (problem.Code, problem.Message).
+type staleError struct{ error }
+
+func (e staleError) Unwrap() error { return e.error }
+
 // IsStale reports whether err is the refusal of a save from an old form.
-func IsStale(err error) bool {
-	var e *problem.Error
-	return errors.As(err, &e) && e.Code == problem.ECONFLICT && strings.HasPrefix(e.Message, "This study was changed after you opened the form")
-}
+func IsStale(err error) bool { return errors.As(err, new(staleError)) }
 
 // EditStudy saves a study's settings in one transaction: it refuses a save
 // from a stale form (naming what changed since), refuses changes the study's
