@@ -306,13 +306,18 @@ func (s *Server) savePicks(w http.ResponseWriter, r *http.Request, pick string) 
 	return redirect(w, r, setURL(name)+"?"+q.Encode())
 }
 
-// pickChecksURL is the set browser picking a draft study's attention checks.
-func (s *Server) pickChecksURL(ctx context.Context, st study.Study) (string, error) {
-	name, err := s.setName(ctx, st.SetID)
+// pickURL is the set browser picking a study's attention checks (pick "")
+// or its practice items (pickPractice), in the set they come from.
+func (s *Server) pickURL(ctx context.Context, st study.Study, pick string) (string, error) {
+	name, err := s.setName(ctx, pickKinds[pick].set(st))
 	if err != nil {
 		return "", err
 	}
-	return setURL(name) + "?" + url.Values{"study": {st.ID.String()}}.Encode(), nil
+	q := url.Values{"study": {st.ID.String()}}
+	if pick != "" {
+		q.Set("pick", pick)
+	}
+	return setURL(name) + "?" + q.Encode(), nil
 }
 
 // setName is the name of the set with id.
@@ -327,14 +332,4 @@ func (s *Server) setName(ctx context.Context, id uuid.UUID) (string, error) {
 		}
 	}
 	return "", problem.Errorf(problem.ENOTFOUND, "The study's stimulus set is gone.")
-}
-
-// pickPracticeURL is the set browser picking a draft study's practice items,
-// in its practice set.
-func (s *Server) pickPracticeURL(ctx context.Context, st study.Study) (string, error) {
-	name, err := s.setName(ctx, st.PracticeSet())
-	if err != nil {
-		return "", err
-	}
-	return setURL(name) + "?" + url.Values{"study": {st.ID.String()}, "pick": {"practice"}}.Encode(), nil
 }

@@ -83,7 +83,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	if st.Adaptive() {
 		v.MaxResponsesPerItem, v.AnswerBudget = strconv.Itoa(st.MaxResponsesPerItem), strconv.Itoa(st.AnswerBudget)
 	}
-	if v.PickChecksURL, err = s.pickChecksURL(ctx, st); err != nil {
+	if v.PickChecksURL, err = s.pickURL(ctx, st, ""); err != nil {
 		return web.StudyFormView{}, err
 	}
 	practice, err := s.store.ExtIDs(ctx, st.PracticeIDs)
@@ -94,7 +94,7 @@ func (s *Server) formOf(ctx context.Context, st study.Study) (web.StudyFormView,
 	if st.PracticeSetID != uuid.Nil {
 		v.PracticeSet = st.PracticeSetID.String()
 	}
-	if v.PickPracticeURL, err = s.pickPracticeURL(ctx, st); err != nil {
+	if v.PickPracticeURL, err = s.pickURL(ctx, st, pickPractice); err != nil {
 		return web.StudyFormView{}, err
 	}
 	link, linked, err := s.store.ProlificLinkOf(ctx, st.ID)
