@@ -79,12 +79,14 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 // token, gives each participant a cache entry of their own. The handler still
 // chooses the picture by the cookie alone; the query only keys the cache.
 func trialImageURL(r *http.Request, slug string, pos int) string {
-	var token string
-	if c, err := r.Cookie(cookieName(slug)); err == nil {
-		token = c.Value
-	}
 	p := strconv.Itoa(pos)
-	return "/s/" + slug + "/image/" + p + "?v=" + cacheKey("trial image", token, p)
+	return "/s/" + slug + "/image/" + p + "?v=" + cacheKey("trial image", sessionCookie(r, slug), p)
+}
+
+// practiceImageURL is trialImageURL for the practice picture at pos.
+func practiceImageURL(r *http.Request, slug string, pos int) string {
+	p := strconv.Itoa(pos)
+	return practiceURL(slug) + "/image/" + p + "?v=" + cacheKey("practice image", sessionCookie(r, slug), p)
 }
 
 // cacheKey is a short hash of parts for the query of a cached address; it
