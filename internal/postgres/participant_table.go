@@ -89,10 +89,12 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 	// The longest run is a gaps-and-islands count: within one answer, trial
 	// positions minus their rank are constant along a run.
 	// Per flag, the answers carrying it: one count per study.Flags entry, so
-	// the flags' names come from study alone.
-	var flagCounts []string
-	for _, f := range study.Flags() {
-		flagCounts = append(flagCounts, fmt.Sprintf("(SELECT count(*) FROM responses r WHERE r.participant_id = p.id AND '%s' = ANY(r.flags))", f))
+	// the flags' names come from study alone, counted in the same pass over
+	// the participant's answers as the rest (c).
+	var flagCounts, flagCols []string
+	for i, f := range study.Flags() {
+		flagCounts = append(flagCounts, fmt.Sprintf("count(*) FILTER (WHERE '%s' = ANY(r.flags)) AS flag%d", f, i))
+		flagCols = append(flagCols, fmt.Sprintf("c.flag%d", i))
 	}
 	rows, err := q.Query(ctx, `
 		SELECT p.id, p.prolific_pid, st.slug, ss.name, p.status, p.status_reason, p.started_at, p.completed_at,
@@ -100,7 +102,7 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 			p.n_trials, p.n_answered, c.counted, c.correct, c.checks, c.fails, COALESCE(run.longest, 0),
 			p.age, p.gender, st.currency, st.base_pay_minor, COALESCE(p.bonus_minor, 0),
 			COALESCE(b.number, 0), b.paid_at IS NOT NULL,
-			p.n_flagged, ARRAY[`+strings.Join(flagCounts, ", ")+`]::int[], COALESCE(d.kind, ''), COALESCE(d.pointer, ''),
+			p.n_flagged, ARRAY[`+strings.Join(flagCols, ", ")+`]::int[], COALESCE(d.kind, ''), COALESCE(d.pointer, ''),
 			COALESCE(d.screen_w, 0), COALESCE(d.screen_h, 0), COALESCE(d.viewport_w, 0), COALESCE(d.viewport_h, 0),
 			p.yes_side, c.instructed_fails, p.n_practice, p.n_practice_answered,
 			(SELECT count(*) FROM practice_trials pt WHERE pt.participant_id = p.id AND pt.correct)
@@ -113,7 +115,8 @@ func eachParticipantOf(ctx context.Context, q querier, studyIDs, only []uuid.UUI
 			       count(*) FILTER (WHERE NOT t.is_attention_check AND r.correct) AS correct,
 			       count(*) FILTER (WHERE t.is_attention_check) AS checks,
 			       count(*) FILTER (WHERE t.is_attention_check AND NOT r.correct) AS fails,
-			       count(*) FILTER (WHERE t.instructed_answer IS NOT NULL AND NOT r.correct) AS instructed_fails
+			       count(*) FILTER (WHERE t.instructed_answer IS NOT NULL AND NOT r.correct) AS instructed_fails,
+			       `+strings.Join(flagCounts, ", ")+`
 			FROM responses r JOIN trials t USING (participant_id, position)
 			WHERE r.participant_id = p.id
 		) c
