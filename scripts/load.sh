@@ -12,7 +12,9 @@
 # PGLOG and SERVERLOG (files to keep PostgreSQL's and the server's logs in, e.g. with
 # PGOPTS="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=50ms"),
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
-# (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements").
+# (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements"),
+# CPUPROFILE (a file for the server's CPU profile of the whole run, written when it stops; the
+# server binary is kept beside it as FILE.bin for go tool pprof).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -53,9 +55,12 @@ fi
 
 go build -o "$work/server" ./cmd/server
 go build -o "$work/loadgen" ./cmd/loadgen
+[ -n "${CPUPROFILE:-}" ] && cp "$work/server" "$CPUPROFILE.bin"
 serverurl=$url
 [ -n "${POOL:-}" ] && serverurl="$url&pool_max_conns=$POOL"
-DATABASE_URL="$serverurl" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 >"$work/server.log" 2>&1 &
+profile=()
+[ -n "${CPUPROFILE:-}" ] && profile=(-cpuprofile "$(realpath -m "$CPUPROFILE")")
+DATABASE_URL="$serverurl" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 "${profile[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break

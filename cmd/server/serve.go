@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type serveConfig struct {
 	demo        bool
 	entryLimit  int
 	trustProxy  bool
+	cpuProfile  string
 	images      stimulus.ImageLimits
 	prolific    server.ProlificConfig
 }
@@ -49,6 +51,7 @@ func parseServe(args []string, e env) (serveConfig, error) {
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("BASE_URL"), "public URL of the server, for printed links and secure cookies (env BASE_URL)")
 	fs.IntVar(&c.entryLimit, "entry-limit", 30, "times one address may open study links per minute, per server process; 0: no limit (env CUBELAB_ENTRY_LIMIT)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", e.getenv("CUBELAB_TRUST_PROXY") == "1", "behind one reverse proxy: count the entry limit by the last X-Forwarded-For address (env CUBELAB_TRUST_PROXY=1)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file at shutdown (go tool pprof reads it)")
 	imageFlags(fs, &c.images, e)
 	fs.BoolVar(&c.demo, "demo", false, "import every stimulus set and create a published study \"demo\" if missing")
 	if v := e.getenv("CUBELAB_ENTRY_LIMIT"); v != "" {
@@ -108,6 +111,17 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("serve: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	version, err := postgres.Migrate(ctx, c.databaseURL)
 	if err != nil {
