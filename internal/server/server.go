@@ -3,12 +3,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -141,11 +144,74 @@ func randomSeed() int64 {
 
 // render writes a page. Pages hold a participant's state, so no cache may
 // keep them: the back button then reloads and lands on the current trial.
+//
+// A page is rendered into a buffer and sent in one write with its
+// Content-Length: streaming it as it renders costs a chunked response
+// flushed in several system calls (templ flushes at the end of each
+// component). A page that fails to render has sent nothing, so its error
+// gets a whole error page. Only a page larger than maxBufferedPage is
+// streamed, from there on, so that no page holds more memory than that.
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return c.Render(r.Context(), w)
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxBufferedPage {
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	pw := pageWriter{w: w, status: status, buf: buf}
+	if err := c.Render(r.Context(), &pw); err != nil {
+		return err
+	}
+	if pw.streaming {
+		return nil
+	}
+	pw.writeHeader(buf.Len())
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// maxBufferedPage is the largest page render sends in one piece.
+const maxBufferedPage = 256 << 10
+
+// pageBuffers are render's buffers, reused across requests (as templ
+// reuses its own) so that a page costs no new buffer.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// pageWriter collects a page for render, and streams it once it outgrows
+// maxBufferedPage.
+type pageWriter struct {
+	w         http.ResponseWriter
+	status    int
+	buf       *bytes.Buffer
+	streaming bool
+}
+
+func (p *pageWriter) Write(b []byte) (int, error) {
+	if p.streaming {
+		return p.w.Write(b)
+	}
+	if p.buf.Len()+len(b) <= maxBufferedPage {
+		return p.buf.Write(b)
+	}
+	p.streaming = true
+	p.writeHeader(-1)
+	if _, err := p.w.Write(p.buf.Bytes()); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
+}
+
+// writeHeader sends the page's status and headers, with its length when
+// known (n >= 0).
+func (p *pageWriter) writeHeader(n int) {
+	h := p.w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if n >= 0 {
+		h.Set("Content-Length", strconv.Itoa(n))
+	}
+	p.w.WriteHeader(p.status)
 }
 
 // redirect answers a form or an out-of-place request with 303 See Other, so
