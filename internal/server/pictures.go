@@ -42,17 +42,14 @@ func (s *Server) servePicture(w http.ResponseWriter, r *http.Request, id uuid.UU
 		}
 	}
 	h := w.Header()
-	h.Set("Cache-Control", cache)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", pictureSecurityPolicy)
 	if stream.Size == 0 {
-		h.Set("Content-Type", pic.contentType)
-		h.Set("Content-Length", strconv.Itoa(len(pic.img)))
+		setHeaders(h, "Cache-Control", cache, "X-Content-Type-Options", "nosniff", "Content-Security-Policy", pictureSecurityPolicy,
+			"Content-Type", pic.contentType, "Content-Length", strconv.Itoa(len(pic.img)))
 		_, _ = w.Write(pic.img) // a failed write means the client went away
 		return nil
 	}
-	h.Set("Content-Type", stream.ContentType)
-	h.Set("Content-Length", strconv.FormatInt(stream.Size, 10))
+	setHeaders(h, "Cache-Control", cache, "X-Content-Type-Options", "nosniff", "Content-Security-Policy", pictureSecurityPolicy,
+		"Content-Type", stream.ContentType, "Content-Length", strconv.FormatInt(stream.Size, 10))
 	if err := s.store.WritePicture(r.Context(), stream, w); err != nil {
 		// Part of the picture may be sent: the Content-Length then tells
 		// the browser it is cut short, and nothing else can be said.

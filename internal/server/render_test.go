@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,5 +87,22 @@ func TestRenderSendsThePageWhole(t *testing.T) {
 				t.Errorf("HEAD: Content-Length %q", res.Header.Get("Content-Length"))
 			}
 		})
+	}
+}
+
+// TestSetHeadersIsHeaderSet: setHeaders leaves what Header.Set would, and a
+// later Add to one header leaves its neighbours in the shared array alone.
+func TestSetHeadersIsHeaderSet(t *testing.T) {
+	h := http.Header{}
+	h.Set("Cache-Control", "public")
+	setHeaders(h, "Cache-Control", "no-store", "X-Frame-Options", "DENY", "Content-Length", "12")
+	h.Add("Cache-Control", "private")
+	want := http.Header{}
+	want.Set("Cache-Control", "no-store")
+	want.Add("Cache-Control", "private")
+	want.Set("X-Frame-Options", "DENY")
+	want.Set("Content-Length", "12")
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("headers %v, want %v", h, want)
 	}
 }

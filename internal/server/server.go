@@ -206,10 +206,10 @@ func (p *pageWriter) Write(b []byte) (int, error) {
 // known (n >= 0).
 func (p *pageWriter) writeHeader(n int) {
 	h := p.w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
 	if n >= 0 {
-		h.Set("Content-Length", strconv.Itoa(n))
+		setHeaders(h, "Content-Type", "text/html; charset=utf-8", "Cache-Control", "no-store", "Content-Length", strconv.Itoa(n))
+	} else {
+		setHeaders(h, "Content-Type", "text/html; charset=utf-8", "Cache-Control", "no-store")
 	}
 	p.w.WriteHeader(p.status)
 }
