@@ -49,12 +49,13 @@ func (s *Server) handleTrial(w http.ResponseWriter, r *http.Request) error {
 func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t study.Trial, now time.Time) error {
 	left := t.Deadline.Sub(now)
 	base := "/s/" + slug
+	token := sessionCookie(r, slug)
 	v := web.TrialView{
 		Page:        web.Page{Title: "Trial " + strconv.Itoa(t.Position) + " of " + strconv.Itoa(t.Total), Study: title},
 		Position:    t.Position,
 		Total:       t.Total,
 		Prompt:      t.Domain.Prompt(),
-		Image:       trialImageURL(r, slug, t.Position),
+		Image:       trialImageURL(token, slug, t.Position),
 		Action:      base + "/trial",
 		Method:      "post",
 		MinViewMs:   t.MinViewMs,
@@ -67,20 +68,20 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		YesRight:    t.YesSide == study.SideRight,
 	}
 	if t.Position < t.Total {
-		v.NextImage = trialImageURL(r, slug, t.Position+1)
+		v.NextImage = trialImageURL(token, slug, t.Position+1)
 	}
 	return render(w, r, http.StatusOK, web.Trial(v))
 }
 
 // trialImageURL is the address of the picture at pos of the participant
-// whose session the request carries. Pictures are cached for a day, and two
-// participants in one browser (a lab PC, a pilot with test ids) have the same
-// path at the same position, so the query part, derived from the session
-// token, gives each participant a cache entry of their own. The handler still
+// whose session token (sessionCookie) is token. Pictures are cached for a
+// day, and two participants in one browser (a lab PC, a pilot with test ids)
+// have the same path at the same position, so the query part, derived from
+// the session token, gives each participant a cache entry of their own. The handler still
 // chooses the picture by the cookie alone; the query only keys the cache.
-func trialImageURL(r *http.Request, slug string, pos int) string {
+func trialImageURL(token, slug string, pos int) string {
 	p := strconv.Itoa(pos)
-	return "/s/" + slug + "/image/" + p + "?v=" + cacheKey("trial image", sessionCookie(r, slug), p)
+	return "/s/" + slug + "/image/" + p + "?v=" + cacheKey("trial image", token, p)
 }
 
 // practiceImageURL is trialImageURL for the practice picture at pos.
@@ -92,12 +93,13 @@ func practiceImageURL(r *http.Request, slug string, pos int) string {
 // cacheKey is a short hash of parts for the query of a cached address; it
 // reveals nothing of its parts (the session token among them).
 func cacheKey(parts ...string) string {
-	h := sha256.New()
+	var b [128]byte // the usual parts fit: no allocation but the key's
+	in := b[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		in = append(append(in, p...), 0)
 	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
+	sum := sha256.Sum256(in)
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // maxPosition bounds a trial position from a URL to what an integer column holds.
