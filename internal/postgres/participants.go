@@ -32,33 +32,121 @@ func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 //
 // Concurrent first openings cannot create two records: the insert is
 // INSERT .. ON CONFLICT DO NOTHING against UNIQUE (study_id, prolific_pid), and
-// the loser gives back what it claimed and reads the winner's row. New
-// participants take a place row (and pool slots) without serialising on the
-// study (study_places.go), which keeps the count of places exact.
+// the loser rolls back what it claimed and starts again, to find and resume
+// the winner's row. New participants take a place row (and pool slots)
+// without serialising on the study (study_places.go), which keeps the count
+// of places exact.
+//
+// A new participant's join is BEGIN, one batch (the lookup, the study's
+// items, the first claim), a pool's slots, the practice items, one statement
+// writing the participant with their trials, practice trials, slots and
+// session, and COMMIT: four round trips in a fixed study without practice
+// (TestJoinRoundTrips), where it was twelve.
 func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte) (study.Participant, error) {
-	p, err := s.join(ctx, st, params, seed, tokenHash, false)
-	if errors.Is(err, errSweepFirst) {
-		// Participants past the time limit hold places: time them out in a
-		// transaction of their own, then join with what they gave back.
-		if _, err := s.SweepTimeouts(ctx); err != nil {
+	var how joinMode
+	for range joinAttempts {
+		p, err := s.join(ctx, st, params, seed, tokenHash, how)
+		switch {
+		case errors.Is(err, errSweepFirst) && !how.swept:
+			// Participants past the time limit hold places: time them out in a
+			// transaction of their own, then join with what they gave back.
+			if _, err := s.SweepTimeouts(ctx); err != nil {
+				return p, err
+			}
+			how.wait, how.swept = true, true
+		case errors.Is(err, errClaimShort):
+			how.wait = true
+		case errors.Is(err, errLostRace):
+			// The next attempt finds the winner's row, committed.
+		default:
 			return p, err
 		}
-		p, err = s.join(ctx, st, params, seed, tokenHash, true)
 	}
-	return p, err
+	return study.Participant{}, fmt.Errorf("postgres: join of %s to %q: no outcome after %d attempts", params.PID, st.Slug, joinAttempts)
 }
 
-func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, swept bool) (study.Participant, error) {
+// joinAttempts bounds the transactions of one Join: the first claim comes up
+// short, the waiting claim finds participants past the time limit, the
+// swept one loses the race for the PID, the last resumes the winner's row.
+const joinAttempts = 4
+
+// joinMode is how an attempt of Join claims: wait, when it skips the first,
+// uncontended claim (study_places.go); swept, when the participants past the
+// time limit have been timed out.
+type joinMode struct{ wait, swept bool }
+
+// errLostRace asks Join to start again: a concurrent opening of the same
+// link created the participant first.
+var errLostRace = errors.New("postgres: a concurrent join created the participant")
+
+func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, how joinMode) (study.Participant, error) {
 	var p study.Participant
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
-			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), &p)
-		if err == pgx.ErrNoRows {
-			if err := s.createParticipant(ctx, tx, st, params, seed, swept, &p); err != nil {
+		var (
+			found    bool
+			status   study.Status
+			fixedIDs []uuid.UUID
+			claim    joinClaim
+			shard    *int16
+			used     *int
+		)
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+participantColumns+` FROM participants p
+			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID).QueryRow(func(row pgx.Row) error {
+			err := scanParticipant(row, &p)
+			if err == pgx.ErrNoRows {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("postgres: find participant: %w", err)
+			}
+			found = true
+			return nil
+		})
+		if st.Design == study.Fixed {
+			b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+				fixedIDs, err = scanItemIDs(rows, st)
+				return err
+			})
+		}
+		statusQuery, statusTargets := b.Queue(`SELECT status FROM studies WHERE id = $1`, st.ID), []any{&status}
+		if !how.wait {
+			statusQuery.SQL, statusQuery.Arguments = firstClaimSQL, []any{st.ID, params.PID}
+			statusTargets = append(statusTargets, &shard, &used)
+		}
+		statusQuery.QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(statusTargets...); err != nil {
+				return fmt.Errorf("postgres: claim place: %w", err)
+			}
+			return nil
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !found {
+			if !status.AcceptsNew() {
+				return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
+			}
+			if st.Design != study.Fixed && st.Design != study.Pool {
+				return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
+			}
+			var err error
+			switch {
+			case shard != nil:
+				claim.shard, claim.used = *shard, *used
+				err = claimSlots(ctx, tx, st, &claim)
+			case how.wait:
+				claim, err = claimWaiting(ctx, tx, st, how.swept)
+			default:
+				// No place without waiting: refuse now when none is left,
+				// else wait in a transaction that holds no shard.
+				if err = refuseEarly(ctx, tx, st, how.swept); err == nil {
+					err = errClaimShort
+				}
+			}
+			if err != nil {
 				return err
 			}
-		} else if err != nil {
-			return fmt.Errorf("postgres: find participant: %w", err)
+			return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, &p)
 		}
 		// Only the Prolific session that opened the record may resume it.
 		if err := p.MayResume(params.SessionID); err != nil {
@@ -74,108 +162,62 @@ func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params
 	return p, err
 }
 
-// createParticipant adds a participant and their trial list, or finds the one
-// a concurrent request created first.
-func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, swept bool, p *study.Participant) error {
-	var status study.Status
-	if err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1`, st.ID).Scan(&status); err != nil {
-		return fmt.Errorf("postgres: study status: %w", err)
-	}
-	if !status.AcceptsNew() {
-		return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
-	}
-	var fixedIDs []uuid.UUID
-	if st.Design == study.Fixed {
-		var err error
-		if fixedIDs, err = itemIDs(ctx, tx, st); err != nil {
-			return err
-		}
-	} else if st.Design != study.Pool {
-		return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
-	}
-
-	// Claims happen in a savepoint, so that a join that comes up short, or
-	// loses the race for its PID, can give back what it locked.
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: savepoint: %w", err)
-	}
-	defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	claim, ok, err := claimUncontended(ctx, sp, st)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if err := sp.Rollback(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		if sp, err = tx.Begin(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		if claim, err = claimWaiting(ctx, sp, st, swept); err != nil {
-			return err
-		}
-	}
-
+// insertParticipant writes a new participant with what they claimed: the
+// participant row, their trials and practice trials, their pool slots and
+// their session, in one statement. errLostRace when a concurrent join
+// created the participant first.
+func insertParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte,
+	fixedIDs []uuid.UUID, claim joinClaim, p *study.Participant) error {
 	trials := study.NewTrialList(seed, append(fixedIDs, claim.slots.stimuli...), st.AttentionCheckIDs, st.InstructedChecks)
 	ids := trials.Stimuli
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
-	practice, err := practiceItems(ctx, sp, st, ids, seed)
+	practice, err := practiceItems(ctx, tx, st, ids, seed)
 	if err != nil {
 		return err
 	}
-	// The Yes side alternates with the places taken (study.YesSideFor).
-	var nth int
-	if err := sp.QueryRow(ctx, `SELECT used FROM study_place_shards WHERE study_id = $1 AND shard = $2`,
-		st.ID, claim.shard).Scan(&nth); err != nil {
-		return fmt.Errorf("postgres: place number: %w", err)
-	}
-	err = scanParticipant(sp.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side, text_version, n_practice)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1), $9)
-		ON CONFLICT (study_id, prolific_pid) DO NOTHING
-		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
-		study.YesSideFor(int(claim.shard), nth), len(practice)), p)
+	// The rows that refer to the participant are written by CTEs that read
+	// the new row from p: none when the insert found a concurrent join's row.
+	var assigned int
+	err = scanParticipant(tx.QueryRow(ctx, `
+		WITH p AS (
+			INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials,
+				place_shard, yes_side, text_version, n_practice)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1), $9)
+			ON CONFLICT (study_id, prolific_pid) DO NOTHING
+			RETURNING `+participantColumns+`
+		), trials AS (
+			INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
+			SELECT p.id, t.ord, t.stimulus_id, t.attention, NULLIF(t.demanded, '')
+			FROM p, unnest($10::uuid[], $11::boolean[], $12::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)
+		), practice AS (
+			INSERT INTO practice_trials (participant_id, position, stimulus_id)
+			SELECT p.id, t.ord, t.stimulus_id FROM p, unnest($13::uuid[]) WITH ORDINALITY AS t(stimulus_id, ord)
+		), slots AS (
+			-- The locked slots by their physical address alone (a TID scan): with
+			-- any other condition the planner may prefer the free-slot index and
+			-- read every free slot of the study, so that a join would cost more
+			-- the larger the pool.
+			UPDATE pool_slots SET participant_id = (SELECT id FROM p) WHERE ctid = ANY($14::tid[]) AND EXISTS (SELECT FROM p)
+			RETURNING 1
+		), session AS (
+			INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
+			SELECT $15, p.id, now() + $16 * interval '1 minute' + interval '1 day' FROM p
+		)
+		SELECT p.*, (SELECT count(*) FROM slots) FROM p`,
+		st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
+		study.YesSideFor(int(claim.shard), claim.used), len(practice),
+		trials.Stimuli, trials.Attention, trials.Demanded, practice, claim.slots.rows,
+		tokenHash, st.TimeLimitMinutes), p, &assigned)
 	if err == pgx.ErrNoRows {
-		// A concurrent opening of the same link won: give back the claim and
-		// resume the winner's record.
-		if err := sp.Rollback(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
-			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), p)
-		if err != nil {
-			return fmt.Errorf("postgres: find participant: %w", err)
-		}
-		return nil
+		return errLostRace
 	} else if err != nil {
 		return fmt.Errorf("postgres: insert participant: %w", err)
 	}
-	if _, err := sp.Exec(ctx, `
-		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
-		SELECT $1, t.ord, t.stimulus_id, t.attention, NULLIF(t.demanded, '')
-		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
-		p.ID, trials.Stimuli, trials.Attention, trials.Demanded); err != nil {
-		return fmt.Errorf("postgres: insert trials: %w", err)
-	}
-	if len(practice) > 0 {
-		if _, err := sp.Exec(ctx, `
-			INSERT INTO practice_trials (participant_id, position, stimulus_id)
-			SELECT $1, t.ord, t.stimulus_id FROM unnest($2::uuid[]) WITH ORDINALITY AS t(stimulus_id, ord)`,
-			p.ID, practice); err != nil {
-			return fmt.Errorf("postgres: insert practice trials: %w", err)
-		}
-	}
-	if st.Design == study.Pool {
-		if err := claim.slots.assign(ctx, sp, p.ID); err != nil {
-			return err
-		}
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: release savepoint: %w", err)
+	if assigned != len(claim.slots.stimuli) {
+		// Cannot happen while the rows are locked; refuse rather than over-assign.
+		return fmt.Errorf("postgres: assign slots: %d of %d slots were free", assigned, len(claim.slots.stimuli))
 	}
 	return nil
 }

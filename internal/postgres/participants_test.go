@@ -101,6 +101,22 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("first token no longer works: %v", err)
 		}
 	})
+	t.Run("ResumeTakesNoPlace", func(t *testing.T) {
+		t.Parallel()
+		// The first claim rides with the lookup; it claims nothing for a
+		// participant already there, even on a full or paused study.
+		store, st, p := joined(t, 3)
+		pgtest.SetPlaces(t, store.Pool(), st.ID, 1)
+		pgtest.SetStudyStatus(t, store.Pool(), st.ID, study.Paused)
+		again, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 5, hashOf("tok2"))
+		if err != nil || again.ID != p.ID {
+			t.Fatalf("resume on a full, paused study = %v, %v; want %v", again.ID, err, p.ID)
+		}
+		var used int
+		if err := store.Pool().QueryRow(ctx, `SELECT sum(used) FROM study_place_shards WHERE study_id = $1`, st.ID).Scan(&used); err != nil || used != 1 {
+			t.Fatalf("places used after a resume: %d, %v; want 1", used, err)
+		}
+	})
 	t.Run("ConcurrentFirstOpens", func(t *testing.T) {
 		t.Parallel()
 		_, pool := pgtest.New(t)
