@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,8 +19,9 @@ import (
 // and each batch is one round trip (statements a connection prepares the
 // first time it meets them are not counted).
 type roundTrips struct {
-	mu  sync.Mutex
-	sql []string
+	mu      sync.Mutex
+	sql     []string
+	batched []string
 }
 
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
@@ -38,8 +40,12 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.Tra
 	return ctx
 }
 
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batched = append(r.batched, d.SQL)
+}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func (r *roundTrips) take() []string {
 	r.mu.Lock()
@@ -49,10 +55,28 @@ func (r *roundTrips) take() []string {
 	return s
 }
 
-// TestJoinRoundTrips holds a join to its round trips: BEGIN, one batch (the
-// lookup, the items, the first claim), the statement writing the new
-// participant or the resumed one's session, COMMIT; a pool study's slots
-// take one more. A launch burst queues on them.
+// lookups is how many of the statements since take read participants by
+// study and PID, and forgets them.
+func (r *roundTrips) lookups() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, sql := range append(r.sql, r.batched...) {
+		if strings.Contains(sql, "p.prolific_pid = $2") {
+			n++
+		}
+	}
+	r.batched = nil
+	return n
+}
+
+// TestJoinRoundTrips holds a new participant's join to its round trips:
+// BEGIN, one batch (the items, the first claim), the statement writing the
+// participant, COMMIT; a pool study's slots take one more. A launch burst
+// queues on them. None reads participants by PID before the insert: on a
+// fresh database that lookup's plan scanned the study's participants. A
+// participant who comes back takes two transactions (the insert finds
+// them), with one lookup.
 func TestJoinRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -73,22 +97,23 @@ func TestJoinRoundTrips(t *testing.T) {
 	fixed := pgtest.NewStudy(t, postgres.NewStore(setup), "rt", 6)
 	pooled := poolStudy(t, postgres.NewStore(setup), 40, 4, 2)
 	for _, c := range []struct {
-		name string
-		join func(i int) error
-		want int
+		name    string
+		join    func(i int) error
+		want    int
+		lookups int
 	}{
 		{"FixedNew", func(i int) error {
 			_, err := store.Join(ctx, fixed, prolific.Params{PID: pid(i)}, int64(i), hashOf(pid(i)))
 			return err
-		}, 4},
+		}, 4, 0},
 		{"FixedResume", func(i int) error {
 			_, err := store.Join(ctx, fixed, prolific.Params{PID: pid(1)}, int64(i), hashOf(pid(i)+"again"))
 			return err
-		}, 4},
+		}, 8, 1},
 		{"PoolNew", func(i int) error {
 			_, err := store.Join(ctx, pooled, prolific.Params{PID: pid(i)}, int64(i), hashOf(pid(i)+"pool"))
 			return err
-		}, 5},
+		}, 5, 0},
 	} {
 		// The first joins on the connection prepare its statements.
 		for i := 1; i <= 2; i++ {
@@ -96,12 +121,17 @@ func TestJoinRoundTrips(t *testing.T) {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 		}
+		trace.lookups()
 		trace.take()
 		if err := c.join(3); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
+		n := trace.lookups()
 		if got := trace.take(); len(got) != c.want {
 			t.Errorf("%s: %d round trips, want %d: %q", c.name, len(got), c.want, got)
+		}
+		if n != c.lookups {
+			t.Errorf("%s: %d lookups of the participant by PID, want %d", c.name, n, c.lookups)
 		}
 	}
 }

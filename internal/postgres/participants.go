@@ -33,15 +33,16 @@ func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 // Concurrent first openings cannot create two records: the insert is
 // INSERT .. ON CONFLICT DO NOTHING against UNIQUE (study_id, prolific_pid), and
 // the loser rolls back what it claimed and starts again, to find and resume
-// the winner's row. New participants take a place row (and pool slots)
-// without serialising on the study (study_places.go), which keeps the count
-// of places exact.
+// the winner's row. A participant who comes back is found the same way. New
+// participants take a place row (and pool slots) without serialising on the
+// study (study_places.go), which keeps the count of places exact.
 //
-// A new participant's join is BEGIN, one batch (the lookup, the study's
-// items, the first claim), a pool's slots, the practice items, one statement
-// writing the participant with their trials, practice trials, slots and
-// session, and COMMIT: four round trips in a fixed study without practice
-// (TestJoinRoundTrips), where it was twelve.
+// A new participant's join is BEGIN, one batch (the study's items and the
+// first claim), a pool's slots, the practice items, one statement writing
+// the participant with their trials, practice trials, slots and session,
+// and COMMIT: four round trips in a fixed study without practice
+// (TestJoinRoundTrips), where it was twelve. A participant who comes back
+// on another browser takes two transactions, eight round trips.
 func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte) (study.Participant, error) {
 	var how joinMode
 	for range joinAttempts {
@@ -57,7 +58,9 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 		case errors.Is(err, errClaimShort):
 			how.wait = true
 		case errors.Is(err, errLostRace):
-			// The next attempt finds the winner's row, committed.
+			// The participant is there (committed): the next attempt, which
+			// looks them up first, resumes them.
+			how.wait = true
 		default:
 			return p, err
 		}
@@ -70,104 +73,172 @@ func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params
 // swept one loses the race for the PID, the last resumes the winner's row.
 const joinAttempts = 4
 
-// joinMode is how an attempt of Join claims: wait, when it skips the first,
-// uncontended claim (study_places.go); swept, when the participants past the
-// time limit have been timed out.
+// joinMode is how an attempt of Join goes: wait, when it looks the
+// participant up first and claims the waiting way (joinWaiting), not the
+// first way (joinFirst); swept, when the participants past the time limit
+// have been timed out.
 type joinMode struct{ wait, swept bool }
 
-// errLostRace asks Join to start again: a concurrent opening of the same
-// link created the participant first.
+// errLostRace asks Join to start again: the participant is there already,
+// created by a concurrent opening of the same link, or earlier.
 var errLostRace = errors.New("postgres: a concurrent join created the participant")
 
 func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, how joinMode) (study.Participant, error) {
 	var p study.Participant
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var (
-			found    bool
-			status   study.Status
-			fixedIDs []uuid.UUID
-			claim    joinClaim
-			shard    *int16
-			used     *int
-		)
-		b := &pgx.Batch{}
-		b.Queue(`SELECT `+participantColumns+` FROM participants p
-			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID).QueryRow(func(row pgx.Row) error {
-			err := scanParticipant(row, &p)
-			if err == pgx.ErrNoRows {
-				return nil
-			} else if err != nil {
-				return fmt.Errorf("postgres: find participant: %w", err)
-			}
-			found = true
-			return nil
-		})
-		if st.Design == study.Fixed {
-			b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
-				fixedIDs, err = scanItemIDs(rows, st)
-				return err
-			})
+		if how.wait {
+			return joinWaiting(ctx, tx, st, params, seed, tokenHash, how.swept, &p)
 		}
-		statusQuery, statusTargets := b.Queue(`SELECT status FROM studies WHERE id = $1`, st.ID), []any{&status}
-		if !how.wait {
-			statusQuery.SQL, statusQuery.Arguments = firstClaimSQL, []any{st.ID, params.PID}
-			statusTargets = append(statusTargets, &shard, &used)
-		}
-		statusQuery.QueryRow(func(row pgx.Row) error {
-			if err := row.Scan(statusTargets...); err != nil {
-				return fmt.Errorf("postgres: claim place: %w", err)
-			}
-			return nil
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if !found {
-			if !status.AcceptsNew() {
-				return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
-			}
-			if st.Design != study.Fixed && st.Design != study.Pool {
-				return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
-			}
-			var err error
-			switch {
-			case shard != nil:
-				claim.shard, claim.used = *shard, *used
-				err = claimSlots(ctx, tx, st, &claim)
-			case how.wait:
-				claim, err = claimWaiting(ctx, tx, st, how.swept)
-			default:
-				// No place without waiting: refuse now when none is left,
-				// else wait in a transaction that holds no shard.
-				if err = refuseEarly(ctx, tx, st, how.swept); err == nil {
-					err = errClaimShort
-				}
-			}
-			if err != nil {
-				return err
-			}
-			return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, &p)
-		}
-		// Only the Prolific session that opened the record may resume it.
-		if err := p.MayResume(params.SessionID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
-			VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
-			tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
-			return fmt.Errorf("postgres: session: %w", err)
-		}
-		return nil
+		return joinFirst(ctx, tx, st, params, seed, tokenHash, &p)
 	})
 	return p, err
 }
 
+// joinFirst is a join's first attempt. It takes a place without looking the
+// participant up: the insert finds them if they are there (errLostRace, and
+// the next attempt resumes them), so a new participant's join reads
+// participants by (study, PID) only through the unique index the insert
+// checks. A lookup first cost a scan of the study's participants on a fresh
+// database, whose plan is fixed while the table is tiny and has no
+// statistics (TestJoinRoundTrips).
+func joinFirst(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte, p *study.Participant) error {
+	var (
+		status   study.Status
+		fixedIDs []uuid.UUID
+		shard    *int16
+		used     *int
+	)
+	b := &pgx.Batch{}
+	if st.Design == study.Fixed {
+		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+			fixedIDs, err = scanItemIDs(rows, st)
+			return err
+		})
+	}
+	b.Queue(firstClaimSQL, st.ID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&status, &shard, &used); err != nil {
+			return fmt.Errorf("postgres: claim place: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if status.AcceptsNew() && shard != nil {
+		claim := joinClaim{shard: *shard, used: *used}
+		if err := claimSlots(ctx, tx, st, &claim); err != nil {
+			return err
+		}
+		return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, p)
+	}
+	// Nothing claimed: the participant may be there to resume; if not,
+	// refuse, or wait for a place in a transaction that holds no shard (the
+	// claim may have locked one that a concurrent join filled).
+	found, err := findParticipant(ctx, tx, st, params, p)
+	if err != nil {
+		return err
+	}
+	if found {
+		return resume(ctx, tx, st, params, tokenHash, p)
+	}
+	if !status.AcceptsNew() {
+		return errNotTakingNew()
+	}
+	if err := refuseEarly(ctx, tx, st, false); err != nil {
+		return err
+	}
+	return errClaimShort
+}
+
+// joinWaiting is a join's attempt after the first: it looks the participant
+// up and resumes them, or claims the waiting way (study_places.go).
+func joinWaiting(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte, swept bool, p *study.Participant) error {
+	var (
+		found    bool
+		status   study.Status
+		fixedIDs []uuid.UUID
+	)
+	b := &pgx.Batch{}
+	b.Queue(participantByPIDSQL, st.ID, params.PID).QueryRow(func(row pgx.Row) (err error) {
+		found, err = scanFound(row, p)
+		return err
+	})
+	if st.Design == study.Fixed {
+		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+			fixedIDs, err = scanItemIDs(rows, st)
+			return err
+		})
+	}
+	b.Queue(`SELECT status FROM studies WHERE id = $1`, st.ID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&status); err != nil {
+			return fmt.Errorf("postgres: study status: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if found {
+		return resume(ctx, tx, st, params, tokenHash, p)
+	}
+	if !status.AcceptsNew() {
+		return errNotTakingNew()
+	}
+	claim, err := claimWaiting(ctx, tx, st, swept)
+	if err != nil {
+		return err
+	}
+	return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, p)
+}
+
+func errNotTakingNew() error {
+	return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
+}
+
+// participantByPIDSQL reads the participant (study $1, PID $2), by the unique
+// index on the two.
+const participantByPIDSQL = `SELECT ` + participantColumns + ` FROM participants p
+	WHERE p.study_id = $1 AND p.prolific_pid = $2`
+
+// findParticipant reads the participant of the study with params.PID into p;
+// found is false when there is none.
+func findParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, p *study.Participant) (found bool, err error) {
+	return scanFound(tx.QueryRow(ctx, participantByPIDSQL, st.ID, params.PID), p)
+}
+
+func scanFound(row pgx.Row, p *study.Participant) (bool, error) {
+	err := scanParticipant(row, p)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("postgres: find participant: %w", err)
+	}
+	return true, nil
+}
+
+// resume ties a new session to the participant p, found by their PID, if
+// the Prolific session that opened the record is the one opening it again.
+func resume(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, tokenHash []byte, p *study.Participant) error {
+	if err := p.MayResume(params.SessionID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
+		VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
+		tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
+		return fmt.Errorf("postgres: session: %w", err)
+	}
+	return nil
+}
+
 // insertParticipant writes a new participant with what they claimed: the
 // participant row, their trials and practice trials, their pool slots and
-// their session, in one statement. errLostRace when a concurrent join
-// created the participant first.
+// their session, in one statement. errLostRace when the participant is
+// there already (a concurrent join created them first, or they come back).
 func insertParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte,
 	fixedIDs []uuid.UUID, claim joinClaim, p *study.Participant) error {
+	if st.Design != study.Fixed && st.Design != study.Pool {
+		return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
+	}
 	trials := study.NewTrialList(seed, append(fixedIDs, claim.slots.stimuli...), st.AttentionCheckIDs, st.InstructedChecks)
 	ids := trials.Stimuli
 	if len(ids) == 0 {

@@ -111,15 +111,13 @@ func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (c jo
 	return c, true, nil
 }
 
-// firstClaimSQL is a join's first, uncontended claim of a place, sent with
-// the lookup of the participant ($2 the PID) in one round trip: it claims
-// only when the participant is not there yet (a resume takes no place), and
-// returns the study's status (whether it takes new participants is checked
-// before anything claimed is used; a refusal rolls the claim back) and the
-// shard and its count, or nulls when nothing was claimed.
+// firstClaimSQL is a join's first claim of a place (joinFirst), made
+// without waiting, sent in one batch with the study's items: it returns the
+// study's status (whether it takes new participants is checked before
+// anything claimed is used; a refusal rolls the claim back) and the shard
+// and its count, or nulls when nothing was claimed.
 var firstClaimSQL = `
-	WITH claim AS (` + placeClaimSQL(false, `
-		AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.study_id = $1 AND p.prolific_pid = $2)`) + `)
+	WITH claim AS (` + placeClaimSQL(false, "") + `)
 	SELECT st.status, claim.shard, claim.used FROM studies st LEFT JOIN claim ON true WHERE st.id = $1`
 
 func errNoPlaces() error {
