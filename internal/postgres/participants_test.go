@@ -550,3 +550,48 @@ func TestStoredBonusIsPayBonus(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinTimesOutLateFirst: on a full study whose place is held by a
+// participant past the time limit, before the sweeper has run, a join times
+// them out and takes the place (and their slots), keeping the count exact.
+func TestJoinTimesOutLateFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, design := range []study.Design{study.Fixed, study.Pool} {
+		t.Run(string(design), func(t *testing.T) {
+			t.Parallel()
+			_, pool := pgtest.New(t)
+			store := postgres.NewStore(pool)
+			st := pgtest.NewStudy(t, store, "late", 4)
+			if design == study.Pool {
+				st = poolStudy(t, store, 4, 2, 1)
+			}
+			pgtest.SetPlaces(t, pool, st.ID, 1)
+			first, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 2, hashOf("b")); problem.Code(err) != problem.EGONE {
+				t.Fatalf("join to a full study: %v, want EGONE", err)
+			}
+			pgtest.StartedAgo(t, pool, time.Duration(st.TimeLimitMinutes+1)*time.Minute, first.ID)
+			second, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 2, hashOf("b"))
+			if err != nil {
+				t.Fatalf("join with the place held past the time limit: %v", err)
+			}
+			var status study.ParticipantStatus
+			var used, held int
+			if err := pool.QueryRow(ctx, `SELECT (SELECT status FROM participants WHERE id = $1),
+				(SELECT sum(used) FROM study_place_shards WHERE study_id = $2),
+				(SELECT count(*) FROM pool_slots WHERE participant_id = $3)`, first.ID, st.ID, second.ID).Scan(&status, &used, &held); err != nil {
+				t.Fatal(err)
+			}
+			if status != study.TimedOut || used != 1 {
+				t.Errorf("first participant %s, %d places used; want timed_out, 1", status, used)
+			}
+			if design == study.Pool && held != 2 {
+				t.Errorf("the new participant holds %d slots, want 2", held)
+			}
+		})
+	}
+}

@@ -156,7 +156,9 @@ func claimSlots(ctx context.Context, tx pgx.Tx, st study.Study, c *joinClaim) (e
 // refuseEarly is the first step of a join that came up short: once a study
 // is full every join comes this way, and it refuses at once, without
 // queueing, when nothing is free even counting rows others hold and nobody
-// is past the time limit (participants_study_started finds them). It
+// is past the time limit. The limit is read once, as a scalar: joined to
+// the studies row instead, the plan of a fresh database read it again for
+// each started participant, 7 ms a check with 3,000 started (0.7 ms so). It
 // returns errSweepFirst when participants past the time limit hold some and
 // swept is false, and nil when the join should wait for a place.
 func refuseEarly(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) error {
@@ -164,9 +166,10 @@ func refuseEarly(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) err
 	err := tx.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM study_place_shards sh WHERE sh.study_id = $1 AND sh.used < sh.cap),
 			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
-			EXISTS (SELECT 1 FROM participants p JOIN studies st ON st.id = p.study_id
-				WHERE p.study_id = $1 AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
-				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool).Scan(&freePlace, &freeSlot, &late)
+			EXISTS (SELECT 1 FROM participants p
+				WHERE p.study_id = $1 AND p.status = `+sqlStarted+`
+				  AND p.started_at < now() - (SELECT time_limit_minutes FROM studies WHERE id = $1) * interval '1 minute')`,
+		st.ID, st.Design == study.Pool).Scan(&freePlace, &freeSlot, &late)
 	if err != nil {
 		return fmt.Errorf("postgres: free places: %w", err)
 	}
