@@ -15,7 +15,7 @@
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements"),
 # CPUPROFILE (a file for the server's CPU profile of the whole run, written when it stops; the
 # server binary is kept beside it as FILE.bin for go tool pprof), FLOOR=1 (instead of cubelab and
-# loadgen, scripts/floor's bare server and N clients answering for FLOORTIME, default 15s: the
+# loadgen, scripts/floor's bare server and N clients answering for FLOORTIME, default 15s, with THINK: the
 # floor of an answer of this shape on this machine; FLOOR=burst: its N clients open the study at once
 # and walk the pages before the first trial, each with TRIALS trial rows).
 set -euo pipefail
@@ -71,7 +71,7 @@ if [ -n "${FLOOR:-}" ]; then
   go build -o "$work/floor" ./scripts/floor
   echo "== floor ($FLOOR): $N clients"
   /usr/bin/time -f "clients cpu %U+%S" -o "$work/floor.time" \
-    "$work/floor" -database-url "$url" -n "$N" -time "${FLOORTIME:-15s}" -trials "${TRIALS}" ${POOL:+-pool "$POOL"} \
+    "$work/floor" -database-url "$url" -n "$N" -time "${FLOORTIME:-15s}" -think "$THINK" -trials "${TRIALS}" ${POOL:+-pool "$POOL"} \
     $([ "$FLOOR" = burst ] && echo -burst) | tee "$work/loadgen.out"
   pg1=$(pgcpu)
   echo "== PostgreSQL CPU seconds: $(awk -v a="$pg1" -v b="$pgcpu0" 'BEGIN { printf "%.1f", a - b }')"

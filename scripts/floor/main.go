@@ -46,6 +46,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&c.dsn, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	flag.IntVar(&c.n, "n", 100, "clients answering at once, each a participant with its own cookie")
 	flag.DurationVar(&c.time, "time", 15*time.Second, "how long the clients answer")
+	flag.DurationVar(&c.think, "think", 0, "mean think time before each answer, drawn from 0.5-1.5 x it as loadgen does; 0: a closed loop")
 	flag.IntVar(&c.page, "page", 4096, "bytes of the trial page")
 	flag.IntVar(&c.pool, "pool", 8, "the server's connection pool, as cubelab's default")
 	flag.BoolVar(&c.burst, "burst", false, "the clients open the study at once and walk the pages before the first trial")
@@ -96,6 +98,7 @@ type config struct {
 	dsn    string
 	n      int
 	time   time.Duration
+	think  time.Duration
 	page   int
 	pool   int
 	serve  string
@@ -299,6 +302,9 @@ func run(c config) error {
 			jar.SetCookies(u, []*http.Cookie{{Name: "p", Value: ids[i].String()}})
 			client := &http.Client{Transport: transport, Jar: jar}
 			for pos := 1; time.Now().Before(deadline); pos++ {
+				if c.think > 0 {
+					time.Sleep(time.Duration((0.5 + rand.Float64()) * float64(c.think)))
+				}
 				if err := answer(client, base, pos); err != nil {
 					failures.Add(1)
 					fmt.Fprintln(os.Stderr, "floor:", err)
