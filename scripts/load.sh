@@ -14,7 +14,10 @@
 # PGOPTS (extra postgres -c settings, e.g. "-c synchronous_commit=off"), PGSTATS=1
 # (print the statements by execution time; needs PGOPTS="-c shared_preload_libraries=pg_stat_statements"),
 # CPUPROFILE (a file for the server's CPU profile of the whole run, written when it stops; the
-# server binary is kept beside it as FILE.bin for go tool pprof).
+# server binary is kept beside it as FILE.bin for go tool pprof), FLOOR=1 (instead of cubelab and
+# loadgen, scripts/floor's bare server and N clients answering for FLOORTIME, default 15s, with THINK: the
+# floor of an answer of this shape on this machine; FLOOR=burst: its N clients open the study at once
+# and walk the pages before the first trial, each with TRIALS trial rows).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -53,20 +56,6 @@ if [ -n "${PGSTATS:-}" ]; then
   psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 fi
 
-go build -o "$work/server" ./cmd/server
-go build -o "$work/loadgen" ./cmd/loadgen
-[ -n "${CPUPROFILE:-}" ] && cp "$work/server" "$CPUPROFILE.bin"
-serverurl=$url
-[ -n "${POOL:-}" ] && serverurl="$url&pool_max_conns=$POOL"
-profile=()
-[ -n "${CPUPROFILE:-}" ] && profile=(-cpuprofile "$(realpath -m "$CPUPROFILE")")
-DATABASE_URL="$serverurl" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 "${profile[@]}" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
 cpu() { awk '{ s += $14 + $15 } END { printf "%.2f", s / '"$(getconf CLK_TCK)"' }' "$@" 2>/dev/null; }
 pgcpu() {
   local pm
@@ -76,20 +65,46 @@ pgcpu() {
 }
 pgcpu0=$(pgcpu)
 
-echo "== loadgen"
-/usr/bin/time -f "loadgen cpu %U+%S" -o "$work/loadgen.time" \
-  "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" -rate "$RATE" \
-  -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
-awk -F'[ +]' '/^loadgen cpu/ { printf "loadgen cpu %.1f\n", $3 + $4 }' "$work/loadgen.time" >"$work/loadgen.err"
+if [ -n "${FLOOR:-}" ]; then
+  # The floor of an answer of this shape (scripts/floor): its own server and
+  # clients instead of cubelab's, on the same cluster, before the same pgbench.
+  go build -o "$work/floor" ./scripts/floor
+  echo "== floor ($FLOOR): $N clients"
+  /usr/bin/time -f "clients cpu %U+%S" -o "$work/floor.time" \
+    "$work/floor" -database-url "$url" -n "$N" -time "${FLOORTIME:-15s}" -think "$THINK" -trials "${TRIALS}" ${POOL:+-pool "$POOL"} \
+    $([ "$FLOOR" = burst ] && echo -burst) | tee "$work/loadgen.out"
+  pg1=$(pgcpu)
+  echo "== PostgreSQL CPU seconds: $(awk -v a="$pg1" -v b="$pgcpu0" 'BEGIN { printf "%.1f", a - b }')"
+else
+  go build -o "$work/server" ./cmd/server
+  go build -o "$work/loadgen" ./cmd/loadgen
+  [ -n "${CPUPROFILE:-}" ] && cp "$work/server" "$CPUPROFILE.bin"
+  serverurl=$url
+  [ -n "${POOL:-}" ] && serverurl="$url&pool_max_conns=$POOL"
+  profile=()
+  [ -n "${CPUPROFILE:-}" ] && profile=(-cpuprofile "$(realpath -m "$CPUPROFILE")")
+  DATABASE_URL="$serverurl" "$work/server" serve -addr "127.0.0.1:$http" -entry-limit 0 "${profile[@]}" >"$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 
-# CPU seconds each side used (utime+stime from /proc), so that the cost of an
-# answer can be split between server, PostgreSQL and loadgen, and compared
-# with PostgreSQL's cost of a pgbench transaction. PostgreSQL's is the
-# postmaster's own, its exited children's, and its live children's.
-pg0=$pgcpu0
-pg1=$(pgcpu)
-echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(awk -v a="$pg1" -v b="$pg0" 'BEGIN { printf "%.1f", a - b }')," \
-  "loadgen $(sed -n 's/^loadgen cpu //p' "$work/loadgen.err")"
+  echo "== loadgen"
+  /usr/bin/time -f "loadgen cpu %U+%S" -o "$work/loadgen.time" \
+    "$work/loadgen" -url "http://127.0.0.1:$http" -database-url "$url" -n "$N" -c "$C" -rate "$RATE" \
+    -think "$THINK" -trials "$TRIALS" -images="$IMAGES" | tee "$work/loadgen.out"
+  awk -F'[ +]' '/^loadgen cpu/ { printf "loadgen cpu %.1f\n", $3 + $4 }' "$work/loadgen.time" >"$work/loadgen.err"
+
+  # CPU seconds each side used (utime+stime from /proc), so that the cost of an
+  # answer can be split between server, PostgreSQL and loadgen, and compared
+  # with PostgreSQL's cost of a pgbench transaction. PostgreSQL's is the
+  # postmaster's own, its exited children's, and its live children's.
+  pg0=$pgcpu0
+  pg1=$(pgcpu)
+  echo "== CPU seconds: server $(cpu "/proc/$server_pid/stat"), PostgreSQL $(awk -v a="$pg1" -v b="$pg0" 'BEGIN { printf "%.1f", a - b }')," \
+    "loadgen $(sed -n 's/^loadgen cpu //p' "$work/loadgen.err")"
+fi
 
 if [ -n "${PGSTATS:-}" ]; then
   echo "== statements by total execution time (PGSTATS=1)"

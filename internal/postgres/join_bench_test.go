@@ -13,16 +13,26 @@ import (
 	"github.com/cubelab/cubelab/internal/prolific"
 )
 
-// BenchmarkJoinBurst opens the link of one study 300 times at once (a
-// Prolific launch), each a new participant of a fixed study of 20 towers,
-// through the store's pool, and reports joins per second of wall time. A
-// new study per round, so every round starts empty.
+// BenchmarkJoinBurst opens the link of one study 300 and 3,000 times at
+// once (a Prolific launch), each a new participant of a fixed study of 20
+// towers, through the store's pool, and reports joins per second of wall
+// time and the CPU time per join of the PostgreSQL backends (from /proc, so
+// the database must run on this machine) and of this process (pgx): the CPU
+// times move less with the shared machine's load than the wall time. A new
+// study per round, so every round starts empty, on a fresh database, as at
+// a first launch: a statement whose plan depends on the size of the study
+// shows at 3,000.
 func BenchmarkJoinBurst(b *testing.B) {
+	for _, joins := range []int{300, 3000} {
+		b.Run(fmt.Sprint(joins), func(b *testing.B) { benchmarkJoinBurst(b, joins) })
+	}
+}
+
+func benchmarkJoinBurst(b *testing.B, joins int) {
 	ctx := context.Background()
 	_, pool := pgtest.New(b)
 	store := postgres.NewStore(pool)
-	const joins = 300
-	var total time.Duration
+	var total, pgCPU, goCPU time.Duration
 	var refused atomic.Int64
 	round := 0
 	for b.Loop() {
@@ -31,7 +41,7 @@ func BenchmarkJoinBurst(b *testing.B) {
 		pgtest.SetPlaces(b, pool, st.ID, 100000)
 		round++
 		b.StartTimer()
-		start := time.Now()
+		start, pg0, self0 := time.Now(), pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
 		var wg sync.WaitGroup
 		for i := range joins {
 			wg.Go(func() {
@@ -42,9 +52,15 @@ func BenchmarkJoinBurst(b *testing.B) {
 		}
 		wg.Wait()
 		total += time.Since(start)
+		b.StopTimer()
+		pgCPU += pgtest.BackendCPU(b, pool) - pg0
+		goCPU += pgtest.SelfCPU() - self0
+		b.StartTimer()
 	}
 	if refused.Load() > 0 {
 		b.Fatalf("%d joins failed", refused.Load())
 	}
 	b.ReportMetric(float64(joins*b.N)/total.Seconds(), "joins/s")
+	b.ReportMetric(float64(pgCPU.Microseconds())/float64(joins*b.N), "pg-cpu-µs/join")
+	b.ReportMetric(float64(goCPU.Microseconds())/float64(joins*b.N), "go-cpu-µs/join")
 }

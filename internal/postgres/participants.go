@@ -32,150 +32,263 @@ func scanParticipant(row pgx.Row, p *study.Participant, extra ...any) error {
 //
 // Concurrent first openings cannot create two records: the insert is
 // INSERT .. ON CONFLICT DO NOTHING against UNIQUE (study_id, prolific_pid), and
-// the loser gives back what it claimed and reads the winner's row. New
+// the loser rolls back what it claimed and starts again, to find and resume
+// the winner's row. A participant who comes back is found the same way. New
 // participants take a place row (and pool slots) without serialising on the
 // study (study_places.go), which keeps the count of places exact.
+//
+// A new participant's join is BEGIN, one batch (the study's items and the
+// first claim), a pool's slots, the practice items, one statement writing
+// the participant with their trials, practice trials, slots and session,
+// and COMMIT: four round trips in a fixed study without practice
+// (TestJoinRoundTrips), where it was twelve. A participant who comes back
+// on another browser takes two transactions, eight round trips.
 func (s *Store) Join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte) (study.Participant, error) {
-	p, err := s.join(ctx, st, params, seed, tokenHash, false)
-	if errors.Is(err, errSweepFirst) {
-		// Participants past the time limit hold places: time them out in a
-		// transaction of their own, then join with what they gave back.
-		if _, err := s.SweepTimeouts(ctx); err != nil {
+	var how joinMode
+	for range joinAttempts {
+		p, err := s.join(ctx, st, params, seed, tokenHash, how)
+		switch {
+		case errors.Is(err, errSweepFirst) && !how.swept:
+			// Participants past the time limit hold places: time them out in a
+			// transaction of their own, then join with what they gave back.
+			if _, err := s.SweepTimeouts(ctx); err != nil {
+				return p, err
+			}
+			how.wait, how.swept = true, true
+		case errors.Is(err, errClaimShort):
+			how.wait = true
+		case errors.Is(err, errLostRace):
+			// The participant is there (committed): the next attempt, which
+			// looks them up first, resumes them.
+			how.wait = true
+		default:
 			return p, err
 		}
-		p, err = s.join(ctx, st, params, seed, tokenHash, true)
 	}
-	return p, err
+	return study.Participant{}, fmt.Errorf("postgres: join of %s to %q: no outcome after %d attempts", params.PID, st.Slug, joinAttempts)
 }
 
-func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, swept bool) (study.Participant, error) {
+// joinAttempts bounds the transactions of one Join: the first claim comes up
+// short, the waiting claim finds participants past the time limit, the
+// swept one loses the race for the PID, the last resumes the winner's row.
+const joinAttempts = 4
+
+// joinMode is how an attempt of Join goes: wait, when it looks the
+// participant up first and claims the waiting way (joinWaiting), not the
+// first way (joinFirst); swept, when the participants past the time limit
+// have been timed out.
+type joinMode struct{ wait, swept bool }
+
+// errLostRace asks Join to start again: the participant is there already,
+// created by a concurrent opening of the same link, or earlier.
+var errLostRace = errors.New("postgres: a concurrent join created the participant")
+
+func (s *Store) join(ctx context.Context, st study.Study, params prolific.Params, seed int64, tokenHash []byte, how joinMode) (study.Participant, error) {
 	var p study.Participant
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
-			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), &p)
-		if err == pgx.ErrNoRows {
-			if err := s.createParticipant(ctx, tx, st, params, seed, swept, &p); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return fmt.Errorf("postgres: find participant: %w", err)
+		if how.wait {
+			return joinWaiting(ctx, tx, st, params, seed, tokenHash, how.swept, &p)
 		}
-		// Only the Prolific session that opened the record may resume it.
-		if err := p.MayResume(params.SessionID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
-			VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
-			tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
-			return fmt.Errorf("postgres: session: %w", err)
-		}
-		return nil
+		return joinFirst(ctx, tx, st, params, seed, tokenHash, &p)
 	})
 	return p, err
 }
 
-// createParticipant adds a participant and their trial list, or finds the one
-// a concurrent request created first.
-func (s *Store) createParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, swept bool, p *study.Participant) error {
-	var status study.Status
-	if err := tx.QueryRow(ctx, `SELECT status FROM studies WHERE id = $1`, st.ID).Scan(&status); err != nil {
-		return fmt.Errorf("postgres: study status: %w", err)
-	}
-	if !status.AcceptsNew() {
-		return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
-	}
-	var fixedIDs []uuid.UUID
+// joinFirst is a join's first attempt. It takes a place without looking the
+// participant up: the insert finds them if they are there (errLostRace, and
+// the next attempt resumes them), so a new participant's join reads
+// participants by (study, PID) only through the unique index the insert
+// checks. A lookup first cost a scan of the study's participants on a fresh
+// database, whose plan is fixed while the table is tiny and has no
+// statistics (TestJoinRoundTrips).
+func joinFirst(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte, p *study.Participant) error {
+	var (
+		status   study.Status
+		fixedIDs []uuid.UUID
+		shard    *int16
+		used     *int
+	)
+	b := &pgx.Batch{}
 	if st.Design == study.Fixed {
-		var err error
-		if fixedIDs, err = itemIDs(ctx, tx, st); err != nil {
+		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+			fixedIDs, err = scanItemIDs(rows, st)
+			return err
+		})
+	}
+	b.Queue(firstClaimSQL, st.ID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&status, &shard, &used); err != nil {
+			return fmt.Errorf("postgres: claim place: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if status.AcceptsNew() && shard != nil {
+		claim := joinClaim{shard: *shard, used: *used}
+		if err := claimSlots(ctx, tx, st, &claim); err != nil {
 			return err
 		}
-	} else if st.Design != study.Pool {
-		return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
+		return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, p)
 	}
-
-	// Claims happen in a savepoint, so that a join that comes up short, or
-	// loses the race for its PID, can give back what it locked.
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: savepoint: %w", err)
-	}
-	defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	claim, ok, err := claimUncontended(ctx, sp, st)
+	// Nothing claimed: the participant may be there to resume; if not,
+	// refuse, or wait for a place in a transaction that holds no shard (the
+	// claim may have locked one that a concurrent join filled).
+	found, err := findParticipant(ctx, tx, st, params, p)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		if err := sp.Rollback(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		if sp, err = tx.Begin(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		if claim, err = claimWaiting(ctx, sp, st, swept); err != nil {
-			return err
-		}
+	if found {
+		return resume(ctx, tx, st, params, tokenHash, p)
 	}
+	if !status.AcceptsNew() {
+		return errNotTakingNew()
+	}
+	if err := refuseEarly(ctx, tx, st, false); err != nil {
+		return err
+	}
+	return errClaimShort
+}
 
+// joinWaiting is a join's attempt after the first: it looks the participant
+// up and resumes them, or claims the waiting way (study_places.go).
+func joinWaiting(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte, swept bool, p *study.Participant) error {
+	var (
+		found    bool
+		status   study.Status
+		fixedIDs []uuid.UUID
+	)
+	b := &pgx.Batch{}
+	b.Queue(participantByPIDSQL, st.ID, params.PID).QueryRow(func(row pgx.Row) (err error) {
+		found, err = scanFound(row, p)
+		return err
+	})
+	if st.Design == study.Fixed {
+		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+			fixedIDs, err = scanItemIDs(rows, st)
+			return err
+		})
+	}
+	b.Queue(`SELECT status FROM studies WHERE id = $1`, st.ID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&status); err != nil {
+			return fmt.Errorf("postgres: study status: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if found {
+		return resume(ctx, tx, st, params, tokenHash, p)
+	}
+	if !status.AcceptsNew() {
+		return errNotTakingNew()
+	}
+	claim, err := claimWaiting(ctx, tx, st, swept)
+	if err != nil {
+		return err
+	}
+	return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, p)
+}
+
+func errNotTakingNew() error {
+	return problem.Errorf(problem.EGONE, "This study is not taking new participants at the moment.")
+}
+
+// participantByPIDSQL reads the participant (study $1, PID $2), by the unique
+// index on the two.
+const participantByPIDSQL = `SELECT ` + participantColumns + ` FROM participants p
+	WHERE p.study_id = $1 AND p.prolific_pid = $2`
+
+// findParticipant reads the participant of the study with params.PID into p;
+// found is false when there is none.
+func findParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, p *study.Participant) (found bool, err error) {
+	return scanFound(tx.QueryRow(ctx, participantByPIDSQL, st.ID, params.PID), p)
+}
+
+func scanFound(row pgx.Row, p *study.Participant) (bool, error) {
+	err := scanParticipant(row, p)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("postgres: find participant: %w", err)
+	}
+	return true, nil
+}
+
+// resume ties a new session to the participant p, found by their PID, if
+// the Prolific session that opened the record is the one opening it again.
+func resume(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, tokenHash []byte, p *study.Participant) error {
+	if err := p.MayResume(params.SessionID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
+		VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
+		tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
+		return fmt.Errorf("postgres: session: %w", err)
+	}
+	return nil
+}
+
+// insertParticipant writes a new participant with what they claimed: the
+// participant row, their trials and practice trials, their pool slots and
+// their session, in one statement. errLostRace when the participant is
+// there already (a concurrent join created them first, or they come back).
+func insertParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Params, seed int64, tokenHash []byte,
+	fixedIDs []uuid.UUID, claim joinClaim, p *study.Participant) error {
+	if st.Design != study.Fixed && st.Design != study.Pool {
+		return problem.Errorf(problem.EINTERNAL, "design %q cannot assign items yet", st.Design)
+	}
 	trials := study.NewTrialList(seed, append(fixedIDs, claim.slots.stimuli...), st.AttentionCheckIDs, st.InstructedChecks)
 	ids := trials.Stimuli
 	if len(ids) == 0 {
 		return problem.Errorf(problem.ECONFLICT, "This study has no items yet.")
 	}
-	practice, err := practiceItems(ctx, sp, st, ids, seed)
+	practice, err := practiceItems(ctx, tx, st, ids, seed)
 	if err != nil {
 		return err
 	}
-	// The Yes side alternates with the places taken (study.YesSideFor).
-	var nth int
-	if err := sp.QueryRow(ctx, `SELECT used FROM study_place_shards WHERE study_id = $1 AND shard = $2`,
-		st.ID, claim.shard).Scan(&nth); err != nil {
-		return fmt.Errorf("postgres: place number: %w", err)
-	}
-	err = scanParticipant(sp.QueryRow(ctx, `
-		INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials, place_shard, yes_side, text_version, n_practice)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1), $9)
-		ON CONFLICT (study_id, prolific_pid) DO NOTHING
-		RETURNING `+participantColumns, st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
-		study.YesSideFor(int(claim.shard), nth), len(practice)), p)
+	// The rows that refer to the participant are written by CTEs that read
+	// the new row from p: none when the insert found a concurrent join's row.
+	var assigned int
+	err = scanParticipant(tx.QueryRow(ctx, `
+		WITH p AS (
+			INSERT INTO participants AS p (study_id, prolific_pid, prolific_study_id, prolific_session_id, seed, n_trials,
+				place_shard, yes_side, text_version, n_practice)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT text_version FROM studies WHERE id = $1), $9)
+			ON CONFLICT (study_id, prolific_pid) DO NOTHING
+			RETURNING `+participantColumns+`
+		), trials AS (
+			INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
+			SELECT p.id, t.ord, t.stimulus_id, t.attention, NULLIF(t.demanded, '')
+			FROM p, unnest($10::uuid[], $11::boolean[], $12::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)
+		), practice AS (
+			INSERT INTO practice_trials (participant_id, position, stimulus_id)
+			SELECT p.id, t.ord, t.stimulus_id FROM p, unnest($13::uuid[]) WITH ORDINALITY AS t(stimulus_id, ord)
+		), slots AS (
+			-- The locked slots by their physical address alone (a TID scan): with
+			-- any other condition the planner may prefer the free-slot index and
+			-- read every free slot of the study, so that a join would cost more
+			-- the larger the pool.
+			UPDATE pool_slots SET participant_id = (SELECT id FROM p) WHERE ctid = ANY($14::tid[]) AND EXISTS (SELECT FROM p)
+			RETURNING 1
+		), session AS (
+			INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
+			SELECT $15, p.id, now() + $16 * interval '1 minute' + interval '1 day' FROM p
+		)
+		SELECT p.*, (SELECT count(*) FROM slots) FROM p`,
+		st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,
+		study.YesSideFor(int(claim.shard), claim.used), len(practice),
+		trials.Stimuli, trials.Attention, trials.Demanded, practice, claim.slots.rows,
+		tokenHash, st.TimeLimitMinutes), p, &assigned)
 	if err == pgx.ErrNoRows {
-		// A concurrent opening of the same link won: give back the claim and
-		// resume the winner's record.
-		if err := sp.Rollback(ctx); err != nil {
-			return fmt.Errorf("postgres: savepoint: %w", err)
-		}
-		err = scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants p
-			WHERE p.study_id = $1 AND p.prolific_pid = $2`, st.ID, params.PID), p)
-		if err != nil {
-			return fmt.Errorf("postgres: find participant: %w", err)
-		}
-		return nil
+		return errLostRace
 	} else if err != nil {
 		return fmt.Errorf("postgres: insert participant: %w", err)
 	}
-	if _, err := sp.Exec(ctx, `
-		INSERT INTO trials (participant_id, position, stimulus_id, is_attention_check, instructed_answer)
-		SELECT $1, t.ord, t.stimulus_id, t.attention, NULLIF(t.demanded, '')
-		FROM unnest($2::uuid[], $3::boolean[], $4::text[]) WITH ORDINALITY AS t(stimulus_id, attention, demanded, ord)`,
-		p.ID, trials.Stimuli, trials.Attention, trials.Demanded); err != nil {
-		return fmt.Errorf("postgres: insert trials: %w", err)
-	}
-	if len(practice) > 0 {
-		if _, err := sp.Exec(ctx, `
-			INSERT INTO practice_trials (participant_id, position, stimulus_id)
-			SELECT $1, t.ord, t.stimulus_id FROM unnest($2::uuid[]) WITH ORDINALITY AS t(stimulus_id, ord)`,
-			p.ID, practice); err != nil {
-			return fmt.Errorf("postgres: insert practice trials: %w", err)
-		}
-	}
-	if st.Design == study.Pool {
-		if err := claim.slots.assign(ctx, sp, p.ID); err != nil {
-			return err
-		}
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: release savepoint: %w", err)
+	if assigned != len(claim.slots.stimuli) {
+		// Cannot happen while the rows are locked; refuse rather than over-assign.
+		return fmt.Errorf("postgres: assign slots: %d of %d slots were free", assigned, len(claim.slots.stimuli))
 	}
 	return nil
 }

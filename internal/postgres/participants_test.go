@@ -101,6 +101,22 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("first token no longer works: %v", err)
 		}
 	})
+	t.Run("ResumeTakesNoPlace", func(t *testing.T) {
+		t.Parallel()
+		// The first claim rides with the lookup; it claims nothing for a
+		// participant already there, even on a full or paused study.
+		store, st, p := joined(t, 3)
+		pgtest.SetPlaces(t, store.Pool(), st.ID, 1)
+		pgtest.SetStudyStatus(t, store.Pool(), st.ID, study.Paused)
+		again, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 5, hashOf("tok2"))
+		if err != nil || again.ID != p.ID {
+			t.Fatalf("resume on a full, paused study = %v, %v; want %v", again.ID, err, p.ID)
+		}
+		var used int
+		if err := store.Pool().QueryRow(ctx, `SELECT sum(used) FROM study_place_shards WHERE study_id = $1`, st.ID).Scan(&used); err != nil || used != 1 {
+			t.Fatalf("places used after a resume: %d, %v; want 1", used, err)
+		}
+	})
 	t.Run("ConcurrentFirstOpens", func(t *testing.T) {
 		t.Parallel()
 		_, pool := pgtest.New(t)
@@ -532,5 +548,50 @@ func TestStoredBonusIsPayBonus(t *testing.T) {
 			t.Errorf("%d correct at %d each, at most %d: stored bonus %d, Pay.Bonus %d (%d answered right)",
 				c.correct, c.perCorrect, c.max, stored, want, right)
 		}
+	}
+}
+
+// TestJoinTimesOutLateFirst: on a full study whose place is held by a
+// participant past the time limit, before the sweeper has run, a join times
+// them out and takes the place (and their slots), keeping the count exact.
+func TestJoinTimesOutLateFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, design := range []study.Design{study.Fixed, study.Pool} {
+		t.Run(string(design), func(t *testing.T) {
+			t.Parallel()
+			_, pool := pgtest.New(t)
+			store := postgres.NewStore(pool)
+			st := pgtest.NewStudy(t, store, "late", 4)
+			if design == study.Pool {
+				st = poolStudy(t, store, 4, 2, 1)
+			}
+			pgtest.SetPlaces(t, pool, st.ID, 1)
+			first, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 1, hashOf("a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 2, hashOf("b")); problem.Code(err) != problem.EGONE {
+				t.Fatalf("join to a full study: %v, want EGONE", err)
+			}
+			pgtest.StartedAgo(t, pool, time.Duration(st.TimeLimitMinutes+1)*time.Minute, first.ID)
+			second, err := store.Join(ctx, st, prolific.Params{PID: pid(2)}, 2, hashOf("b"))
+			if err != nil {
+				t.Fatalf("join with the place held past the time limit: %v", err)
+			}
+			var status study.ParticipantStatus
+			var used, held int
+			if err := pool.QueryRow(ctx, `SELECT (SELECT status FROM participants WHERE id = $1),
+				(SELECT sum(used) FROM study_place_shards WHERE study_id = $2),
+				(SELECT count(*) FROM pool_slots WHERE participant_id = $3)`, first.ID, st.ID, second.ID).Scan(&status, &used, &held); err != nil {
+				t.Fatal(err)
+			}
+			if status != study.TimedOut || used != 1 {
+				t.Errorf("first participant %s, %d places used; want timed_out, 1", status, used)
+			}
+			if design == study.Pool && held != 2 {
+				t.Errorf("the new participant holds %d slots, want 2", held)
+			}
+		})
 	}
 }

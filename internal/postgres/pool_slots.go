@@ -267,26 +267,6 @@ func (s *Store) CompleteAnsweredPools(ctx context.Context, studyID uuid.UUID) (i
 	return n, err
 }
 
-// assign writes the participant into the locked slots, found by their
-// physical address alone (a TID scan). With any other condition the planner
-// may prefer the free-slot index and read every free slot of the study, so
-// that a join would cost more the larger the pool.
-func (c poolClaim) assign(ctx context.Context, tx pgx.Tx, participantID uuid.UUID) error {
-	if len(c.rows) == 0 {
-		return nil
-	}
-	tag, err := tx.Exec(ctx, `
-		UPDATE pool_slots SET participant_id = $1 WHERE ctid = ANY($2::tid[])`, participantID, c.rows)
-	if err != nil {
-		return fmt.Errorf("postgres: assign slots: %w", err)
-	}
-	if int(tag.RowsAffected()) != len(c.stimuli) {
-		// Cannot happen while the rows are locked; refuse rather than over-assign.
-		return fmt.Errorf("postgres: assign slots: %d of %d slots were free", tag.RowsAffected(), len(c.stimuli))
-	}
-	return nil
-}
-
 // freeSlots gives back the participants' places and every slot of theirs,
 // answered or not, and returns the number of slots. It is the one release
 // path of a study: it must run in the transaction that takes the

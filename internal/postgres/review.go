@@ -280,7 +280,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, studyID); err != nil {
 		return fmt.Errorf("postgres: undo return: %w", err)
 	}
-	shard, ok, err := claimPlace(ctx, tx, study.Study{ID: studyID}, true)
+	claim, ok, err := claimPlace(ctx, tx, study.Study{ID: studyID}, true)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 		return problem.Errorf(problem.ECONFLICT, "%s's place was taken by someone else: the return cannot be undone.", pid)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE participants SET status = $2, status_reason = '', status_changed_at = now(), place_shard = $3
-		WHERE id = $1`, participantID, string(to), shard); err != nil {
+		WHERE id = $1`, participantID, string(to), claim.shard); err != nil {
 		return fmt.Errorf("postgres: undo return: %w", err)
 	}
 	if design != string(study.Pool) {

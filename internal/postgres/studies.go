@@ -130,16 +130,28 @@ func (s *Store) StudyBySlug(ctx context.Context, slug string) (study.Study, erro
 func itemIDs(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, st study.Study) ([]uuid.UUID, error) {
-	rows, err := q.Query(ctx, `
+	rows, err := q.Query(ctx, itemsSQL, itemsArgs(st)...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
+	}
+	return scanItemIDs(rows, st)
+}
+
+// itemsSQL is the statement of itemIDs, with the parameters itemsArgs, its
+// rows read by collectItems: a join sends it in a batch.
+const itemsSQL = `
 		SELECT id FROM stimuli
 		WHERE set_id = $1 AND domain = $2
 		  AND (cardinality($3::int[]) = 0 OR size = ANY($3))
 		  AND ($4 = '' OR split = $4)
 		  AND NOT (id = ANY($5)) AND NOT (id = ANY($6))
-		ORDER BY ext_id`, st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs, nonNil(st.PracticeIDs))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
-	}
+		ORDER BY ext_id`
+
+func itemsArgs(st study.Study) []any {
+	return []any{st.SetID, string(st.Domain), st.Sizes, st.Split, st.AttentionCheckIDs, nonNil(st.PracticeIDs)}
+}
+
+func scanItemIDs(rows pgx.Rows, st study.Study) ([]uuid.UUID, error) {
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: items of %q: %w", st.Slug, err)
@@ -157,7 +169,7 @@ type Preview struct {
 }
 
 // PreviewItems is the list a preview walks through, built as a join builds
-// a participant's (createParticipant) with seed 0. Nothing is written.
+// a participant's (insertParticipant) with seed 0. Nothing is written.
 func (s *Store) PreviewItems(ctx context.Context, st study.Study) (Preview, error) {
 	var pv Preview
 	items, err := itemIDs(ctx, s.pool, st)

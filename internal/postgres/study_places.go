@@ -25,20 +25,21 @@ import (
 //     on studies.places locks every shard and gives each its count plus an
 //     even share of the free places (migration 001030), so the places free to
 //     joins are exactly places minus those taken.
-//   - A join first tries the uncontended way: inside a savepoint it
-//     increments the lowest shard below its cap, and in a pool study locks K
-//     free slots, with FOR UPDATE SKIP LOCKED. A shard or slot another join
-//     holds is skipped, not waited for, so joins to one study do not queue
-//     behind each other.
+//   - A join first tries the uncontended way: it increments the lowest shard
+//     below its cap, and in a pool study locks K free slots, with FOR UPDATE
+//     SKIP LOCKED. A shard or slot another join holds is skipped, not waited
+//     for, so joins to one study do not queue behind each other.
 //   - Skipping comes up short only because of rows other joins hold for the
 //     moment: near the last place or the last free items, a join may find
 //     every remaining row locked by joins that may yet roll back. Such a join
-//     rolls back to its savepoint (releasing whatever it had locked), takes the
-//     study's advisory lock (one such join at a time) and claims again waiting
-//     for locked rows: when their holder commits, the row no longer qualifies
-//     and the claim moves on; when it rolls back, the row is free and taken.
-//     A join is thus turned away only when the places (or the items) are held
-//     by committed participants, as when joins were serialised on the study row.
+//     gives back whatever it had locked (nothing, when no shard was free; by
+//     rolling its transaction back and starting again, when a pool's slots
+//     were short), takes the study's advisory lock (one such join at a time)
+//     and claims again waiting for locked rows: when their holder commits,
+//     the row no longer qualifies and the claim moves on; when it rolls back,
+//     the row is free and taken. A join is thus turned away only when the
+//     places (or the items) are held by committed participants, as when
+//     joins were serialised on the study row.
 //   - Participants past the time limit give their places back first (the
 //     sweep, in its own transaction, then the join again), so a study never
 //     turns people away while the background sweep is yet to run.
@@ -72,33 +73,52 @@ func createPlaceShards(ctx context.Context, tx pgx.Tx, studyID uuid.UUID) error 
 // join writes them).
 type joinClaim struct {
 	shard int16
+	// used is the shard's count with this place: the Yes side alternates
+	// with it (study.YesSideFor).
+	used  int
 	slots poolClaim
 }
 
-// claimPlace counts a place in the lowest shard below its cap, skipping
-// shards other transactions hold unless wait. ok is false when there is none.
-// The outer UPDATE finds the shard by its key, not by the ctid the locking
-// subquery saw: a shard another join updated and committed after this
-// statement began is locked in its newest version, which this statement's
-// snapshot cannot see by ctid; by key, the update follows the row to it.
-func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (shard int16, ok bool, err error) {
+// placeClaimSQL counts a place ($1 the study) in the lowest shard below its
+// cap, skipping shards other transactions hold unless wait, and returns the
+// shard and its count. The outer UPDATE finds the shard by its key, not by
+// the ctid the locking subquery saw: a shard another join updated and
+// committed after this statement began is locked in its newest version,
+// which this statement's snapshot cannot see by ctid; by key, the update
+// follows the row to it. cond ("" or "AND ..") is a further condition.
+func placeClaimSQL(wait bool, cond string) string {
 	lock := `FOR UPDATE OF sh SKIP LOCKED`
 	if wait {
 		lock = `FOR UPDATE OF sh`
 	}
-	err = tx.QueryRow(ctx, `
+	return `
 		UPDATE study_place_shards SET used = used + 1
 		WHERE study_id = $1 AND shard = (SELECT sh.shard FROM study_place_shards sh
 			WHERE sh.study_id = $1 AND sh.used < sh.cap
-			ORDER BY sh.shard LIMIT 1 `+lock+`)
-		RETURNING shard`, st.ID).Scan(&shard)
-	if err == pgx.ErrNoRows {
-		return 0, false, nil
-	} else if err != nil {
-		return 0, false, fmt.Errorf("postgres: claim place: %w", err)
-	}
-	return shard, true, nil
+			ORDER BY sh.shard LIMIT 1 ` + lock + `) ` + cond + `
+		RETURNING shard, used`
 }
+
+// claimPlace counts a place, waiting for shards other transactions hold
+// unless wait is false. ok is false when there is none.
+func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (c joinClaim, ok bool, err error) {
+	err = tx.QueryRow(ctx, placeClaimSQL(wait, ""), st.ID).Scan(&c.shard, &c.used)
+	if err == pgx.ErrNoRows {
+		return c, false, nil
+	} else if err != nil {
+		return c, false, fmt.Errorf("postgres: claim place: %w", err)
+	}
+	return c, true, nil
+}
+
+// firstClaimSQL is a join's first claim of a place (joinFirst), made
+// without waiting, sent in one batch with the study's items: it returns the
+// study's status (whether it takes new participants is checked before
+// anything claimed is used; a refusal rolls the claim back) and the shard
+// and its count, or nulls when nothing was claimed.
+var firstClaimSQL = `
+	WITH claim AS (` + placeClaimSQL(false, "") + `)
+	SELECT st.status, claim.shard, claim.used FROM studies st LEFT JOIN claim ON true WHERE st.id = $1`
 
 func errNoPlaces() error {
 	return problem.Errorf(problem.EGONE, "All places in this study are taken. Please return the study on Prolific.")
@@ -108,59 +128,81 @@ func errNoPlaces() error {
 // transaction of its own, and try again.
 var errSweepFirst = errors.New("postgres: participants past the time limit hold places")
 
-// claimUncontended claims a place and the slots of a join without waiting for
-// any lock; ok is false when it came up short, and what it claimed must then
-// be rolled back (to a savepoint) before claimWaiting.
-func claimUncontended(ctx context.Context, tx pgx.Tx, st study.Study) (c joinClaim, ok bool, err error) {
-	if c.shard, ok, err = claimPlace(ctx, tx, st, false); err != nil || !ok {
-		return c, false, err
-	}
+// errClaimShort asks Join to try again in a new transaction, claiming the
+// waiting way: the first claim came up short (no place, or too few of a
+// pool's slots) because of rows other joins hold for the moment. The
+// transaction may hold a shard or slots (the first claim locked them, or
+// locked a shard that a concurrent join filled meanwhile): rolling it back
+// gives them back before the join queues (claimWaiting).
+var errClaimShort = errors.New("postgres: join claimed too few slots without waiting")
+
+// claimSlots completes a first claim that took a place without waiting,
+// in a pool study, with the slots it can lock without waiting;
+// errClaimShort when they are too few (what it claimed is then given back
+// by rolling the transaction back).
+func claimSlots(ctx context.Context, tx pgx.Tx, st study.Study, c *joinClaim) (err error) {
 	if st.Design != study.Pool {
-		return c, true, nil
+		return nil
 	}
 	if c.slots, err = lockFreeSlots(ctx, tx, st); err != nil {
-		return c, false, err
+		return err
 	}
-	return c, len(c.slots.stimuli) == st.ItemsPerParticipant, nil
+	if len(c.slots.stimuli) < st.ItemsPerParticipant {
+		return errClaimShort
+	}
+	return nil
+}
+
+// refuseEarly is the first step of a join that came up short: once a study
+// is full every join comes this way, and it refuses at once, without
+// queueing, when nothing is free even counting rows others hold and nobody
+// is past the time limit. The limit is read once, as a scalar: joined to
+// the studies row instead, the plan of a fresh database read it again for
+// each started participant, 7 ms a check with 3,000 started (0.7 ms so). It
+// returns errSweepFirst when participants past the time limit hold some and
+// swept is false, and nil when the join should wait for a place.
+func refuseEarly(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) error {
+	var freePlace, freeSlot, late bool
+	err := tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM study_place_shards sh WHERE sh.study_id = $1 AND sh.used < sh.cap),
+			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
+			EXISTS (SELECT 1 FROM participants p
+				WHERE p.study_id = $1 AND p.status = `+sqlStarted+`
+				  AND p.started_at < now() - (SELECT time_limit_minutes FROM studies WHERE id = $1) * interval '1 minute')`,
+		st.ID, st.Design == study.Pool).Scan(&freePlace, &freeSlot, &late)
+	if err != nil {
+		return fmt.Errorf("postgres: free places: %w", err)
+	}
+	switch {
+	case late && !swept:
+		return errSweepFirst
+	case !freePlace:
+		return errNoPlaces()
+	case !freeSlot:
+		return errNoSlots(ctx, tx, st.ID)
+	}
+	return nil
 }
 
 // claimWaiting claims for a join that came up short, one such join of the
 // study at a time, waiting for the rows other joins hold. It refuses only when
-// no place, or no slot, is left; errSweepFirst when participants past the
-// time limit hold some and swept is false.
+// no place, or no slot, is left (refuseEarly). The transaction must hold no
+// shard or slot: a join queued on the study's lock while holding a row
+// another queued join waits for would deadlock.
 func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c joinClaim, err error) {
-	// Once a study is full every join comes this way: refuse at once, without
-	// queueing, when nothing is free even counting rows others hold, and
-	// nobody is past the time limit (participants_study_started finds them).
-	var freePlace, freeSlot, late bool
-	err = tx.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM study_place_shards sh WHERE sh.study_id = $1 AND sh.used < sh.cap),
-			NOT $2 OR EXISTS (SELECT 1 FROM pool_slots WHERE study_id = $1 AND participant_id IS NULL),
-			EXISTS (SELECT 1 FROM participants p JOIN studies st ON st.id = p.study_id
-				WHERE p.study_id = $1 AND p.started_at < now() - st.time_limit_minutes * interval '1 minute'
-				  AND p.status = `+sqlStarted+`)`, st.ID, st.Design == study.Pool).Scan(&freePlace, &freeSlot, &late)
-	if err != nil {
-		return c, fmt.Errorf("postgres: free places: %w", err)
-	}
-	switch {
-	case late && !swept:
-		return c, errSweepFirst
-	case !freePlace:
-		return c, errNoPlaces()
-	case !freeSlot:
-		return c, errNoSlots(ctx, tx, st.ID)
+	if err := refuseEarly(ctx, tx, st, swept); err != nil {
+		return c, err
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, st.ID); err != nil {
 		return c, fmt.Errorf("postgres: join lock: %w", err)
 	}
-	shard, ok, err := claimPlace(ctx, tx, st, true)
+	c, ok, err := claimPlace(ctx, tx, st, true)
 	if err != nil {
 		return c, err
 	}
 	if !ok {
 		return c, errNoPlaces()
 	}
-	c.shard = shard
 	if st.Design != study.Pool {
 		return c, nil
 	}

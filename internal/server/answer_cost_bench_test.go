@@ -1,17 +1,10 @@
 package server_test
 
 import (
-	"context"
-	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
@@ -50,7 +43,7 @@ func BenchmarkAnswerCost(b *testing.B) {
 	for i := range as {
 		join(i)
 	}
-	pg0, self0 := backendCPU(b, pool), selfCPU()
+	pg0, self0 := pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
 	n := 0
 	for b.Loop() {
 		i := n % len(as)
@@ -58,11 +51,11 @@ func BenchmarkAnswerCost(b *testing.B) {
 		a := as[i]
 		if a.next > trials {
 			b.StopTimer()
-			pgStop, selfStop := backendCPU(b, pool), selfCPU()
+			pgStop, selfStop := pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
 			join(i)
 			a = as[i]
-			pg0 += backendCPU(b, pool) - pgStop
-			self0 += selfCPU() - selfStop
+			pg0 += pgtest.BackendCPU(b, pool) - pgStop
+			self0 += pgtest.SelfCPU() - selfStop
 			b.StartTimer()
 		}
 		if w := a.serve("GET", "/s/bench/trial", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `name="position" value="`+strconv.Itoa(a.next)+`"`) {
@@ -79,42 +72,7 @@ func BenchmarkAnswerCost(b *testing.B) {
 		a.next++
 	}
 	b.StopTimer()
-	pg, self := backendCPU(b, pool)-pg0, selfCPU()-self0
+	pg, self := pgtest.BackendCPU(b, pool)-pg0, pgtest.SelfCPU()-self0
 	b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-µs/answer")
 	b.ReportMetric(float64(self.Microseconds())/float64(n), "go-cpu-µs/answer")
-}
-
-// backendCPU is the CPU time used so far by the PostgreSQL backends of
-// pool's connections, from /proc.
-func backendCPU(b *testing.B, pool *pgxpool.Pool) time.Duration {
-	rows, err := pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	var total time.Duration
-	for rows.Next() {
-		var pid int
-		if err := rows.Scan(&pid); err != nil {
-			b.Fatal(err)
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			b.Skipf("PostgreSQL backends not readable here (%v): the benchmark needs the database on this machine", err)
-		}
-		// Fields after the command name, which ends with ')': utime is
-		// the 14th field of the line, stime the 15th.
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		stt, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(ut+stt) * time.Second / 100 // USER_HZ
-	}
-	return total
-}
-
-// selfCPU is this process's CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
