@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,14 +151,9 @@ func randomSeed() int64 {
 // gets a whole error page. Only a page larger than maxBufferedPage is
 // streamed, from there on, so that no page holds more memory than that.
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	buf := pageBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxBufferedPage {
-			buf.Reset()
-			pageBuffers.Put(buf)
-		}
-	}()
-	pw := pageWriter{w: w, status: status, buf: buf}
+	var buf bytes.Buffer
+	buf.Grow(pageBufferSize)
+	pw := pageWriter{w: w, status: status, buf: &buf}
 	if err := c.Render(r.Context(), &pw); err != nil {
 		return err
 	}
@@ -174,9 +168,9 @@ func render(w http.ResponseWriter, r *http.Request, status int, c templ.Componen
 // maxBufferedPage is the largest page render sends in one piece.
 const maxBufferedPage = 256 << 10
 
-// pageBuffers are render's buffers, reused across requests (as templ
-// reuses its own) so that a page costs no new buffer.
-var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// pageBufferSize is what render's buffer starts with: a participant's
+// page (a trial page is about 2.5 KB) fits without growing it.
+const pageBufferSize = 4 << 10
 
 // pageWriter collects a page for render, and streams it once it outgrows
 // maxBufferedPage.

@@ -76,7 +76,7 @@ func main() {
 	flag.IntVar(&c.n, "n", 100, "clients answering at once, each a participant with its own cookie")
 	flag.DurationVar(&c.time, "time", 15*time.Second, "how long the clients answer")
 	flag.DurationVar(&c.think, "think", 0, "mean think time before each answer, drawn from 0.5-1.5 x it as loadgen does; 0: a closed loop")
-	flag.IntVar(&c.page, "page", 4096, "bytes of the trial page")
+	flag.IntVar(&c.page, "page", 2500, "bytes of the trial page (cubelab's are 2,460-2,500 in the load run)")
 	flag.IntVar(&c.pool, "pool", 8, "the server's connection pool, as cubelab's default")
 	flag.BoolVar(&c.burst, "burst", false, "the clients open the study at once and walk the pages before the first trial")
 	flag.IntVar(&c.trials, "trials", 20, "trial rows each participant gets at entry (-burst)")
