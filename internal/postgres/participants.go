@@ -109,12 +109,7 @@ func joinFirst(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.P
 		used     *int
 	)
 	b := &pgx.Batch{}
-	if st.Design == study.Fixed {
-		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
-			fixedIDs, err = scanItemIDs(rows, st)
-			return err
-		})
-	}
+	queueItems(b, st, &fixedIDs)
 	b.Queue(firstClaimSQL, st.ID).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&status, &shard, &used); err != nil {
 			return fmt.Errorf("postgres: claim place: %w", err)
@@ -163,12 +158,7 @@ func joinWaiting(ctx context.Context, tx pgx.Tx, st study.Study, params prolific
 		found, err = scanFound(row, p)
 		return err
 	})
-	if st.Design == study.Fixed {
-		b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
-			fixedIDs, err = scanItemIDs(rows, st)
-			return err
-		})
-	}
+	queueItems(b, st, &fixedIDs)
 	b.Queue(`SELECT status FROM studies WHERE id = $1`, st.ID).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&status); err != nil {
 			return fmt.Errorf("postgres: study status: %w", err)
@@ -189,6 +179,18 @@ func joinWaiting(ctx context.Context, tx pgx.Tx, st study.Study, params prolific
 		return err
 	}
 	return insertParticipant(ctx, tx, st, params, seed, tokenHash, fixedIDs, claim, p)
+}
+
+// queueItems queues the read of a fixed study's items into ids; a pool
+// study's items come from its slots.
+func queueItems(b *pgx.Batch, st study.Study, ids *[]uuid.UUID) {
+	if st.Design != study.Fixed {
+		return
+	}
+	b.Queue(itemsSQL, itemsArgs(st)...).Query(func(rows pgx.Rows) (err error) {
+		*ids, err = scanItemIDs(rows, st)
+		return err
+	})
 }
 
 func errNotTakingNew() error {
@@ -223,11 +225,17 @@ func resume(ctx context.Context, tx pgx.Tx, st study.Study, params prolific.Para
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
-		VALUES ($1, $2, now() + $3 * interval '1 minute' + interval '1 day')`,
+		VALUES ($1, $2, `+sessionExpiry("$3")+`)`,
 		tokenHash, p.ID, st.TimeLimitMinutes); err != nil {
 		return fmt.Errorf("postgres: session: %w", err)
 	}
 	return nil
+}
+
+// sessionExpiry is when a participant's session ends, given the parameter
+// holding the study's time limit in minutes: a day after the limit.
+func sessionExpiry(limitMinutes string) string {
+	return "now() + " + limitMinutes + " * interval '1 minute' + interval '1 day'"
 }
 
 // insertParticipant writes a new participant with what they claimed: the
@@ -274,7 +282,7 @@ func insertParticipant(ctx context.Context, tx pgx.Tx, st study.Study, params pr
 			RETURNING 1
 		), session AS (
 			INSERT INTO participant_sessions (token_hash, participant_id, expires_at)
-			SELECT $15, p.id, now() + $16 * interval '1 minute' + interval '1 day' FROM p
+			SELECT $15, p.id, `+sessionExpiry("$16")+` FROM p
 		)
 		SELECT p.*, (SELECT count(*) FROM slots) FROM p`,
 		st.ID, params.PID, params.StudyID, params.SessionID, seed, len(ids), claim.shard,

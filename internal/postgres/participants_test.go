@@ -103,18 +103,26 @@ func TestJoin(t *testing.T) {
 	})
 	t.Run("ResumeTakesNoPlace", func(t *testing.T) {
 		t.Parallel()
-		// The first claim rides with the lookup; it claims nothing for a
-		// participant already there, even on a full or paused study.
+		// A participant already there who opens the link again (another
+		// browser) is resumed and holds their one place: on a full study,
+		// and on a paused or published one with places free, where the
+		// first attempt's claim must not stay counted.
 		store, st, p := joined(t, 3)
-		pgtest.SetPlaces(t, store.Pool(), st.ID, 1)
-		pgtest.SetStudyStatus(t, store.Pool(), st.ID, study.Paused)
-		again, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 5, hashOf("tok2"))
-		if err != nil || again.ID != p.ID {
-			t.Fatalf("resume on a full, paused study = %v, %v; want %v", again.ID, err, p.ID)
-		}
-		var used int
-		if err := store.Pool().QueryRow(ctx, `SELECT sum(used) FROM study_place_shards WHERE study_id = $1`, st.ID).Scan(&used); err != nil || used != 1 {
-			t.Fatalf("places used after a resume: %d, %v; want 1", used, err)
+		for _, c := range []struct {
+			places int
+			status study.Status
+		}{{1, study.Paused}, {5, study.Paused}, {5, study.Published}, {1, study.Published}} {
+			pgtest.SetPlaces(t, store.Pool(), st.ID, c.places)
+			pgtest.SetStudyStatus(t, store.Pool(), st.ID, c.status)
+			for k := range 2 {
+				again, err := store.Join(ctx, st, prolific.Params{PID: pid(1)}, 5, hashOf(fmt.Sprint("tok", c.places, c.status, k)))
+				if err != nil || again.ID != p.ID {
+					t.Fatalf("resume on a %s study of %d places = %v, %v; want %v", c.status, c.places, again.ID, err, p.ID)
+				}
+				if used := placesUsed(t, store, st.ID); used != 1 {
+					t.Fatalf("places used after resume %d on a %s study of %d places: %d, want 1", k+1, c.status, c.places, used)
+				}
+			}
 		}
 	})
 	t.Run("ConcurrentFirstOpens", func(t *testing.T) {
@@ -141,6 +149,9 @@ func TestJoin(t *testing.T) {
 		_ = pool.QueryRow(ctx, `SELECT count(*), (SELECT count(*) FROM trials) FROM participants`).Scan(&n, &trials)
 		if n != 1 || trials != 4 {
 			t.Fatalf("%d participants with %d trials, want 1 with 4", n, trials)
+		}
+		if used := placesUsed(t, store, st.ID); used != 1 {
+			t.Fatalf("places used after 20 openings of one link: %d, want 1", used)
 		}
 	})
 	t.Run("ErrPlacesTaken", func(t *testing.T) {
@@ -594,4 +605,14 @@ func TestJoinTimesOutLateFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// placesUsed is the places a study's shards count as taken.
+func placesUsed(t *testing.T, store *postgres.Store, studyID uuid.UUID) int {
+	t.Helper()
+	var used int
+	if err := store.Pool().QueryRow(context.Background(), `SELECT sum(used) FROM study_place_shards WHERE study_id = $1`, studyID).Scan(&used); err != nil {
+		t.Fatal(err)
+	}
+	return used
 }

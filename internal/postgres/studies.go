@@ -138,7 +138,7 @@ func itemIDs(ctx context.Context, q interface {
 }
 
 // itemsSQL is the statement of itemIDs, with the parameters itemsArgs, its
-// rows read by collectItems: a join sends it in a batch.
+// rows read by scanItemIDs: a join sends it in a batch.
 const itemsSQL = `
 		SELECT id FROM stimuli
 		WHERE set_id = $1 AND domain = $2

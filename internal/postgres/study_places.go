@@ -113,11 +113,13 @@ func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (c jo
 
 // firstClaimSQL is a join's first claim of a place (joinFirst), made
 // without waiting, sent in one batch with the study's items: it returns the
-// study's status (whether it takes new participants is checked before
-// anything claimed is used; a refusal rolls the claim back) and the shard
-// and its count, or nulls when nothing was claimed.
+// study's status and the shard and its count, or nulls when nothing was
+// claimed. It claims only while the study takes new participants: a join
+// that claims nothing may resume a participant already there and commit,
+// and a place it had counted would then stay counted with nobody holding
+// it (TestJoin/ResumeTakesNoPlace).
 var firstClaimSQL = `
-	WITH claim AS (` + placeClaimSQL(false, "") + `)
+	WITH claim AS (` + placeClaimSQL(false, `AND EXISTS (SELECT FROM studies WHERE id = $1 AND status = `+sqlPublished+`)`) + `)
 	SELECT st.status, claim.shard, claim.used FROM studies st LEFT JOIN claim ON true WHERE st.id = $1`
 
 func errNoPlaces() error {
@@ -134,7 +136,7 @@ var errSweepFirst = errors.New("postgres: participants past the time limit hold 
 // transaction may hold a shard or slots (the first claim locked them, or
 // locked a shard that a concurrent join filled meanwhile): rolling it back
 // gives them back before the join queues (claimWaiting).
-var errClaimShort = errors.New("postgres: join claimed too few slots without waiting")
+var errClaimShort = errors.New("postgres: a join came up short without waiting")
 
 // claimSlots completes a first claim that took a place without waiting,
 // in a pool study, with the slots it can lock without waiting;
