@@ -115,10 +115,17 @@ func (s *Server) checkInput(next http.Handler) http.Handler {
 	})
 }
 
+// maxQueryParams is the most parameters url.ParseQuery reads (Go's default
+// of GODEBUG urlmaxqueryparams); checkQuery refuses more, as it does.
+const maxQueryParams = 10000
+
 // checkQuery is url.ParseQuery and checkValues of its values in one pass
 // that builds no map: every picture's address has a query. A query that
 // does not parse is refused as such, whatever its text.
 func checkQuery(raw string) error {
+	if strings.Count(raw, "&")+1 > maxQueryParams {
+		return unreadableAddress()
+	}
 	var textErr error
 	for raw != "" {
 		var part string

@@ -32,6 +32,9 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 // followed by its value, with all their values in one allocation instead of
 // one each: every response carries several.
 func setHeaders(h http.Header, kv ...string) {
+	if len(kv)%2 != 0 {
+		panic("server: setHeaders takes names and values in pairs")
+	}
 	vs := make([]string, len(kv)/2)
 	for i := range vs {
 		vs[i] = kv[2*i+1]

@@ -41,15 +41,16 @@ func (s *Server) servePicture(w http.ResponseWriter, r *http.Request, id uuid.UU
 			stream = p
 		}
 	}
-	h := w.Header()
+	headers := func(contentType string, size int64) {
+		setHeaders(w.Header(), "Cache-Control", cache, "X-Content-Type-Options", "nosniff", "Content-Security-Policy", pictureSecurityPolicy,
+			"Content-Type", contentType, "Content-Length", strconv.FormatInt(size, 10))
+	}
 	if stream.Size == 0 {
-		setHeaders(h, "Cache-Control", cache, "X-Content-Type-Options", "nosniff", "Content-Security-Policy", pictureSecurityPolicy,
-			"Content-Type", pic.contentType, "Content-Length", strconv.Itoa(len(pic.img)))
+		headers(pic.contentType, int64(len(pic.img)))
 		_, _ = w.Write(pic.img) // a failed write means the client went away
 		return nil
 	}
-	setHeaders(h, "Cache-Control", cache, "X-Content-Type-Options", "nosniff", "Content-Security-Policy", pictureSecurityPolicy,
-		"Content-Type", stream.ContentType, "Content-Length", strconv.FormatInt(stream.Size, 10))
+	headers(stream.ContentType, stream.Size)
 	if err := s.store.WritePicture(r.Context(), stream, w); err != nil {
 		// Part of the picture may be sent: the Content-Length then tells
 		// the browser it is cut short, and nothing else can be said.
