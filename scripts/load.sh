@@ -24,6 +24,10 @@ cd "$root"
 N=${N:-1000} C=${C:-0} RATE=${RATE:-0} THINK=${THINK:-400ms} TRIALS=${TRIALS:-120} IMAGES=${IMAGES:-true}
 PGCLIENTS=${PGCLIENTS:-16} PGTIME=${PGTIME:-20} PGOPTS=${PGOPTS:-}
 port=${PORT:-54391} http=${HTTPPORT:-18091}
+case "${FLOOR:-}" in
+  "" | 1 | burst) ;;
+  *) echo "load.sh: FLOOR=$FLOOR: give 1 (answers) or burst (a launch), or leave it unset" >&2; exit 2 ;;
+esac
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ] && bindir=$(pg_config --bindir)
@@ -70,8 +74,7 @@ if [ -n "${FLOOR:-}" ]; then
   # clients instead of cubelab's, on the same cluster, before the same pgbench.
   go build -o "$work/floor" ./scripts/floor
   echo "== floor ($FLOOR): $N clients"
-  /usr/bin/time -f "clients cpu %U+%S" -o "$work/floor.time" \
-    "$work/floor" -database-url "$url" -n "$N" -time "${FLOORTIME:-15s}" -think "$THINK" -trials "${TRIALS}" ${POOL:+-pool "$POOL"} \
+  "$work/floor" -database-url "$url" -n "$N" -time "${FLOORTIME:-15s}" -think "$THINK" -trials "${TRIALS}" ${POOL:+-pool "$POOL"} \
     $([ "$FLOOR" = burst ] && echo -burst) | tee "$work/loadgen.out"
   pg1=$(pgcpu)
   echo "== PostgreSQL CPU seconds: $(awk -v a="$pg1" -v b="$pgcpu0" 'BEGIN { printf "%.1f", a - b }')"

@@ -1,7 +1,8 @@
 // Command floor measures the least an answer of the shape cubelab's has can
 // cost on this machine, whatever the application (docs/BENCHMARKS.md, "The
-// floor of an answer"): a server process that does only what the shape
-// demands, and N clients that answer in a closed loop. An answer is, as in
+// floor of these two cores"): a server process that does only what the shape
+// demands, and N clients that answer for -time, each waiting -think before
+// each answer (0: a closed loop). An answer is, as in
 // scripts/load.sh, three requests over loopback HTTP/1.1 with keep-alive and a
 // cookie:
 //
@@ -11,8 +12,8 @@
 //   - GET /trial: one single-row UPDATE of a trial's shown_at with
 //     synchronous_commit off (as cubelab's trial page stamps it), then a page
 //     of -page bytes;
-//   - GET /image: -image bytes from memory (a PNG of cubelab's synthetic
-//     towers, as the load run's pictures), no statement.
+//   - GET /image: a PNG of cubelab's synthetic towers (synthset, about 2 KB,
+//     as the load run's pictures) from memory, no statement.
 //
 // Nothing else: no session look-up, no checks, no template, no log. What the
 // run costs is thus a lower bound for any server of this shape on these
@@ -29,14 +30,16 @@
 //   - POST /consent and POST /about-you: one single-row UPDATE each, durable;
 //   - then the first trial page and its picture, as above.
 //
-// It prints each page's latency percentiles, as loadgen does.
+// A burst prints each page's latency percentiles, as loadgen does; both
+// modes print each side's CPU time.
 //
-//	scripts/load.sh with FLOOR=1 runs it on the load run's private cluster,
-//	then pgbench there, and prints the same ratio and CPU split.
+//	FLOOR=1 scripts/load.sh       # on the load run's private cluster, then pgbench there: the ratio
+//	FLOOR=burst scripts/load.sh   # N at once, TRIALS trial rows each
 //	go run ./scripts/floor -database-url URL -n 100 -time 15s
 //
-// It creates the tables floor_answers and floor_trials (dropped first): give
-// it a database that is only for benchmarks.
+// It creates the tables floor_answers, floor_trials, floor_participants and
+// floor_sessions (dropped first): give it a database that is only for
+// benchmarks.
 package main
 
 import (
@@ -129,6 +132,11 @@ func serve(c config) error {
 		}
 		return uuid.Parse(ck.Value)
 	}
+	pageRoute := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+		w.Write(page) //nolint:errcheck // the client went away
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("POST /answer", func(w http.ResponseWriter, r *http.Request) {
@@ -158,15 +166,8 @@ func serve(c config) error {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
-		w.Write(page) //nolint:errcheck // the client went away
+		pageRoute(w, r)
 	})
-	pageRoute := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
-		w.Write(page) //nolint:errcheck // the client went away
-	}
 	mux.HandleFunc("GET /consent", pageRoute)
 	mux.HandleFunc("GET /instructions", pageRoute)
 	mux.HandleFunc("GET /about-you", pageRoute)
@@ -334,8 +335,9 @@ func runBurst(c config, base string, transport *http.Transport, serverPid int) e
 	var mu sync.Mutex
 	took := map[string][]time.Duration{}
 	var failures atomic.Int64
-	srv0, self0 := procCPU(serverPid), procCPU(os.Getpid())
-	start := time.Now()
+	// Every client is made first and waits for go: the N open the study at
+	// the same instant.
+	ready := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range c.n {
 		wg.Go(func() {
@@ -343,6 +345,7 @@ func runBurst(c config, base string, transport *http.Transport, serverPid int) e
 			client := &http.Client{Transport: transport, Jar: jar,
 				// Each page is timed on its own, as loadgen times them.
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			<-ready
 			steps := []struct{ route, method, path string }{
 				{"GET entry", "GET", fmt.Sprintf("/entry?PROLIFIC_PID=%024x", i)},
 				{"GET consent", "GET", "/consent"}, {"POST consent", "POST", "/consent"},
@@ -378,6 +381,9 @@ func runBurst(c config, base string, transport *http.Transport, serverPid int) e
 			}
 		})
 	}
+	srv0, self0 := procCPU(serverPid), procCPU(os.Getpid())
+	start := time.Now()
+	close(ready)
 	wg.Wait()
 	all := time.Since(start)
 	srv1, self1 := procCPU(serverPid), procCPU(os.Getpid())
