@@ -71,6 +71,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/loadgen"
 	"github.com/cubelab/cubelab/internal/postgres/synthset"
+	"github.com/cubelab/cubelab/internal/procstat"
 )
 
 func main() {
@@ -293,7 +294,7 @@ func run(c config) error {
 	}
 	var answers, failures atomic.Int64
 	deadline := time.Now().Add(c.time)
-	srv0, self0 := procCPU(srv.Process.Pid), procCPU(os.Getpid())
+	srv0, self0 := cpuSeconds(srv.Process.Pid), cpuSeconds(os.Getpid())
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range c.n {
@@ -317,7 +318,7 @@ func run(c config) error {
 	}
 	wg.Wait()
 	took := time.Since(start)
-	srv1, self1 := procCPU(srv.Process.Pid), procCPU(os.Getpid())
+	srv1, self1 := cpuSeconds(srv.Process.Pid), cpuSeconds(os.Getpid())
 	n := answers.Load()
 	fmt.Printf("answers %d in %.1f s by %d clients, %d failed\n", n, took.Seconds(), c.n, failures.Load())
 	fmt.Printf("answers/s %.0f sustained\n", float64(n)/took.Seconds())
@@ -381,12 +382,12 @@ func runBurst(c config, base string, transport *http.Transport, serverPid int) e
 			}
 		})
 	}
-	srv0, self0 := procCPU(serverPid), procCPU(os.Getpid())
+	srv0, self0 := cpuSeconds(serverPid), cpuSeconds(os.Getpid())
 	start := time.Now()
 	close(ready)
 	wg.Wait()
 	all := time.Since(start)
-	srv1, self1 := procCPU(serverPid), procCPU(os.Getpid())
+	srv1, self1 := cpuSeconds(serverPid), cpuSeconds(os.Getpid())
 	fmt.Printf("participants %d at once, every one at their first trial in %.2f s, %d failed\n", c.n, all.Seconds(), failures.Load())
 	routes := make([]string, 0, len(took))
 	for r := range took {
@@ -449,15 +450,9 @@ func waitHealthy(base string) error {
 	return errors.New("the server did not start")
 }
 
-// procCPU is a process's user and system CPU seconds from /proc.
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100 // USER_HZ, 100 on Linux
+// cpuSeconds is process pid's CPU time so far, in seconds; 0 if it cannot
+// be read (the figures then show it).
+func cpuSeconds(pid int) float64 {
+	d, _ := procstat.CPU(pid)
+	return d.Seconds()
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/cubelab/cubelab/internal/modelout"
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/synthset"
+	"github.com/cubelab/cubelab/internal/procstat"
 	"github.com/cubelab/cubelab/internal/stimulus"
 	"github.com/cubelab/cubelab/internal/study"
 	"github.com/cubelab/cubelab/internal/task"
@@ -214,7 +215,7 @@ func run() error {
 	// report (the first, kept in the cache, would cost nothing).
 	var alone, cpu []time.Duration
 	for _, rule := range []string{"none", "checks>=1", "run>=100"} {
-		c0, err := procCPU(pid)
+		c0, err := procstat.CPU(pid)
 		if err != nil {
 			return err
 		}
@@ -222,7 +223,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		c1, err := procCPU(pid)
+		c1, err := procstat.CPU(pid)
 		if err != nil {
 			return err
 		}
@@ -371,21 +372,4 @@ func procKB(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// procCPU is the user plus system time of process pid so far (/proc/PID/stat,
-// in clock ticks of 1/100 s).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count fields after it.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %q %q", pid, f[11], f[12])
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

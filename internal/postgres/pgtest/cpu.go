@@ -2,15 +2,13 @@ package pgtest
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cubelab/cubelab/internal/procstat"
 )
 
 // BackendCPU is the CPU time used so far by the PostgreSQL backends
@@ -31,16 +29,11 @@ func BackendCPU(t testing.TB, pool *pgxpool.Pool) time.Duration {
 		if err := rows.Scan(&pid); err != nil {
 			t.Fatal(err)
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		cpu, err := procstat.CPU(pid)
 		if err != nil {
 			t.Skipf("PostgreSQL backends not readable here (%v): this needs the database on this machine", err)
 		}
-		// Fields after the command name, which ends with ')': utime is
-		// the 14th field of the line, stime the 15th.
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		stt, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(ut+stt) * time.Second / 100 // USER_HZ
+		total += cpu
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
