@@ -1,7 +1,5 @@
 package web
 
-import "strconv"
-
 // LiveView is the live comparison panel of a study page (issue 18, part 2):
 // people's accuracy and the kappas with their intervals so far, and the
 // stopping rule.
@@ -15,16 +13,14 @@ type LiveView struct {
 	Rows       []LiveRow
 	// The stopping rule: its form's values, the state in words, and
 	// whether it fired.
-	Measures     []Option
-	Measure      string
-	Width        string
-	RuleState    string
-	Fired        bool
-	PollMs       string
-	RefreshURL   string // the page itself, for a reload without JavaScript
-	MinPeople    int
-	Watched      string // the current width of the watched measure, in words
-	WatchedMeets bool
+	Measures   []Option
+	Measure    string
+	Width      string
+	RuleState  string
+	Fired      bool
+	PollMs     string
+	RefreshURL string // the page itself, for a reload without JavaScript
+	MinPeople  int
 }
 
 // LiveRow is one measure: its estimate, 95% interval and the interval's width.
@@ -32,5 +28,3 @@ type LiveRow struct {
 	Measure, Estimate, Interval, Width, N string
 	Watched                               bool // the stopping rule watches this row
 }
-
-func intText(n int) string { return strconv.Itoa(n) }

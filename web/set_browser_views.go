@@ -44,6 +44,7 @@ type PickChecks struct {
 	Back   string // the browser's query, to come back to
 	Draft  bool   // only a draft's checks can change
 	Count  int    // attention checks it has now
+	Max    int    // the most that may be picked, 0 for no bound
 	Saved  bool   // the last save went through
 	// Practice: practice items are being picked, not attention checks.
 	Practice bool

@@ -77,9 +77,8 @@ type liveData struct {
 	items   map[string]bool // items compared (attention checks left out)
 	fed     map[uuid.UUID]bool
 	since   time.Time
-	fedN    int // people fed, excluded ones included
 	snap    *analysis.LiveSnapshot
-	snapN   int // fedN when snap was taken
+	snapN   int // len(fed) when snap was taken
 	problem string
 	at      time.Time
 	// resamples is the bootstrap of snap (liveOptions).
@@ -140,17 +139,16 @@ func (s *Server) liveUpdate(ctx context.Context, st study.Study) (liveResult, er
 		}
 		for _, p := range people {
 			ls.fed[p.ID] = true
-			ls.fedN++
 			if !p.Excluded {
 				ls.feed(p.ID.String(), p.Items, p.Answers)
 			}
 		}
 		ls.since = next
 	}
-	if ls.live != nil && (ls.snap == nil || ls.snapN != ls.fedN) {
+	if ls.live != nil && (ls.snap == nil || ls.snapN != len(ls.fed)) {
 		opt := liveOptions(ls.live.People())
 		snap := ls.live.Snapshot(opt)
-		ls.snap, ls.snapN, ls.at, ls.resamples = &snap, ls.fedN, s.now(), opt.Resamples
+		ls.snap, ls.snapN, ls.at, ls.resamples = &snap, len(ls.fed), s.now(), opt.Resamples
 	}
 	if ls.live == nil {
 		return liveResult{problem: ls.problem, at: s.now()}, nil
@@ -213,6 +211,10 @@ func (s *Server) liveRebuild(ctx context.Context, st study.Study, ls *liveState)
 		return nil
 	}
 	ls.live = live
+	ext := make([]string, len(m.Items))
+	for j, it := range m.Items {
+		ext[j] = it.ID
+	}
 	for _, o := range m.Observers {
 		if o.Kind != analysis.Human {
 			continue
@@ -222,11 +224,6 @@ func (s *Server) liveRebuild(ctx context.Context, st study.Study, ls *liveState)
 			return fmt.Errorf("live: observer id %q: %w", o.ID, err)
 		}
 		ls.fed[id] = true
-		ls.fedN++
-		ext := make([]string, len(m.Items))
-		for j, it := range m.Items {
-			ext[j] = it.ID
-		}
 		ls.feed(o.ID, ext, o.Answers)
 	}
 	return nil

@@ -123,7 +123,7 @@ func (s *Server) handleSetBrowser(w http.ResponseWriter, r *http.Request) error 
 		back := f
 		back.Study, back.Pick = "", ""
 		v.Pick = &web.PickChecks{Title: st.Title, URL: studyURL(st.ID), Action: studyURL(st.ID) + kind.path,
-			Back: browserQuery(back).Encode(), Draft: st.Status == study.Draft, Count: len(ext),
+			Back: browserQuery(back).Encode(), Draft: st.Status == study.Draft, Count: len(ext), Max: kind.max,
 			Saved: r.URL.Query().Get("saved") == "1", Practice: f.Pick == pickPractice}
 	}
 	size, _ := strconv.Atoi(f.Size)
