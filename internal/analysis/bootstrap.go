@@ -613,12 +613,7 @@ func percentileEstimate(mean float64, n, undefined int, boot []float64) Estimate
 func quantile(a []float64, q float64) float64 {
 	pos := q * float64(len(a)-1)
 	i := int(pos)
-	lo := selectRank(a, i)
-	if i+1 >= len(a) {
-		return lo
-	}
-	// Everything after rank i is no smaller; the next order statistic is its minimum.
-	return lo + (pos-float64(i))*(slices.Min(a[i+1:])-lo)
+	return orderInterp(a, i, pos-float64(i), i+1 < len(a))
 }
 
 // quantilePair is quantile(a, q1) and quantile(a, q2), q1 < q2, and reorders
@@ -671,12 +666,13 @@ func quantilePair(a []float64, q1, q2 float64) (float64, float64) {
 }
 
 // orderInterp is the value of rank i in a plus frac times the gap to the
-// next, as quantile interpolates (without the next when next is false).
+// next rank (without the next when next is false), and reorders a.
 func orderInterp(a []float64, i int, frac float64, next bool) float64 {
 	lo := selectRank(a, i)
 	if !next {
 		return lo
 	}
+	// Everything after rank i is no smaller; the next order statistic is its minimum.
 	return lo + frac*(slices.Min(a[i+1:])-lo)
 }
 

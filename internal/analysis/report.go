@@ -49,13 +49,13 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		type who struct{ observer, model, cond, seeds, trained, split string }
 		acc := func(o who, a Accuracy) []string {
 			return []string{string(g.Task), size, o.observer, o.model, o.cond, o.seeds, o.trained, o.split, MeasureAccuracy,
-				fnum(a.P), fnum(a.Lo), fnum(a.Hi), strconv.Itoa(a.N), strconv.Itoa(a.Correct), "", "", "", "", ""}
+				csvout.Num(a.P), csvout.Num(a.Lo), csvout.Num(a.Hi), strconv.Itoa(a.N), strconv.Itoa(a.Correct), "", "", "", "", ""}
 		}
 		est := func(o who, measure string, e Estimate, c *KappaChance) []string {
 			row := []string{string(g.Task), size, o.observer, o.model, o.cond, o.seeds, o.trained, o.split, measure,
-				fnum(e.Mean), fnum(e.Lo), fnum(e.Hi), strconv.Itoa(e.N), "", strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), "", "", ""}
+				csvout.Num(e.Mean), csvout.Num(e.Lo), csvout.Num(e.Hi), strconv.Itoa(e.N), "", strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), "", "", ""}
 			if c != nil {
-				row[16], row[17], row[18] = fnum(c.Min), fnum(c.Max), fp(c.P)
+				row[16], row[17], row[18] = csvout.Num(c.Min), csvout.Num(c.Max), fp(c.P)
 			}
 			return row
 		}
@@ -105,13 +105,6 @@ func fp(p float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(p, 'g', 6, 64)
-}
-
-func fnum(v float64) string {
-	if math.IsNaN(v) {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'f', 6, 64)
 }
 
 // jnum is a float that encodes NaN (undefined) as JSON null.
@@ -179,8 +172,8 @@ func WriteComparisonsCSV(w io.Writer, cs []Comparison) error {
 			size = strconv.Itoa(c.Size)
 		}
 		row := func(measure string, e Estimate, b, cc, p string) []string {
-			return []string{string(c.Task), size, c.First.String(), c.Second.String(), measure, fnum(e.Mean), fnum(e.Lo),
-				fnum(e.Hi), strconv.Itoa(e.N), strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), b, cc, p}
+			return []string{string(c.Task), size, c.First.String(), c.Second.String(), measure, csvout.Num(e.Mean), csvout.Num(e.Lo),
+				csvout.Num(e.Hi), strconv.Itoa(e.N), strconv.Itoa(e.Undefined), strconv.Itoa(e.Resamples), b, cc, p}
 		}
 		mc := c.McNemar
 		if err := cw.WriteAll([][]string{

@@ -6,6 +6,8 @@ package csvout
 import (
 	"encoding/csv"
 	"io"
+	"math"
+	"strconv"
 )
 
 // Writer is encoding/csv's Writer with every cell made inert: a cell that
@@ -48,6 +50,15 @@ func (w *Writer) Flush() { w.w.Flush() }
 
 // Error reports any error of an earlier Write or Flush.
 func (w *Writer) Error() error { return w.w.Error() }
+
+// Num is a number as the reports' CSVs write it: six decimals, and empty
+// for NaN (undefined).
+func Num(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', 6, 64)
+}
 
 // Cell returns s as it is written to a CSV: with a leading apostrophe when a
 // spreadsheet would take it for a formula, unchanged otherwise.

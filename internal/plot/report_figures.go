@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/analysis"
@@ -69,7 +68,7 @@ func accuracyCSV(r *analysis.Report, d task.Domain, w io.Writer) error {
 	rows := [][]string{{"observer", "size", "accuracy", "lo", "hi", "n"}}
 	for _, s := range fig.Series {
 		for _, p := range s.Points {
-			rows = append(rows, []string{s.Name, strconv.Itoa(p.X), csvNum(p.Y), csvNum(p.Lo), csvNum(p.Hi), strconv.Itoa(p.N)})
+			rows = append(rows, []string{s.Name, strconv.Itoa(p.X), csvout.Num(p.Y), csvout.Num(p.Lo), csvout.Num(p.Hi), strconv.Itoa(p.N)})
 		}
 	}
 	return writeCSV(w, rows)
@@ -80,7 +79,7 @@ func heatmapCSV(r *analysis.Report, d task.Domain, w io.Writer) error {
 	rows := [][]string{{"model", "size", "accuracy", "trained"}}
 	for i, name := range h.Rows {
 		for j, size := range h.Cols {
-			rows = append(rows, []string{name, strconv.Itoa(size), csvNum(h.Values[i][j]), strconv.FormatBool(h.Trained[i][j])})
+			rows = append(rows, []string{name, strconv.Itoa(size), csvout.Num(h.Values[i][j]), strconv.FormatBool(h.Trained[i][j])})
 		}
 	}
 	return writeCSV(w, rows)
@@ -106,22 +105,14 @@ func truthCSV(r *analysis.Report, d task.Domain, w io.Writer) error {
 func barsCSV(k KappaBars, w io.Writer) error {
 	rows := [][]string{{"observer", "measure", "mean", "lo", "hi", "n", "undefined"}}
 	if b := k.Band; b != nil {
-		rows = append(rows, []string{"People", b.Label, csvNum(b.Mean), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
+		rows = append(rows, []string{"People", b.Label, csvout.Num(b.Mean), csvout.Num(b.Lo), csvout.Num(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
 	}
 	for _, g := range k.Groups {
 		for _, b := range g.Bars {
-			rows = append(rows, []string{g.Label, b.Series, csvNum(b.Value), csvNum(b.Lo), csvNum(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
+			rows = append(rows, []string{g.Label, b.Series, csvout.Num(b.Value), csvout.Num(b.Lo), csvout.Num(b.Hi), strconv.Itoa(b.N), strconv.Itoa(b.Undefined)})
 		}
 	}
 	return writeCSV(w, rows)
-}
-
-// csvNum writes six decimals, as "server analyze" does; undefined is empty.
-func csvNum(v float64) string {
-	if math.IsNaN(v) {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'f', 6, 64)
 }
 
 func writeCSV(w io.Writer, rows [][]string) error {
