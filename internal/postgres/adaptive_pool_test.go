@@ -70,11 +70,16 @@ func answerAs(t *testing.T, store *postgres.Store, p study.Participant, answer f
 			t.Fatal(err)
 		}
 		var ext string
-		if err := store.Pool().QueryRow(ctx, `SELECT s.ext_id FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
-			WHERE t.participant_id = $1 AND t.position = $2`, p.ID, pos).Scan(&ext); err != nil {
+		var demanded *string
+		if err := store.Pool().QueryRow(ctx, `SELECT s.ext_id, t.instructed_answer FROM trials t JOIN stimuli s ON s.id = t.stimulus_id
+			WHERE t.participant_id = $1 AND t.position = $2`, p.ID, pos).Scan(&ext, &demanded); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Answer(ctx, p.ID, pos, answer(ext), nil); err != nil {
+		a := answer(ext)
+		if demanded != nil {
+			a = *demanded // an instructed check, answered as it asks
+		}
+		if _, err := store.Answer(ctx, p.ID, pos, a, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -222,7 +227,9 @@ func TestAdaptiveRules(t *testing.T) {
 // extra phase the test works out from the tables, with the Go rule, which
 // items the join must get (highest p(1-p), then fewest answers held, then
 // lowest id, among items with their first R_min held and a slot free), and
-// the join gets exactly those.
+// the join gets exactly those. Each participant also gets two instructed
+// checks on their own pictures, answered as they ask: those answers are no
+// judgement of the picture and count for no item.
 func TestExtraAnswersFollowStudy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -230,6 +237,10 @@ func TestExtraAnswersFollowStudy(t *testing.T) {
 	store := postgres.NewStore(pool)
 	const n, k, rmin, rmax = 12, 3, 1, 4
 	st := adaptiveStudy(t, store, n, k, rmin, rmax, n*rmax)
+	if _, err := pool.Exec(ctx, `UPDATE studies SET instructed_checks = 2 WHERE id = $1`, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	st.InstructedChecks = 2
 	rng := rand.New(rand.NewPCG(18, 3))
 	randomly := func(string) string { return []string{task.Yes, task.No}[rng.IntN(2)] }
 	for i := range n * rmin / k {
@@ -249,9 +260,10 @@ func TestExtraAnswersFollowStudy(t *testing.T) {
 		rows, err := pool.Query(ctx, `
 			SELECT ps.stimulus_id, count(ps.participant_id), bool_or(ps.participant_id IS NULL),
 				(SELECT count(*) FROM trials t JOIN responses r USING (participant_id, position) JOIN participants p ON p.id = t.participant_id
-				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id),
+				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL),
 				(SELECT count(*) FROM trials t JOIN responses r USING (participant_id, position) JOIN participants p ON p.id = t.participant_id
-				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id AND r.answer = 'Yes')
+				 WHERE p.study_id = $1 AND p.status IN ('completed', 'approved') AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
+				   AND r.answer = 'Yes')
 			FROM pool_slots ps WHERE ps.study_id = $1 GROUP BY ps.stimulus_id`, st.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -287,7 +299,7 @@ func TestExtraAnswersFollowStudy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err = pool.Query(ctx, `SELECT stimulus_id FROM trials WHERE participant_id = $1`, p.ID)
+		rows, err = pool.Query(ctx, `SELECT stimulus_id FROM trials WHERE participant_id = $1 AND instructed_answer IS NULL`, p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -179,7 +179,9 @@ func (c *poolClaim) lockExtra(ctx context.Context, tx pgx.Tx, st study.Study, k 
 				count(r.position) FILTER (WHERE `+counted("p.status")+` AND r.answer = $5) AS yes
 			FROM pool_slots ps
 			LEFT JOIN participants p ON p.id = ps.participant_id
-			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id
+			-- The item's own trial: an instructed check showing the same
+			-- picture is no judgement of it.
+			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
 			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
 			WHERE ps.study_id = $1 AND ps.stimulus_id <> ALL(COALESCE($2::uuid[], '{}'))
 			GROUP BY ps.stimulus_id
