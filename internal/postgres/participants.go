@@ -433,6 +433,9 @@ func answerSQL(pick, cond string) string {
 	return answerHead + pick + answerMid + cond + answerTail
 }
 
+// submitByIDSQL is the answer statement with the participant given by id ($1).
+var submitByIDSQL = answerSQL("$1", "")
+
 const (
 	answerHead = `
 		WITH me AS MATERIALIZED (
@@ -505,7 +508,7 @@ const (
 func (s *Store) Submit(ctx context.Context, participantID uuid.UUID, sub study.Submission) (study.Response, error) {
 	r := study.Response{Position: sub.Position}
 	var every, total int
-	err := s.pool.QueryRow(ctx, answerSQL("$1", ""),
+	err := s.pool.QueryRow(ctx, submitByIDSQL,
 		append([]any{participantID}, submissionArgs(sub)...)...,
 	).Scan(responseTargets(&r, &every, &total)...)
 	if err == nil {

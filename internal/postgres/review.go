@@ -280,7 +280,7 @@ func undoReturn(ctx context.Context, tx pgx.Tx, studyID, participantID uuid.UUID
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, studyID); err != nil {
 		return fmt.Errorf("postgres: undo return: %w", err)
 	}
-	claim, ok, err := claimPlace(ctx, tx, study.Study{ID: studyID}, true)
+	claim, ok, err := claimPlace(ctx, tx, study.Study{ID: studyID})
 	if err != nil {
 		return err
 	}

@@ -99,10 +99,13 @@ func placeClaimSQL(wait bool, cond string) string {
 		RETURNING shard, used`
 }
 
-// claimPlace counts a place, waiting for shards other transactions hold
-// unless wait is false. ok is false when there is none.
-func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study, wait bool) (c joinClaim, ok bool, err error) {
-	err = tx.QueryRow(ctx, placeClaimSQL(wait, ""), st.ID).Scan(&c.shard, &c.used)
+// waitingClaimSQL is claimPlace's statement.
+var waitingClaimSQL = placeClaimSQL(true, "")
+
+// claimPlace counts a place, waiting for shards other transactions hold.
+// ok is false when there is none.
+func claimPlace(ctx context.Context, tx pgx.Tx, st study.Study) (c joinClaim, ok bool, err error) {
+	err = tx.QueryRow(ctx, waitingClaimSQL, st.ID).Scan(&c.shard, &c.used)
 	if err == pgx.ErrNoRows {
 		return c, false, nil
 	} else if err != nil {
@@ -198,7 +201,7 @@ func claimWaiting(ctx context.Context, tx pgx.Tx, st study.Study, swept bool) (c
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('cubelab join ' || $1::text, 0))`, st.ID); err != nil {
 		return c, fmt.Errorf("postgres: join lock: %w", err)
 	}
-	c, ok, err := claimPlace(ctx, tx, st, true)
+	c, ok, err := claimPlace(ctx, tx, st)
 	if err != nil {
 		return c, err
 	}
