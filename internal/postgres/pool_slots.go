@@ -178,11 +178,7 @@ func (c *poolClaim) lockExtra(ctx context.Context, tx pgx.Tx, st study.Study, k 
 				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS n,
 				count(r.position) FILTER (WHERE `+counted("p.status")+` AND r.answer = $5) AS yes
 			FROM pool_slots ps
-			LEFT JOIN participants p ON p.id = ps.participant_id
-			-- The item's own trial: an instructed check showing the same
-			-- picture is no judgement of it.
-			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
-			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+			`+slotAnswers+`
 			WHERE ps.study_id = $1 AND ps.stimulus_id <> ALL(COALESCE($2::uuid[], '{}'))
 			GROUP BY ps.stimulus_id
 			HAVING bool_and(ps.replica > $3 OR ps.participant_id IS NOT NULL)
@@ -285,6 +281,14 @@ func freeSlots(ctx context.Context, tx pgx.Tx, participantIDs []uuid.UUID) (int6
 	}
 	return tag.RowsAffected(), nil
 }
+
+// slotAnswers joins a pool's slots (ps) to their holder (p), the holder's
+// trial of the slot's item (t) and its answer (r), for counting an item's
+// answers. The item's own trial only: an instructed check showing the same
+// picture is no judgement of it.
+const slotAnswers = `LEFT JOIN participants p ON p.id = ps.participant_id
+	LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
+	LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position`
 
 // counted is the SQL condition, on the status column col of participants,
 // under which a participant's answers count: in analyses, exports and a
@@ -464,9 +468,7 @@ func (s *Store) PoolState(ctx context.Context, st study.Study) (PoolCounts, erro
 				count(*) FILTER (WHERE p.status = `+sqlStarted+`) AS working,
 				count(r.position) FILTER (WHERE `+counted("p.status")+`) AS answered
 			FROM pool_slots ps
-			LEFT JOIN participants p ON p.id = ps.participant_id
-			LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
-			LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+			`+slotAnswers+`
 			WHERE ps.study_id = $1
 			GROUP BY ps.stimulus_id
 		)
@@ -551,9 +553,7 @@ func (s *Store) WriteItemCountsCSV(ctx context.Context, studyID uuid.UUID, w io.
 			count(*) FILTER (WHERE r.answer = 'Yes' AND `+counted("p.status")+`)
 		FROM pool_slots ps
 		JOIN stimuli s ON s.id = ps.stimulus_id
-		LEFT JOIN participants p ON p.id = ps.participant_id
-		LEFT JOIN trials t ON t.participant_id = ps.participant_id AND t.stimulus_id = ps.stimulus_id AND t.instructed_answer IS NULL
-		LEFT JOIN responses r ON r.participant_id = t.participant_id AND r.position = t.position
+		`+slotAnswers+`
 		WHERE ps.study_id = $1
 		GROUP BY s.ext_id, s.size, s.answer ORDER BY s.ext_id`, studyID)
 	if err != nil {
