@@ -82,7 +82,7 @@ type poolClaim struct {
 // pool only the first R_min replicas are claimed this way; the extra ones
 // go by disagreement (lockExtra).
 func lockFreeSlots(ctx context.Context, tx pgx.Tx, st study.Study) (poolClaim, error) {
-	c := poolClaim{studyID: st.ID, firstReplicas: max(st.ResponsesPerItem, 1)}
+	c := poolClaim{studyID: st.ID, firstReplicas: st.FirstResponses()}
 	rows, err := tx.Query(ctx, `
 		SELECT ps.stimulus_id, ps.ctid FROM pool_slots ps
 		WHERE ps.study_id = $1 AND ps.participant_id IS NULL AND ps.replica <= $3

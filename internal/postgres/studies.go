@@ -72,7 +72,7 @@ func studySettings(st *study.Study) []any {
 		st.PracticeIDs = []uuid.UUID{}
 	}
 	return []any{st.Slug, st.Title, string(st.Domain), st.SetID, st.Sizes, st.Split, string(st.Design), ipp,
-		max(st.ResponsesPerItem, 1), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
+		st.FirstResponses(), st.Places, st.TimeLimitMinutes, st.AttentionCheckIDs, st.ConsentText,
 		st.InstructionsText, st.Pay.BaseMinor, st.Pay.PerCorrectMinor, st.Pay.MaxBonusMinor, st.Pay.Currency,
 		st.CompletionCode, st.ProlificStudyID, st.Exclusion, st.MinViewMs, st.TooFastMs, max(st.ReservationMinutes, 1),
 		st.InstructedChecks, st.BreakEvery, rmax, budget,

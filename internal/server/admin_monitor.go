@@ -143,11 +143,11 @@ func (s *Server) monitorView(r *http.Request, st study.Study, f web.MonitorFilte
 			{Name: "Answers still needed", Value: strconv.Itoa(pc.Free)},
 			{Name: "Held by people working", Value: strconv.Itoa(pc.Working)},
 			{Name: "Done", Value: strconv.Itoa(pc.Answered)},
-			{Name: "Slots (items × R)", Value: strconv.Itoa(pc.Items) + " × " + strconv.Itoa(max(st.ResponsesPerItem, 1)) + " = " + strconv.Itoa(pc.Slots)},
+			{Name: "Slots (items × R)", Value: strconv.Itoa(pc.Items) + " × " + strconv.Itoa(st.FirstResponses()) + " = " + strconv.Itoa(pc.Slots)},
 		}
 		if st.Adaptive() {
 			v.Slots[3] = web.Setting{Name: "Slots (the budget of answers)", Value: strconv.Itoa(pc.Slots) + " (" + strconv.Itoa(pc.Items) +
-				" items × R " + strconv.Itoa(max(st.ResponsesPerItem, 1)) + " first, then up to R_max " + strconv.Itoa(st.MaxResponsesPerItem) + ")"}
+				" items × R " + strconv.Itoa(st.FirstResponses()) + " first, then up to R_max " + strconv.Itoa(st.MaxResponsesPerItem) + ")"}
 		}
 		v.Pool = []web.Setting{}
 		for n, items := range pc.ByAnswers {

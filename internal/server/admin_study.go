@@ -199,7 +199,7 @@ func placesText(st study.Study, items int) string {
 			" answers / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
 	} else if most > 0 {
 		out += " (this pool fills at most " + strconv.Itoa(most) + ": ceil(" + strconv.Itoa(items) + " items × R " +
-			strconv.Itoa(max(st.ResponsesPerItem, 1)) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
+			strconv.Itoa(st.FirstResponses()) + " / K " + strconv.Itoa(st.ItemsPerParticipant) + "))"
 	}
 	return out
 }

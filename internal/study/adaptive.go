@@ -20,13 +20,17 @@ import (
 // Adaptive reports whether a pool study is adaptive.
 func (s Study) Adaptive() bool { return s.Design == Pool && s.MaxResponsesPerItem > 0 }
 
+// FirstResponses is R, the answers every item of a pool gets first (R_min
+// of an adaptive pool): at least 1, whatever was stored.
+func (s Study) FirstResponses() int { return max(s.ResponsesPerItem, 1) }
+
 // SlotsPerItem is how many answers an item of a pool can get: R, or R_max
 // in an adaptive pool.
 func (s Study) SlotsPerItem() int {
 	if s.Adaptive() {
 		return s.MaxResponsesPerItem
 	}
-	return max(s.ResponsesPerItem, 1)
+	return s.FirstResponses()
 }
 
 // PoolAnswers is the most answers a pool of items collects: items x R, or
@@ -35,7 +39,7 @@ func (s Study) PoolAnswers(items int) int {
 	if s.Adaptive() {
 		return min(s.AnswerBudget, items*s.MaxResponsesPerItem)
 	}
-	return items * max(s.ResponsesPerItem, 1)
+	return items * s.FirstResponses()
 }
 
 // ExtraAnswers is how many answers beyond R_min per item an adaptive pool
@@ -44,7 +48,7 @@ func (s Study) ExtraAnswers(items int) int {
 	if !s.Adaptive() {
 		return 0
 	}
-	return max(s.PoolAnswers(items)-items*max(s.ResponsesPerItem, 1), 0)
+	return max(s.PoolAnswers(items)-items*s.FirstResponses(), 0)
 }
 
 // CheckAdaptive refuses an adaptive pool whose numbers do not fit a pool of
@@ -54,7 +58,7 @@ func (s Study) CheckAdaptive(items int) error {
 	if !s.Adaptive() {
 		return nil
 	}
-	r := max(s.ResponsesPerItem, 1)
+	r := s.FirstResponses()
 	if s.MaxResponsesPerItem <= r {
 		return problem.Errorf(problem.EINVALID, "Most answers per item (R_max): it must be above the answers every item gets first (R = %d), or empty for a plain pool.", r)
 	}
@@ -71,7 +75,7 @@ func (s Study) CheckAdaptive(items int) error {
 // ResponsesText is a pool's answers per item in words: "2", or
 // "2 to 5 (adaptive, budget 300 answers)".
 func (s Study) ResponsesText() string {
-	r := strconv.Itoa(max(s.ResponsesPerItem, 1))
+	r := strconv.Itoa(s.FirstResponses())
 	if !s.Adaptive() {
 		return r
 	}

@@ -44,7 +44,7 @@ func (s Study) CheckPoolPlaces(items int) error {
 	} else if s.Places > most {
 		return problem.Errorf(problem.EINVALID, "Places: a pool of %d items with %d answers each (R) and %d items per participant (K) "+
 			"fills at most %d places (ceil(%d × %d / %d)); %d is more than it can use.",
-			items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, most, items, max(s.ResponsesPerItem, 1), s.ItemsPerParticipant, s.Places)
+			items, s.FirstResponses(), s.ItemsPerParticipant, most, items, s.FirstResponses(), s.ItemsPerParticipant, s.Places)
 	}
 	return nil
 }
