@@ -66,14 +66,7 @@ type TrialView struct {
 	// picture, please press No."); "" on an ordinary trial.
 	Instruction string
 	MinViewMs   int // the answers stay off this long after the picture is painted
-	// TimeLeft is the time left as text ("" in a preview, which has no
-	// limit); the script counts SecondsLeft down, shows the warning at
-	// WarnSeconds and goes to TimeUpURL at zero. Warn: already warned.
-	TimeLeft    string
-	SecondsLeft int
-	WarnSeconds int
-	Warn        bool
-	TimeUpURL   string
+	Clock
 	// YesRight puts the Yes button on the right (counterbalanced per
 	// participant); the arrow keys follow the sides, Y and N do not move.
 	YesRight bool
@@ -90,11 +83,7 @@ type FeedbackView struct {
 	Image           string
 	Next            string
 	Last            bool // the last practice trial: the real ones come next
-	TimeLeft        string
-	SecondsLeft     int
-	WarnSeconds     int
-	Warn            bool
-	TimeUpURL       string
+	Clock
 }
 
 // BreakView is the pause every N trials: progress, the time left (as on
@@ -103,6 +92,14 @@ type BreakView struct {
 	Page
 	Done, Total int
 	Next        string
+	Clock
+}
+
+// Clock is the time limit on a participant's page: the time left as text
+// ("" in a preview, which has no limit); the script counts SecondsLeft
+// down, shows the warning at WarnSeconds and goes to TimeUpURL at zero.
+// Warn: already warned.
+type Clock struct {
 	TimeLeft    string
 	SecondsLeft int
 	WarnSeconds int

@@ -25,15 +25,11 @@ func (s *Server) handleBreak(w http.ResponseWriter, r *http.Request) error {
 	}
 	left := p.Deadline(st).Sub(s.now())
 	return render(w, r, http.StatusOK, web.Break(web.BreakView{
-		Page:        web.Page{Title: "Break", Study: st.Title},
-		Done:        p.NAnswered,
-		Total:       p.NTrials,
-		Next:        stepURL(st.Slug, study.StepTrial),
-		TimeLeft:    study.TimeLeftText(left),
-		SecondsLeft: int(left.Seconds()),
-		WarnSeconds: int(study.WarnBefore.Seconds()),
-		Warn:        left <= study.WarnBefore,
-		TimeUpURL:   timeUpURL(st.Slug),
+		Page:  web.Page{Title: "Break", Study: st.Title},
+		Done:  p.NAnswered,
+		Total: p.NTrials,
+		Next:  stepURL(st.Slug, study.StepTrial),
+		Clock: clock(st.Slug, left),
 	}))
 }
 

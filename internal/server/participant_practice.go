@@ -45,21 +45,17 @@ func renderPractice(w http.ResponseWriter, r *http.Request, slug, title string, 
 	left := t.Deadline.Sub(now)
 	pos, total := strconv.Itoa(t.Position), strconv.Itoa(t.Total)
 	return render(w, r, http.StatusOK, web.Trial(web.TrialView{
-		Page:        web.Page{Title: "Practice " + pos + " of " + total, Study: title},
-		Practice:    true,
-		Position:    t.Position,
-		Total:       t.Total,
-		Prompt:      t.Domain.Prompt(),
-		Image:       practiceImageURL(r, slug, t.Position),
-		Action:      practiceURL(slug),
-		Method:      "post",
-		MinViewMs:   t.MinViewMs,
-		TimeLeft:    study.TimeLeftText(left),
-		SecondsLeft: int(left.Seconds()),
-		WarnSeconds: int(study.WarnBefore.Seconds()),
-		Warn:        left <= study.WarnBefore,
-		TimeUpURL:   timeUpURL(slug),
-		YesRight:    t.YesSide == study.SideRight,
+		Page:      web.Page{Title: "Practice " + pos + " of " + total, Study: title},
+		Practice:  true,
+		Position:  t.Position,
+		Total:     t.Total,
+		Prompt:    t.Domain.Prompt(),
+		Image:     practiceImageURL(r, slug, t.Position),
+		Action:    practiceURL(slug),
+		Method:    "post",
+		MinViewMs: t.MinViewMs,
+		Clock:     clock(slug, left),
+		YesRight:  t.YesSide == study.SideRight,
 	}))
 }
 
@@ -120,20 +116,16 @@ func (s *Server) handlePracticeFeedback(w http.ResponseWriter, r *http.Request) 
 	}
 	left := p.Deadline(st).Sub(s.now())
 	v := web.FeedbackView{
-		Page:        web.Page{Title: "Practice " + strconv.Itoa(pos) + " of " + strconv.Itoa(res.Total), Study: st.Title},
-		Position:    pos,
-		Total:       res.Total,
-		Correct:     res.Correct,
-		Message:     res.Feedback(),
-		Answer:      res.Answer,
-		Image:       practiceImageURL(r, st.Slug, pos),
-		Next:        stepURL(st.Slug, step),
-		Last:        pos == res.Total,
-		TimeLeft:    study.TimeLeftText(left),
-		SecondsLeft: int(left.Seconds()),
-		WarnSeconds: int(study.WarnBefore.Seconds()),
-		Warn:        left <= study.WarnBefore,
-		TimeUpURL:   timeUpURL(st.Slug),
+		Page:     web.Page{Title: "Practice " + strconv.Itoa(pos) + " of " + strconv.Itoa(res.Total), Study: st.Title},
+		Position: pos,
+		Total:    res.Total,
+		Correct:  res.Correct,
+		Message:  res.Feedback(),
+		Answer:   res.Answer,
+		Image:    practiceImageURL(r, st.Slug, pos),
+		Next:     stepURL(st.Slug, step),
+		Last:     pos == res.Total,
+		Clock:    clock(st.Slug, left),
 	}
 	return render(w, r, http.StatusOK, web.Feedback(v))
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/cubelab/cubelab/internal/prolific"
 	"github.com/cubelab/cubelab/internal/study"
@@ -35,3 +36,9 @@ func (s *Server) renderTimeUp(w http.ResponseWriter, r *http.Request, status int
 }
 
 func timeUpURL(slug string) string { return "/s/" + slug + "/time-up" }
+
+// clock is the time limit of a page of the study at slug, with left to go.
+func clock(slug string, left time.Duration) web.Clock {
+	return web.Clock{TimeLeft: study.TimeLeftText(left), SecondsLeft: int(left.Seconds()),
+		WarnSeconds: int(study.WarnBefore.Seconds()), Warn: left <= study.WarnBefore, TimeUpURL: timeUpURL(slug)}
+}

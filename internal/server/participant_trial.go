@@ -60,11 +60,7 @@ func renderTrial(w http.ResponseWriter, r *http.Request, slug, title string, t s
 		Method:      "post",
 		MinViewMs:   t.MinViewMs,
 		Instruction: study.Instruction(t.InstructedAnswer),
-		TimeLeft:    study.TimeLeftText(left),
-		SecondsLeft: int(left.Seconds()),
-		WarnSeconds: int(study.WarnBefore.Seconds()),
-		Warn:        left <= study.WarnBefore,
-		TimeUpURL:   timeUpURL(slug),
+		Clock:       clock(slug, left),
 		YesRight:    t.YesSide == study.SideRight,
 	}
 	if t.Position < t.Total {
