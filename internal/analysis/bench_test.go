@@ -1,33 +1,28 @@
 package analysis
 
 import (
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cubelab/cubelab/internal/procstat"
 )
 
 // benchMatrix is the acceptance workload: 100 people x 120 towers (six sizes)
 // x 10 model runs.
 func benchMatrix() *Matrix { return randomMatrix(100, 120, 10, 2026) }
 
-// cpuTime is the process's user plus system time. Reported beside the wall
-// time because the machine is shared: the CPU time per analysis does not grow
-// when other processes take the cores.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
+// benchAnalyze reports the CPU time per analysis beside the wall time: the
+// machine is shared, and the CPU time does not grow when other processes
+// take the cores.
 func benchAnalyze(b *testing.B, opt Options) {
 	m := benchMatrix()
-	start := cpuTime()
+	start := procstat.Self()
 	for b.Loop() {
 		if _, err := Analyze(m, opt); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(procstat.Self()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkAnalyze is the acceptance benchmark: model-human, human-human and
@@ -45,11 +40,11 @@ func BenchmarkAnalyzeBySize(b *testing.B) { benchAnalyze(b, Options{Seed: 1}) }
 // human-human pairs: only pairs that share a tower have a kappa.
 func BenchmarkAnalyzePool(b *testing.B) {
 	m := poolMatrix(2000, 20, 10000, 2, 2026)
-	start := cpuTime()
+	start := procstat.Self()
 	for b.Loop() {
 		if _, err := Analyze(m, Options{Resamples: 100, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(procstat.Self()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }

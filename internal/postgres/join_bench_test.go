@@ -10,6 +10,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/procstat"
 	"github.com/cubelab/cubelab/internal/prolific"
 )
 
@@ -41,7 +42,7 @@ func benchmarkJoinBurst(b *testing.B, joins int) {
 		pgtest.SetPlaces(b, pool, st.ID, 100000)
 		round++
 		b.StartTimer()
-		start, pg0, self0 := time.Now(), pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
+		start, pg0, self0 := time.Now(), pgtest.BackendCPU(b, pool), procstat.Self()
 		var wg sync.WaitGroup
 		for i := range joins {
 			wg.Go(func() {
@@ -54,7 +55,7 @@ func benchmarkJoinBurst(b *testing.B, joins int) {
 		total += time.Since(start)
 		b.StopTimer()
 		pgCPU += pgtest.BackendCPU(b, pool) - pg0
-		goCPU += pgtest.SelfCPU() - self0
+		goCPU += procstat.Self() - self0
 		b.StartTimer()
 	}
 	if refused.Load() > 0 {

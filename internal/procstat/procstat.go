@@ -1,4 +1,5 @@
-// Package procstat reads a process's CPU time from Linux's /proc, for the
+// Package procstat reads a process's CPU time (another's from Linux's
+// /proc, its own by getrusage), for the
 // benchmarks that split a run's cost between server, database and load
 // generator (docs/BENCHMARKS.md).
 package procstat
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -30,4 +32,12 @@ func CPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: utime %q, stime %q", pid, f[11], f[12])
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// Self is the user plus system time this process has used so far, by
+// getrusage: finer than the clock ticks of /proc.
+func Self() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail for RUSAGE_SELF
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

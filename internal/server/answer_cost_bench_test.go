@@ -8,6 +8,7 @@ import (
 
 	"github.com/cubelab/cubelab/internal/postgres"
 	"github.com/cubelab/cubelab/internal/postgres/pgtest"
+	"github.com/cubelab/cubelab/internal/procstat"
 	"github.com/cubelab/cubelab/internal/server"
 	"github.com/cubelab/cubelab/internal/task"
 )
@@ -43,7 +44,7 @@ func BenchmarkAnswerCost(b *testing.B) {
 	for i := range as {
 		join(i)
 	}
-	pg0, self0 := pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
+	pg0, self0 := pgtest.BackendCPU(b, pool), procstat.Self()
 	n := 0
 	for b.Loop() {
 		i := n % len(as)
@@ -51,11 +52,11 @@ func BenchmarkAnswerCost(b *testing.B) {
 		a := as[i]
 		if a.next > trials {
 			b.StopTimer()
-			pgStop, selfStop := pgtest.BackendCPU(b, pool), pgtest.SelfCPU()
+			pgStop, selfStop := pgtest.BackendCPU(b, pool), procstat.Self()
 			join(i)
 			a = as[i]
 			pg0 += pgtest.BackendCPU(b, pool) - pgStop
-			self0 += pgtest.SelfCPU() - selfStop
+			self0 += procstat.Self() - selfStop
 			b.StartTimer()
 		}
 		if w := a.serve("GET", "/s/bench/trial", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `name="position" value="`+strconv.Itoa(a.next)+`"`) {
@@ -72,7 +73,7 @@ func BenchmarkAnswerCost(b *testing.B) {
 		a.next++
 	}
 	b.StopTimer()
-	pg, self := pgtest.BackendCPU(b, pool)-pg0, pgtest.SelfCPU()-self0
+	pg, self := pgtest.BackendCPU(b, pool)-pg0, procstat.Self()-self0
 	b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-µs/answer")
 	b.ReportMetric(float64(self.Microseconds())/float64(n), "go-cpu-µs/answer")
 }

@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,11 +38,4 @@ func BackendCPU(t testing.TB, pool *pgxpool.Pool) time.Duration {
 		t.Fatal(err)
 	}
 	return total
-}
-
-// SelfCPU is this process's CPU time so far.
-func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
