@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,6 +20,14 @@ func TestBrowserZoom(t *testing.T) {
 	browserJoin(t, ctx, e, 1)
 	step(t, ctx, "about you", chromedp.Click("button[name=skip][value=yes]"))
 	waitTrial(t, ctx, 1, 2)
+	zoomVisible(t, ctx, "trial")
+}
+
+// zoomVisible checks at 200% zoom on 1366x768 and on a phone held sideways
+// that the picture and both answer buttons of the page shown are on screen,
+// and saves a screenshot of each as name-VIEWPORT.png.
+func zoomVisible(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	for _, vp := range []struct {
 		name string
 		w, h int64
@@ -41,13 +50,13 @@ func TestBrowserZoom(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range off {
-			t.Errorf("%s: not fully visible: %s", vp.name, o)
+			t.Errorf("%s at %s: not fully visible: %s", name, vp.name, o)
 		}
 		if dir := os.Getenv("CUBELAB_SCREENSHOTS"); dir != "" {
-			png, err := run(ctx, chromedp.CaptureScreenshot())
-			if err == nil {
-				_ = os.WriteFile(filepath.Join(dir, "trial-"+vp.name+".png"), png, 0o644)
+			if png, err := run(ctx, chromedp.CaptureScreenshot()); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, name+"-"+vp.name+".png"), png, 0o644)
 			}
 		}
 	}
+	step(t, ctx, "reset viewport", chromedp.EmulateViewport(1366, 768))
 }
