@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -14,9 +13,7 @@ func TestBrowserInstructedCheck(t *testing.T) {
 	t.Parallel()
 	const n, checks = 2, 2
 	e := newEnv(t, n)
-	if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET instructed_checks = $1`, checks); err != nil {
-		t.Fatal(err)
-	}
+	e.setChecks(t, checks)
 	ctx := browser(t)
 	browserJoin(t, ctx, e, 1)
 	step(t, ctx, "about you", chromedp.Click("button[name=skip][value=yes]"))

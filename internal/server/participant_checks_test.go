@@ -62,6 +62,14 @@ func (e *env) doOrigin(t *testing.T, c *http.Client, path string, form url.Value
 
 var instructedRE = regexp.MustCompile(`For this picture, please press (Yes|No)\.`)
 
+// setChecks gives the env's study n instructed-response checks per participant.
+func (e *env) setChecks(t *testing.T, n int) {
+	t.Helper()
+	if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET instructed_checks = $1`, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestInstructedChecks: a study with instructed-response checks gives each
 // participant that many extra trials whose prompt names the button to
 // press; they are scored against that answer, left out of the score and
@@ -70,9 +78,7 @@ func TestInstructedChecks(t *testing.T) {
 	t.Parallel()
 	const n, checks = 6, 2
 	e := newEnv(t, n)
-	if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET instructed_checks = $1`, checks); err != nil {
-		t.Fatal(err)
-	}
+	e.setChecks(t, checks)
 	c := e.client(t)
 	e.join(t, c, 1)
 	var demanded []string

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -15,9 +14,7 @@ func TestBrowserZoomPracticeAndCheck(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
 	e.setPractice(t, 1)
-	if _, err := e.pool.Exec(context.Background(), `UPDATE studies SET instructed_checks = 2`); err != nil {
-		t.Fatal(err)
-	}
+	e.setChecks(t, 2)
 	ctx := browser(t)
 	browserJoin(t, ctx, e, 1)
 	step(t, ctx, "about you", chromedp.Click("button[name=skip][value=yes]"))
