@@ -99,13 +99,9 @@ func runJobsContext(ctx context.Context, jobs []*job, seed uint64, workers int) 
 			chunks = append(chunks, chunk{ji, from, min(from+chunkSize, jb.resamples), chunkStream(jb.key, from/chunkSize)})
 		}
 	}
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	// One goroutine a chunk, at most workers at a time; once ctx ends no
 	// chunk starts, and those running finish (each is a few milliseconds).
-	var g errgroup.Group
-	g.SetLimit(workers)
+	g := workerGroup(workers)
 	for _, c := range chunks {
 		if ctx.Err() != nil {
 			break
@@ -124,13 +120,20 @@ func runJobsContext(ctx context.Context, jobs []*job, seed uint64, workers int) 
 	return ctx.Err()
 }
 
-// parallel calls every f on up to workers goroutines (GOMAXPROCS when 0).
-func parallel(fs []func(), workers int) {
+// workerGroup is a group running at most workers goroutines at a time
+// (GOMAXPROCS when workers is 0 or less).
+func workerGroup(workers int) *errgroup.Group {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var g errgroup.Group
+	g := new(errgroup.Group)
 	g.SetLimit(workers)
+	return g
+}
+
+// parallel calls every f on up to workers goroutines (GOMAXPROCS when 0).
+func parallel(fs []func(), workers int) {
+	g := workerGroup(workers)
 	for _, f := range fs {
 		g.Go(func() error { f(); return nil })
 	}

@@ -7,12 +7,10 @@ import (
 	"iter"
 	"math"
 	"math/bits"
-	"runtime"
 	"slices"
 	"strconv"
 
 	"github.com/cubelab/cubelab/internal/task"
-	"golang.org/x/sync/errgroup"
 )
 
 // DefaultResamples is the number of bootstrap resamples when Options leaves it 0.
@@ -286,12 +284,7 @@ func AnalyzeContext(ctx context.Context, m *Matrix, opt Options) (*Report, error
 		}
 		return nil
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var eg errgroup.Group
-	eg.SetLimit(workers)
+	eg := workerGroup(opt.Workers)
 	for gi, g := range groups {
 		eg.Go(func() error { return setup(gi, g) })
 	}
