@@ -17,12 +17,13 @@ import (
 // read of the matrix when it starts (LoadMatrix), then only the people who
 // finished since (LiveSince). A person finishes in the transaction of their
 // last answer, whose completed_at is that transaction's start: a completion
-// can commit after a later-stamped one, so each read looks back liveLookBack
+// can commit after a later-stamped one, so each read looks back LiveLookBack
 // before the previous read began and leaves out the people already fed.
 
-// liveLookBack is how far before the previous read a read for new
-// completions starts: longer than any answer's transaction.
-const liveLookBack = time.Minute
+// LiveLookBack is how far before the previous read (or the full read the
+// comparison started from) a read for new completions starts: longer than
+// any answer's transaction.
+const LiveLookBack = time.Minute
 
 // LivePerson is a person who finished, with their answers (item ids of the
 // manifest, attention checks included) unless the exclusion rule left them
@@ -77,7 +78,7 @@ func (s *Store) LiveSince(ctx context.Context, studyID uuid.UUID, since time.Tim
 		if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&began); err != nil {
 			return fmt.Errorf("postgres: live: %w", err)
 		}
-		next = began.Add(-liveLookBack)
+		next = began.Add(-LiveLookBack)
 		rows, err := tx.Query(ctx, `
 			SELECT p.id FROM participants p
 			WHERE p.study_id = $1 AND `+counted("p.status")+` AND p.completed_at >= $2

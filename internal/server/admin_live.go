@@ -179,7 +179,7 @@ func (s *Server) liveRebuild(ctx context.Context, st study.Study, ls *liveState)
 		return err
 	}
 	s.liveRebuilds.Add(1)
-	ls.liveData = liveData{items: map[string]bool{}, fed: map[uuid.UUID]bool{}, since: t0.Add(-time.Minute)}
+	ls.liveData = liveData{items: map[string]bool{}, fed: map[uuid.UUID]bool{}, since: t0.Add(-postgres.LiveLookBack)}
 	var items []analysis.Item
 	var keep []int
 	for j, it := range m.Items {
